@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The virtio-dmabuf table: UUID -> shared object. An object is either a
+ * buffer fd the table holds (SHARE_TYPE_DMABUF: a dma-buf, or a sealed memfd
+ * standing in for one) or a reference to the vhost-user back-end that exports
+ * it (SHARE_TYPE_VHOST_DEV). Knows nothing of sockets or D-Bus: the peers and
+ * the bus layer call in, observers hear of every add and remove.
+ *
+ * Every entry has an owner (a ShareOwner the caller keeps alive while it owns
+ * entries). Only the owner may remove an entry; purging an owner removes all
+ * of its entries in O(its entries). The table owns stored fds: exactly one
+ * close() per fd, when its entry goes. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SHARE_UUID_SIZE 16
+#define SHARE_UUID_STR_LEN 37 /* 36 + NUL */
+
+typedef enum {
+        SHARE_TYPE_DMABUF,    /* the table holds the fd */
+        SHARE_TYPE_VHOST_DEV, /* a back-end holds it; ask with GET_SHARED_OBJECT */
+} ShareType;
+
+typedef enum {
+        SHARE_OWNER_PEER,       /* a vhost-user peer (hub back-end or bridged front-end) */
+        SHARE_OWNER_BUS_CLIENT, /* a D-Bus client (unique name) */
+        SHARE_OWNER_SERVICE,    /* the service itself (allocated, detached) */
+} ShareOwnerKind;
+
+typedef struct ShareTable ShareTable;
+typedef struct ShareEntry ShareEntry;
+
+/* Identity of whoever owns entries. Allocated and freed by the caller, which
+ * must purge it (share_table_remove_owner) before freeing it. */
+typedef struct ShareOwner {
+        ShareOwnerKind kind;
+        char *name;         /* for logs: peer name or bus unique name */
+        uid_t uid;          /* credentials, when known; (uid_t)-1 otherwise */
+        unsigned max_entries; /* quota; 0 = unlimited */
+        void *userdata;     /* the peer or bus client behind this owner */
+        /* Table-private: the owner's entries. */
+        void *entries_head;
+        unsigned n_entries;
+} ShareOwner;
+
+/* What is known about a stored buffer. */
+typedef struct {
+        uint64_t size;          /* bytes, 0 when unknown */
+        char exporter[64];      /* dma-buf exp_name, "memfd", or "" */
+        char name[64];          /* dma-buf name or memfd name, or "" */
+        dev_t dev;              /* inode identity of the buffer */
+        ino_t ino;
+        char device[128];       /* DRM device it came from, or "" */
+} ShareBufferInfo;
+
+typedef enum {
+        SHARE_EVENT_ADDED,
+        SHARE_EVENT_REMOVED,
+        SHARE_EVENT_CHANGED, /* lookup count and similar */
+} ShareEvent;
+
+typedef void (*ShareObserverFn)(ShareTable *t, const ShareEntry *e, ShareEvent ev,
+                                void *userdata);
+
+ShareTable *share_table_new(void);
+/* Closes all stored fds; observers are not told. */
+void share_table_free(ShareTable *t);
+
+void share_owner_init(ShareOwner *o, ShareOwnerKind kind, const char *name, uid_t uid);
+/* Frees the name; the owner must have no entries left. */
+void share_owner_clear(ShareOwner *o);
+
+/* Observers are called in the order added, after an add and before the
+ * entry of a remove is freed. Returns an id for share_table_remove_observer. */
+unsigned share_table_add_observer(ShareTable *t, ShareObserverFn fn, void *userdata);
+void share_table_remove_observer(ShareTable *t, unsigned id);
+
+/* Adds an entry holding fd. On success the table owns fd; on failure the
+ * caller still does. Errors: -EINVAL (nil/max UUID, fd < 0), -EEXIST (first
+ * writer wins), -EDQUOT (owner over quota), -ENOMEM. info may be NULL: then
+ * it is read from the fd (share_buffer_info_from_fd). */
+int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int fd,
+                       ShareOwner *owner, const ShareBufferInfo *info, ShareEntry **ret);
+
+/* Adds an entry exported by owner (a back-end); no fd. Same errors. */
+int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
+                             ShareOwner *owner, ShareEntry **ret);
+
+/* Removes the entry if requester owns it (requester NULL: the service
+ * itself, allowed always). -ENOENT, -EPERM, -EINVAL. */
+int share_table_remove(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
+                       const ShareOwner *requester);
+
+/* Removes every entry of owner; returns how many. */
+unsigned share_table_remove_owner(ShareTable *t, ShareOwner *owner);
+
+ShareEntry *share_table_lookup(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE]);
+
+/* Counts a lookup on e and tells observers (SHARE_EVENT_CHANGED). */
+void share_table_note_lookup(ShareTable *t, ShareEntry *e);
+
+unsigned share_table_size(const ShareTable *t);
+
+/* Calls fn for every entry; fn returns false to stop. The table must not be
+ * changed from fn. */
+void share_table_foreach(ShareTable *t, bool (*fn)(const ShareEntry *e, void *userdata),
+                         void *userdata);
+
+/* Entry accessors. */
+const uint8_t *share_entry_uuid(const ShareEntry *e);
+ShareType share_entry_type(const ShareEntry *e);
+/* The stored fd (still owned by the table), or -1 for SHARE_TYPE_VHOST_DEV. */
+int share_entry_fd(const ShareEntry *e);
+ShareOwner *share_entry_owner(const ShareEntry *e);
+const ShareBufferInfo *share_entry_info(const ShareEntry *e);
+uint64_t share_entry_created_usec(const ShareEntry *e); /* CLOCK_REALTIME µs */
+uint64_t share_entry_lookup_count(const ShareEntry *e);
+
+const char *share_type_to_string(ShareType t); /* "dma-buf" | "vhost-device" */
+
+/* Fills info from an fd: size, exporter ("memfd" or dma-buf exp_name from
+ * /proc/self/fdinfo), name, inode identity. 0 or -errno. */
+int share_buffer_info_from_fd(int fd, ShareBufferInfo *info);
+
+/* UUID helpers (libuuid underneath). */
+void share_uuid_to_string(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_STR_LEN]);
+/* Accepts the 36-char form and the 32-hex-digit form. -EINVAL otherwise. */
+int share_uuid_from_string(const char *s, uint8_t uuid[SHARE_UUID_SIZE]);
+bool share_uuid_is_valid(const uint8_t uuid[SHARE_UUID_SIZE]); /* not nil, not max */

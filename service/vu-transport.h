@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Non-blocking vhost-user framing over an AF_UNIX stream socket.
+ *
+ * Reading: the header is read on its own (exactly 12 bytes, fds with it
+ * through SCM_RIGHTS and MSG_CMSG_CLOEXEC), then exactly the payload, so fds
+ * of the next message never arrive early. Partial reads are kept across
+ * calls. Writing: messages are queued and flushed as the socket allows; the
+ * fds ride on the first byte. Knows nothing of the event loop: the owner
+ * calls vu_conn_read() when the fd is readable and vu_conn_flush() when it is
+ * writable (vu_conn_want_write() says whether it should watch for that). */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vu-message.h"
+
+typedef struct VuConnection VuConnection;
+
+/* Takes ownership of fd and makes it non-blocking. ch and is_reply_expected
+ * are not part of the connection: the reader decides per message. */
+VuConnection *vu_conn_new(int fd);
+/* Closes the socket, any partial message's fds and the queued messages' fds. */
+void vu_conn_free(VuConnection *c);
+
+int vu_conn_fd(const VuConnection *c);
+
+/* Reads as much of one message as is available.
+ * Returns 1 with *m filled (fds owned by the caller) when a message is
+ * complete; 0 when more bytes are needed (try again when readable);
+ * -EPIPE on orderly hang-up between messages; -EPROTO with *err set when the
+ * peer sent something malformed (hang-up inside a message, bad header);
+ * another -errno on socket errors. Header checks use ch/is_reply.
+ * Fds beyond VU_MAX_FDS are closed and reported as VU_ERR_TOO_MANY_FDS. */
+int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuError *err);
+
+/* Queues m (header, payload and fds; the fds are taken: m's slots become -1)
+ * and tries to send at once. Returns 0 or -errno (the connection is then
+ * broken). */
+int vu_conn_send(VuConnection *c, VuMessage *m);
+
+/* Sends what is queued. Returns 1 when the queue is empty, 0 when bytes
+ * remain (wait for writable), -errno on error. */
+int vu_conn_flush(VuConnection *c);
+
+bool vu_conn_want_write(const VuConnection *c);
+
+/* Bytes/messages queued and not yet sent (for tests and limits). */
+size_t vu_conn_queued(const VuConnection *c);
