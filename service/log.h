@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One line per event on stderr, prefixed with the sd-daemon "<N>" priority
+ * that journald understands. Returns -abs(error) so callers can write
+ * "return log_error_errno(r, ...)". */
+
+#include <syslog.h>
+
+void log_set_max_level(int level); /* LOG_INFO by default; LOG_DEBUG with --verbose */
+int log_get_max_level(void);
+
+int log_internal(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...) log_internal(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_internal(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...) log_internal(LOG_ERR, 0, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), __VA_ARGS__)
+#define log_error_errno(e, ...) log_internal(LOG_ERR, (e), __VA_ARGS__)
+#define log_debug_errno(e, ...) log_internal(LOG_DEBUG, (e), __VA_ARGS__)

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The service core: one sd-event loop, the share table, the vhost-user
+ * peers in both roles, and the asynchronous lookup that serves a UUID from
+ * the table or from the back-end that exports it. The D-Bus layer and main.c
+ * sit on top of this; nothing here knows D-Bus. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "share-table.h"
+
+typedef struct Service Service;
+typedef struct VuPeer VuPeer;
+
+typedef enum {
+        PEER_ROLE_BACKEND,  /* the remote is a vhost-user back-end; we are its front-end (hub) */
+        PEER_ROLE_FRONTEND, /* the remote is a front-end (a VMM); we are its back-end (bridge) */
+} PeerRole;
+
+typedef enum {
+        PEER_STATE_CONNECTING,
+        PEER_STATE_NEGOTIATING,
+        PEER_STATE_READY,
+        PEER_STATE_CLOSED,
+} PeerState;
+
+typedef enum {
+        PEER_EVENT_NEW,     /* a peer object exists (connecting or accepted) */
+        PEER_EVENT_CHANGED, /* state, features, counts changed */
+        PEER_EVENT_GONE,    /* about to be freed; its entries are already purged */
+} PeerEvent;
+
+typedef void (*PeerObserverFn)(Service *s, VuPeer *p, PeerEvent ev, void *userdata);
+
+typedef struct {
+        uint64_t lookup_timeout_usec;  /* GET_SHARED_OBJECT deadline, default 1 s */
+        uint64_t reply_timeout_usec;   /* handshake reply deadline, default 5 s */
+        unsigned max_objects_per_peer; /* default 4096; 0 = unlimited */
+        unsigned max_objects_per_client; /* bus clients, default 1024 */
+        unsigned max_peers;            /* default 64 */
+        unsigned max_pending_lookups_per_peer; /* default 64 */
+        unsigned max_pending_lookups;  /* global, default 1024 */
+        unsigned bridge_device_id;     /* virtio device id presented by --serve, default 4 (rng) */
+        unsigned bridge_queues;        /* queues presented by --serve, default 1 */
+        mode_t socket_mode;            /* listening sockets, default 0660 */
+} ServiceConfig;
+
+void service_config_init_defaults(ServiceConfig *c);
+
+/* The service does not take the event loop's reference. */
+int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret);
+/* Closes all peers (purging their entries, failing their lookups), unlinks
+ * listening sockets, frees the table. */
+void service_free(Service *s);
+
+ShareTable *service_table(Service *s);
+sd_event *service_event(Service *s);
+const ServiceConfig *service_config(Service *s);
+
+unsigned service_add_peer_observer(Service *s, PeerObserverFn fn, void *userdata);
+void service_remove_peer_observer(Service *s, unsigned id);
+
+/* Front-end role: connect to a back-end listening at path (retrying with
+ * backoff while it is not there), or listen at path for back-ends. */
+int service_connect_backend(Service *s, const char *path, VuPeer **ret);
+int service_listen_backends(Service *s, const char *path);
+/* Back-end role: listen at path for a front-end (a VMM). */
+int service_listen_frontends(Service *s, const char *path);
+
+/* Peers, in creation order. */
+unsigned service_n_peers(Service *s);
+void service_foreach_peer(Service *s, bool (*fn)(VuPeer *p, void *userdata), void *userdata);
+VuPeer *service_find_peer(Service *s, uint64_t id);
+/* Closes a peer: entries purged (observers hear Removed), lookups failed. */
+void service_close_peer(Service *s, VuPeer *p, const char *reason);
+
+/* Peer properties. */
+uint64_t vu_peer_id(const VuPeer *p);
+PeerRole vu_peer_role(const VuPeer *p);
+PeerState vu_peer_state(const VuPeer *p);
+const char *vu_peer_name(const VuPeer *p);        /* for logs, e.g. "backend#3(dev.sock)" */
+const char *vu_peer_socket_path(const VuPeer *p);
+uint64_t vu_peer_features(const VuPeer *p);          /* negotiated virtio features */
+uint64_t vu_peer_protocol_features(const VuPeer *p); /* negotiated protocol features */
+bool vu_peer_shared_objects(const VuPeer *p);        /* SHARED_OBJECT negotiated */
+pid_t vu_peer_pid(const VuPeer *p);                  /* SO_PEERCRED, 0 unknown */
+uid_t vu_peer_uid(const VuPeer *p);                  /* SO_PEERCRED, (uid_t)-1 unknown */
+unsigned vu_peer_exported_count(const VuPeer *p);    /* entries it owns, or ADDs acked upstream */
+const char *vu_peer_last_error(const VuPeer *p);     /* "" when none */
+ShareOwner *vu_peer_owner(VuPeer *p);
+const char *peer_role_to_string(PeerRole r);   /* "back-end" | "front-end" */
+const char *peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
+
+/* Asynchronous lookup of a UUID. done is called exactly once: with fd >= 0
+ * (the callee owns it) and error 0, or fd -1 and -errno: -ENOENT unknown,
+ * -ETIMEDOUT exporter did not answer in time, -ECONNRESET exporter went
+ * away, -EIO exporter answered without fd, -EBUSY too many pending.
+ * May be called before service_lookup returns (held buffers). */
+typedef void (*ServiceLookupFn)(Service *s, int fd, int error, void *userdata);
+int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                   void *userdata);
+
+/* Registers a buffer held by the service on behalf of owner (a bus client or
+ * the service); announces it to bridged front-ends. fd taken on success. */
+int service_export_fd(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], int fd, ShareOwner *owner,
+                      const ShareBufferInfo *info, ShareEntry **ret);
+int service_remove(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], const ShareOwner *requester);
