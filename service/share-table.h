@@ -75,14 +75,27 @@ void share_owner_init(ShareOwner *o, ShareOwnerKind kind, const char *name, uid_
 void share_owner_clear(ShareOwner *o);
 
 /* Observers are called in the order added, after an add and before the
- * entry of a remove is freed. Returns an id for share_table_remove_observer. */
+ * entry of a remove is freed. Returns an id (never 0) for
+ * share_table_remove_observer.
+ *
+ * What an observer sees: on ADDED the entry is already in the table (lookup
+ * finds it, sizes count it); on REMOVED it is already out of the table and
+ * its owner's list, but the entry, its fd and its owner pointer are still
+ * valid until the last observer returns. An observer may remove observers
+ * (itself too; a removed observer is not called again, not even for the
+ * event in progress) and may add or remove entries: events caused from
+ * inside a callback are queued and delivered after the current event has
+ * reached every observer, so each observer sees every entry's events in
+ * order (ADDED before REMOVED). The table must not be freed from a
+ * callback. */
 unsigned share_table_add_observer(ShareTable *t, ShareObserverFn fn, void *userdata);
 void share_table_remove_observer(ShareTable *t, unsigned id);
 
 /* Adds an entry holding fd. On success the table owns fd; on failure the
- * caller still does. Errors: -EINVAL (nil/max UUID, fd < 0), -EEXIST (first
- * writer wins), -EDQUOT (owner over quota), -ENOMEM. info may be NULL: then
- * it is read from the fd (share_buffer_info_from_fd). */
+ * caller still does. Errors: -EINVAL (nil/max UUID, fd < 0, owner NULL),
+ * -EBADF (fd is not open), -EEXIST (first writer wins), -EDQUOT (owner over
+ * quota), -ENOMEM. info may be NULL: then it is read from the fd
+ * (share_buffer_info_from_fd). */
 int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int fd,
                        ShareOwner *owner, const ShareBufferInfo *info, ShareEntry **ret);
 
@@ -125,9 +138,13 @@ const char *share_type_to_string(ShareType t); /* "dma-buf" | "vhost-device" */
 /* Fills info from an fd: size, exporter ("memfd" or dma-buf exp_name from
  * /proc/self/fdinfo), name, inode identity. 0 or -errno. */
 int share_buffer_info_from_fd(int fd, ShareBufferInfo *info);
+/* Takes size, exp_name and name from the text of /proc/self/fdinfo/N of a
+ * dma-buf into info (other fields untouched). Returns how many were found. */
+int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info);
 
 /* UUID helpers (libuuid underneath). */
 void share_uuid_to_string(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_STR_LEN]);
-/* Accepts the 36-char form and the 32-hex-digit form. -EINVAL otherwise. */
+/* Accepts the 36-char form and the 32-hex-digit form, either case; checks
+ * syntax only (the nil UUID parses). -EINVAL otherwise. */
 int share_uuid_from_string(const char *s, uint8_t uuid[SHARE_UUID_SIZE]);
 bool share_uuid_is_valid(const uint8_t uuid[SHARE_UUID_SIZE]); /* not nil, not max */

@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "share-table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <uuid/uuid.h>
+
+#include "fd-util.h"
+#include "log.h"
+
+struct ShareEntry {
+        uint8_t uuid[SHARE_UUID_SIZE]; /* the hash key points here */
+        ShareType type;
+        int fd; /* owned; -1 for SHARE_TYPE_VHOST_DEV */
+        ShareOwner *owner;
+        ShareBufferInfo info;
+        uint64_t created_usec;
+        uint64_t lookup_count;
+        /* The owner's list. */
+        ShareEntry *owner_prev, *owner_next;
+        bool linked;   /* in the hash and the owner's list */
+        unsigned refs; /* 1 while linked, +1 per queued event */
+};
+
+typedef struct {
+        unsigned id; /* 0 once removed */
+        ShareObserverFn fn;
+        void *userdata;
+} Observer;
+
+typedef struct {
+        ShareEntry *entry; /* holds a reference */
+        ShareEvent ev;
+} PendingEvent;
+
+struct ShareTable {
+        GHashTable *entries;  /* uuid (inside the entry) -> ShareEntry */
+        GPtrArray *observers; /* Observer*, in the order added */
+        unsigned next_observer_id;
+        bool observers_dirty; /* removed ones to drop once not dispatching */
+        GQueue pending;       /* PendingEvent*, delivered in order */
+        bool dispatching;
+};
+
+/* UUIDs come from peers, so a fixed hash would let one peer pick colliding
+ * UUIDs and make every operation O(n). Both halves are mixed with a random
+ * key through the murmur3 finalizer, then folded. */
+static uint64_t mix64(uint64_t x)
+{
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ULL;
+        x ^= x >> 33;
+        return x;
+}
+
+static uint64_t process_hash_key[2];
+
+static guint uuid_hash(gconstpointer p)
+{
+        const uint8_t *uuid = p;
+        uint64_t a, b, x;
+
+        memcpy(&a, uuid, 8);
+        memcpy(&b, uuid + 8, 8);
+        x = mix64(a ^ process_hash_key[0]) ^ mix64(b ^ process_hash_key[1]);
+        return (guint) (x ^ (x >> 32));
+}
+
+static gboolean uuid_equal(gconstpointer a, gconstpointer b)
+{
+        return memcmp(a, b, SHARE_UUID_SIZE) == 0;
+}
+
+static uint64_t now_realtime_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+ShareTable *share_table_new(void)
+{
+        static gsize key_init = 0;
+        ShareTable *t;
+
+        if (g_once_init_enter(&key_init)) {
+                process_hash_key[0] = ((uint64_t) g_random_int() << 32) | g_random_int();
+                process_hash_key[1] = ((uint64_t) g_random_int() << 32) | g_random_int();
+                g_once_init_leave(&key_init, 1);
+        }
+
+        t = g_new0(ShareTable, 1);
+        t->entries = g_hash_table_new(uuid_hash, uuid_equal);
+        t->observers = g_ptr_array_new_with_free_func(g_free);
+        t->next_observer_id = 1;
+        g_queue_init(&t->pending);
+        return t;
+}
+
+static void entry_unref(ShareEntry *e)
+{
+        g_assert(e->refs > 0);
+        if (--e->refs > 0)
+                return;
+        g_assert(!e->linked);
+        fd_close_safe(&e->fd);
+        g_free(e);
+}
+
+void share_table_free(ShareTable *t)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        if (!t)
+                return;
+        g_return_if_fail(!t->dispatching);
+
+        g_hash_table_iter_init(&it, t->entries);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+                ShareEntry *e = v;
+
+                /* Owners outlive the table's entries only as far as the list
+                 * goes: leave them empty so share_owner_clear is happy. */
+                if (e->owner) {
+                        e->owner->entries_head = NULL;
+                        e->owner->n_entries = 0;
+                }
+                e->linked = false;
+                g_hash_table_iter_remove(&it);
+                entry_unref(e);
+        }
+        g_hash_table_unref(t->entries);
+        g_ptr_array_unref(t->observers);
+        g_free(t);
+}
+
+void share_owner_init(ShareOwner *o, ShareOwnerKind kind, const char *name, uid_t uid)
+{
+        *o = (ShareOwner){
+            .kind = kind,
+            .name = g_strdup(name ? name : ""),
+            .uid = uid,
+        };
+}
+
+void share_owner_clear(ShareOwner *o)
+{
+        if (!o)
+                return;
+        /* Freeing an owner that still has entries would leave them pointing
+         * at freed memory: a bug in the caller. */
+        g_warn_if_fail(o->n_entries == 0 && o->entries_head == NULL);
+        g_clear_pointer(&o->name, g_free);
+}
+
+unsigned share_table_add_observer(ShareTable *t, ShareObserverFn fn, void *userdata)
+{
+        Observer *o;
+
+        g_return_val_if_fail(t && fn, 0);
+        o = g_new0(Observer, 1);
+        o->id = t->next_observer_id++;
+        if (t->next_observer_id == 0) /* 0 means "removed" */
+                t->next_observer_id = 1;
+        o->fn = fn;
+        o->userdata = userdata;
+        g_ptr_array_add(t->observers, o);
+        return o->id;
+}
+
+static void drop_removed_observers(ShareTable *t)
+{
+        for (guint i = t->observers->len; i-- > 0;) {
+                Observer *o = g_ptr_array_index(t->observers, i);
+
+                if (o->id == 0)
+                        g_ptr_array_remove_index(t->observers, i);
+        }
+        t->observers_dirty = false;
+}
+
+void share_table_remove_observer(ShareTable *t, unsigned id)
+{
+        if (!t || id == 0)
+                return;
+        for (guint i = 0; i < t->observers->len; i++) {
+                Observer *o = g_ptr_array_index(t->observers, i);
+
+                if (o->id != id)
+                        continue;
+                /* While dispatching, indices must stay put: mark it, drop it
+                 * later. */
+                o->id = 0;
+                t->observers_dirty = true;
+                break;
+        }
+        if (!t->dispatching)
+                drop_removed_observers(t);
+}
+
+/* Queues ev for e and, unless a dispatch is already running further up the
+ * stack, delivers every queued event to every observer in order. */
+static void emit(ShareTable *t, ShareEntry *e, ShareEvent ev)
+{
+        PendingEvent *pe = g_new(PendingEvent, 1);
+
+        e->refs++;
+        pe->entry = e;
+        pe->ev = ev;
+        g_queue_push_tail(&t->pending, pe);
+        if (t->dispatching)
+                return;
+
+        t->dispatching = true;
+        while ((pe = g_queue_pop_head(&t->pending))) {
+                /* Observers added during this event start with the next one. */
+                guint n = t->observers->len;
+
+                for (guint i = 0; i < n; i++) {
+                        Observer *o = g_ptr_array_index(t->observers, i);
+
+                        if (o->id != 0)
+                                o->fn(t, pe->entry, pe->ev, o->userdata);
+                }
+                entry_unref(pe->entry);
+                g_free(pe);
+        }
+        t->dispatching = false;
+        if (t->observers_dirty)
+                drop_removed_observers(t);
+}
+
+static void owner_link(ShareOwner *o, ShareEntry *e)
+{
+        ShareEntry *head = o->entries_head;
+
+        e->owner_prev = NULL;
+        e->owner_next = head;
+        if (head)
+                head->owner_prev = e;
+        o->entries_head = e;
+        o->n_entries++;
+}
+
+static void owner_unlink(ShareOwner *o, ShareEntry *e)
+{
+        if (e->owner_prev)
+                e->owner_prev->owner_next = e->owner_next;
+        else
+                o->entries_head = e->owner_next;
+        if (e->owner_next)
+                e->owner_next->owner_prev = e->owner_prev;
+        e->owner_prev = e->owner_next = NULL;
+        o->n_entries--;
+}
+
+static int check_add(ShareTable *t, const uint8_t *uuid, ShareOwner *owner)
+{
+        if (!t || !owner || !share_uuid_is_valid(uuid))
+                return -EINVAL;
+        if (g_hash_table_contains(t->entries, uuid))
+                return -EEXIST;
+        if (owner->max_entries != 0 && owner->n_entries >= owner->max_entries)
+                return -EDQUOT;
+        return 0;
+}
+
+static ShareEntry *insert(ShareTable *t, const uint8_t *uuid, ShareType type, int fd,
+                          ShareOwner *owner)
+{
+        ShareEntry *e = g_new0(ShareEntry, 1);
+        char s[SHARE_UUID_STR_LEN];
+
+        memcpy(e->uuid, uuid, SHARE_UUID_SIZE);
+        e->type = type;
+        e->fd = fd;
+        e->owner = owner;
+        e->created_usec = now_realtime_usec();
+        e->refs = 1;
+        e->linked = true;
+        g_hash_table_add(t->entries, e->uuid); /* key == value's first bytes */
+        owner_link(owner, e);
+
+        share_uuid_to_string(uuid, s);
+        log_debug("share table: %s added %s (%s)", owner->name ? owner->name : "?", s,
+                  share_type_to_string(type));
+        return e;
+}
+
+/* The hash stores e->uuid as the key; the entry is the struct around it. */
+static ShareEntry *entry_from_key(gpointer key)
+{
+        return (ShareEntry *) ((uint8_t *) key - offsetof(ShareEntry, uuid));
+}
+
+int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int fd,
+                       ShareOwner *owner, const ShareBufferInfo *info, ShareEntry **ret)
+{
+        ShareBufferInfo read_info;
+        ShareEntry *e;
+        int r;
+
+        if (fd < 0)
+                return -EINVAL;
+        r = check_add(t, uuid, owner);
+        if (r < 0)
+                return r;
+        if (info) {
+                /* Taking ownership of a number that is not open would close
+                 * someone else's fd later. */
+                if (fcntl(fd, F_GETFD) < 0)
+                        return -EBADF;
+        } else {
+                r = share_buffer_info_from_fd(fd, &read_info);
+                if (r < 0)
+                        return r;
+                info = &read_info;
+        }
+
+        e = insert(t, uuid, SHARE_TYPE_DMABUF, fd, owner);
+        e->info = *info;
+        if (ret)
+                *ret = e;
+        emit(t, e, SHARE_EVENT_ADDED);
+        return 0;
+}
+
+int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], ShareOwner *owner,
+                             ShareEntry **ret)
+{
+        ShareEntry *e;
+        int r;
+
+        r = check_add(t, uuid, owner);
+        if (r < 0)
+                return r;
+        e = insert(t, uuid, SHARE_TYPE_VHOST_DEV, -1, owner);
+        if (ret)
+                *ret = e;
+        emit(t, e, SHARE_EVENT_ADDED);
+        return 0;
+}
+
+/* Takes e out of the table, tells observers, then drops the table's
+ * reference (closing the fd unless an event still holds it). */
+static void remove_entry(ShareTable *t, ShareEntry *e)
+{
+        char s[SHARE_UUID_STR_LEN];
+
+        g_hash_table_remove(t->entries, e->uuid);
+        owner_unlink(e->owner, e);
+        e->linked = false;
+
+        share_uuid_to_string(e->uuid, s);
+        log_debug("share table: %s removed %s", e->owner->name ? e->owner->name : "?", s);
+
+        emit(t, e, SHARE_EVENT_REMOVED); /* the queued event holds its own ref */
+        entry_unref(e);
+}
+
+int share_table_remove(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
+                       const ShareOwner *requester)
+{
+        ShareEntry *e;
+
+        if (!t || !share_uuid_is_valid(uuid))
+                return -EINVAL;
+        e = share_table_lookup(t, uuid);
+        if (!e)
+                return -ENOENT;
+        if (requester && requester != e->owner)
+                return -EPERM;
+        remove_entry(t, e);
+        return 0;
+}
+
+unsigned share_table_remove_owner(ShareTable *t, ShareOwner *owner)
+{
+        unsigned n = 0;
+
+        if (!t || !owner)
+                return 0;
+        /* Take the head each time: observers may remove entries too. */
+        while (owner->entries_head) {
+                remove_entry(t, owner->entries_head);
+                n++;
+        }
+        return n;
+}
+
+ShareEntry *share_table_lookup(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        gpointer key;
+
+        if (!t || !uuid)
+                return NULL;
+        if (!g_hash_table_lookup_extended(t->entries, uuid, &key, NULL))
+                return NULL;
+        return entry_from_key(key);
+}
+
+void share_table_note_lookup(ShareTable *t, ShareEntry *e)
+{
+        if (!t || !e || !e->linked)
+                return;
+        e->lookup_count++;
+        emit(t, e, SHARE_EVENT_CHANGED);
+}
+
+unsigned share_table_size(const ShareTable *t)
+{
+        return t ? g_hash_table_size(t->entries) : 0;
+}
+
+void share_table_foreach(ShareTable *t, bool (*fn)(const ShareEntry *e, void *userdata),
+                         void *userdata)
+{
+        GHashTableIter it;
+        gpointer key;
+
+        if (!t || !fn)
+                return;
+        g_hash_table_iter_init(&it, t->entries);
+        while (g_hash_table_iter_next(&it, &key, NULL))
+                if (!fn(entry_from_key(key), userdata))
+                        break;
+}
+
+const uint8_t *share_entry_uuid(const ShareEntry *e)
+{
+        return e->uuid;
+}
+
+ShareType share_entry_type(const ShareEntry *e)
+{
+        return e->type;
+}
+
+int share_entry_fd(const ShareEntry *e)
+{
+        return e->fd;
+}
+
+ShareOwner *share_entry_owner(const ShareEntry *e)
+{
+        return e->owner;
+}
+
+const ShareBufferInfo *share_entry_info(const ShareEntry *e)
+{
+        return &e->info;
+}
+
+uint64_t share_entry_created_usec(const ShareEntry *e)
+{
+        return e->created_usec;
+}
+
+uint64_t share_entry_lookup_count(const ShareEntry *e)
+{
+        return e->lookup_count;
+}
+
+const char *share_type_to_string(ShareType t)
+{
+        switch (t) {
+        case SHARE_TYPE_DMABUF:
+                return "dma-buf";
+        case SHARE_TYPE_VHOST_DEV:
+                return "vhost-device";
+        }
+        return "unknown";
+}
+
+static void copy_value(char *dst, size_t dst_size, const char *value)
+{
+        g_autofree char *v = g_strstrip(g_strdup(value));
+
+        g_strlcpy(dst, v, dst_size);
+}
+
+int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info)
+{
+        g_auto(GStrv) lines = NULL;
+        int found = 0;
+
+        if (!text || !info)
+                return 0;
+        lines = g_strsplit(text, "\n", -1);
+        for (char **l = lines; *l; l++) {
+                const char *v;
+
+                if ((v = g_str_has_prefix(*l, "size:") ? *l + 5 : NULL)) {
+                        char *end;
+                        unsigned long long sz;
+
+                        errno = 0;
+                        sz = strtoull(v, &end, 10);
+                        if (errno == 0 && end != v) {
+                                info->size = sz;
+                                found++;
+                        }
+                } else if ((v = g_str_has_prefix(*l, "exp_name:") ? *l + 9 : NULL)) {
+                        copy_value(info->exporter, sizeof(info->exporter), v);
+                        found++;
+                } else if ((v = g_str_has_prefix(*l, "name:") ? *l + 5 : NULL)) {
+                        copy_value(info->name, sizeof(info->name), v);
+                        found++;
+                }
+        }
+        return found;
+}
+
+/* "/memfd:NAME (deleted)" -> "NAME". */
+static void memfd_name(int fd, char *out, size_t out_size)
+{
+        char path[64], target[256];
+        const char *name;
+        ssize_t n;
+
+        out[0] = '\0';
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+                return;
+        target[n] = '\0';
+        if (!g_str_has_prefix(target, "/memfd:"))
+                return;
+        name = target + strlen("/memfd:");
+        if (g_str_has_suffix(name, " (deleted)"))
+                target[n - strlen(" (deleted)")] = '\0';
+        g_strlcpy(out, name, out_size);
+}
+
+int share_buffer_info_from_fd(int fd, ShareBufferInfo *info)
+{
+        struct stat st;
+        int r;
+
+        if (!info)
+                return -EINVAL;
+        if (fd < 0)
+                return -EBADF;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+
+        *info = (ShareBufferInfo){
+            .dev = st.st_dev,
+            .ino = st.st_ino,
+            .size = S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t) st.st_size : 0,
+        };
+
+        r = fd_is_dmabuf(fd);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                char path[64];
+                g_autofree char *text = NULL;
+
+                snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+                /* Without fdinfo the buffer still works; only the metadata is
+                 * thinner. */
+                if (g_file_get_contents(path, &text, NULL, NULL))
+                        share_buffer_info_parse_fdinfo(text, info);
+                if (info->size == 0 && st.st_size > 0)
+                        info->size = (uint64_t) st.st_size;
+                return 0;
+        }
+
+        r = fd_is_memfd(fd);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                g_strlcpy(info->exporter, "memfd", sizeof(info->exporter));
+                memfd_name(fd, info->name, sizeof(info->name));
+        }
+        return 0;
+}
+
+void share_uuid_to_string(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_STR_LEN])
+{
+        uuid_unparse_lower(uuid, out);
+}
+
+int share_uuid_from_string(const char *s, uint8_t uuid[SHARE_UUID_SIZE])
+{
+        size_t len;
+
+        if (!s || !uuid)
+                return -EINVAL;
+        len = strlen(s);
+        if (len == SHARE_UUID_STR_LEN - 1) {
+                uuid_t u;
+
+                if (uuid_parse(s, u) < 0)
+                        return -EINVAL;
+                memcpy(uuid, u, SHARE_UUID_SIZE);
+                return 0;
+        }
+        if (len == 2 * SHARE_UUID_SIZE) {
+                uint8_t u[SHARE_UUID_SIZE];
+
+                for (size_t i = 0; i < SHARE_UUID_SIZE; i++) {
+                        int hi = g_ascii_xdigit_value(s[2 * i]);
+                        int lo = g_ascii_xdigit_value(s[2 * i + 1]);
+
+                        if (hi < 0 || lo < 0)
+                                return -EINVAL;
+                        u[i] = (uint8_t) (hi << 4 | lo);
+                }
+                memcpy(uuid, u, SHARE_UUID_SIZE);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+bool share_uuid_is_valid(const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        static const uint8_t max[SHARE_UUID_SIZE] = {
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        };
+        static const uint8_t nil[SHARE_UUID_SIZE];
+
+        return uuid && memcmp(uuid, nil, SHARE_UUID_SIZE) != 0 &&
+               memcmp(uuid, max, SHARE_UUID_SIZE) != 0;
+}

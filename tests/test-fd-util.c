@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "fd-util.h"
+
+static int open_devnull(void)
+{
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+static void test_close_safe(void)
+{
+        int fd = open_devnull(), none = -1;
+
+        errno = 1234;
+        fd_close_safe(&fd);
+        g_assert_cmpint(fd, ==, -1);
+        g_assert_cmpint(errno, ==, 1234);
+
+        fd_close_safe(&none);
+        g_assert_cmpint(none, ==, -1);
+        g_assert_cmpint(errno, ==, 1234);
+}
+
+static void test_close_safe_closes(void)
+{
+        int fd = open_devnull(), copy = fd;
+
+        fd_close_safe(&fd);
+        g_assert_cmpint(fcntl(copy, F_GETFD), <, 0);
+        g_assert_cmpint(errno, ==, EBADF);
+}
+
+static void test_cleanup_close(void)
+{
+        int before = fd_count_open(), number;
+
+        g_assert_cmpint(before, >, 0);
+        {
+                _cleanup_close_ int fd = open_devnull();
+
+                number = fd;
+                g_assert_cmpint(fd_count_open(), ==, before + 1);
+        }
+        g_assert_cmpint(fd_count_open(), ==, before);
+        g_assert_cmpint(fcntl(number, F_GETFD), <, 0);
+
+        /* g_steal_fd hands the fd on: the cleanup leaves it alone. */
+        {
+                _cleanup_close_ int fd = open_devnull();
+
+                number = g_steal_fd(&fd);
+        }
+        g_assert_cmpint(fcntl(number, F_GETFD), >=, 0);
+        g_assert_cmpint(fd_count_open(), ==, before + 1);
+        close(number);
+}
+
+static void test_count_open(void)
+{
+        int before = fd_count_open(), p[2];
+
+        g_assert_cmpint(before, >=, 0);
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+        g_assert_cmpint(fd_count_open(), ==, before + 2);
+        close(p[0]);
+        g_assert_cmpint(fd_count_open(), ==, before + 1);
+        close(p[1]);
+        g_assert_cmpint(fd_count_open(), ==, before);
+}
+
+static void test_memfd_pattern(void)
+{
+        const size_t size = 1024 * 1024 + 123; /* not a multiple of any buffer */
+        _cleanup_close_ int fd = -1;
+        int seals, flags;
+
+        g_assert_cmpint(memfd_new_sealed_pattern("pattern", size, 7, &fd), ==, 0);
+        g_assert_cmpint(fd, >=, 0);
+
+        g_assert_cmpint(memfd_verify_pattern(fd, size, 7), ==, 0);
+        g_assert_cmpint(memfd_verify_pattern(fd, size, 8), ==, -EBADMSG);
+        g_assert_cmpint(memfd_verify_pattern(fd, size - 1, 7), ==, -EBADMSG);
+        g_assert_cmpint(memfd_verify_pattern(fd, size + 1, 7), ==, -EBADMSG);
+
+        seals = fcntl(fd, F_GET_SEALS);
+        g_assert_cmpint(seals, ==, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        flags = fcntl(fd, F_GETFD);
+        g_assert_true(flags & FD_CLOEXEC);
+
+        /* The seals hold. */
+        g_assert_cmpint(pwrite(fd, "x", 1, 0), <, 0);
+        g_assert_cmpint(errno, ==, EPERM);
+        g_assert_cmpint(ftruncate(fd, 10), <, 0);
+        g_assert_cmpint(errno, ==, EPERM);
+        g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), <, 0);
+
+        g_assert_cmpint(fd_is_memfd(fd), ==, 1);
+        g_assert_cmpint(fd_is_sealed_memfd(fd), ==, 1);
+        g_assert_cmpint(fd_is_dmabuf(fd), ==, 0);
+}
+
+static void test_memfd_pattern_empty(void)
+{
+        _cleanup_close_ int fd = -1;
+
+        g_assert_cmpint(memfd_new_sealed_pattern("empty", 0, 1, &fd), ==, 0);
+        g_assert_cmpint(memfd_verify_pattern(fd, 0, 1), ==, 0);
+        g_assert_cmpint(memfd_verify_pattern(fd, 1, 1), ==, -EBADMSG);
+        g_assert_cmpint(memfd_new_sealed_pattern(NULL, 0, 1, &fd), ==, -EINVAL);
+}
+
+static void test_pattern_depends_on_seed_and_offset(void)
+{
+        unsigned differ_seed = 0, differ_next = 0, differ_page = 0;
+
+        for (uint64_t off = 0; off < 8192; off++) {
+                differ_seed += memfd_pattern_byte(1, off) != memfd_pattern_byte(2, off);
+                differ_next += memfd_pattern_byte(1, off) != memfd_pattern_byte(1, off + 1);
+                differ_page += memfd_pattern_byte(1, off) != memfd_pattern_byte(1, off + 4096);
+        }
+        g_assert_cmpuint(differ_seed, ==, 8192);
+        g_assert_cmpuint(differ_next, >, 8000);
+        g_assert_cmpuint(differ_page, >, 7000);
+}
+
+static void test_verify_detects_one_byte(void)
+{
+        const size_t size = 70000;
+        _cleanup_close_ int fd = memfd_create("writable", MFD_CLOEXEC);
+        g_autofree uint8_t *buf = g_malloc(size);
+        uint8_t b;
+
+        g_assert_cmpint(fd, >=, 0);
+        for (size_t i = 0; i < size; i++)
+                buf[i] = memfd_pattern_byte(42, i);
+        g_assert_cmpint(pwrite(fd, buf, size, 0), ==, (ssize_t) size);
+        g_assert_cmpint(memfd_verify_pattern(fd, size, 42), ==, 0);
+
+        b = buf[size / 2] ^ 0x01;
+        g_assert_cmpint(pwrite(fd, &b, 1, size / 2), ==, 1);
+        g_assert_cmpint(memfd_verify_pattern(fd, size, 42), ==, -EBADMSG);
+
+        /* verify does not move the file offset. */
+        g_assert_cmpint(lseek(fd, 0, SEEK_CUR), ==, 0);
+}
+
+static int memfd_with_seals(int seals)
+{
+        int fd = memfd_create("seals", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(ftruncate(fd, 4096), ==, 0);
+        if (seals)
+                g_assert_cmpint(fcntl(fd, F_ADD_SEALS, seals), ==, 0);
+        return fd;
+}
+
+static void test_is_sealed_memfd(void)
+{
+        _cleanup_close_ int none = memfd_with_seals(0);
+        _cleanup_close_ int shrink = memfd_with_seals(F_SEAL_SHRINK);
+        _cleanup_close_ int grow = memfd_with_seals(F_SEAL_GROW);
+        _cleanup_close_ int both = memfd_with_seals(F_SEAL_SHRINK | F_SEAL_GROW);
+        _cleanup_close_ int no_sealing = memfd_create("no-sealing", MFD_CLOEXEC);
+
+        g_assert_cmpint(fd_is_memfd(none), ==, 1);
+        g_assert_cmpint(fd_is_sealed_memfd(none), ==, 0);
+        g_assert_cmpint(fd_is_sealed_memfd(shrink), ==, 0);
+        g_assert_cmpint(fd_is_sealed_memfd(grow), ==, 0);
+        /* Writable but fixed in size: accepted on purpose (see fd-util.h). */
+        g_assert_cmpint(fd_is_sealed_memfd(both), ==, 1);
+        g_assert_cmpint(pwrite(both, "x", 1, 0), ==, 1);
+        /* Created without MFD_ALLOW_SEALING: only F_SEAL_SEAL. */
+        g_assert_cmpint(fd_is_memfd(no_sealing), ==, 1);
+        g_assert_cmpint(fd_is_sealed_memfd(no_sealing), ==, 0);
+}
+
+static void test_not_buffers(void)
+{
+        g_autofree char *path = NULL;
+        _cleanup_close_ int file = -1;
+        _cleanup_close_ int dn = open_devnull();
+        int p[2], closed;
+
+        file = g_file_open_tmp("fd-util-XXXXXX", &path, NULL);
+        g_assert_cmpint(file, >=, 0);
+        g_unlink(path);
+        g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+
+        for (int i = 0; i < 3; i++) {
+                int fd = i == 0 ? file : i == 1 ? p[0] : dn;
+
+                g_assert_cmpint(fd_is_memfd(fd), ==, 0);
+                g_assert_cmpint(fd_is_sealed_memfd(fd), ==, 0);
+                g_assert_cmpint(fd_is_dmabuf(fd), ==, 0);
+        }
+        close(p[0]);
+        close(p[1]);
+
+        closed = open_devnull();
+        close(closed);
+        g_assert_cmpint(fd_is_memfd(closed), ==, -EBADF);
+        g_assert_cmpint(fd_is_sealed_memfd(closed), ==, -EBADF);
+        g_assert_cmpint(fd_is_dmabuf(closed), ==, -EBADF);
+        g_assert_cmpint(memfd_verify_pattern(closed, 1, 1), ==, -EBADF);
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/fd-util/close-safe", test_close_safe);
+        g_test_add_func("/fd-util/close-safe-closes", test_close_safe_closes);
+        g_test_add_func("/fd-util/cleanup-close", test_cleanup_close);
+        g_test_add_func("/fd-util/count-open", test_count_open);
+        g_test_add_func("/fd-util/memfd-pattern", test_memfd_pattern);
+        g_test_add_func("/fd-util/memfd-pattern-empty", test_memfd_pattern_empty);
+        g_test_add_func("/fd-util/pattern-depends-on-seed-and-offset",
+                        test_pattern_depends_on_seed_and_offset);
+        g_test_add_func("/fd-util/verify-detects-one-byte", test_verify_detects_one_byte);
+        g_test_add_func("/fd-util/is-sealed-memfd", test_is_sealed_memfd);
+        g_test_add_func("/fd-util/not-buffers", test_not_buffers);
+        return g_test_run();
+}
