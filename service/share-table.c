@@ -214,8 +214,11 @@ void share_table_remove_observer(ShareTable *t, unsigned id)
  * stack, delivers every queued event to every observer in order. */
 static void emit(ShareTable *t, ShareEntry *e, ShareEvent ev)
 {
-        PendingEvent *pe = g_new(PendingEvent, 1);
+        PendingEvent *pe;
 
+        if (t->observers->len == 0)
+                return; /* nobody to tell; nothing queued can be waiting either */
+        pe = g_new(PendingEvent, 1);
         e->refs++;
         pe->entry = e;
         pe->ev = ev;
@@ -293,9 +296,11 @@ static ShareEntry *insert(ShareTable *t, const uint8_t *uuid, ShareType type, in
         g_hash_table_add(t->entries, e->uuid); /* key == value's first bytes */
         owner_link(owner, e);
 
-        share_uuid_to_string(uuid, s);
-        log_debug("share table: %s added %s (%s)", owner->name ? owner->name : "?", s,
-                  share_type_to_string(type));
+        if (log_get_max_level() >= LOG_DEBUG) { /* spare the formatting otherwise */
+                share_uuid_to_string(uuid, s);
+                log_debug("share table: %s added %s (%s)", owner->name ? owner->name : "?", s,
+                          share_type_to_string(type));
+        }
         return e;
 }
 
@@ -363,8 +368,10 @@ static void remove_entry(ShareTable *t, ShareEntry *e)
         owner_unlink(e->owner, e);
         e->linked = false;
 
-        share_uuid_to_string(e->uuid, s);
-        log_debug("share table: %s removed %s", e->owner->name ? e->owner->name : "?", s);
+        if (log_get_max_level() >= LOG_DEBUG) {
+                share_uuid_to_string(e->uuid, s);
+                log_debug("share table: %s removed %s", e->owner->name ? e->owner->name : "?", s);
+        }
 
         emit(t, e, SHARE_EVENT_REMOVED); /* the queued event holds its own ref */
         entry_unref(e);

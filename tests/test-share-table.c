@@ -934,6 +934,53 @@ static void test_uuid_strings(void)
         }
 }
 
+typedef struct {
+        GHashTable *seen;
+        unsigned stop_after;
+} Walk;
+
+static bool walk(const ShareEntry *e, void *userdata)
+{
+        Walk *w = userdata;
+
+        g_hash_table_add(w->seen, (gpointer) e);
+        return g_hash_table_size(w->seen) < w->stop_after;
+}
+
+static void test_foreach(void)
+{
+        ShareTable *t = share_table_new();
+        ShareOwner a;
+        ShareEntry *entries[30];
+        Walk w = {.seen = g_hash_table_new(NULL, NULL), .stop_after = G_MAXUINT};
+
+        share_owner_init(&a, SHARE_OWNER_PEER, "backend#1", 0);
+        share_table_foreach(t, walk, &w);
+        g_assert_cmpuint(g_hash_table_size(w.seen), ==, 0);
+
+        for (int i = 0; i < 30; i++) {
+                uint8_t u[SHARE_UUID_SIZE];
+
+                random_uuid(u);
+                g_assert_cmpint(share_table_add_exporter(t, u, &a, &entries[i]), ==, 0);
+        }
+        share_table_foreach(t, walk, &w);
+        g_assert_cmpuint(g_hash_table_size(w.seen), ==, 30);
+        for (int i = 0; i < 30; i++)
+                g_assert_true(g_hash_table_contains(w.seen, entries[i]));
+
+        /* fn returning false stops the walk. */
+        g_hash_table_remove_all(w.seen);
+        w.stop_after = 7;
+        share_table_foreach(t, walk, &w);
+        g_assert_cmpuint(g_hash_table_size(w.seen), ==, 7);
+
+        g_hash_table_unref(w.seen);
+        share_table_remove_owner(t, &a);
+        share_table_free(t);
+        share_owner_clear(&a);
+}
+
 static void test_type_names(void)
 {
         g_assert_cmpstr(share_type_to_string(SHARE_TYPE_DMABUF), ==, "dma-buf");
@@ -963,6 +1010,7 @@ int main(int argc, char **argv)
         g_test_add_func("/share-table/info-other-fds", test_info_other_fds);
         g_test_add_func("/share-table/parse-fdinfo", test_parse_fdinfo);
         g_test_add_func("/share-table/uuid-strings", test_uuid_strings);
+        g_test_add_func("/share-table/foreach", test_foreach);
         g_test_add_func("/share-table/type-names", test_type_names);
         return g_test_run();
 }
