@@ -108,6 +108,12 @@ ShareTable *share_table_new(void)
         return t;
 }
 
+/* The hash stores e->uuid as the key; the entry is the struct around it. */
+static ShareEntry *entry_from_key(gpointer key)
+{
+        return (ShareEntry *) ((uint8_t *) key - offsetof(ShareEntry, uuid));
+}
+
 static void entry_unref(ShareEntry *e)
 {
         g_assert(e->refs > 0);
@@ -121,18 +127,18 @@ static void entry_unref(ShareEntry *e)
 void share_table_free(ShareTable *t)
 {
         GHashTableIter it;
-        gpointer v;
+        gpointer key;
 
         if (!t)
                 return;
         g_return_if_fail(!t->dispatching);
 
         g_hash_table_iter_init(&it, t->entries);
-        while (g_hash_table_iter_next(&it, NULL, &v)) {
-                ShareEntry *e = v;
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+                ShareEntry *e = entry_from_key(key);
 
-                /* Owners outlive the table's entries only as far as the list
-                 * goes: leave them empty so share_owner_clear is happy. */
+                /* Owners stay with their callers: leave their lists empty so
+                 * share_owner_clear accepts them. */
                 if (e->owner) {
                         e->owner->entries_head = NULL;
                         e->owner->n_entries = 0;
@@ -302,12 +308,6 @@ static ShareEntry *insert(ShareTable *t, const uint8_t *uuid, ShareType type, in
                           share_type_to_string(type));
         }
         return e;
-}
-
-/* The hash stores e->uuid as the key; the entry is the struct around it. */
-static ShareEntry *entry_from_key(gpointer key)
-{
-        return (ShareEntry *) ((uint8_t *) key - offsetof(ShareEntry, uuid));
 }
 
 int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int fd,
