@@ -187,11 +187,14 @@ VuError vu_message_check(const VuMessage *m, VuChannel ch, bool is_reply);
 unsigned vu_request_max_fds(VuChannel ch, uint32_t request);
 
 /* Parses a complete byte buffer (header + payload) into m, with no fds.
- * Used by the fuzzer and the tests: never reads past len. */
+ * Used by the fuzzer and the tests: never reads past len. Bytes after the
+ * payload are refused as VU_ERR_BAD_SIZE (the size field lies). */
 VuError vu_message_parse(const uint8_t *buf, size_t len, VuChannel ch, bool is_reply,
                          VuMessage *m);
 
-/* Builders. All set the version bit. Size is the payload size. */
+/* Builders. All set the version bit (and clear other version values). Size
+ * is the payload size (clamped to VU_PAYLOAD_MAX); the payload is zeroed and
+ * the message has no fds. */
 void vu_message_init(VuMessage *m, uint32_t request, uint32_t flags, uint32_t size);
 void vu_message_init_u64(VuMessage *m, uint32_t request, uint32_t flags, uint64_t value);
 void vu_message_init_uuid(VuMessage *m, uint32_t request, uint32_t flags,
@@ -199,13 +202,16 @@ void vu_message_init_uuid(VuMessage *m, uint32_t request, uint32_t flags,
 /* A reply to req: same request id, flags REPLY|VERSION, u64 payload. */
 void vu_message_init_reply_u64(VuMessage *m, const VuMessage *req, uint64_t value);
 
-/* Attaches fd (not duplicated; the message owns it until sent). */
+/* Attaches fd (not duplicated; the message owns it until sent). Returns
+ * -EBADF for a negative fd, -E2BIG when VU_MAX_FDS are attached; on error
+ * the caller still owns fd. */
 int vu_message_add_fd(VuMessage *m, int fd);
 /* Takes fd i out of the message (the slot becomes -1); -1 when absent. */
 int vu_message_steal_fd(VuMessage *m, unsigned i);
 void vu_message_close_fds(VuMessage *m);
 
-/* Serializes header + payload into buf (at least VU_HEADER_SIZE + size). */
+/* Serializes header + payload into buf (at least VU_HEADER_SIZE + size).
+ * Returns the bytes written, 0 when buf is too small. */
 size_t vu_message_serialize(const VuMessage *m, uint8_t *buf, size_t len);
 
 /* UUIDs the protocol refuses: nil and max. */

@@ -31,13 +31,16 @@ int vu_conn_fd(const VuConnection *c);
  * complete; 0 when more bytes are needed (try again when readable);
  * -EPIPE on orderly hang-up between messages; -EPROTO with *err set when the
  * peer sent something malformed (hang-up inside a message, bad header);
- * another -errno on socket errors. Header checks use ch/is_reply.
- * Fds beyond VU_MAX_FDS are closed and reported as VU_ERR_TOO_MANY_FDS. */
+ * another -errno on socket errors. The whole message is checked with
+ * vu_header_check() and vu_message_check() for ch/is_reply before it is
+ * returned, so fds the request does not expect never reach the caller.
+ * Fds beyond VU_MAX_FDS are closed and reported as VU_ERR_TOO_MANY_FDS.
+ * After -EPROTO the stream is out of step: later calls return it again. */
 int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuError *err);
 
-/* Queues m (header, payload and fds; the fds are taken: m's slots become -1)
- * and tries to send at once. Returns 0 or -errno (the connection is then
- * broken). */
+/* Queues m (header, payload and fds; the fds are taken: m's slots become -1,
+ * even on error) and tries to send at once. Returns 0 (sent or queued) or
+ * -errno (the connection is then broken). */
 int vu_conn_send(VuConnection *c, VuMessage *m);
 
 /* Sends what is queued. Returns 1 when the queue is empty, 0 when bytes
@@ -46,5 +49,5 @@ int vu_conn_flush(VuConnection *c);
 
 bool vu_conn_want_write(const VuConnection *c);
 
-/* Bytes/messages queued and not yet sent (for tests and limits). */
+/* Bytes queued and not yet sent (for tests and limits). */
 size_t vu_conn_queued(const VuConnection *c);
