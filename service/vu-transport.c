@@ -308,7 +308,11 @@ int vu_conn_flush(VuConnection *c)
                 if (n == -EAGAIN)
                         return 0;
                 if (n < 0) {
+                        /* Nothing queued will ever go out: release it now. */
                         c->tx_error = (int) n;
+                        while ((o = g_queue_pop_head(&c->tx)))
+                                out_message_free(o);
+                        c->tx_bytes = 0;
                         return c->tx_error;
                 }
                 /* Once a byte is out the kernel holds its own references. */
