@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "fd-util.h"
 #include "vu-message.h"
 
 /* One valid shape per direction of a request: the sizes real peers send
@@ -86,13 +87,6 @@ static const Shape backend_shapes[] = {
 
 static const uint8_t test_uuid[VU_UUID_SIZE] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef,
                                                 0x80, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
-
-static void close_fdp(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
-#define _cleanup_close_ __attribute__((cleanup(close_fdp)))
 
 static void close_msg_fds(VuMessage *m)
 {
