@@ -17,6 +17,7 @@
 #include <drm.h>
 #include <drm_mode.h>
 
+#include "fd-util.h"
 #include "log.h"
 
 /* Dumb buffers are allocated as 1024 px wide 32 bpp images: one row is 4 KiB,
@@ -53,13 +54,6 @@ struct DrmDeviceList {
         sd_device_monitor *monitor;
         char *udmabuf_path;
 };
-
-static void fd_closep(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
-#define _cleanup_fd_ __attribute__((cleanup(fd_closep)))
 
 /* ioctl that retries when interrupted, as DRM ioctls may be. -errno. */
 static int drm_ioctl(int fd, unsigned long request, void *arg)
@@ -123,7 +117,7 @@ static int drm_parse_sysname(const char *sysname, DrmDeviceKind *kind, unsigned 
  * fd lives only for this one ioctl. */
 static int drm_query_driver(const char *devnode, char **ret)
 {
-        _cleanup_fd_ int fd = open(devnode, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = open(devnode, O_RDWR | O_CLOEXEC | O_NOCTTY);
         char name[128] = "";
         struct drm_version v = {
             .name_len = sizeof(name) - 1,
@@ -617,9 +611,9 @@ static int drm_dumb_allocate(const char *devnode, uint64_t size, DrmAllocResult 
         };
         struct drm_prime_handle prime = {.flags = DRM_CLOEXEC | DRM_RDWR, .fd = -1};
         /* Cleanups run in reverse order: the handle is closed before its device. */
-        _cleanup_fd_ int fd = -1;
+        _cleanup_close_ int fd = -1;
         __attribute__((cleanup(gem_handle_closep))) GemHandle gem = {.fd = -1};
-        _cleanup_fd_ int buf = -1;
+        _cleanup_close_ int buf = -1;
         int64_t actual;
         int r;
 
@@ -660,8 +654,7 @@ static int drm_dumb_allocate(const char *devnode, uint64_t size, DrmAllocResult 
                 return log_warning_errno(-EIO, "drm: %s exported %lld bytes for %llu", devnode,
                                          (long long) actual, (unsigned long long) size);
 
-        out->fd = buf;
-        buf = -1;
+        out->fd = g_steal_fd(&buf);
         out->size = create.size;
         out->exporter = DRM_EXPORTER_DRM_DUMB;
         g_strlcpy(out->device, devnode, sizeof(out->device));
@@ -670,7 +663,7 @@ static int drm_dumb_allocate(const char *devnode, uint64_t size, DrmAllocResult 
 
 static int sealed_memfd(const char *name, uint64_t size, unsigned seals, int *ret)
 {
-        _cleanup_fd_ int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        _cleanup_close_ int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
         if (fd < 0)
                 return -errno;
@@ -678,8 +671,7 @@ static int sealed_memfd(const char *name, uint64_t size, unsigned seals, int *re
                 return -errno;
         if (fcntl(fd, F_ADD_SEALS, seals) < 0)
                 return -errno;
-        *ret = fd;
-        fd = -1;
+        *ret = g_steal_fd(&fd);
         return 0;
 }
 
@@ -692,8 +684,8 @@ static int udmabuf_allocate(const char *path, uint64_t size, DrmAllocResult *out
             .offset = 0,
             .size = rounded,
         };
-        _cleanup_fd_ int dev = -1;
-        _cleanup_fd_ int memfd = -1;
+        _cleanup_close_ int dev = -1;
+        _cleanup_close_ int memfd = -1;
         int buf;
         int r;
 

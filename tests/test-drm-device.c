@@ -24,6 +24,7 @@
 #include <drm_mode.h>
 
 #include "drm-device.h"
+#include "fd-util.h"
 
 #define FAKE_DRIVER "vsh-fake"
 #define PCI_SLOT "0000:00:02.0"
@@ -39,6 +40,7 @@ typedef struct {
         int version_errno; /* DRM_IOCTL_VERSION fails with this when set */
         int create_errno;  /* CREATE_DUMB fails with this when set */
         int prime_errno;   /* PRIME_HANDLE_TO_FD fails with this when set */
+        bool short_export; /* the exported buffer is smaller than promised */
         /* what it saw */
         int n_version, n_get_cap, n_create, n_prime, n_close, n_other;
         struct drm_mode_create_dumb last_create;
@@ -213,7 +215,7 @@ static void fake_prime_handle_to_fd(FakeDrm *f, UMockdevIoctlClient *c)
                 umockdev_ioctl_client_complete(c, -1, f->prime_errno);
                 return;
         }
-        fd = fake_export_memfd(f, p->handle, *size);
+        fd = fake_export_memfd(f, p->handle, f->short_export ? *size / 2 : *size);
         if (fd < 0) {
                 umockdev_ioctl_client_complete(c, -1, -fd);
                 return;
@@ -700,6 +702,7 @@ static void test_allocate_memfd(Fixture *fx, gconstpointer data)
         g_assert_cmpint(seals, >=, 0);
         g_assert_cmpint(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), ==,
                         F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        g_assert_cmpint(fd_is_sealed_memfd(res.fd), ==, 1);
         g_assert_cmpint(ftruncate(res.fd, 20000), ==, -1);
         assert_buffer_usable(res.fd, res.size, NULL);
         g_assert_cmpuint(count_open_fds(), ==, fds_before + 1);
@@ -743,17 +746,44 @@ typedef struct {
         bool dumb_cap;
         int create_errno;
         int prime_errno;
+        bool short_export;
         int expected;        /* drm_allocate's error */
         bool reaches_create; /* whether CREATE_DUMB was issued */
 } FailCase;
 
 static const FailCase fail_cases[] = {
-    {"create-enomem", true, ENOMEM, 0, -ENOMEM, true},
-    {"create-einval", true, EINVAL, 0, -EINVAL, true},
-    {"create-eacces", true, EACCES, 0, -EACCES, true},
-    {"prime-enomem", true, 0, ENOMEM, -ENOMEM, true},
-    {"prime-unsupported", true, 0, ENOSYS, -EOPNOTSUPP, true},
-    {"no-dumb-buffers", false, 0, 0, -EOPNOTSUPP, false},
+    {.name = "create-enomem",
+     .dumb_cap = true,
+     .create_errno = ENOMEM,
+     .expected = -ENOMEM,
+     .reaches_create = true},
+    {.name = "create-einval",
+     .dumb_cap = true,
+     .create_errno = EINVAL,
+     .expected = -EINVAL,
+     .reaches_create = true},
+    {.name = "create-eacces",
+     .dumb_cap = true,
+     .create_errno = EACCES,
+     .expected = -EACCES,
+     .reaches_create = true},
+    {.name = "prime-enomem",
+     .dumb_cap = true,
+     .prime_errno = ENOMEM,
+     .expected = -ENOMEM,
+     .reaches_create = true},
+    {.name = "prime-unsupported",
+     .dumb_cap = true,
+     .prime_errno = ENOSYS,
+     .expected = -EOPNOTSUPP,
+     .reaches_create = true},
+    /* The export is smaller than the buffer the device promised. */
+    {.name = "prime-short",
+     .dumb_cap = true,
+     .short_export = true,
+     .expected = -EIO,
+     .reaches_create = true},
+    {.name = "no-dumb-buffers", .dumb_cap = false, .expected = -EOPNOTSUPP},
 };
 
 static void test_allocate_failure(Fixture *fx, gconstpointer data)
@@ -768,6 +798,7 @@ static void test_allocate_failure(Fixture *fx, gconstpointer data)
         f->dumb_cap = fc->dumb_cap;
         f->create_errno = fc->create_errno;
         f->prime_errno = fc->prime_errno;
+        f->short_export = fc->short_export;
 
         g_assert_cmpint(drm_allocate(l, "/dev/dri/card0", 65536, &res), ==, fc->expected);
         g_assert_cmpint(res.fd, ==, -1);
@@ -793,6 +824,7 @@ static void test_allocate_failure(Fixture *fx, gconstpointer data)
         f->dumb_cap = true;
         f->create_errno = 0;
         f->prime_errno = 0;
+        f->short_export = false;
         g_assert_cmpint(drm_allocate(l, "card0", 65536, &res), ==, 0);
         g_assert_cmpint(res.exporter, ==, DRM_EXPORTER_DRM_DUMB);
         drm_alloc_result_clear(&res);
