@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The back-end side of vhost-user (see backend.h). We serve no virtqueues:
+ * ring setup is accepted and its fds kept or closed, so a front-end can
+ * start the device; the point is the shared-object traffic. */
+
+#include "backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <glib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define MAX_QUEUES 64
+#define VRING_INDEX_MASK 0xffu
+#define VRING_NOFD_MASK 0x100u
+
+typedef enum {
+        VRING_FD_KICK,
+        VRING_FD_CALL,
+        VRING_FD_ERR,
+        _VRING_FD_MAX,
+} VringFd;
+
+struct VuBackend {
+        VuBackendOps ops;
+        void *userdata;
+        char *name;
+        sd_event *event;
+        VuEndpoint *main;
+        VuEndpoint *chan;
+        uint64_t features;
+        uint64_t protocol_features;
+        bool owned;
+        bool failed;
+        uint64_t status;
+        int vring_fds[MAX_QUEUES][_VRING_FD_MAX];
+};
+
+typedef struct {
+        VuBackend *backend;
+        VuBackendAckFn ack;
+        VuBackendLookupFn lookup;
+        void *userdata;
+} ChanRequest;
+
+static void backend_fail(VuBackend *b, int error, const char *reason)
+{
+        if (b->failed)
+                return;
+        b->failed = true;
+        if (b->ops.on_fail)
+                b->ops.on_fail(b, error, reason, b->userdata);
+}
+
+static void backend_on_main_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
+{
+        backend_fail(userdata, error, reason);
+}
+
+static void backend_on_chan_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
+{
+        char buf[200];
+
+        snprintf(buf, sizeof(buf), "back-end channel: %s", reason);
+        backend_fail(userdata, error, buf);
+}
+
+static bool has_pf(const VuBackend *b, unsigned bit)
+{
+        return b->protocol_features & VU_BIT(bit);
+}
+
+static void backend_changed(VuBackend *b)
+{
+        if (b->ops.on_change)
+                b->ops.on_change(b, b->userdata);
+}
+
+/* Requests whose reply is part of their meaning, NEED_REPLY or not. */
+static bool request_always_replied(uint32_t request)
+{
+        switch (request) {
+        case VU_REQ_GET_FEATURES:
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+        case VU_REQ_GET_VRING_BASE:
+        case VU_REQ_GET_QUEUE_NUM:
+        case VU_REQ_GET_CONFIG:
+        case VU_REQ_GET_INFLIGHT_FD:
+        case VU_REQ_GET_MAX_MEM_SLOTS:
+        case VU_REQ_GET_STATUS:
+        case VU_REQ_GET_SHARED_OBJECT:
+        case VU_REQ_SET_LOG_BASE:
+        case VU_REQ_POSTCOPY_ADVISE:
+        case VU_REQ_POSTCOPY_END:
+        case VU_REQ_SET_DEVICE_STATE_FD:
+        case VU_REQ_CHECK_DEVICE_STATE:
+        case VU_REQ_GET_SHMEM_CONFIG:
+        case VU_REQ_CREATE_CRYPTO_SESSION:
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void backend_ack(VuBackend *b, VuMessage *m, VuReplySlot *slot, uint64_t value)
+{
+        if ((m->hdr.flags & VU_FLAG_NEED_REPLY) && has_pf(b, VU_PF_REPLY_ACK))
+                vu_endpoint_complete_u64(b->main, slot, value);
+        else
+                vu_endpoint_complete(b->main, slot, NULL);
+}
+
+static void backend_keep_vring_fd(VuBackend *b, VuMessage *m, VringFd which)
+{
+        unsigned index = (unsigned) (m->payload.u64 & VRING_INDEX_MASK);
+        int fd = -1;
+
+        if (!(m->payload.u64 & VRING_NOFD_MASK) && m->n_fds > 0)
+                fd = vu_message_steal_fd(m, 0);
+        if (index >= MAX_QUEUES) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        if (b->vring_fds[index][which] >= 0)
+                close(b->vring_fds[index][which]);
+        b->vring_fds[index][which] = fd;
+}
+
+static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlot *slot)
+{
+        VuEndpointOps ops = {
+            .channel = VU_CHANNEL_BACKEND,
+            .receives_requests = false,
+            .on_fail = backend_on_chan_fail,
+            .userdata = b,
+        };
+        int fd = vu_message_steal_fd(m, 0);
+        int r;
+
+        vu_endpoint_free(b->chan);
+        b->chan = NULL;
+        g_autofree char *name = g_strdup_printf("%s/channel", b->name);
+        r = fd >= 0 ? vu_endpoint_new(b->event, fd, &ops, name, &b->chan) : -EBADF;
+        backend_ack(b, m, slot, r < 0 ? 1 : 0);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot use the back-end channel", b->name);
+        backend_changed(b);
+}
+
+static void backend_on_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, void *userdata)
+{
+        VuBackend *b = userdata;
+        uint32_t request = m->hdr.request;
+
+        switch (request) {
+        case VU_REQ_GET_FEATURES:
+                vu_endpoint_complete_u64(ep, slot, b->ops.features);
+                break;
+        case VU_REQ_SET_FEATURES:
+                b->features = m->payload.u64;
+                backend_ack(b, m, slot, 0);
+                backend_changed(b);
+                break;
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+                vu_endpoint_complete_u64(ep, slot, b->ops.protocol_features);
+                break;
+        case VU_REQ_SET_PROTOCOL_FEATURES:
+                b->protocol_features = m->payload.u64 & b->ops.protocol_features;
+                backend_ack(b, m, slot, m->payload.u64 == b->protocol_features ? 0 : 1);
+                backend_changed(b);
+                break;
+        case VU_REQ_GET_QUEUE_NUM:
+                vu_endpoint_complete_u64(ep, slot, b->ops.queues);
+                break;
+        case VU_REQ_SET_OWNER:
+                b->owned = true;
+                backend_ack(b, m, slot, 0);
+                break;
+        case VU_REQ_RESET_OWNER:
+                b->owned = false;
+                backend_ack(b, m, slot, 0);
+                break;
+        case VU_REQ_SET_BACKEND_REQ_FD:
+                backend_on_set_backend_req_fd(b, m, slot);
+                break;
+        case VU_REQ_SET_VRING_KICK:
+                backend_keep_vring_fd(b, m, VRING_FD_KICK);
+                backend_ack(b, m, slot, 0);
+                break;
+        case VU_REQ_SET_VRING_CALL:
+                backend_keep_vring_fd(b, m, VRING_FD_CALL);
+                backend_ack(b, m, slot, 0);
+                break;
+        case VU_REQ_SET_VRING_ERR:
+                backend_keep_vring_fd(b, m, VRING_FD_ERR);
+                backend_ack(b, m, slot, 0);
+                break;
+        case VU_REQ_GET_VRING_BASE: {
+                /* struct vhost_vring_state: the index asked for, num 0. */
+                VuMessage reply;
+                vu_message_init(&reply, request, VU_FLAG_REPLY, 8);
+                memcpy(reply.payload.bytes, m->payload.bytes, 4);
+                memset(reply.payload.bytes + 4, 0, 4);
+                vu_endpoint_complete(ep, slot, &reply);
+                break;
+        }
+        case VU_REQ_SET_STATUS:
+                b->status = m->payload.u64;
+                backend_ack(b, m, slot, 0);
+                break;
+        case VU_REQ_GET_STATUS:
+                vu_endpoint_complete_u64(ep, slot, b->status);
+                break;
+        case VU_REQ_GET_CONFIG: {
+                /* No config space: echo the request's header with zeros. */
+                VuMessage reply;
+                vu_message_init(&reply, request, VU_FLAG_REPLY, m->hdr.size);
+                memset(reply.payload.bytes, 0, m->hdr.size);
+                if (m->hdr.size >= 8)
+                        memcpy(reply.payload.bytes, m->payload.bytes, 8);
+                vu_endpoint_complete(ep, slot, &reply);
+                break;
+        }
+        case VU_REQ_GET_SHARED_OBJECT:
+                vu_message_close_fds(m);
+                if (m->hdr.size < VU_UUID_SIZE) {
+                        log_warning("%s: GET_SHARED_OBJECT arrived without a UUID (size %u); "
+                                    "a front-end defect (QEMU 10.x sends size 0): answering "
+                                    "with an error",
+                                    b->name, m->hdr.size);
+                        vu_backend_answer_shared_object(b, slot, NULL, -1);
+                        break;
+                }
+                if (b->ops.get_shared_object)
+                        b->ops.get_shared_object(b, m->payload.uuid, slot, b->userdata);
+                else
+                        vu_backend_answer_shared_object(b, slot, m->payload.uuid, -1);
+                break;
+        case VU_REQ_SET_MEM_TABLE:
+        case VU_REQ_SET_VRING_NUM:
+        case VU_REQ_SET_VRING_ADDR:
+        case VU_REQ_SET_VRING_BASE:
+        case VU_REQ_SET_VRING_ENABLE:
+        case VU_REQ_ADD_MEM_REG:
+        case VU_REQ_REM_MEM_REG:
+        case VU_REQ_RESET_DEVICE:
+                /* Accepted: we do not process rings, so memory and ring
+                 * state have nothing to apply to. */
+                vu_message_close_fds(m);
+                backend_ack(b, m, slot, 0);
+                break;
+        default:
+                vu_message_close_fds(m);
+                log_info("%s: %s not supported, refused", b->name,
+                         vu_request_name(VU_CHANNEL_FRONTEND, request));
+                if (request_always_replied(request))
+                        vu_endpoint_complete_u64(ep, slot, UINT64_MAX);
+                else
+                        backend_ack(b, m, slot, 1);
+                break;
+        }
+        vu_message_close_fds(m);
+}
+
+int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *name, void *userdata,
+                   VuBackend **ret)
+{
+        VuEndpointOps eops = {
+            .channel = VU_CHANNEL_FRONTEND,
+            .receives_requests = true,
+            .on_request = backend_on_request,
+            .on_fail = backend_on_main_fail,
+        };
+        VuBackend *b = g_new0(VuBackend, 1);
+        int r;
+
+        b->ops = *ops;
+        b->ops.features |= VU_BIT(VIRTIO_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES);
+        if (b->ops.queues == 0)
+                b->ops.queues = 1;
+        if (b->ops.reply_timeout_usec == 0)
+                b->ops.reply_timeout_usec = 1000 * 1000;
+        b->userdata = userdata;
+        b->name = g_strdup(name);
+        b->event = ev;
+        for (unsigned i = 0; i < MAX_QUEUES; i++)
+                for (unsigned j = 0; j < _VRING_FD_MAX; j++)
+                        b->vring_fds[i][j] = -1;
+        eops.userdata = b;
+        r = vu_endpoint_new(ev, fd, &eops, name, &b->main);
+        if (r < 0) {
+                g_free(b->name);
+                g_free(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
+void vu_backend_free(VuBackend *b)
+{
+        if (!b)
+                return;
+        b->failed = true; /* callbacks from the teardown must not report again */
+        vu_endpoint_free(b->chan);
+        vu_endpoint_free(b->main);
+        for (unsigned i = 0; i < MAX_QUEUES; i++)
+                for (unsigned j = 0; j < _VRING_FD_MAX; j++)
+                        if (b->vring_fds[i][j] >= 0)
+                                close(b->vring_fds[i][j]);
+        g_free(b->name);
+        g_free(b);
+}
+
+const char *vu_backend_name(const VuBackend *b)
+{
+        return b->name;
+}
+
+uint64_t vu_backend_features(const VuBackend *b)
+{
+        return b->features;
+}
+
+uint64_t vu_backend_protocol_features(const VuBackend *b)
+{
+        return b->protocol_features;
+}
+
+bool vu_backend_has_channel(const VuBackend *b)
+{
+        return b->chan != NULL;
+}
+
+bool vu_backend_shared_objects(const VuBackend *b)
+{
+        return b->chan && has_pf(b, VU_PF_SHARED_OBJECT);
+}
+
+bool vu_backend_owned(const VuBackend *b)
+{
+        return b->owned;
+}
+
+void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint8_t *uuid, int fd)
+{
+        VuMessage reply;
+        static const uint8_t none[VU_UUID_SIZE];
+
+        vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid ? uuid : none);
+        if (fd >= 0)
+                vu_message_add_fd(&reply, fd);
+        vu_endpoint_complete(b->main, slot, &reply);
+}
+
+static void backend_on_ack(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
+{
+        ChanRequest *c = userdata;
+        int64_t result = error;
+
+        if (error == 0)
+                result = m->hdr.size == sizeof(uint64_t) ? (int64_t) (m->payload.u64 != 0) : 1;
+        if (c->ack)
+                c->ack(c->backend, result, c->userdata);
+        g_free(c);
+}
+
+static int backend_send_uuid(VuBackend *b, uint32_t request, const uint8_t uuid[16],
+                             VuBackendAckFn done, void *userdata)
+{
+        bool ack = has_pf(b, VU_PF_REPLY_ACK);
+        ChanRequest *c;
+        VuMessage m;
+        int r;
+
+        if (!vu_backend_shared_objects(b))
+                return -EOPNOTSUPP;
+        vu_message_init_uuid(&m, request, ack ? VU_FLAG_NEED_REPLY : 0, uuid);
+        if (!ack) {
+                r = vu_endpoint_request(b->chan, &m, 0, NULL, NULL);
+                if (r >= 0 && done)
+                        done(b, 0, userdata);
+                return r;
+        }
+        c = g_new0(ChanRequest, 1);
+        c->backend = b;
+        c->ack = done;
+        c->userdata = userdata;
+        r = vu_endpoint_request(b->chan, &m, b->ops.reply_timeout_usec, backend_on_ack, c);
+        if (r < 0)
+                g_free(c);
+        return r;
+}
+
+int vu_backend_add(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata)
+{
+        return backend_send_uuid(b, VU_BREQ_SHARED_OBJECT_ADD, uuid, done, userdata);
+}
+
+int vu_backend_remove(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata)
+{
+        return backend_send_uuid(b, VU_BREQ_SHARED_OBJECT_REMOVE, uuid, done, userdata);
+}
+
+static void backend_on_lookup_reply(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
+{
+        ChanRequest *c = userdata;
+        int fd = -1;
+
+        if (error == 0) {
+                bool ok = m->hdr.size == sizeof(uint64_t) && m->payload.u64 == 0;
+                if (ok && m->n_fds > 0)
+                        fd = vu_message_steal_fd(m, 0);
+                else
+                        error = ok ? -EIO : -ENOENT;
+                if (ok && fd < 0)
+                        log_warning("%s: LOOKUP acked with 0 but no fd (a front-end defect: "
+                                    "QEMU 10.0.2 sends the fd on the wrong socket)",
+                                    c->backend->name);
+        }
+        c->lookup(c->backend, fd, error, c->userdata);
+        g_free(c);
+}
+
+int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn done, void *userdata)
+{
+        ChanRequest *c;
+        VuMessage m;
+        int r;
+
+        if (!vu_backend_shared_objects(b))
+                return -EOPNOTSUPP;
+        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid);
+        c = g_new0(ChanRequest, 1);
+        c->backend = b;
+        c->lookup = done;
+        c->userdata = userdata;
+        r = vu_endpoint_request(b->chan, &m, b->ops.reply_timeout_usec, backend_on_lookup_reply, c);
+        if (r < 0)
+                g_free(c);
+        return r;
+}

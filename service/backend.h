@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The back-end side of vhost-user: answers a front-end's handshake on the
+ * main socket, keeps the back-end channel it hands over, and sends
+ * SHARED_OBJECT_ADD / REMOVE / LOOKUP on it. Used by vhost-share-device and
+ * by the service's bridge role (--serve). Non-blocking throughout: a
+ * GET_SHARED_OBJECT can be answered later, and channel replies arrive
+ * through callbacks with a deadline. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "vu-endpoint.h"
+
+typedef struct VuBackend VuBackend;
+
+typedef struct {
+        uint64_t features;           /* offered; VERSION_1 and PROTOCOL_FEATURES always added */
+        uint64_t protocol_features;  /* offered */
+        unsigned queues;             /* GET_QUEUE_NUM answer, at least 1 */
+        uint64_t reply_timeout_usec; /* channel replies; 0 = 1 s */
+
+        /* The front-end asks for an object: answer with
+         * vu_backend_answer_shared_object(), now or later. uuid is NULL when
+         * the request did not carry one (QEMU 10.x sends size 0). */
+        void (*get_shared_object)(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
+                                  void *userdata);
+        /* The handshake reached a point where the channel can be used
+         * (SET_BACKEND_REQ_FD received), or state/features changed. */
+        void (*on_change)(VuBackend *b, void *userdata);
+        /* The connection broke; free the back-end. */
+        void (*on_fail)(VuBackend *b, int error, const char *reason, void *userdata);
+} VuBackendOps;
+
+/* Takes fd. */
+int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *name, void *userdata,
+                   VuBackend **ret);
+void vu_backend_free(VuBackend *b);
+
+const char *vu_backend_name(const VuBackend *b);
+uint64_t vu_backend_features(const VuBackend *b);          /* as SET_FEATURES said */
+uint64_t vu_backend_protocol_features(const VuBackend *b); /* as SET_PROTOCOL_FEATURES said */
+bool vu_backend_has_channel(const VuBackend *b);
+/* SHARED_OBJECT negotiated and a channel to send on. */
+bool vu_backend_shared_objects(const VuBackend *b);
+bool vu_backend_owned(const VuBackend *b); /* SET_OWNER seen */
+
+/* Answers GET_SHARED_OBJECT: fd >= 0 is taken and sent, fd < 0 sends the
+ * error reply (no fd). */
+void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint8_t *uuid, int fd);
+
+/* Channel requests. result: 0 acked, > 0 refused by the front-end, < 0 no
+ * answer (-ETIMEDOUT, -ECONNRESET). Without REPLY_ACK, ADD and REMOVE are
+ * not acknowledged: done is called with 0 once sent. */
+typedef void (*VuBackendAckFn)(VuBackend *b, int64_t result, void *userdata);
+int vu_backend_add(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata);
+int vu_backend_remove(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata);
+
+/* LOOKUP: done gets an fd (taken by the callee) and 0, or -1 and an error:
+ * -ENOENT refused by the front-end, -EIO acked without an fd, -ETIMEDOUT,
+ * -ECONNRESET. */
+typedef void (*VuBackendLookupFn)(VuBackend *b, int fd, int error, void *userdata);
+int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn done, void *userdata);

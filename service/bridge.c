@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The bridge: our back-end side towards a VMM front-end (--serve). Objects
+ * in the table are announced upstream with SHARED_OBJECT_ADD and withdrawn
+ * with REMOVE; the VMM's GET_SHARED_OBJECT is served from the table; lookups
+ * of UUIDs we do not know go upstream with SHARED_OBJECT_LOOKUP. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "service-private.h"
+
+#define BRIDGE_PROTOCOL_FEATURES                                                                   \
+        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
+         VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
+
+typedef struct {
+        VuPeer *peer;
+        uint8_t uuid[SHARE_UUID_SIZE];
+        bool add;
+} Announcement;
+
+typedef struct {
+        Service *service;
+        ServiceLookupFn done;
+        void *userdata;
+} UpstreamLookup;
+
+static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
+{
+        Announcement *a = userdata;
+        VuPeer *p = a->peer;
+        char ustr[SHARE_UUID_STR_LEN];
+
+        share_uuid_to_string(a->uuid, ustr);
+        if (result == 0) {
+                if (a->add)
+                        p->exported_count++;
+                else if (p->exported_count > 0)
+                        p->exported_count--;
+                log_debug("%s: front-end acked %s %s", p->name, a->add ? "ADD" : "REMOVE", ustr);
+        } else if (result > 0) {
+                peer_set_error(p, "front-end refused %s %s", a->add ? "ADD" : "REMOVE", ustr);
+                log_warning("%s: front-end refused %s %s", p->name, a->add ? "ADD" : "REMOVE",
+                            ustr);
+        } else if (result != -ECONNRESET) {
+                peer_set_error(p, "no answer to %s %s: %s", a->add ? "ADD" : "REMOVE", ustr,
+                               strerror((int) -result));
+        }
+        if (p->state != PEER_STATE_CLOSED && result != -ECONNRESET)
+                service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
+        g_free(a);
+}
+
+static void bridge_send(VuPeer *p, const uint8_t *uuid, bool add)
+{
+        Announcement *a = g_new0(Announcement, 1);
+        int r;
+
+        a->peer = p;
+        a->add = add;
+        memcpy(a->uuid, uuid, SHARE_UUID_SIZE);
+        r = add ? vu_backend_add(p->backend, uuid, bridge_on_ack, a)
+                : vu_backend_remove(p->backend, uuid, bridge_on_ack, a);
+        if (r < 0) {
+                g_free(a);
+                log_warning_errno(r, "%s: cannot announce an object", p->name);
+        }
+}
+
+static bool bridge_is_live(const VuPeer *p)
+{
+        return p->role == PEER_ROLE_FRONTEND && p->state == PEER_STATE_READY && p->backend &&
+               vu_backend_shared_objects(p->backend);
+}
+
+void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev)
+{
+        for (GList *l = s->peers.head; l; l = l->next) {
+                VuPeer *p = l->data;
+
+                if (!bridge_is_live(p) || share_entry_owner(e) == &p->owner)
+                        continue;
+                bridge_send(p, share_entry_uuid(e), ev == SHARE_EVENT_ADDED);
+        }
+}
+
+static bool announce_one(const ShareEntry *e, void *userdata)
+{
+        VuPeer *p = userdata;
+
+        if (share_entry_owner(e) != &p->owner)
+                bridge_send(p, share_entry_uuid(e), true);
+        return true;
+}
+
+static void bridge_on_change(VuBackend *b, void *userdata)
+{
+        VuPeer *p = userdata;
+        bool was_ready = p->state == PEER_STATE_READY;
+
+        p->features = vu_backend_features(b);
+        p->protocol_features = vu_backend_protocol_features(b);
+        if (!was_ready && vu_backend_has_channel(b)) {
+                peer_set_state(p, PEER_STATE_READY);
+                log_info("%s: ready, shared objects %s", p->name,
+                         vu_backend_shared_objects(b) ? "negotiated" : "not negotiated");
+                if (vu_backend_shared_objects(b))
+                        share_table_foreach(p->service->table, announce_one, p);
+        } else {
+                service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
+        }
+}
+
+static void bridge_on_fail(VuBackend *b, int error, const char *reason, void *userdata)
+{
+        peer_fail(userdata, reason);
+}
+
+static void bridge_get_done(Service *s, int fd, int error, void *userdata)
+{
+        PeerLookup *l = userdata;
+        char ustr[SHARE_UUID_STR_LEN];
+
+        if (!l->peer) {
+                if (fd >= 0)
+                        close(fd);
+                g_free(l);
+                return;
+        }
+        g_queue_remove(&l->peer->importing, l);
+        share_uuid_to_string(l->uuid, ustr);
+        if (fd < 0)
+                log_info("%s: GET_SHARED_OBJECT %s failed: %s", l->peer->name, ustr,
+                         strerror(-error));
+        vu_backend_answer_shared_object(l->peer->backend, l->slot, l->uuid, fd);
+        g_free(l);
+}
+
+static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
+                                     void *userdata)
+{
+        VuPeer *p = userdata;
+        PeerLookup *l;
+        int r;
+
+        /* Only what the table holds: asking the VMM back for its own
+         * question would go round in circles. */
+        if (!share_table_lookup(p->service->table, uuid)) {
+                vu_backend_answer_shared_object(b, slot, uuid, -1);
+                return;
+        }
+        l = g_new0(PeerLookup, 1);
+        l->peer = p;
+        l->slot = slot;
+        memcpy(l->uuid, uuid, SHARE_UUID_SIZE);
+        g_queue_push_tail(&p->importing, l);
+        r = service_lookup(p->service, uuid, bridge_get_done, l);
+        if (r < 0)
+                bridge_get_done(p->service, -1, r, l);
+}
+
+void bridge_peer_start(VuPeer *p, int fd)
+{
+        const ServiceConfig *c = &p->service->config;
+        VuBackendOps ops = {
+            .protocol_features = BRIDGE_PROTOCOL_FEATURES,
+            .queues = c->bridge_queues,
+            .reply_timeout_usec = c->lookup_timeout_usec,
+            .get_shared_object = bridge_get_shared_object,
+            .on_change = bridge_on_change,
+            .on_fail = bridge_on_fail,
+        };
+        int r;
+
+        r = vu_backend_new(p->service->event, fd, &ops, p->name, p, &p->backend);
+        if (r < 0) {
+                peer_fail(p, "cannot watch the socket");
+                return;
+        }
+        peer_set_state(p, PEER_STATE_NEGOTIATING);
+}
+
+void bridge_peer_stop(VuPeer *p)
+{
+        VuBackend *b = p->backend;
+
+        p->backend = NULL;
+        vu_backend_free(b);
+}
+
+static void bridge_on_upstream_lookup(VuBackend *b, int fd, int error, void *userdata)
+{
+        UpstreamLookup *u = userdata;
+
+        u->done(u->service, fd, error, u->userdata);
+        g_free(u);
+}
+
+int bridge_peer_lookup(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                       void *userdata)
+{
+        UpstreamLookup *u = g_new0(UpstreamLookup, 1);
+        int r;
+
+        u->service = p->service;
+        u->done = done;
+        u->userdata = userdata;
+        r = vu_backend_lookup(p->backend, uuid, bridge_on_upstream_lookup, u);
+        if (r < 0)
+                g_free(u);
+        return r;
+}

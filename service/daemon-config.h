@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vhost-shared.conf (GKeyFile): the same peers and limits as the command
+ * line. See vhost-shared.conf(5). */
+
+#include <glib.h>
+
+#include "service.h"
+
+typedef struct {
+        ServiceConfig service;
+        GPtrArray *connect; /* char*: back-end sockets to connect to */
+        GPtrArray *accept;  /* char*: sockets to accept back-ends on */
+        GPtrArray *serve;   /* char*: sockets to serve front-ends on */
+} DaemonConfig;
+
+void daemon_config_init(DaemonConfig *c);
+void daemon_config_clear(DaemonConfig *c);
+
+/* Reads path into c (values present in the file override c). A missing file
+ * is -ENOENT; a malformed one -EINVAL with error set. */
+int daemon_config_load(DaemonConfig *c, const char *path, GError **error);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DaemonConfig, daemon_config_clear)

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Internals shared by service.c (lifecycle, listeners, lookups), frontend.c
+ * (the hub's side of a back-end) and bridge.c (our back-end side towards a
+ * VMM). Nothing outside those files includes this. */
+
+#include <glib.h>
+
+#include "backend.h"
+#include "service.h"
+#include "vu-endpoint.h"
+
+/* The protocol features the hub asks back-ends for. */
+#define HUB_PROTOCOL_FEATURES                                                                      \
+        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
+         VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
+
+typedef struct {
+        Service *service;
+        char *path;
+        PeerRole role; /* of the peers it accepts */
+        int fd;
+        sd_event_source *io;
+} Listener;
+
+/* A request of a peer waiting for service_lookup(). peer is cleared when the
+ * peer goes away first, so a late answer only closes its fd. */
+typedef struct {
+        VuPeer *peer;
+        VuReplySlot *slot;
+        uint8_t uuid[SHARE_UUID_SIZE];
+} PeerLookup;
+
+struct VuPeer {
+        Service *service;
+        uint64_t id;
+        PeerRole role;
+        PeerState state;
+        char *name;
+        char *socket_path;
+        bool reconnect; /* --connect peers come back after a failure */
+
+        /* Hub side (role back-end): requests out on main, requests in on chan. */
+        VuEndpoint *main;
+        VuEndpoint *chan;
+        /* Bridge side (role front-end). */
+        VuBackend *backend;
+
+        uint64_t features;
+        uint64_t protocol_features;
+        uint64_t queues;
+        pid_t pid;
+        uid_t uid;
+        ShareOwner owner;
+        unsigned exported_count; /* bridge: ADDs the front-end acked */
+        char last_error[160];
+
+        GQueue importing;      /* PeerLookup* this peer waits for */
+        unsigned pending_gets; /* GET_SHARED_OBJECT outstanding to it */
+
+        sd_event_source *retry;
+        uint64_t backoff_usec;
+        sd_event_source *free_later;
+};
+
+struct Service {
+        sd_event *event;
+        ServiceConfig config;
+        ShareTable *table;
+        GPtrArray *listeners; /* Listener* */
+        GQueue peers;         /* VuPeer*, creation order */
+        GQueue closing;       /* closed VuPeer* waiting to be freed */
+        GHashTable *peers_by_id;
+        uint64_t next_peer_id;
+        unsigned pending_lookups;
+        GArray *peer_observers; /* PeerObserver */
+        unsigned next_observer_id;
+        unsigned table_observer;
+};
+
+void service_notify_peer(Service *s, VuPeer *p, PeerEvent ev);
+void peer_set_state(VuPeer *p, PeerState state);
+void peer_set_error(VuPeer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A peer broke: log, purge, fail lookups; reconnecting peers retry, others go. */
+void peer_fail(VuPeer *p, const char *reason);
+
+/* frontend.c: the hub's side of one back-end. */
+void frontend_peer_start(VuPeer *p, int fd);
+void frontend_peer_stop(VuPeer *p);
+/* Asks the exporting back-end for the object; done as for service_lookup. */
+int frontend_peer_get_shared_object(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE],
+                                    ServiceLookupFn done, void *userdata);
+
+/* bridge.c: our back-end side towards a VMM front-end. */
+void bridge_peer_start(VuPeer *p, int fd);
+void bridge_peer_stop(VuPeer *p);
+/* Tell bridged front-ends of table changes. */
+void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
+/* Asks the front-end upstream (SHARED_OBJECT_LOOKUP). */
+int bridge_peer_lookup(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                       void *userdata);

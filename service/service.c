@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The service core: peers of both roles, listening sockets, and the lookups
+ * that serve a UUID from the table or from its exporter. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "service-private.h"
+
+#define CONNECT_BACKOFF_MIN_USEC (50 * 1000)
+#define CONNECT_BACKOFF_MAX_USEC (5 * 1000 * 1000)
+
+typedef struct {
+        unsigned id;
+        PeerObserverFn fn;
+        void *userdata;
+} PeerObserver;
+
+void service_config_init_defaults(ServiceConfig *c)
+{
+        *c = (ServiceConfig){
+            .lookup_timeout_usec = 1000 * 1000,
+            .reply_timeout_usec = 5 * 1000 * 1000,
+            .max_objects_per_peer = 4096,
+            .max_objects_per_client = 1024,
+            .max_peers = 64,
+            .max_pending_lookups_per_peer = 64,
+            .max_pending_lookups = 1024,
+            .bridge_device_id = 4,
+            .bridge_queues = 1,
+            .socket_mode = 0660,
+        };
+}
+
+static void service_on_table_event(ShareTable *t, const ShareEntry *e, ShareEvent ev,
+                                   void *userdata)
+{
+        Service *s = userdata;
+        ShareOwner *owner = share_entry_owner(e);
+        char ustr[SHARE_UUID_STR_LEN];
+
+        if (ev == SHARE_EVENT_CHANGED)
+                return;
+        share_uuid_to_string(share_entry_uuid(e), ustr);
+        log_debug("object %s %s (%s, owner %s)", ustr,
+                  ev == SHARE_EVENT_ADDED ? "added" : "removed",
+                  share_type_to_string(share_entry_type(e)), owner ? owner->name : "-");
+        bridge_announce(s, e, ev);
+        if (owner && owner->kind == SHARE_OWNER_PEER && owner->userdata)
+                service_notify_peer(s, owner->userdata, PEER_EVENT_CHANGED);
+}
+
+int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
+{
+        Service *s = g_new0(Service, 1);
+
+        s->event = ev;
+        if (cfg)
+                s->config = *cfg;
+        else
+                service_config_init_defaults(&s->config);
+        s->table = share_table_new();
+        s->listeners = g_ptr_array_new();
+        s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
+        s->peer_observers = g_array_new(false, true, sizeof(PeerObserver));
+        s->next_peer_id = 1;
+        s->table_observer = share_table_add_observer(s->table, service_on_table_event, s);
+        *ret = s;
+        return 0;
+}
+
+static void listener_free(Listener *l)
+{
+        sd_event_source_disable_unref(l->io);
+        if (l->fd >= 0) {
+                close(l->fd);
+                unlink(l->path);
+        }
+        g_free(l->path);
+        g_free(l);
+}
+
+static void peer_destroy(VuPeer *p);
+
+void service_free(Service *s)
+{
+        VuPeer *p;
+
+        if (!s)
+                return;
+        for (guint i = 0; i < s->listeners->len; i++)
+                listener_free(g_ptr_array_index(s->listeners, i));
+        g_ptr_array_free(s->listeners, true);
+        while ((p = g_queue_peek_head(&s->peers)))
+                service_close_peer(s, p, "service stopping");
+        /* Closed peers free themselves from a deferred source; do it now. */
+        while ((p = g_queue_pop_head(&s->closing)))
+                peer_destroy(p);
+        share_table_remove_observer(s->table, s->table_observer);
+        share_table_free(s->table);
+        g_hash_table_destroy(s->peers_by_id);
+        g_array_free(s->peer_observers, true);
+        g_free(s);
+}
+
+ShareTable *service_table(Service *s)
+{
+        return s->table;
+}
+
+sd_event *service_event(Service *s)
+{
+        return s->event;
+}
+
+const ServiceConfig *service_config(Service *s)
+{
+        return &s->config;
+}
+
+unsigned service_add_peer_observer(Service *s, PeerObserverFn fn, void *userdata)
+{
+        PeerObserver o = {.id = ++s->next_observer_id, .fn = fn, .userdata = userdata};
+
+        g_array_append_val(s->peer_observers, o);
+        return o.id;
+}
+
+void service_remove_peer_observer(Service *s, unsigned id)
+{
+        for (guint i = 0; i < s->peer_observers->len; i++)
+                if (g_array_index(s->peer_observers, PeerObserver, i).id == id) {
+                        g_array_remove_index(s->peer_observers, i);
+                        return;
+                }
+}
+
+void service_notify_peer(Service *s, VuPeer *p, PeerEvent ev)
+{
+        for (guint i = 0; i < s->peer_observers->len; i++) {
+                PeerObserver o = g_array_index(s->peer_observers, PeerObserver, i);
+                o.fn(s, p, ev, o.userdata);
+        }
+}
+
+/* ---- peers ---- */
+
+static VuPeer *peer_new(Service *s, PeerRole role, const char *path, const char *how)
+{
+        VuPeer *p = g_new0(VuPeer, 1);
+
+        p->service = s;
+        p->id = s->next_peer_id++;
+        p->role = role;
+        p->state = PEER_STATE_CONNECTING;
+        p->socket_path = g_strdup(path);
+        p->name = g_strdup_printf("%s#%llu(%s%s)", peer_role_to_string(role),
+                                  (unsigned long long) p->id, how, path);
+        p->uid = (uid_t) -1;
+        share_owner_init(&p->owner, SHARE_OWNER_PEER, p->name, (uid_t) -1);
+        p->owner.max_entries = s->config.max_objects_per_peer;
+        p->owner.userdata = p;
+        g_queue_push_tail(&s->peers, p);
+        g_hash_table_insert(s->peers_by_id, &p->id, p);
+        service_notify_peer(s, p, PEER_EVENT_NEW);
+        return p;
+}
+
+static void peer_read_credentials(VuPeer *p, int fd)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+                p->pid = cred.pid;
+                p->uid = cred.uid;
+                p->owner.uid = cred.uid;
+        }
+}
+
+static void peer_start(VuPeer *p, int fd)
+{
+        peer_read_credentials(p, fd);
+        log_info("%s: connected (pid %d, uid %d)", p->name, (int) p->pid, (int) p->uid);
+        if (p->role == PEER_ROLE_BACKEND)
+                frontend_peer_start(p, fd);
+        else
+                bridge_peer_start(p, fd);
+}
+
+void peer_set_state(VuPeer *p, PeerState state)
+{
+        if (p->state == state)
+                return;
+        p->state = state;
+        service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
+}
+
+void peer_set_error(VuPeer *p, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(p->last_error, sizeof(p->last_error), fmt, ap);
+        va_end(ap);
+}
+
+static void peer_forget_lookups(VuPeer *p)
+{
+        PeerLookup *l;
+
+        while ((l = g_queue_pop_head(&p->importing)))
+                l->peer = NULL;
+}
+
+/* Drops the connection and everything that hangs off it. */
+static void peer_disconnect(VuPeer *p)
+{
+        unsigned purged;
+
+        peer_forget_lookups(p);
+        if (p->role == PEER_ROLE_BACKEND)
+                frontend_peer_stop(p);
+        else
+                bridge_peer_stop(p);
+        purged = share_table_remove_owner(p->service->table, &p->owner);
+        if (purged > 0)
+                log_info("%s: %u shared object(s) purged", p->name, purged);
+        p->features = p->protocol_features = p->queues = 0;
+        p->exported_count = 0;
+}
+
+static int peer_connect_now(VuPeer *p);
+
+static int peer_on_retry(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        VuPeer *p = userdata;
+
+        p->retry = sd_event_source_disable_unref(p->retry);
+        peer_connect_now(p);
+        return 0;
+}
+
+static void peer_schedule_retry(VuPeer *p)
+{
+        uint64_t now = 0;
+
+        p->backoff_usec = p->backoff_usec ? MIN(p->backoff_usec * 2, CONNECT_BACKOFF_MAX_USEC)
+                                          : CONNECT_BACKOFF_MIN_USEC;
+        sd_event_now(p->service->event, CLOCK_MONOTONIC, &now);
+        sd_event_source_disable_unref(p->retry);
+        p->retry = NULL;
+        sd_event_add_time(p->service->event, &p->retry, CLOCK_MONOTONIC, now + p->backoff_usec, 0,
+                          peer_on_retry, p);
+}
+
+static int peer_on_free_later(sd_event_source *src, void *userdata)
+{
+        VuPeer *p = userdata;
+
+        g_queue_remove(&p->service->closing, p);
+        peer_destroy(p);
+        return 0;
+}
+
+void peer_fail(VuPeer *p, const char *reason)
+{
+        Service *s = p->service;
+
+        if (p->state == PEER_STATE_CLOSED)
+                return;
+        log_warning("%s: %s; disconnecting", p->name, reason);
+        peer_set_error(p, "%s", reason);
+        if (p->reconnect) {
+                peer_disconnect(p);
+                peer_set_state(p, PEER_STATE_CONNECTING);
+                peer_schedule_retry(p);
+                return;
+        }
+        service_close_peer(s, p, reason);
+}
+
+void service_close_peer(Service *s, VuPeer *p, const char *reason)
+{
+        if (p->state == PEER_STATE_CLOSED)
+                return;
+        log_info("%s: closed (%s)", p->name, reason);
+        p->retry = sd_event_source_disable_unref(p->retry);
+        peer_disconnect(p);
+        p->state = PEER_STATE_CLOSED;
+        service_notify_peer(s, p, PEER_EVENT_GONE);
+        g_queue_remove(&s->peers, p);
+        g_hash_table_remove(s->peers_by_id, &p->id);
+        /* The caller may be inside one of the peer's callbacks: free later. */
+        g_queue_push_tail(&s->closing, p);
+        (void) sd_event_add_defer(s->event, &p->free_later, peer_on_free_later, p);
+}
+
+static void peer_destroy(VuPeer *p)
+{
+        sd_event_source_disable_unref(p->free_later);
+        sd_event_source_disable_unref(p->retry);
+        share_owner_clear(&p->owner);
+        g_free(p->name);
+        g_free(p->socket_path);
+        g_free(p);
+}
+
+/* ---- connecting and listening ---- */
+
+static int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
+{
+        size_t n = strlen(path);
+
+        if (n == 0 || n >= sizeof(sa->sun_path))
+                return -ENAMETOOLONG;
+        memset(sa, 0, sizeof(*sa));
+        sa->sun_family = AF_UNIX;
+        memcpy(sa->sun_path, path, n);
+        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n + 1);
+        return 0;
+}
+
+static int peer_connect_now(VuPeer *p)
+{
+        struct sockaddr_un sa;
+        socklen_t len;
+        int fd, r;
+
+        r = unix_address(p->socket_path, &sa, &len);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, len) < 0) {
+                r = -errno;
+                close(fd);
+                if (r == -ENOENT || r == -ECONNREFUSED || r == -EAGAIN) {
+                        log_debug("%s: not there yet (%s), retrying", p->name, strerror(-r));
+                        peer_schedule_retry(p);
+                        return 0;
+                }
+                return log_error_errno(r, "%s: connect failed", p->name);
+        }
+        p->backoff_usec = 0;
+        peer_start(p, fd);
+        return 0;
+}
+
+int service_connect_backend(Service *s, const char *path, VuPeer **ret)
+{
+        VuPeer *p;
+        struct sockaddr_un sa;
+        socklen_t len;
+        int r;
+
+        r = unix_address(path, &sa, &len);
+        if (r < 0)
+                return log_error_errno(r, "socket path %s unusable", path);
+        if (s->config.max_peers && s->peers.length >= s->config.max_peers)
+                return -EUSERS;
+        p = peer_new(s, PEER_ROLE_BACKEND, path, "");
+        p->reconnect = true;
+        r = peer_connect_now(p);
+        if (r < 0) {
+                service_close_peer(s, p, "connect failed");
+                return r;
+        }
+        if (ret)
+                *ret = p;
+        return 0;
+}
+
+static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        Listener *l = userdata;
+        Service *s = l->service;
+        VuPeer *p;
+        int cfd;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        log_warning_errno(-errno, "accept on %s failed", l->path);
+                return 0;
+        }
+        if (s->config.max_peers && s->peers.length >= s->config.max_peers) {
+                log_warning("%s: refusing a connection, %u peers is the limit", l->path,
+                            s->config.max_peers);
+                close(cfd);
+                return 0;
+        }
+        p = peer_new(s, l->role, l->path, "on ");
+        peer_start(p, cfd);
+        return 0;
+}
+
+static int service_listen(Service *s, const char *path, PeerRole role)
+{
+        g_autofree Listener *l = NULL;
+        struct sockaddr_un sa;
+        socklen_t len;
+        int r;
+
+        r = unix_address(path, &sa, &len);
+        if (r < 0)
+                return log_error_errno(r, "socket path %s unusable", path);
+        l = g_new0(Listener, 1);
+        l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->fd < 0)
+                return log_error_errno(-errno, "socket for %s", path);
+        (void) unlink(path); /* a stale socket of an earlier run */
+        if (bind(l->fd, (struct sockaddr *) &sa, len) < 0 ||
+            chmod(path, s->config.socket_mode) < 0 || listen(l->fd, 64) < 0) {
+                r = -errno;
+                close(l->fd);
+                return log_error_errno(r, "cannot listen on %s", path);
+        }
+        l->service = s;
+        l->path = g_strdup(path);
+        l->role = role;
+        r = sd_event_add_io(s->event, &l->io, l->fd, EPOLLIN, listener_on_accept, l);
+        if (r < 0) {
+                Listener *tmp = g_steal_pointer(&l);
+                listener_free(tmp);
+                return r;
+        }
+        log_info("listening for %s on %s", role == PEER_ROLE_BACKEND ? "back-ends" : "front-ends",
+                 path);
+        g_ptr_array_add(s->listeners, g_steal_pointer(&l));
+        return 0;
+}
+
+int service_listen_backends(Service *s, const char *path)
+{
+        return service_listen(s, path, PEER_ROLE_BACKEND);
+}
+
+int service_listen_frontends(Service *s, const char *path)
+{
+        return service_listen(s, path, PEER_ROLE_FRONTEND);
+}
+
+unsigned service_n_peers(Service *s)
+{
+        return s->peers.length;
+}
+
+void service_foreach_peer(Service *s, bool (*fn)(VuPeer *p, void *userdata), void *userdata)
+{
+        for (GList *l = s->peers.head; l;) {
+                GList *next = l->next;
+                if (!fn(l->data, userdata))
+                        return;
+                l = next;
+        }
+}
+
+VuPeer *service_find_peer(Service *s, uint64_t id)
+{
+        return g_hash_table_lookup(s->peers_by_id, &id);
+}
+
+/* ---- peer properties ---- */
+
+uint64_t vu_peer_id(const VuPeer *p)
+{
+        return p->id;
+}
+
+PeerRole vu_peer_role(const VuPeer *p)
+{
+        return p->role;
+}
+
+PeerState vu_peer_state(const VuPeer *p)
+{
+        return p->state;
+}
+
+const char *vu_peer_name(const VuPeer *p)
+{
+        return p->name;
+}
+
+const char *vu_peer_socket_path(const VuPeer *p)
+{
+        return p->socket_path;
+}
+
+uint64_t vu_peer_features(const VuPeer *p)
+{
+        return p->features;
+}
+
+uint64_t vu_peer_protocol_features(const VuPeer *p)
+{
+        return p->protocol_features;
+}
+
+bool vu_peer_shared_objects(const VuPeer *p)
+{
+        return (p->protocol_features & VU_BIT(VU_PF_SHARED_OBJECT)) &&
+               (p->role == PEER_ROLE_BACKEND ? p->chan != NULL
+                                             : p->backend && vu_backend_has_channel(p->backend));
+}
+
+pid_t vu_peer_pid(const VuPeer *p)
+{
+        return p->pid;
+}
+
+uid_t vu_peer_uid(const VuPeer *p)
+{
+        return p->uid;
+}
+
+unsigned vu_peer_exported_count(const VuPeer *p)
+{
+        return p->role == PEER_ROLE_BACKEND ? p->owner.n_entries : p->exported_count;
+}
+
+const char *vu_peer_last_error(const VuPeer *p)
+{
+        return p->last_error;
+}
+
+ShareOwner *vu_peer_owner(VuPeer *p)
+{
+        return &p->owner;
+}
+
+const char *peer_role_to_string(PeerRole r)
+{
+        return r == PEER_ROLE_BACKEND ? "back-end" : "front-end";
+}
+
+const char *peer_state_to_string(PeerState s)
+{
+        static const char *const names[] = {"connecting", "negotiating", "ready", "closed"};
+        return (unsigned) s < G_N_ELEMENTS(names) ? names[s] : "unknown";
+}
+
+/* ---- the table's operations as the service offers them ---- */
+
+static bool find_upstream(VuPeer *p, void *userdata)
+{
+        VuPeer **ret = userdata;
+
+        if (p->role == PEER_ROLE_FRONTEND && p->state == PEER_STATE_READY &&
+            vu_peer_shared_objects(p)) {
+                *ret = p;
+                return false;
+        }
+        return true;
+}
+
+int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                   void *userdata)
+{
+        ShareEntry *e;
+        ShareOwner *owner;
+        int fd;
+
+        if (!share_uuid_is_valid(uuid))
+                return -EINVAL;
+        e = share_table_lookup(s->table, uuid);
+        if (!e) {
+                VuPeer *up = NULL;
+
+                /* Not ours: a VMM we serve may know it. */
+                service_foreach_peer(s, find_upstream, &up);
+                if (up)
+                        return bridge_peer_lookup(up, uuid, done, userdata);
+                return -ENOENT;
+        }
+        if (share_entry_type(e) == SHARE_TYPE_DMABUF) {
+                fd = fcntl(share_entry_fd(e), F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+                share_table_note_lookup(s->table, e);
+                done(s, fd, 0, userdata);
+                return 0;
+        }
+        owner = share_entry_owner(e);
+        if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
+                return -ENOENT;
+        share_table_note_lookup(s->table, e);
+        return frontend_peer_get_shared_object(owner->userdata, uuid, done, userdata);
+}
+
+int service_export_fd(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], int fd, ShareOwner *owner,
+                      const ShareBufferInfo *info, ShareEntry **ret)
+{
+        return share_table_add_fd(s->table, uuid, fd, owner, info, ret);
+}
+
+int service_remove(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], const ShareOwner *requester)
+{
+        return share_table_remove(s->table, uuid, requester);
+}

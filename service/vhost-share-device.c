@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vhost-share-device: a small vhost-user back-end that shares buffers. It
+ * exports sealed memfds filled with a known pattern (SHARED_OBJECT_ADD, then
+ * answers GET_SHARED_OBJECT), imports by UUID (SHARED_OBJECT_LOOKUP) and
+ * verifies the pattern, removes, and prints one line per thing it did, for
+ * people and for tests:
+ *   READY | EXPORTED uuid size dev:ino | EXPORT-REFUSED uuid reason |
+ *   SERVED uuid | IMPORTED uuid dev:ino pattern-ok|pattern-bad |
+ *   IMPORT-FAILED uuid reason | REMOVED uuid | REMOVE-REFUSED uuid reason |
+ *   DONE | DISCONNECTED reason */
+
+#include <errno.h>
+#include <glib.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "backend.h"
+#include "config.h"
+#include "fd-util.h"
+#include "log.h"
+#include "share-table.h"
+
+typedef struct {
+        uint8_t uuid[16];
+        int fd;
+        size_t size;
+} Export;
+
+typedef struct {
+        sd_event *event;
+        VuBackend *backend;
+        int listen_fd;
+        sd_event_source *listen_io;
+        GArray *exports; /* Export */
+        GPtrArray *import_uuids;
+        char **want_uuids;
+        int n_export;
+        gint64 size;
+        int get_delay_ms;
+        gboolean no_answer;
+        gboolean remove;
+        gboolean exit_when_done;
+        gboolean no_shared_object;
+        gboolean no_reply_ack;
+        gboolean commands;
+        unsigned outstanding;
+        bool started;
+        bool done;
+        int exit_code;
+} Device;
+
+static uint8_t pattern_seed(const uint8_t uuid[16])
+{
+        return (uint8_t) (uuid[0] ^ uuid[7] ^ uuid[15]);
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        putchar('\n');
+        fflush(stdout);
+}
+
+static void device_maybe_done(Device *d)
+{
+        if (d->outstanding > 0 || d->done || !d->started)
+                return;
+        d->done = true;
+        say("DONE");
+        if (d->exit_when_done)
+                sd_event_exit(d->event, d->exit_code);
+}
+
+static Export *device_find_export(Device *d, const uint8_t *uuid)
+{
+        for (guint i = 0; i < d->exports->len; i++) {
+                Export *x = &g_array_index(d->exports, Export, i);
+                if (memcmp(x->uuid, uuid, 16) == 0)
+                        return x;
+        }
+        return NULL;
+}
+
+/* ---- answering GET_SHARED_OBJECT ---- */
+
+typedef struct {
+        Device *device;
+        VuReplySlot *slot;
+        uint8_t uuid[16];
+        sd_event_source *timer;
+} DelayedAnswer;
+
+static void device_answer(Device *d, VuReplySlot *slot, const uint8_t *uuid)
+{
+        Export *x = device_find_export(d, uuid);
+        char ustr[SHARE_UUID_STR_LEN];
+        int fd = -1;
+
+        share_uuid_to_string(uuid, ustr);
+        if (x)
+                fd = fcntl(x->fd, F_DUPFD_CLOEXEC, 3);
+        vu_backend_answer_shared_object(d->backend, slot, uuid, fd);
+        say(fd >= 0 ? "SERVED %s" : "NOT-SERVED %s", ustr);
+}
+
+static int device_on_delay(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        DelayedAnswer *a = userdata;
+
+        if (a->device->backend)
+                device_answer(a->device, a->slot, a->uuid);
+        sd_event_source_disable_unref(a->timer);
+        g_free(a);
+        return 0;
+}
+
+static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
+                                     void *userdata)
+{
+        Device *d = userdata;
+        DelayedAnswer *a;
+        uint64_t now;
+
+        if (d->no_answer)
+                return; /* deliberately never answered: the front-end must cope */
+        if (d->get_delay_ms <= 0) {
+                device_answer(d, slot, uuid);
+                return;
+        }
+        a = g_new0(DelayedAnswer, 1);
+        a->device = d;
+        a->slot = slot;
+        memcpy(a->uuid, uuid, 16);
+        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        sd_event_add_time(d->event, &a->timer, CLOCK_MONOTONIC,
+                          now + (uint64_t) d->get_delay_ms * 1000, 0, device_on_delay, a);
+}
+
+/* ---- exporting, importing, removing ---- */
+
+typedef struct {
+        Device *device;
+        uint8_t uuid[16];
+} Op;
+
+static Op *op_new(Device *d, const uint8_t *uuid)
+{
+        Op *op = g_new0(Op, 1);
+
+        op->device = d;
+        memcpy(op->uuid, uuid, 16);
+        d->outstanding++;
+        return op;
+}
+
+static void op_finish(Op *op)
+{
+        Device *d = op->device;
+
+        d->outstanding--;
+        g_free(op);
+        device_maybe_done(d);
+}
+
+static const char *result_text(int64_t result)
+{
+        return result > 0 ? "refused by the front-end" : strerror((int) -result);
+}
+
+static void device_on_add_ack(VuBackend *b, int64_t result, void *userdata)
+{
+        Op *op = userdata;
+        Export *x = device_find_export(op->device, op->uuid);
+        char ustr[SHARE_UUID_STR_LEN];
+        struct stat st;
+
+        share_uuid_to_string(op->uuid, ustr);
+        if (result == 0 && x && fstat(x->fd, &st) == 0)
+                say("EXPORTED %s %zu %llu:%llu", ustr, x->size, (unsigned long long) st.st_dev,
+                    (unsigned long long) st.st_ino);
+        else
+                say("EXPORT-REFUSED %s %s", ustr, result_text(result));
+        op_finish(op);
+}
+
+static int device_export(Device *d, const uint8_t *uuid)
+{
+        char ustr[SHARE_UUID_STR_LEN];
+        Export x = {.size = (size_t) d->size};
+        int r;
+
+        memcpy(x.uuid, uuid, 16);
+        share_uuid_to_string(uuid, ustr);
+        r = memfd_new_sealed_pattern(ustr, x.size, pattern_seed(uuid), &x.fd);
+        if (r < 0)
+                return log_error_errno(r, "cannot make the buffer for %s", ustr);
+        g_array_append_val(d->exports, x);
+        r = vu_backend_add(d->backend, uuid, device_on_add_ack, op_new(d, uuid));
+        if (r < 0) {
+                say("EXPORT-REFUSED %s %s", ustr, strerror(-r));
+                d->outstanding--;
+        }
+        return r;
+}
+
+static void device_on_lookup(VuBackend *b, int fd, int error, void *userdata)
+{
+        Op *op = userdata;
+        char ustr[SHARE_UUID_STR_LEN];
+        struct stat st;
+
+        share_uuid_to_string(op->uuid, ustr);
+        if (fd < 0) {
+                say("IMPORT-FAILED %s %s", ustr, strerror(-error));
+                op->device->exit_code = 1;
+        } else {
+                bool ok = fstat(fd, &st) == 0 && memfd_verify_pattern(fd, (size_t) st.st_size,
+                                                                      pattern_seed(op->uuid)) == 0;
+                say("IMPORTED %s %llu:%llu %s", ustr, (unsigned long long) st.st_dev,
+                    (unsigned long long) st.st_ino, ok ? "pattern-ok" : "pattern-bad");
+                if (!ok)
+                        op->device->exit_code = 1;
+                close(fd);
+        }
+        op_finish(op);
+}
+
+static int device_import(Device *d, const uint8_t *uuid)
+{
+        Op *op = op_new(d, uuid);
+        int r = vu_backend_lookup(d->backend, uuid, device_on_lookup, op);
+
+        if (r < 0)
+                device_on_lookup(d->backend, -1, r, op);
+        return r;
+}
+
+static void device_on_remove_ack(VuBackend *b, int64_t result, void *userdata)
+{
+        Op *op = userdata;
+        char ustr[SHARE_UUID_STR_LEN];
+
+        share_uuid_to_string(op->uuid, ustr);
+        if (result == 0)
+                say("REMOVED %s", ustr);
+        else
+                say("REMOVE-REFUSED %s %s", ustr, result_text(result));
+        op_finish(op);
+}
+
+static int device_remove(Device *d, const uint8_t *uuid)
+{
+        Op *op = op_new(d, uuid);
+        int r = vu_backend_remove(d->backend, uuid, device_on_remove_ack, op);
+
+        if (r < 0)
+                device_on_remove_ack(d->backend, r, op);
+        return r;
+}
+
+static int device_run_plan(Device *d)
+{
+        uint8_t uuid[16];
+
+        for (int i = 0; i < d->n_export; i++) {
+                if (d->want_uuids && d->want_uuids[i]) {
+                        if (share_uuid_from_string(d->want_uuids[i], uuid) < 0)
+                                return log_error_errno(-EINVAL, "--uuid %s is not a UUID",
+                                                       d->want_uuids[i]);
+                } else {
+                        uuid_generate_random(uuid);
+                }
+                device_export(d, uuid);
+        }
+        for (guint i = 0; i < d->import_uuids->len; i++) {
+                if (share_uuid_from_string(g_ptr_array_index(d->import_uuids, i), uuid) < 0) {
+                        say("IMPORT-FAILED %s invalid UUID",
+                            (char *) g_ptr_array_index(d->import_uuids, i));
+                        d->exit_code = 1;
+                        continue;
+                }
+                device_import(d, uuid);
+        }
+        if (d->remove)
+                for (guint i = 0; i < d->exports->len; i++)
+                        device_remove(d, g_array_index(d->exports, Export, i).uuid);
+        return 0;
+}
+
+static void device_on_change(VuBackend *b, void *userdata)
+{
+        Device *d = userdata;
+
+        if (d->started || !vu_backend_has_channel(b))
+                return;
+        d->started = true;
+        say("READY");
+        if (device_run_plan(d) < 0)
+                sd_event_exit(d->event, 1);
+        device_maybe_done(d);
+}
+
+static void device_on_fail(VuBackend *b, int error, const char *reason, void *userdata)
+{
+        Device *d = userdata;
+
+        say("DISCONNECTED %s", reason);
+        sd_event_exit(d->event, d->done ? d->exit_code : 1);
+}
+
+/* ---- commands on stdin: "export [UUID]", "import UUID", "remove UUID" ---- */
+
+static int device_on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Device *d = userdata;
+        char line[256];
+        uint8_t uuid[16];
+
+        if (!fgets(line, sizeof(line), stdin)) {
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
+        g_strstrip(line);
+        g_auto(GStrv) w = g_strsplit(line, " ", 2);
+        if (!w[0] || !*w[0])
+                return 0;
+        if (!d->backend || !d->started) {
+                say("ERROR not connected");
+                return 0;
+        }
+        d->done = false;
+        if (g_str_equal(w[0], "quit")) {
+                sd_event_exit(d->event, d->exit_code);
+        } else if (g_str_equal(w[0], "export")) {
+                if (w[1] ? share_uuid_from_string(w[1], uuid) < 0 : (uuid_generate_random(uuid), 0))
+                        say("ERROR bad UUID");
+                else
+                        device_export(d, uuid);
+        } else if ((g_str_equal(w[0], "import") || g_str_equal(w[0], "remove")) && w[1] &&
+                   share_uuid_from_string(w[1], uuid) == 0) {
+                if (w[0][0] == 'i')
+                        device_import(d, uuid);
+                else
+                        device_remove(d, uuid);
+        } else {
+                say("ERROR unknown command: %s", line);
+        }
+        device_maybe_done(d);
+        return 0;
+}
+
+/* ---- connections ---- */
+
+static int device_attach(Device *d, int fd)
+{
+        VuBackendOps ops = {
+            .protocol_features = VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+                                 VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT),
+            .queues = 1,
+            .reply_timeout_usec = 10 * 1000 * 1000,
+            .get_shared_object = device_get_shared_object,
+            .on_change = device_on_change,
+            .on_fail = device_on_fail,
+        };
+
+        if (d->no_shared_object)
+                ops.protocol_features &= ~VU_BIT(VU_PF_SHARED_OBJECT);
+        if (d->no_reply_ack)
+                ops.protocol_features &= ~VU_BIT(VU_PF_REPLY_ACK);
+        return vu_backend_new(d->event, fd, &ops, "device", d, &d->backend);
+}
+
+static int device_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Device *d = userdata;
+        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (cfd < 0)
+                return 0;
+        if (d->backend) { /* one front-end at a time */
+                close(cfd);
+                return 0;
+        }
+        if (device_attach(d, cfd) < 0)
+                sd_event_exit(d->event, 1);
+        return 0;
+}
+
+static int socket_address(const char *path, struct sockaddr_un *sa)
+{
+        if (strlen(path) >= sizeof(sa->sun_path))
+                return -ENAMETOOLONG;
+        memset(sa, 0, sizeof(*sa));
+        sa->sun_family = AF_UNIX;
+        strcpy(sa->sun_path, path);
+        return 0;
+}
+
+static int device_listen(Device *d, const char *path)
+{
+        struct sockaddr_un sa;
+        int r = socket_address(path, &sa);
+
+        if (r < 0)
+                return log_error_errno(r, "socket path %s", path);
+        d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        (void) unlink(path);
+        if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+            listen(d->listen_fd, 4) < 0)
+                return log_error_errno(-errno, "cannot listen on %s", path);
+        return sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, device_on_accept, d);
+}
+
+static int device_connect(Device *d, const char *path)
+{
+        struct sockaddr_un sa;
+        int fd, r = socket_address(path, &sa);
+
+        if (r < 0)
+                return log_error_errno(r, "socket path %s", path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                r = -errno;
+                if (fd >= 0)
+                        close(fd);
+                return log_error_errno(r, "cannot connect to %s", path);
+        }
+        return device_attach(d, fd);
+}
+
+int main(int argc, char **argv)
+{
+        g_autofree char *listen_path = NULL, *connect_path = NULL;
+        g_auto(GStrv) imports = NULL;
+        Device d = {.listen_fd = -1, .size = 4096};
+        gboolean version = FALSE, verbose = FALSE;
+        GOptionEntry entries[] = {
+            {"listen", 0, 0, G_OPTION_ARG_FILENAME, &listen_path,
+             "Listen at PATH for a front-end (vhost-shared --connect)", "PATH"},
+            {"connect", 0, 0, G_OPTION_ARG_FILENAME, &connect_path,
+             "Connect to a front-end listening at PATH (vhost-shared --accept)", "PATH"},
+            {"export", 0, 0, G_OPTION_ARG_INT, &d.n_export, "Export N buffers", "N"},
+            {"uuid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &d.want_uuids,
+             "UUID of the next exported buffer (repeatable; default random)", "UUID"},
+            {"size", 0, 0, G_OPTION_ARG_INT64, &d.size, "Size of each buffer (default 4096)",
+             "BYTES"},
+            {"import", 0, 0, G_OPTION_ARG_STRING_ARRAY, &imports,
+             "Look up UUID and verify its pattern (repeatable)", "UUID"},
+            {"remove", 0, 0, G_OPTION_ARG_NONE, &d.remove,
+             "Remove the exported buffers after the imports", NULL},
+            {"exit-when-done", 0, 0, G_OPTION_ARG_NONE, &d.exit_when_done,
+             "Exit once everything asked for is done", NULL},
+            {"commands", 0, 0, G_OPTION_ARG_NONE, &d.commands,
+             "Read commands from stdin: export [UUID], import UUID, remove UUID, quit", NULL},
+            {"get-delay-ms", 0, 0, G_OPTION_ARG_INT, &d.get_delay_ms,
+             "Answer GET_SHARED_OBJECT after MS milliseconds", "MS"},
+            {"no-answer", 0, 0, G_OPTION_ARG_NONE, &d.no_answer,
+             "Never answer GET_SHARED_OBJECT (to test a front-end's deadline)", NULL},
+            {"no-shared-object", 0, 0, G_OPTION_ARG_NONE, &d.no_shared_object,
+             "Do not offer the SHARED_OBJECT protocol feature", NULL},
+            {"no-reply-ack", 0, 0, G_OPTION_ARG_NONE, &d.no_reply_ack,
+             "Do not offer REPLY_ACK (ADD and REMOVE go unacknowledged, as in "
+             "libvhost-user)",
+             NULL},
+            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
+            {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+            {NULL},
+        };
+        g_autoptr(GOptionContext) ctx =
+            g_option_context_new("- a vhost-user back-end that shares buffers");
+        g_autoptr(GError) error = NULL;
+        int r;
+
+        setlocale(LC_ALL, "");
+        g_option_context_add_main_entries(ctx, entries, NULL);
+        if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+                fprintf(stderr, "vhost-share-device: %s\n", error->message);
+                return 2;
+        }
+        if (version) {
+                printf("vhost-share-device %s\n", PACKAGE_VERSION);
+                return 0;
+        }
+        if (!listen_path == !connect_path || d.n_export < 0 || d.size <= 0 ||
+            d.size > (gint64) 1 << 30) {
+                fprintf(stderr, "vhost-share-device: give exactly one of --listen and --connect "
+                                "(and a size between 1 byte and 1 GiB)\n");
+                return 2;
+        }
+        if (verbose)
+                log_set_max_level(LOG_DEBUG);
+        signal(SIGPIPE, SIG_IGN);
+        d.exports = g_array_new(false, true, sizeof(Export));
+        d.import_uuids = g_ptr_array_new();
+        for (char **p = imports; p && *p; p++)
+                g_ptr_array_add(d.import_uuids, *p);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sd_event_default(&d.event);
+        sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
+        sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
+        if (d.commands)
+                sd_event_add_io(d.event, NULL, STDIN_FILENO, EPOLLIN, device_on_stdin, &d);
+
+        r = listen_path ? device_listen(&d, listen_path) : device_connect(&d, connect_path);
+        if (r >= 0) {
+                if (listen_path)
+                        say("LISTENING %s", listen_path);
+                r = sd_event_loop(d.event);
+        } else {
+                r = 1;
+        }
+        vu_backend_free(d.backend);
+        d.backend = NULL;
+        for (guint i = 0; i < d.exports->len; i++)
+                close(g_array_index(d.exports, Export, i).fd);
+        g_array_free(d.exports, true);
+        g_ptr_array_free(d.import_uuids, true);
+        g_strfreev(d.want_uuids);
+        sd_event_source_disable_unref(d.listen_io);
+        if (d.listen_fd >= 0) {
+                close(d.listen_fd);
+                unlink(listen_path);
+        }
+        sd_event_unref(d.event);
+        return r < 0 ? 1 : r;
+}

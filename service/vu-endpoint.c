@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "vu-endpoint.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Messages handled per wake-up before yielding to other sources, so one busy
+ * peer cannot starve the rest. */
+#define DISPATCH_BUDGET 64
+
+typedef struct {
+        uint32_t request;
+        uint64_t deadline;
+        VuReplyFn done;
+        void *userdata;
+} PendingReply;
+
+struct VuReplySlot {
+        uint32_t request;
+        bool completed;
+        VuMessage *reply; /* NULL: completed without a reply */
+};
+
+struct VuEndpoint {
+        VuEndpointOps ops;
+        char *name;
+        VuConnection *conn;
+        sd_event *event;
+        sd_event_source *io;
+        sd_event_source *timer;
+        GQueue pending; /* PendingReply*, oldest first */
+        GQueue slots;   /* VuReplySlot*, oldest first */
+        unsigned dispatching;
+        bool dead;
+        bool failed;
+        VuMessage scratch; /* the message being read */
+};
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void endpoint_destroy(VuEndpoint *ep)
+{
+        vu_conn_free(ep->conn);
+        g_free(ep->name);
+        g_free(ep);
+}
+
+static void slot_free(VuReplySlot *slot)
+{
+        if (slot->reply) {
+                vu_message_close_fds(slot->reply);
+                g_free(slot->reply);
+        }
+        g_free(slot);
+}
+
+static void endpoint_teardown(VuEndpoint *ep)
+{
+        PendingReply *p;
+        VuReplySlot *slot;
+
+        ep->io = sd_event_source_disable_unref(ep->io);
+        ep->timer = sd_event_source_disable_unref(ep->timer);
+        while ((p = g_queue_pop_head(&ep->pending))) {
+                if (p->done)
+                        p->done(ep, NULL, -ECONNRESET, p->userdata);
+                g_free(p);
+        }
+        while ((slot = g_queue_pop_head(&ep->slots)))
+                slot_free(slot);
+}
+
+void vu_endpoint_free(VuEndpoint *ep)
+{
+        if (!ep || ep->dead)
+                return;
+        ep->dead = true;
+        ep->dispatching++;
+        endpoint_teardown(ep);
+        ep->dispatching--;
+        if (ep->dispatching == 0)
+                endpoint_destroy(ep);
+}
+
+/* Called after every callback: returns true when the endpoint went away. */
+static bool endpoint_leave(VuEndpoint *ep)
+{
+        ep->dispatching--;
+        if (ep->dead) {
+                if (ep->dispatching == 0)
+                        endpoint_destroy(ep);
+                return true;
+        }
+        return false;
+}
+
+static void endpoint_fail(VuEndpoint *ep, int error, const char *reason)
+{
+        if (ep->failed || ep->dead)
+                return;
+        ep->failed = true;
+        ep->io = sd_event_source_disable_unref(ep->io);
+        ep->timer = sd_event_source_disable_unref(ep->timer);
+        if (ep->ops.on_fail)
+                ep->ops.on_fail(ep, error, reason, ep->ops.userdata);
+}
+
+static int endpoint_update_io(VuEndpoint *ep)
+{
+        if (!ep->io)
+                return 0;
+        return sd_event_source_set_io_events(
+            ep->io, EPOLLIN | (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
+}
+
+static void endpoint_arm_timer(VuEndpoint *ep)
+{
+        uint64_t earliest = UINT64_MAX;
+
+        if (!ep->timer)
+                return;
+        for (GList *l = ep->pending.head; l; l = l->next) {
+                PendingReply *p = l->data;
+                if (p->deadline < earliest)
+                        earliest = p->deadline;
+        }
+        if (earliest == UINT64_MAX) {
+                sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(ep->timer, earliest);
+        sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
+}
+
+static int endpoint_send(VuEndpoint *ep, VuMessage *m)
+{
+        int r = vu_conn_send(ep->conn, m);
+        if (r < 0) {
+                vu_message_close_fds(m);
+                return r;
+        }
+        return endpoint_update_io(ep);
+}
+
+/* Sends the answered slots at the head of the queue, in request order. */
+static void endpoint_flush_slots(VuEndpoint *ep)
+{
+        VuReplySlot *slot;
+
+        while ((slot = g_queue_peek_head(&ep->slots)) && slot->completed) {
+                g_queue_pop_head(&ep->slots);
+                if (slot->reply) {
+                        int r = endpoint_send(ep, slot->reply);
+                        if (r < 0) {
+                                slot_free(slot);
+                                endpoint_fail(ep, r, "sending a reply failed");
+                                return;
+                        }
+                }
+                slot_free(slot);
+        }
+}
+
+static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
+{
+        PendingReply *p = g_queue_pop_head(&ep->pending);
+        char reason[128];
+
+        if (!p) {
+                vu_message_close_fds(m);
+                snprintf(reason, sizeof(reason), "unexpected reply %s: no request outstanding",
+                         vu_request_name(ep->ops.channel, m->hdr.request));
+                endpoint_fail(ep, -EPROTO, reason);
+                return;
+        }
+        if (p->request != m->hdr.request) {
+                vu_message_close_fds(m);
+                snprintf(reason, sizeof(reason), "reply %s does not answer the request %s",
+                         vu_request_name(ep->ops.channel, m->hdr.request),
+                         vu_request_name(ep->ops.channel, p->request));
+                /* The slot stays failed with the endpoint: put it back for teardown. */
+                g_queue_push_head(&ep->pending, p);
+                endpoint_fail(ep, -EPROTO, reason);
+                return;
+        }
+        endpoint_arm_timer(ep);
+        if (p->done)
+                p->done(ep, m, 0, p->userdata);
+        vu_message_close_fds(m);
+        g_free(p);
+}
+
+static void endpoint_handle_request(VuEndpoint *ep, VuMessage *m)
+{
+        VuReplySlot *slot = g_new0(VuReplySlot, 1);
+
+        slot->request = m->hdr.request;
+        g_queue_push_tail(&ep->slots, slot);
+        ep->ops.on_request(ep, m, slot, ep->ops.userdata);
+}
+
+static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        VuEndpoint *ep = userdata;
+
+        ep->dispatching++;
+        if (revents & EPOLLOUT) {
+                int r = vu_conn_flush(ep->conn);
+                if (r < 0)
+                        endpoint_fail(ep, r, "write failed");
+                else
+                        endpoint_update_io(ep);
+                if (ep->failed || ep->dead)
+                        return endpoint_leave(ep), 0;
+        }
+        for (unsigned i = 0; i < DISPATCH_BUDGET && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR));
+             i++) {
+                VuMessage *m = &ep->scratch;
+                VuError verr = VU_OK;
+                char reason[160];
+                int r;
+
+                r = vu_conn_read(ep->conn, ep->ops.channel, !ep->ops.receives_requests, m, &verr);
+                if (r == 0)
+                        break;
+                if (r == -EPIPE) {
+                        endpoint_fail(ep, r, "peer hung up");
+                        break;
+                }
+                if (r < 0) {
+                        if (r == -EPROTO)
+                                snprintf(reason, sizeof(reason), "malformed message: %s",
+                                         vu_error_to_string(verr));
+                        else
+                                snprintf(reason, sizeof(reason), "read failed: %s", strerror(-r));
+                        endpoint_fail(ep, r, reason);
+                        break;
+                }
+                verr = vu_message_check(m, ep->ops.channel, !ep->ops.receives_requests);
+                if (verr != VU_OK) {
+                        snprintf(reason, sizeof(reason), "malformed %s: %s",
+                                 vu_request_name(ep->ops.channel, m->hdr.request),
+                                 vu_error_to_string(verr));
+                        vu_message_close_fds(m);
+                        endpoint_fail(ep, -EPROTO, reason);
+                        break;
+                }
+                if (ep->ops.receives_requests)
+                        endpoint_handle_request(ep, m);
+                else
+                        endpoint_handle_reply(ep, m);
+                if (ep->failed || ep->dead)
+                        break;
+        }
+        endpoint_leave(ep);
+        return 0;
+}
+
+static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        VuEndpoint *ep = userdata;
+        PendingReply *p;
+        char reason[128];
+        uint64_t now = now_usec();
+
+        ep->dispatching++;
+        p = g_queue_peek_head(&ep->pending);
+        for (GList *l = ep->pending.head; l; l = l->next) {
+                PendingReply *q = l->data;
+                if (q->deadline <= now) {
+                        p = q;
+                        break;
+                }
+        }
+        if (p && p->deadline <= now) {
+                /* Without request ids a late reply could not be told from the
+                 * answer to the next request: the endpoint is done for. */
+                g_queue_remove(&ep->pending, p);
+                snprintf(reason, sizeof(reason), "no reply to %s in time",
+                         vu_request_name(ep->ops.channel, p->request));
+                if (p->done)
+                        p->done(ep, NULL, -ETIMEDOUT, p->userdata);
+                g_free(p);
+                if (!ep->dead)
+                        endpoint_fail(ep, -ETIMEDOUT, reason);
+        } else {
+                endpoint_arm_timer(ep);
+        }
+        endpoint_leave(ep);
+        return 0;
+}
+
+int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *name,
+                    VuEndpoint **ret)
+{
+        VuEndpoint *ep;
+        int r;
+
+        ep = g_new0(VuEndpoint, 1);
+        ep->ops = *ops;
+        ep->name = g_strdup(name);
+        ep->event = ev;
+        ep->conn = vu_conn_new(fd);
+        if (!ep->conn) {
+                close(fd);
+                g_free(ep->name);
+                g_free(ep);
+                return -ENOMEM;
+        }
+        r = sd_event_add_io(ev, &ep->io, fd, EPOLLIN, endpoint_on_io, ep);
+        if (r >= 0)
+                r = sd_event_add_time(ev, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
+                                      endpoint_on_timer, ep);
+        if (r < 0) {
+                vu_endpoint_free(ep);
+                return r;
+        }
+        sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
+        *ret = ep;
+        return 0;
+}
+
+const char *vu_endpoint_name(const VuEndpoint *ep)
+{
+        return ep->name;
+}
+
+int vu_endpoint_fd(const VuEndpoint *ep)
+{
+        return vu_conn_fd(ep->conn);
+}
+
+int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuReplyFn done,
+                        void *userdata)
+{
+        uint32_t request = m->hdr.request;
+        int r;
+
+        if (ep->failed || ep->dead) {
+                vu_message_close_fds(m);
+                return -ECONNRESET;
+        }
+        r = endpoint_send(ep, m);
+        if (r < 0) {
+                endpoint_fail(ep, r, "sending a request failed");
+                return r;
+        }
+        if (done) {
+                PendingReply *p = g_new0(PendingReply, 1);
+                p->request = request;
+                p->deadline = now_usec() + timeout_usec;
+                p->done = done;
+                p->userdata = userdata;
+                g_queue_push_tail(&ep->pending, p);
+                endpoint_arm_timer(ep);
+        }
+        return 0;
+}
+
+void vu_endpoint_complete(VuEndpoint *ep, VuReplySlot *slot, VuMessage *reply)
+{
+        g_return_if_fail(!slot->completed);
+        slot->completed = true;
+        if (reply) {
+                slot->reply = g_new(VuMessage, 1);
+                memcpy(&slot->reply->hdr, &reply->hdr, sizeof(reply->hdr));
+                memcpy(slot->reply->payload.bytes, reply->payload.bytes, reply->hdr.size);
+                memcpy(slot->reply->fds, reply->fds, sizeof(reply->fds));
+                slot->reply->n_fds = reply->n_fds;
+                for (unsigned i = 0; i < VU_MAX_FDS; i++)
+                        reply->fds[i] = -1;
+                reply->n_fds = 0;
+        }
+        if (ep->failed || ep->dead)
+                return;
+        endpoint_flush_slots(ep);
+}
+
+void vu_endpoint_complete_u64(VuEndpoint *ep, VuReplySlot *slot, uint64_t value)
+{
+        VuMessage reply;
+
+        vu_message_init(&reply, slot->request, VU_FLAG_REPLY, sizeof(uint64_t));
+        reply.payload.u64 = value;
+        vu_endpoint_complete(ep, slot, &reply);
+}
+
+uint32_t vu_reply_slot_request(const VuReplySlot *slot)
+{
+        return slot->request;
+}
+
+unsigned vu_endpoint_pending(const VuEndpoint *ep)
+{
+        return ep->pending.length + ep->slots.length;
+}

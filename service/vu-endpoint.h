@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* One end of one vhost-user socket on the event loop. vhost-user sockets
+ * carry requests one way and replies the other, so an endpoint either
+ * receives requests (and answers them, in order, possibly later) or receives
+ * replies (to requests it sent, matched first in first out, each with a
+ * deadline). Nothing here blocks: reads and writes follow the socket's
+ * readiness, and a missed deadline is reported, never waited out. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "vu-message.h"
+#include "vu-transport.h"
+
+typedef struct VuEndpoint VuEndpoint;
+typedef struct VuReplySlot VuReplySlot;
+
+/* A request arrived (receiving endpoints). The handler owns m's fds. When the
+ * request is answered, slot is non-NULL and must be completed exactly once
+ * with vu_endpoint_complete(), now or later; replies leave in request order. */
+typedef void (*VuRequestFn)(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, void *userdata);
+
+/* The reply to a request we sent (m owns its fds; the callback may steal
+ * them), or m == NULL and error < 0 when none will come: -ETIMEDOUT at the
+ * deadline, -ECONNRESET when the endpoint closed first. */
+typedef void (*VuReplyFn)(VuEndpoint *ep, VuMessage *m, int error, void *userdata);
+
+/* The endpoint broke: hang-up, socket error, malformed input, a deadline
+ * missed. reason says which for the log. The owner should free it. */
+typedef void (*VuFailFn)(VuEndpoint *ep, int error, const char *reason, void *userdata);
+
+typedef struct {
+        VuChannel channel;      /* id space of the requests on this socket */
+        bool receives_requests; /* true: we answer; false: we send and await replies */
+        VuRequestFn on_request;
+        VuFailFn on_fail;
+        void *userdata;
+} VuEndpointOps;
+
+/* Takes fd. */
+int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *name,
+                    VuEndpoint **ret);
+/* Fails outstanding replies with -ECONNRESET (callbacks run), drops
+ * unanswered slots, closes the socket and every fd it still holds. */
+void vu_endpoint_free(VuEndpoint *ep);
+
+const char *vu_endpoint_name(const VuEndpoint *ep);
+int vu_endpoint_fd(const VuEndpoint *ep);
+
+/* Sends a request. With done != NULL a reply is expected within timeout_usec
+ * (monotonic); m's fds are taken. Returns 0 or -errno. */
+int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuReplyFn done,
+                        void *userdata);
+
+/* Answers a request: reply's fds are taken. Queued until earlier requests
+ * are answered. */
+void vu_endpoint_complete(VuEndpoint *ep, VuReplySlot *slot, VuMessage *reply);
+/* Shorthand: u64 reply to the slot's request. */
+void vu_endpoint_complete_u64(VuEndpoint *ep, VuReplySlot *slot, uint64_t value);
+/* The request the slot answers (header only is kept). */
+uint32_t vu_reply_slot_request(const VuReplySlot *slot);
+
+/* Replies still awaited (sent requests) and slots still unanswered. */
+unsigned vu_endpoint_pending(const VuEndpoint *ep);
