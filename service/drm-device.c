@@ -457,6 +457,11 @@ int drm_device_list_new(sd_event *ev, DrmDeviceList **ret)
         /* Monitor first, enumerate second: a device plugged in between is then
          * seen twice (harmless) rather than never. */
         if (ev) {
+                /* sd-device's monitor listens to udevd's multicast group; without
+                 * udevd it binds to no group and stays silent. */
+                if (access("/run/udev/control", F_OK) < 0)
+                        log_notice("drm: udev does not seem to run (no /run/udev/control): "
+                                   "DRM hotplug may go unnoticed");
                 r = drm_device_list_start_monitor(l, ev);
                 if (r < 0) {
                         drm_device_list_free(l);
@@ -786,4 +791,22 @@ void drm_alloc_result_clear(DrmAllocResult *out)
         if (out->fd >= 0)
                 close(out->fd);
         out->fd = -1;
+}
+
+int drm_alloc_result_buffer_info(const DrmAllocResult *r, ShareBufferInfo *info)
+{
+        int k;
+
+        if (!r || !info)
+                return -EINVAL;
+        k = share_buffer_info_from_fd(r->fd, info);
+        if (k < 0)
+                return k;
+        if (info->size == 0)
+                info->size = r->size;
+        if (info->exporter[0] == '\0')
+                g_strlcpy(info->exporter, drm_exporter_to_string(r->exporter),
+                          sizeof(info->exporter));
+        g_strlcpy(info->device, r->device, sizeof(info->device));
+        return 0;
 }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "share-table.h"
+
 typedef struct DrmDevice DrmDevice;
 typedef struct DrmDeviceList DrmDeviceList;
 
@@ -96,3 +98,9 @@ int drm_allocate(DrmDeviceList *l, const char *device, uint64_t size, DrmAllocRe
 
 /* Closes out->fd if set. */
 void drm_alloc_result_clear(DrmAllocResult *out);
+
+/* What the share table should record for an allocated buffer: the fd's own
+ * description (share_buffer_info_from_fd: inode, dma-buf exp_name or
+ * "memfd"), the device it came from, the allocated size, and the exporter
+ * path's name ("drm-dumb", ...) when the fd itself names none. 0 or -errno. */
+int drm_alloc_result_buffer_info(const DrmAllocResult *r, ShareBufferInfo *info);

@@ -600,9 +600,18 @@ static void test_allocate_card0(Fixture *fx, gconstpointer data)
         g_assert_cmpint(fcntl(res.fd, F_GETFD), ==, FD_CLOEXEC);
         assert_buffer_usable(res.fd, res.size, FAKE_DRIVER ":/dev/dri/card0:handle=1");
 
+        /* What the share table would record: the fd's identity, the device. */
+        ShareBufferInfo info;
+        g_assert_cmpint(drm_alloc_result_buffer_info(&res, &info), ==, 0);
+        g_assert_cmpuint(info.size, ==, res.size);
+        g_assert_cmpstr(info.device, ==, "/dev/dri/card0");
+        g_assert_cmpstr(info.exporter, ==, "memfd"); /* what the fake exports */
+        g_assert_cmpuint(info.ino, ==, f->memfd_ino);
+
         /* Only the buffer stays open: the device fd was closed. */
         g_assert_cmpuint(count_open_fds(), ==, fds_before + 1);
         drm_alloc_result_clear(&res);
+        g_assert_cmpint(drm_alloc_result_buffer_info(&res, &info), ==, -EBADF);
         g_assert_cmpint(res.fd, ==, -1);
         g_assert_cmpuint(count_open_fds(), ==, fds_before);
         drm_device_list_free(l);
@@ -676,6 +685,10 @@ static void test_allocate_udmabuf(Fixture *fx, gconstpointer data)
         g_assert_false(u.last_seals & F_SEAL_WRITE);
         assert_fd_is(res.fd, u.memfd_dev, u.memfd_ino);
         assert_buffer_usable(res.fd, res.size, NULL);
+        ShareBufferInfo info;
+        g_assert_cmpint(drm_alloc_result_buffer_info(&res, &info), ==, 0);
+        g_assert_cmpstr(info.device, ==, "/dev/udmabuf");
+        g_assert_cmpuint(info.size, ==, 8192);
 
         /* The memfd and the udmabuf device fd are closed; the buffer is not. */
         g_assert_cmpuint(count_open_fds(), ==, fds_before + 1);
