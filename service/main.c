@@ -15,10 +15,8 @@
 #include "config.h"
 #include "daemon-config.h"
 #include "log.h"
-#include "service.h"
-#if HAVE_BUS_MANAGER
 #include "bus-setup.h"
-#endif
+#include "service.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/vhost-share/vhost-shared.conf"
 
@@ -169,30 +167,24 @@ static int run(Options *o)
         service_new(ev, &cfg.service, &s);
 
         r = start_peers(s, &cfg);
-#if HAVE_BUS_MANAGER
+        /* bus */
         BusSetup *bus = NULL;
         if (r >= 0 && !o->no_bus) {
                 BusKind kind = o->session       ? BUS_KIND_SESSION
                                : o->bus_address ? BUS_KIND_ADDRESS
                                                 : BUS_KIND_SYSTEM;
+                /* Sends READY=1 itself, once the bus name is owned. */
                 r = bus_setup_new(s, kind, o->bus_address, &bus);
         }
-#else
-        if (r >= 0 && !o->no_bus) {
-                log_error("this build has no D-Bus layer yet; run with --no-bus");
-                r = -EOPNOTSUPP;
-        }
-#endif
         if (r >= 0) {
-                sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
+                if (!bus)
+                        sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
                 log_info("vhost-shared %s running", PACKAGE_VERSION);
                 r = sd_event_loop(ev);
                 sd_notify(0, "STOPPING=1");
                 log_info("stopping");
         }
-#if HAVE_BUS_MANAGER
         bus_setup_free(bus);
-#endif
         service_free(s);
         sd_event_unref(ev);
         return r;

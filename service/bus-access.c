@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-access.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "bus-error.h"
+#include "log.h"
+
+int bus_access_init(BusAccess *a, const char *group_name)
+{
+        struct group *gr;
+
+        *a = (BusAccess){.group = (gid_t) -1};
+        if (!group_name || !*group_name)
+                return 0;
+        a->group_name = g_strdup(group_name);
+        errno = 0;
+        gr = getgrnam(group_name);
+        if (!gr) {
+                log_notice("Privileged group \"%s\" does not exist; only root may change shared "
+                           "objects over D-Bus",
+                           group_name);
+                return 0;
+        }
+        a->group = gr->gr_gid;
+        a->have_group = true;
+        return 0;
+}
+
+void bus_access_clear(BusAccess *a)
+{
+        g_clear_pointer(&a->group_name, g_free);
+        a->have_group = false;
+}
+
+static void creds_unrefp(sd_bus_creds **c)
+{
+        if (*c)
+                sd_bus_creds_unref(*c);
+}
+
+int bus_access_get_euid(sd_bus_message *m, uid_t *ret)
+{
+        __attribute__((cleanup(creds_unrefp))) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_euid(creds, ret);
+}
+
+int bus_access_is_root(sd_bus_message *m)
+{
+        uid_t euid;
+        int r;
+
+        r = bus_access_get_euid(m, &euid);
+        if (r < 0)
+                return r;
+        return euid == 0;
+}
+
+int bus_access_is_privileged(const BusAccess *a, sd_bus_message *m)
+{
+        __attribute__((cleanup(creds_unrefp))) sd_bus_creds *creds = NULL;
+        const gid_t *gids = NULL;
+        uid_t euid;
+        gid_t egid;
+        int n, r;
+
+        /* dbus-daemon reports only uid and pid; AUGMENT reads the rest from
+         * /proc/PID/status. */
+        r = sd_bus_query_sender_creds(m,
+                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                          SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &euid);
+        if (r < 0)
+                return r;
+        if (euid == 0)
+                return 1;
+        if (!a->have_group)
+                return 0;
+
+        if (sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == a->group)
+                return 1;
+        n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+        if (n < 0)
+                /* Unknown groups: deny rather than guess. */
+                return n == -ENODATA || n == -ENXIO ? 0 : n;
+        for (int i = 0; i < n; i++)
+                if (gids[i] == a->group)
+                        return 1;
+        return 0;
+}
+
+int bus_access_check(const BusAccess *a, sd_bus_message *m, sd_bus_error *error)
+{
+        int r;
+
+        r = bus_access_is_privileged(a, m);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
+                                           sd_bus_message_get_sender(m) ?: "the caller");
+        if (r == 0) {
+                log_info("Denied %s() to %s: not root%s%s", sd_bus_message_get_member(m),
+                         sd_bus_message_get_sender(m) ?: "?",
+                         a->group_name ? " and not in group " : "", a->group_name ?: "");
+                sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                  "%s() needs root or membership of group \"%s\"",
+                                  sd_bus_message_get_member(m), a->group_name ?: "(none)");
+                return -EACCES;
+        }
+        return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The named errors of org.vhostshare.share1 and the one table that maps
+ * them to and from errno values. The service turns a -errno into a named
+ * error with bus_error_set_errno(); clients that register the map
+ * (bus_error_register_map) get the errno back from sd_bus_error_get_errno. */
+
+#include <systemd/sd-bus.h>
+
+#define BUS_ERROR_PREFIX "org.vhostshare.share1.Error."
+#define BUS_ERROR_NOT_FOUND BUS_ERROR_PREFIX "NotFound"
+#define BUS_ERROR_EXISTS BUS_ERROR_PREFIX "Exists"
+#define BUS_ERROR_NOT_OWNER BUS_ERROR_PREFIX "NotOwner"
+#define BUS_ERROR_INVALID_UUID BUS_ERROR_PREFIX "InvalidUuid"
+#define BUS_ERROR_INVALID_FD BUS_ERROR_PREFIX "InvalidFd"
+#define BUS_ERROR_UNSUPPORTED BUS_ERROR_PREFIX "Unsupported"
+#define BUS_ERROR_TIMEOUT BUS_ERROR_PREFIX "Timeout"
+#define BUS_ERROR_LIMIT_REACHED BUS_ERROR_PREFIX "LimitReached"
+#define BUS_ERROR_ACCESS_DENIED BUS_ERROR_PREFIX "AccessDenied"
+#define BUS_ERROR_PEER_GONE BUS_ERROR_PREFIX "PeerGone"
+#define BUS_ERROR_NO_DEVICE BUS_ERROR_PREFIX "NoDevice"
+#define BUS_ERROR_FAILED BUS_ERROR_PREFIX "Failed"
+
+/* Name <-> errno. The first entry with a given errno is the name that errno
+ * turns into; InvalidUuid maps to EINVAL only in the name -> errno
+ * direction (a generic -EINVAL stays org.freedesktop.DBus.Error.InvalidArgs). */
+extern const sd_bus_error_map bus_error_map[];
+
+/* Registers bus_error_map with sd-bus (process-wide, idempotent). */
+int bus_error_register_map(void);
+
+/* The named error for -error, or NULL when none of ours fits. */
+const char *bus_error_name_from_errno(int error);
+
+/* Sets e to the named error for -error (or sd-bus's generic mapping when
+ * none of ours fits) with a formatted message; returns -abs(error), so a
+ * method handler can "return bus_error_set_errno(e, r, ...)". */
+int bus_error_set_errno(sd_bus_error *e, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-setup.h"
+
+#include <errno.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+#include <glib.h>
+
+#include "bus-manager.h"
+#include "drm-device.h"
+#include "log.h"
+
+/* RequestName replies (D-Bus specification). */
+#define REQUEST_NAME_REPLY_PRIMARY_OWNER 1
+#define REQUEST_NAME_REPLY_ALREADY_OWNER 4
+
+struct BusSetup {
+        Service *service;
+        sd_bus *bus;
+        BusManager *manager;
+        DrmDeviceList *drm;
+        sd_bus_slot *name_slot;
+};
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        BusSetup *b = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        uint32_t result;
+        int r;
+
+        b->name_slot = sd_bus_slot_unref(b->name_slot);
+        if (e) {
+                r = -sd_bus_error_get_errno(e);
+                log_error("Cannot own %s: %s", BUS_NAME, e->message ?: e->name);
+                sd_event_exit(service_event(b->service), r < 0 ? r : -EACCES);
+                return 0;
+        }
+        r = sd_bus_message_read(reply, "u", &result);
+        if (r < 0 || (result != REQUEST_NAME_REPLY_PRIMARY_OWNER &&
+                      result != REQUEST_NAME_REPLY_ALREADY_OWNER)) {
+                /* 2 (in queue) or 3 (exists): someone else serves this bus. */
+                log_error("Cannot own %s: another service has it (reply %u)", BUS_NAME,
+                          r < 0 ? 0 : result);
+                sd_event_exit(service_event(b->service), -EEXIST);
+                return 0;
+        }
+        log_info("Owning %s", BUS_NAME);
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving " BUS_NAME);
+        return 0;
+}
+
+static int bus_open(BusKind kind, const char *address, sd_bus **ret)
+{
+        sd_bus *bus = NULL;
+        int r;
+
+        switch (kind) {
+        case BUS_KIND_SYSTEM:
+                return sd_bus_open_system_with_description(ret, "vhost-shared");
+        case BUS_KIND_SESSION:
+                return sd_bus_open_user_with_description(ret, "vhost-shared");
+        case BUS_KIND_ADDRESS:
+                r = sd_bus_new(&bus);
+                if (r < 0)
+                        return r;
+                r = sd_bus_set_address(bus, address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(bus, true);
+                if (r >= 0)
+                        r = sd_bus_set_description(bus, "vhost-shared");
+                if (r >= 0)
+                        r = sd_bus_negotiate_fds(bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(bus);
+                if (r < 0) {
+                        sd_bus_unref(bus);
+                        return r;
+                }
+                *ret = bus;
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int bus_setup_new(Service *s, BusKind kind, const char *address, BusSetup **ret)
+{
+        g_autofree BusSetup *b = g_new0(BusSetup, 1);
+        static const char *const names[] = {"system bus", "session bus", "bus"};
+        int r;
+
+        b->service = s;
+        r = bus_open(kind, address, &b->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the %s%s%s", names[kind],
+                                       kind == BUS_KIND_ADDRESS ? " at " : "",
+                                       kind == BUS_KIND_ADDRESS ? address : "");
+        r = sd_bus_attach_event(b->bus, service_event(s), SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                bus_setup_free(g_steal_pointer(&b));
+                return log_error_errno(r, "Cannot attach the bus to the event loop");
+        }
+        /* Without the bus the service is unreachable: exit, systemd restarts it. */
+        (void) sd_bus_set_exit_on_disconnect(b->bus, true);
+
+        /* The DRM devices are optional: Allocate() falls back to a memfd. */
+        r = drm_device_list_new(service_event(s), &b->drm);
+        if (r < 0)
+                log_warning_errno(r, "Cannot enumerate DRM devices; Allocate() will use memfds");
+
+        r = bus_manager_new(s, b->bus, &b->manager);
+        if (r < 0) {
+                bus_setup_free(g_steal_pointer(&b));
+                return r;
+        }
+        bus_manager_set_drm_devices(b->manager, b->drm);
+
+        r = sd_bus_request_name_async(b->bus, &b->name_slot, BUS_NAME, 0, on_name_acquired, b);
+        if (r < 0) {
+                bus_setup_free(g_steal_pointer(&b));
+                return log_error_errno(r, "Cannot request %s", BUS_NAME);
+        }
+        *ret = g_steal_pointer(&b);
+        return 0;
+}
+
+void bus_setup_free(BusSetup *b)
+{
+        if (!b)
+                return;
+        b->name_slot = sd_bus_slot_unref(b->name_slot);
+        bus_manager_free(b->manager);
+        if (b->drm)
+                drm_device_list_free(b->drm);
+        b->bus = sd_bus_flush_close_unref(b->bus);
+        g_free(b);
+}
