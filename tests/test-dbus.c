@@ -577,13 +577,13 @@ static int nobody_receives_signal(Testbed *t, void *data)
         AccessCase *c = data;
         sd_bus *bus = testbed_connect(t);
         SignalLog log;
-        g_autofree char *want = NULL;
+        g_autofree char *want = NULL, *path = object_path(c->uuid);
 
         signal_log_start(&log, bus);
         testbed_sync(bus); /* the match is in place */
         CHILD_CHECK(write(c->ready_pipe, "R", 1) == 1);
         CHILD_CHECK(signal_log_wait(&log, bus, 1));
-        want = g_strdup_printf("Added %s %s dma-buf", c->uuid, object_path(c->uuid));
+        want = g_strdup_printf("Added %s %s dma-buf", c->uuid, path);
         CHILD_CHECK(signal_log_count_prefix(&log, "Added ") >= 1);
         CHILD_CHECK(signal_log_count(&log, want) == 1);
         signal_log_clear(&log);
