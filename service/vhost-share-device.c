@@ -5,7 +5,8 @@
  * verifies the pattern, removes, and prints one line per thing it did, for
  * people and for tests:
  *   READY | EXPORTED uuid size dev:ino | EXPORT-REFUSED uuid reason |
- *   SERVED uuid | IMPORTED uuid dev:ino pattern-ok|pattern-bad |
+ *   ASKED uuid (GET_SHARED_OBJECT arrived) | SERVED uuid | NOT-SERVED uuid |
+ *   IMPORTED uuid dev:ino pattern-ok|pattern-bad |
  *   IMPORT-FAILED uuid reason | REMOVED uuid | REMOVE-REFUSED uuid reason |
  *   DONE | DISCONNECTED reason */
 
@@ -132,9 +133,13 @@ static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
                                      void *userdata)
 {
         Device *d = userdata;
+        char ustr[SHARE_UUID_STR_LEN];
         DelayedAnswer *a;
         uint64_t now;
 
+        share_uuid_to_string(uuid, ustr);
+        /* Before any delay: tests order other events against this one. */
+        say("ASKED %s", ustr);
         if (d->no_answer)
                 return; /* deliberately never answered: the front-end must cope */
         if (d->get_delay_ms <= 0) {

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* A small harness for integration tests that drive real processes: a
+ * per-test temporary directory, child processes with their stdout and
+ * stderr read line by line (each line stamped with a harness-wide arrival
+ * number, so tests can assert on the order of events across processes),
+ * sd_notify readiness, exit and fd-count waits, and raw vhost-user messages
+ * over plain blocking sockets. Every wait has a deadline and fails the test
+ * with everything the children printed so far; nothing sleeps a fixed time.
+ *
+ * Children die with the test process (PR_SET_PDEATHSIG) and are stopped and
+ * reaped, newest first, by harness_free(). */
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vu-message.h"
+
+/* The default deadline of every wait: generous, for loaded 2-core machines
+ * and sanitizer builds. */
+#define HARNESS_TIMEOUT_MS 10000
+
+typedef struct Harness Harness;
+typedef struct HarnessProc HarnessProc;
+
+typedef struct {
+        char *text;   /* without the newline */
+        uint64_t seq; /* harness-wide arrival order, from 1 */
+} HarnessLine;
+
+typedef enum {
+        HARNESS_STDOUT,
+        HARNESS_STDERR,
+} HarnessStream;
+
+typedef enum {
+        HARNESS_SPAWN_DEFAULT = 0,
+        /* Set NOTIFY_SOCKET and wait for READY=1 from this child. */
+        HARNESS_SPAWN_WAIT_READY = 1 << 0,
+        /* At teardown, SIGTERM must make it exit with status 0 (sanitizer
+         * reports and leaks turn into a failure). */
+        HARNESS_SPAWN_CHECK_EXIT = 1 << 1,
+} HarnessSpawnFlags;
+
+/* Creates the temporary directory (removed again by harness_free unless the
+ * test failed). */
+Harness *harness_new(void);
+void harness_free(Harness *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free)
+
+const char *harness_dir(Harness *h);
+/* dir/name; g_free the result. */
+char *harness_path(Harness *h, const char *name);
+/* $VHOST_SHARE_BUILD_ROOT/rel (fails the test when unset); g_free it. */
+char *harness_build_file(const char *rel);
+
+/* Fails the test: logs message, then every child's output, then aborts. */
+void harness_fail(Harness *h, const char *fmt, ...) G_GNUC_PRINTF(2, 3) G_GNUC_NORETURN;
+
+/* Starts argv (argv[0] a path) with stdin, stdout and stderr piped. env_extra
+ * holds "NAME=value" strings (may be NULL). name is for messages. */
+HarnessProc *harness_spawn(Harness *h, const char *name, const char *const *argv,
+                           const char *const *env_extra, HarnessSpawnFlags flags);
+/* vhost-shared --no-bus plus the NULL-terminated arguments; waits for
+ * READY=1 and checks a clean exit at teardown. */
+HarnessProc *harness_spawn_hub(Harness *h, const char *arg, ...) G_GNUC_NULL_TERMINATED;
+/* vhost-share-device with the NULL-terminated arguments. */
+HarnessProc *harness_spawn_device(Harness *h, const char *name, const char *arg,
+                                  ...) G_GNUC_NULL_TERMINATED;
+/* The same with a NULL-terminated argument array. */
+HarnessProc *harness_spawn_hubv(Harness *h, const char *const *args);
+HarnessProc *harness_spawn_devicev(Harness *h, const char *name, const char *const *args);
+
+pid_t harness_proc_pid(const HarnessProc *p);
+const char *harness_proc_name(const HarnessProc *p);
+
+/* Waits for the next line of the stream that starts with prefix (earlier
+ * lines are passed over and stay in the log) and returns it; the line
+ * belongs to the harness. Fails the test at the deadline or when the
+ * stream ends first. */
+const HarnessLine *harness_expect_line(HarnessProc *p, const char *prefix, int timeout_ms);
+/* The same for any stream, matching a substring. */
+const HarnessLine *harness_expect_output(HarnessProc *p, HarnessStream stream,
+                                         const char *substring, int timeout_ms);
+/* The newest line so far of the stream containing substring, without
+ * waiting, or NULL. */
+const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const char *substring);
+
+/* Writes one line to the child's stdin. */
+void harness_send_line(HarnessProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Sends sig (no-op once the child has been reaped). */
+void harness_kill(HarnessProc *p, int sig);
+/* Waits until the child exits; returns its wait status. */
+int harness_wait_exit(HarnessProc *p, int timeout_ms);
+bool harness_proc_exited(const HarnessProc *p);
+
+/* Reads everything the children wrote, and notifications, for up to
+ * timeout_ms or until something arrived. Tests that wait on their own fds
+ * call it so children never block on a full pipe. */
+void harness_pump(Harness *h, int timeout_ms);
+
+/* Entries of /proc/PID/fd, or -errno. */
+int harness_count_fds(pid_t pid);
+/* Waits until the child has exactly n open fds; fails with the last count. */
+void harness_wait_fd_count(HarnessProc *p, int n, int timeout_ms);
+
+/* ---- raw vhost-user over blocking sockets, for scripted peers ---- */
+
+/* Connects an AF_UNIX stream socket to path. */
+int harness_unix_connect(Harness *h, const char *path);
+/* Sends bytes with fds (SCM_RIGHTS on the first byte); the fds are not
+ * closed. Fails the test on error. */
+void harness_send_bytes(Harness *h, int sock, const void *buf, size_t len, const int *fds,
+                        unsigned n_fds);
+/* Serializes m and sends it with its fds (which stay open: the caller's). */
+void harness_vu_send(Harness *h, int sock, const VuMessage *m);
+/* Receives one message without checking it: returns 1 with m filled (the
+ * caller owns m's fds), 0 on EOF before a header. Fails the test at the
+ * deadline, on a partial message or a payload over VU_PAYLOAD_MAX. Children
+ * are pumped while waiting. */
+int harness_vu_recv(Harness *h, int sock, VuMessage *m, int timeout_ms);
+/* Waits for EOF on sock, discarding (and closing the fds of) any messages
+ * before it. Fails the test at the deadline. */
+void harness_wait_eof(Harness *h, int sock, int timeout_ms);

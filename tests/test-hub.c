@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The hub end to end: vhost-shared --no-bus against vhost-share-device
+ * processes, a raw scripted peer speaking the bytes by hand, and a real
+ * back-end (qemu-storage-daemon). Every wait is on a line, a socket or a
+ * notification, with HARNESS_TIMEOUT_MS as the deadline. */
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "fd-util.h"
+#include "harness.h"
+#include "share-table.h"
+#include "vu-message.h"
+
+#define T HARNESS_TIMEOUT_MS
+
+/* Fixed UUIDs keep failures readable; each test has its own hub. */
+#define UUID_A "0b7a4c1e-5d2f-4e11-9a3b-000000000001"
+#define UUID_B "0b7a4c1e-5d2f-4e11-9a3b-000000000002"
+#define UUID_C "0b7a4c1e-5d2f-4e11-9a3b-000000000003"
+#define UUID_D "0b7a4c1e-5d2f-4e11-9a3b-000000000004"
+#define UUID_UNKNOWN "0b7a4c1e-5d2f-4e11-9a3b-0000000000ff"
+
+typedef struct {
+        Harness *h;
+        HarnessProc *hub;
+        char *sock; /* the hub's --accept socket */
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+        f->h = harness_new();
+        f->sock = harness_path(f->h, "hub.sock");
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+        harness_free(f->h);
+        g_free(f->sock);
+}
+
+/* vhost-shared --no-bus --accept=SOCK plus the NULL-terminated extras. */
+static void start_hub(Fixture *f, ...)
+{
+        g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+        va_list ap;
+
+        g_ptr_array_add(args, g_strdup_printf("--accept=%s", f->sock));
+        va_start(ap, f);
+        for (const char *a; (a = va_arg(ap, const char *));)
+                g_ptr_array_add(args, g_strdup(a));
+        va_end(ap);
+        g_ptr_array_add(args, NULL);
+        f->hub = harness_spawn_hubv(f->h, (const char *const *) args->pdata);
+}
+
+/* A device connected to the hub, reading commands, past READY. */
+static HarnessProc *start_device(Fixture *f, const char *name, ...)
+{
+        g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+        HarnessProc *d;
+        va_list ap;
+
+        g_ptr_array_add(args, g_strdup_printf("--connect=%s", f->sock));
+        g_ptr_array_add(args, g_strdup("--commands"));
+        va_start(ap, name);
+        for (const char *a; (a = va_arg(ap, const char *));)
+                g_ptr_array_add(args, g_strdup(a));
+        va_end(ap);
+        g_ptr_array_add(args, NULL);
+        d = harness_spawn_devicev(f->h, name, (const char *const *) args->pdata);
+        harness_expect_line(d, "READY", T);
+        return d;
+}
+
+/* Splits a device line into its words; word 0 is the verb. */
+static GStrv words(const HarnessLine *l)
+{
+        return g_strsplit(l->text, " ", -1);
+}
+
+static void assert_line_is(Fixture *f, HarnessProc *d, const HarnessLine *l, const char *verb,
+                           const char *uuid)
+{
+        g_auto(GStrv) w = words(l);
+
+        if (!w[0] || !w[1] || strcmp(w[0], verb) != 0 || strcmp(w[1], uuid) != 0)
+                harness_fail(f->h, "%s: expected \"%s %s ...\", got \"%s\"", harness_proc_name(d),
+                             verb, uuid, l->text);
+}
+
+/* export UUID on d; returns the buffer's dev:ino. */
+static char *export_ok(Fixture *f, HarnessProc *d, const char *uuid)
+{
+        const HarnessLine *l;
+
+        harness_send_line(d, "export %s", uuid);
+        l = harness_expect_line(d, "EXPORT", T);
+        assert_line_is(f, d, l, "EXPORTED", uuid);
+        g_auto(GStrv) w = words(l);
+        g_assert_cmpuint(g_strv_length(w), ==, 4);
+        g_assert_cmpstr(w[2], ==, "4096");
+        return g_strdup(w[3]);
+}
+
+/* import UUID on d; asserts success, the pattern and (when given) the
+ * buffer's identity. Returns the arrival number of the IMPORTED line. */
+static uint64_t import_ok(Fixture *f, HarnessProc *d, const char *uuid, const char *dev_ino)
+{
+        const HarnessLine *l;
+
+        harness_send_line(d, "import %s", uuid);
+        l = harness_expect_line(d, "IMPORT", T);
+        assert_line_is(f, d, l, "IMPORTED", uuid);
+        g_auto(GStrv) w = words(l);
+        g_assert_cmpuint(g_strv_length(w), ==, 4);
+        if (dev_ino)
+                g_assert_cmpstr(w[2], ==, dev_ino);
+        g_assert_cmpstr(w[3], ==, "pattern-ok");
+        return l->seq;
+}
+
+static const HarnessLine *import_fails(Fixture *f, HarnessProc *d, const char *uuid)
+{
+        const HarnessLine *l;
+
+        harness_send_line(d, "import %s", uuid);
+        l = harness_expect_line(d, "IMPORT", T);
+        assert_line_is(f, d, l, "IMPORT-FAILED", uuid);
+        return l;
+}
+
+/* ---- devices against the hub ---- */
+
+static void test_export_import(Fixture *f, gconstpointer data)
+{
+        g_autofree char *dev_ino = NULL;
+
+        start_hub(f, NULL);
+        HarnessProc *a = start_device(f, "exporter", NULL);
+        HarnessProc *b = start_device(f, "importer", NULL);
+
+        dev_ino = export_ok(f, a, UUID_A);
+        import_ok(f, b, UUID_A, dev_ino);
+        harness_expect_line(a, "SERVED " UUID_A, T);
+        /* A second import is a second GET_SHARED_OBJECT, the same buffer. */
+        import_ok(f, b, UUID_A, dev_ino);
+}
+
+static void test_remove_owner_only(Fixture *f, gconstpointer data)
+{
+        g_autofree char *dev_ino = NULL;
+        const HarnessLine *l;
+
+        start_hub(f, NULL);
+        HarnessProc *owner = start_device(f, "owner", NULL);
+        HarnessProc *other = start_device(f, "other", NULL);
+
+        dev_ino = export_ok(f, owner, UUID_A);
+        harness_send_line(other, "remove %s", UUID_A);
+        l = harness_expect_line(other, "REMOVE", T);
+        assert_line_is(f, other, l, "REMOVE-REFUSED", UUID_A);
+        /* The refused remove left the entry alone. */
+        import_ok(f, other, UUID_A, dev_ino);
+
+        harness_send_line(owner, "remove %s", UUID_A);
+        l = harness_expect_line(owner, "REMOVE", T);
+        assert_line_is(f, owner, l, "REMOVED", UUID_A);
+        import_fails(f, other, UUID_A);
+}
+
+static void test_duplicate_add(Fixture *f, gconstpointer data)
+{
+        g_autofree char *dev_ino = NULL;
+        const HarnessLine *l;
+
+        start_hub(f, NULL);
+        HarnessProc *first = start_device(f, "first", NULL);
+        HarnessProc *second = start_device(f, "second", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+
+        dev_ino = export_ok(f, first, UUID_A);
+        harness_send_line(second, "export %s", UUID_A);
+        l = harness_expect_line(second, "EXPORT", T);
+        assert_line_is(f, second, l, "EXPORT-REFUSED", UUID_A);
+        /* Still the first exporter's buffer, fetched from the first. */
+        import_ok(f, importer, UUID_A, dev_ino);
+        harness_expect_line(first, "SERVED " UUID_A, T);
+        g_assert_null(harness_find_line(second, HARNESS_STDOUT, "ASKED"));
+}
+
+static void test_unknown_lookup(Fixture *f, gconstpointer data)
+{
+        start_hub(f, NULL);
+        HarnessProc *d = start_device(f, "importer", NULL);
+
+        import_fails(f, d, UUID_UNKNOWN);
+        /* The peer stays connected and usable. */
+        g_autofree char *dev_ino = export_ok(f, d, UUID_A);
+        import_ok(f, d, UUID_A, dev_ino);
+}
+
+static void test_slow_exporter(Fixture *f, gconstpointer data)
+{
+        g_autofree char *dev_ino = NULL;
+        const HarnessLine *exported, *served;
+        uint64_t imported;
+
+        /* The hub's deadline is well past the exporter's delay. */
+        start_hub(f, "--lookup-timeout-ms=20000", NULL);
+        HarnessProc *slow = start_device(f, "slow-exporter", "--get-delay-ms=1500", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        HarnessProc *third = start_device(f, "third", NULL);
+
+        dev_ino = export_ok(f, slow, UUID_A);
+        harness_send_line(importer, "import %s", UUID_A);
+        /* The hub is now waiting on the slow exporter. */
+        harness_expect_line(slow, "ASKED " UUID_A, T);
+        harness_send_line(third, "export %s", UUID_B);
+        exported = harness_expect_line(third, "EXPORT", T);
+        assert_line_is(f, third, exported, "EXPORTED", UUID_B);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORTED", UUID_A);
+        imported = l->seq;
+        served = harness_expect_line(slow, "SERVED " UUID_A, T);
+        /* Order, not time: the third device's ADD was answered while the
+         * lookup was outstanding, before the exporter even answered. */
+        if (!(exported->seq < served->seq && exported->seq < imported))
+                harness_fail(f->h,
+                             "EXPORTED [%llu] did not come before SERVED [%llu] and "
+                             "IMPORTED [%llu]: the hub blocked on the slow exporter",
+                             (unsigned long long) exported->seq, (unsigned long long) served->seq,
+                             (unsigned long long) imported);
+        /* The slow exporter's own channel is served meanwhile too. */
+        import_ok(f, slow, UUID_B, NULL);
+}
+
+static void test_exporter_never_answers(Fixture *f, gconstpointer data)
+{
+        const HarnessLine *l;
+
+        start_hub(f, "--lookup-timeout-ms=300", NULL);
+        HarnessProc *mute = start_device(f, "mute-exporter", "--no-answer", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        HarnessProc *other = start_device(f, "other", NULL);
+
+        g_autofree char *mute_ino = export_ok(f, mute, UUID_A);
+        l = import_fails(f, importer, UUID_A);
+        /* The hub's deadline answered, not the importer's own 10 s one. */
+        if (strstr(l->text, "timed out"))
+                harness_fail(f->h, "the importer timed out itself: %s", l->text);
+        harness_expect_line(mute, "ASKED " UUID_A, T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_SHARED_OBJECT in time", T);
+        harness_expect_line(mute, "DISCONNECTED", T);
+        /* Its entry went with it; everyone else carries on. */
+        import_fails(f, importer, UUID_A);
+        g_autofree char *dev_ino = export_ok(f, other, UUID_B);
+        import_ok(f, importer, UUID_B, dev_ino);
+}
+
+static void test_exporter_killed(Fixture *f, gconstpointer data)
+{
+        const char *uuids[] = {UUID_A, UUID_B, UUID_C};
+        int baseline;
+
+        start_hub(f, "--lookup-timeout-ms=20000", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        /* Warm-up: one full round trip, so every fd the hub opens lazily
+         * (timers, the event loop's) exists before the baseline. */
+        g_autofree char *own = export_ok(f, importer, UUID_D);
+        import_ok(f, importer, UUID_D, own);
+        baseline = harness_count_fds(harness_proc_pid(f->hub));
+        g_test_message("hub fd baseline with one device: %d", baseline);
+        g_assert_cmpint(baseline, >, 0);
+
+        HarnessProc *victim = start_device(f, "victim", "--get-delay-ms=20000", NULL);
+        for (unsigned i = 0; i < G_N_ELEMENTS(uuids); i++)
+                g_free(export_ok(f, victim, uuids[i]));
+        g_test_message("hub fds with the victim and 3 exports: %d",
+                       harness_count_fds(harness_proc_pid(f->hub)));
+
+        /* Mid-way: a lookup of its object is outstanding when it dies. */
+        harness_send_line(importer, "import %s", UUID_A);
+        harness_expect_line(victim, "ASKED " UUID_A, T);
+        harness_kill(victim, SIGKILL);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORT-FAILED", UUID_A);
+        harness_expect_output(f->hub, HARNESS_STDERR, "3 shared object(s) purged", T);
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(uuids); i++)
+                import_fails(f, importer, uuids[i]);
+        harness_wait_fd_count(f->hub, baseline, T);
+        /* The survivor's own object is untouched. */
+        import_ok(f, importer, UUID_D, own);
+}
+
+static void test_connect_role(Fixture *f, gconstpointer data)
+{
+        g_autofree char *dev_path = harness_path(f->h, "device.sock");
+        g_autofree char *connect_arg = g_strdup_printf("--connect=%s", dev_path);
+        g_autofree char *listen_arg = g_strdup_printf("--listen=%s", dev_path);
+        g_autofree char *dev_ino = NULL;
+
+        /* Nothing listens at dev_path yet: the hub must come up anyway and retry. */
+        start_hub(f, connect_arg, NULL);
+        g_assert_false(g_file_test(dev_path, G_FILE_TEST_EXISTS));
+        HarnessProc *listening =
+            harness_spawn_device(f->h, "listening", listen_arg, "--commands", NULL);
+        harness_expect_line(listening, "LISTENING", T);
+        harness_expect_line(listening, "READY", T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "ready", T);
+
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        dev_ino = export_ok(f, listening, UUID_A);
+        import_ok(f, importer, UUID_A, dev_ino);
+        /* And the other way round. */
+        g_autofree char *other = export_ok(f, importer, UUID_B);
+        import_ok(f, listening, UUID_B, other);
+}
+
+/* ---- a raw scripted peer ---- */
+
+typedef struct {
+        int main;
+        int chan;
+        uint64_t protocol_features; /* as the hub set them */
+} RawPeer;
+
+static void raw_peer_close(RawPeer *r)
+{
+        fd_close_safe(&r->main);
+        fd_close_safe(&r->chan);
+}
+
+static void raw_reply_u64(Fixture *f, int sock, const VuMessage *req, uint64_t value)
+{
+        VuMessage reply;
+
+        vu_message_init_reply_u64(&reply, req, value);
+        harness_vu_send(f->h, sock, &reply);
+}
+
+static void raw_ack_if_asked(Fixture *f, int sock, const VuMessage *req)
+{
+        if (req->hdr.flags & VU_FLAG_NEED_REPLY)
+                raw_reply_u64(f, sock, req, 0);
+}
+
+/* Connects to the hub and answers its handshake by hand, offering
+ * REPLY_ACK|BACKEND_REQ|SHARED_OBJECT, until the back-end channel arrives. */
+static void raw_peer_connect(Fixture *f, RawPeer *r)
+{
+        const uint64_t offered =
+            VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT);
+        VuMessage m;
+
+        r->main = harness_unix_connect(f->h, f->sock);
+        r->chan = -1;
+        while (r->chan < 0) {
+                if (harness_vu_recv(f->h, r->main, &m, T) == 0)
+                        harness_fail(f->h, "the hub hung up during the handshake");
+                if ((m.hdr.flags & VU_FLAG_VERSION_MASK) != VU_VERSION ||
+                    (m.hdr.flags & VU_FLAG_REPLY))
+                        harness_fail(f->h, "handshake request %u with flags 0x%x", m.hdr.request,
+                                     m.hdr.flags);
+                switch (m.hdr.request) {
+                case VU_REQ_GET_FEATURES:
+                        raw_reply_u64(f, r->main, &m,
+                                      VU_BIT(VIRTIO_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES));
+                        break;
+                case VU_REQ_GET_PROTOCOL_FEATURES:
+                        raw_reply_u64(f, r->main, &m, offered);
+                        break;
+                case VU_REQ_SET_PROTOCOL_FEATURES:
+                        g_assert_cmpuint(m.hdr.size, ==, 8);
+                        r->protocol_features = m.payload.u64;
+                        g_assert_cmphex(r->protocol_features, ==, offered);
+                        raw_ack_if_asked(f, r->main, &m);
+                        break;
+                case VU_REQ_GET_QUEUE_NUM:
+                        raw_reply_u64(f, r->main, &m, 1);
+                        break;
+                case VU_REQ_SET_FEATURES:
+                case VU_REQ_SET_OWNER:
+                        raw_ack_if_asked(f, r->main, &m);
+                        break;
+                case VU_REQ_SET_BACKEND_REQ_FD:
+                        g_assert_cmpuint(m.n_fds, ==, 1);
+                        r->chan = vu_message_steal_fd(&m, 0);
+                        raw_ack_if_asked(f, r->main, &m);
+                        break;
+                default:
+                        harness_fail(f->h, "unexpected handshake request %s",
+                                     vu_request_name(VU_CHANNEL_FRONTEND, m.hdr.request));
+                }
+                vu_message_close_fds(&m);
+        }
+}
+
+static void raw_send_uuid(Fixture *f, int sock, uint32_t request, uint32_t flags,
+                          const uint8_t uuid[16], int fd)
+{
+        VuMessage m;
+
+        vu_message_init_uuid(&m, request, flags, uuid);
+        if (fd >= 0)
+                g_assert_cmpint(vu_message_add_fd(&m, fd), ==, 0);
+        harness_vu_send(f->h, sock, &m);
+}
+
+static void parse_uuid(const char *s, uint8_t uuid[16])
+{
+        g_assert_cmpint(share_uuid_from_string(s, uuid), ==, 0);
+}
+
+static uint8_t pattern_seed(const uint8_t uuid[16])
+{
+        return (uint8_t) (uuid[0] ^ uuid[7] ^ uuid[15]);
+}
+
+static bool same_inode(int a, int b)
+{
+        struct stat sa, sb;
+
+        g_assert_cmpint(fstat(a, &sa), ==, 0);
+        g_assert_cmpint(fstat(b, &sb), ==, 0);
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Expects GET_SHARED_OBJECT for uuid on the main socket and answers as
+ * libvhost-user does: the 16-byte request echoed, the buffer's fd attached. */
+static void raw_serve_get(Fixture *f, RawPeer *r, const uint8_t uuid[16], int buffer)
+{
+        VuMessage m, reply;
+
+        if (harness_vu_recv(f->h, r->main, &m, T) == 0)
+                harness_fail(f->h, "the hub hung up instead of sending GET_SHARED_OBJECT");
+        if (m.hdr.request != VU_REQ_GET_SHARED_OBJECT)
+                harness_fail(f->h, "expected GET_SHARED_OBJECT on the main socket, got %s",
+                             vu_request_name(VU_CHANNEL_FRONTEND, m.hdr.request));
+        g_assert_cmphex(m.hdr.flags & (VU_FLAG_VERSION_MASK | VU_FLAG_REPLY), ==, VU_VERSION);
+        g_assert_cmpuint(m.hdr.size, ==, 16);
+        g_assert_cmpmem(m.payload.uuid, 16, uuid, 16);
+        g_assert_cmpuint(m.n_fds, ==, 0);
+        vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid);
+        g_assert_cmpint(vu_message_add_fd(&reply, buffer), ==, 0);
+        harness_vu_send(f->h, r->main, &reply);
+}
+
+/* Expects the LOOKUP reply as the next message on the channel: u64 0 and
+ * exactly one fd, the same file as buffer. */
+static void raw_expect_lookup_reply(Fixture *f, RawPeer *r, int buffer, const uint8_t uuid[16])
+{
+        VuMessage m;
+
+        if (harness_vu_recv(f->h, r->chan, &m, T) == 0)
+                harness_fail(f->h, "the hub hung up instead of answering LOOKUP");
+        if (m.hdr.request != VU_BREQ_SHARED_OBJECT_LOOKUP)
+                harness_fail(f->h,
+                             "first message on the channel is %s (flags 0x%x), not the "
+                             "LOOKUP reply",
+                             vu_request_name(VU_CHANNEL_BACKEND, m.hdr.request), m.hdr.flags);
+        g_assert_cmphex(m.hdr.flags, ==, VU_FLAG_REPLY | VU_VERSION);
+        g_assert_cmpuint(m.hdr.size, ==, 8);
+        g_assert_cmpuint(m.payload.u64, ==, 0);
+        g_assert_cmpuint(m.n_fds, ==, 1);
+        g_assert_true(same_inode(m.fds[0], buffer));
+        g_assert_cmpint(memfd_verify_pattern(m.fds[0], 4096, pattern_seed(uuid)), ==, 0);
+        vu_message_close_fds(&m);
+}
+
+/* Nothing more is waiting on sock. */
+static void assert_quiet(Fixture *f, int sock, const char *what)
+{
+        struct pollfd p = {.fd = sock, .events = POLLIN};
+
+        harness_pump(f->h, 0);
+        if (poll(&p, 1, 0) != 0)
+                harness_fail(f->h, "unexpected data on the %s", what);
+}
+
+static void test_raw_libvhost_user(Fixture *f, gconstpointer data)
+{
+        _cleanup_close_ int buffer = -1;
+        RawPeer r;
+        uint8_t uuid[16];
+        VuMessage m;
+
+        start_hub(f, NULL);
+        parse_uuid(UUID_A, uuid);
+        g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
+        raw_peer_connect(f, &r);
+
+        /* libvhost-user: ADD without NEED_REPLY, then a lookup of its own object. */
+        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, 0, uuid, -1);
+        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, -1);
+        raw_serve_get(f, &r, uuid, buffer);
+        raw_expect_lookup_reply(f, &r, buffer, uuid);
+
+        /* The next reply on the channel answers the next request: nothing
+         * stray in between, and the ADD did register it to us. */
+        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_REMOVE, VU_FLAG_NEED_REPLY, uuid, -1);
+        g_assert_cmpint(harness_vu_recv(f->h, r.chan, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_REMOVE);
+        g_assert_cmphex(m.hdr.flags, ==, VU_FLAG_REPLY | VU_VERSION);
+        g_assert_cmpuint(m.payload.u64, ==, 0);
+        g_assert_cmpuint(m.n_fds, ==, 0);
+        assert_quiet(f, r.chan, "back-end channel");
+        assert_quiet(f, r.main, "main socket");
+        raw_peer_close(&r);
+}
+
+static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
+{
+        _cleanup_close_ int buffer = -1, stray = -1;
+        RawPeer r;
+        uint8_t uuid[16];
+        VuMessage m;
+        int baseline;
+
+        start_hub(f, NULL);
+        parse_uuid(UUID_B, uuid);
+        g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
+        g_assert_cmpint(memfd_new_sealed_pattern("stray", 4096, 0x5a, &stray), ==, 0);
+        raw_peer_connect(f, &r);
+
+        /* rust-vmm asks for an ack when REPLY_ACK is on. */
+        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
+        g_assert_cmpint(harness_vu_recv(f->h, r.chan, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_ADD);
+        g_assert_cmpuint(m.payload.u64, ==, 0);
+        baseline = harness_count_fds(harness_proc_pid(f->hub));
+        g_test_message("hub fd baseline with the raw peer: %d", baseline);
+
+        /* rust-vmm's form: the LOOKUP request carries an fd. */
+        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, stray);
+        raw_serve_get(f, &r, uuid, buffer);
+        raw_expect_lookup_reply(f, &r, buffer, uuid);
+        g_assert_false(same_inode(stray, buffer));
+        /* The stray fd was closed, the forwarded one too. */
+        harness_wait_fd_count(f->hub, baseline, T);
+        assert_quiet(f, r.chan, "back-end channel");
+        raw_peer_close(&r);
+}
+
+/* Malformed input on the back-end channel: header fields as raw bytes. */
+typedef struct {
+        const char *name;
+        uint32_t request;
+        uint32_t flags;
+        uint32_t size;       /* what the header claims */
+        uint32_t sent_bytes; /* payload bytes actually sent */
+        const char *reason;  /* in the hub's log */
+} Malformed;
+
+static const Malformed malformed_cases[] = {
+    {"bad-version", VU_BREQ_SHARED_OBJECT_ADD, 0x2, 16, 16, "version bits"},
+    {"too-large", VU_BREQ_SHARED_OBJECT_ADD, VU_VERSION, 5000, 0, "4096"},
+    {"add-wrong-size", VU_BREQ_SHARED_OBJECT_ADD, VU_VERSION | VU_FLAG_NEED_REPLY, 8, 8,
+     "payload size"},
+    {"reply-flag-on-request", VU_BREQ_SHARED_OBJECT_LOOKUP, VU_VERSION | VU_FLAG_REPLY, 16, 16,
+     "REPLY flag"},
+};
+
+static void test_raw_malformed(Fixture *f, gconstpointer data)
+{
+        const Malformed *c = data;
+        uint8_t buf[VU_HEADER_SIZE + 16] = {0}, uuid[16];
+        VuHeader hdr = {.request = c->request, .flags = c->flags, .size = c->size};
+        RawPeer r;
+
+        start_hub(f, NULL);
+        HarnessProc *a = start_device(f, "exporter", NULL);
+        HarnessProc *b = start_device(f, "importer", NULL);
+        g_autofree char *before = export_ok(f, a, UUID_A);
+
+        /* The offender owns an object, which must go with it. */
+        raw_peer_connect(f, &r);
+        parse_uuid(UUID_C, uuid);
+        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
+        VuMessage m;
+        g_assert_cmpint(harness_vu_recv(f->h, r.chan, &m, T), ==, 1);
+        g_assert_cmpuint(m.payload.u64, ==, 0);
+
+        memcpy(buf, &hdr, sizeof(hdr));
+        memcpy(buf + VU_HEADER_SIZE, uuid, MIN(c->sent_bytes, 16u));
+        harness_send_bytes(f->h, r.chan, buf, VU_HEADER_SIZE + MIN(c->sent_bytes, 16u), NULL, 0);
+        harness_wait_eof(f->h, r.main, T);
+        harness_wait_eof(f->h, r.chan, T);
+        harness_expect_output(f->hub, HARNESS_STDERR, c->reason, T);
+        raw_peer_close(&r);
+
+        import_fails(f, b, UUID_C);
+        import_ok(f, b, UUID_A, before);
+        g_autofree char *after = export_ok(f, a, UUID_B);
+        import_ok(f, b, UUID_B, after);
+}
+
+/* ---- a real back-end ---- */
+
+static void test_qemu_storage_daemon(Fixture *f, gconstpointer data)
+{
+        g_autofree char *qsd = g_find_program_in_path("qemu-storage-daemon");
+        g_autofree char *sock = harness_path(f->h, "qsd.sock");
+        g_autofree char *export_arg = NULL, *connect_arg = NULL;
+
+        if (!qsd)
+                harness_fail(f->h, "qemu-storage-daemon is not installed (package qemu-utils from "
+                                   "bookworm-backports; run tools/install-deps)");
+        export_arg = g_strdup_printf("type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,"
+                                     "addr.path=%s",
+                                     sock);
+        const char *argv[] = {qsd,        "--blockdev", "driver=null-co,node-name=n0",
+                              "--export", export_arg,   NULL};
+        /* Spawned before the hub, so the teardown stops the hub first. */
+        harness_spawn(f->h, "qemu-storage-daemon", argv, NULL, HARNESS_SPAWN_DEFAULT);
+
+        connect_arg = g_strdup_printf("--connect=%s", sock);
+        start_hub(f, connect_arg, NULL);
+        const HarnessLine *l = harness_expect_output(f->hub, HARNESS_STDERR, "ready, features", T);
+        if (!strstr(l->text, "(no SHARED_OBJECT"))
+                harness_fail(f->h, "the hub did not record the missing SHARED_OBJECT: %s", l->text);
+        g_test_message("%s", l->text);
+}
+
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+
+        ADD("/hub/export-import", test_export_import);
+        ADD("/hub/remove-owner-only", test_remove_owner_only);
+        ADD("/hub/duplicate-add", test_duplicate_add);
+        ADD("/hub/unknown-lookup", test_unknown_lookup);
+        ADD("/hub/slow-exporter", test_slow_exporter);
+        ADD("/hub/exporter-never-answers", test_exporter_never_answers);
+        ADD("/hub/exporter-killed", test_exporter_killed);
+        ADD("/hub/connect-role", test_connect_role);
+        ADD("/hub/raw/libvhost-user-add-lookup", test_raw_libvhost_user);
+        ADD("/hub/raw/rust-vmm-lookup-with-fd", test_raw_rust_vmm);
+        for (unsigned i = 0; i < G_N_ELEMENTS(malformed_cases); i++) {
+                g_autofree char *path =
+                    g_strdup_printf("/hub/raw/malformed/%s", malformed_cases[i].name);
+                g_test_add(path, Fixture, &malformed_cases[i], fixture_setup, test_raw_malformed,
+                           fixture_teardown);
+        }
+        ADD("/hub/qemu-storage-daemon", test_qemu_storage_daemon);
+        return g_test_run();
+}
