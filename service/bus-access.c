@@ -22,9 +22,7 @@ int bus_access_init(BusAccess *a, const char *group_name)
         errno = 0;
         gr = getgrnam(group_name);
         if (!gr) {
-                log_notice("Privileged group \"%s\" does not exist; only root may change shared "
-                           "objects over D-Bus",
-                           group_name);
+                log_debug("Privileged group \"%s\" does not exist", group_name);
                 return 0;
         }
         a->group = gr->gr_gid;

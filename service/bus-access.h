@@ -16,7 +16,7 @@ typedef struct {
 } BusAccess;
 
 /* Resolves group_name (NULL or "" for none). A missing group is not an
- * error: it is logged and only root passes. */
+ * error: only root passes then (have_group is false). */
 int bus_access_init(BusAccess *a, const char *group_name);
 void bus_access_clear(BusAccess *a);
 

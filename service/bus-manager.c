@@ -715,6 +715,16 @@ void bus_manager_set_drm_devices(BusManager *m, DrmDeviceList *l)
         schedule_properties_changed(m);
 }
 
+void bus_manager_set_privileged_group(BusManager *m, const char *group)
+{
+        bus_access_clear(&m->access);
+        bus_access_init(&m->access, group);
+        if (group && *group && !m->access.have_group)
+                log_notice("Privileged group \"%s\" does not exist; only root may change shared "
+                           "objects over D-Bus",
+                           group);
+}
+
 void bus_manager_free(BusManager *m)
 {
         if (!m)

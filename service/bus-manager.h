@@ -35,6 +35,10 @@ void bus_manager_free(BusManager *m);
  * Not owned; must outlive m or be unset first. */
 void bus_manager_set_drm_devices(BusManager *m, DrmDeviceList *l);
 
+/* Who may call the privileged methods besides root: members of group
+ * (default: the build's PRIVILEGED_GROUP; "" for root only). */
+void bus_manager_set_privileged_group(BusManager *m, const char *group);
+
 /* Internal to bus-*.c. */
 struct BusManager {
         Service *service;

@@ -84,7 +84,8 @@ static int bus_open(BusKind kind, const char *address, sd_bus **ret)
         return -EINVAL;
 }
 
-int bus_setup_new(Service *s, BusKind kind, const char *address, BusSetup **ret)
+int bus_setup_new(Service *s, BusKind kind, const char *address, const char *privileged_group,
+                  BusSetup **ret)
 {
         g_autofree BusSetup *b = g_new0(BusSetup, 1);
         static const char *const names[] = {"system bus", "session bus", "bus"};
@@ -115,6 +116,8 @@ int bus_setup_new(Service *s, BusKind kind, const char *address, BusSetup **ret)
                 return r;
         }
         bus_manager_set_drm_devices(b->manager, b->drm);
+        if (privileged_group)
+                bus_manager_set_privileged_group(b->manager, privileged_group);
 
         r = sd_bus_request_name_async(b->bus, &b->name_slot, BUS_NAME, 0, on_name_acquired, b);
         if (r < 0) {

@@ -18,7 +18,10 @@ typedef enum {
 
 typedef struct BusSetup BusSetup;
 
-/* address is used with BUS_KIND_ADDRESS only. 0 or -errno (logged). */
-int bus_setup_new(Service *s, BusKind kind, const char *address, BusSetup **ret);
+/* address is used with BUS_KIND_ADDRESS only; privileged_group names the
+ * group whose members may call the privileged methods (NULL: the build's
+ * default, "": root only). 0 or -errno (logged). */
+int bus_setup_new(Service *s, BusKind kind, const char *address, const char *privileged_group,
+                  BusSetup **ret);
 /* Flushes and closes the connection; objects of bus clients are purged. */
 void bus_setup_free(BusSetup *b);

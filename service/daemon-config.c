@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "config.h"
+
 void daemon_config_init(DaemonConfig *c)
 {
         service_config_init_defaults(&c->service);
         c->connect = g_ptr_array_new_with_free_func(g_free);
         c->accept = g_ptr_array_new_with_free_func(g_free);
         c->serve = g_ptr_array_new_with_free_func(g_free);
+        c->privileged_group = g_strdup(PRIVILEGED_GROUP);
 }
 
 void daemon_config_clear(DaemonConfig *c)
@@ -17,6 +20,7 @@ void daemon_config_clear(DaemonConfig *c)
         g_clear_pointer(&c->connect, g_ptr_array_unref);
         g_clear_pointer(&c->accept, g_ptr_array_unref);
         g_clear_pointer(&c->serve, g_ptr_array_unref);
+        g_clear_pointer(&c->privileged_group, g_free);
 }
 
 static int read_uint(GKeyFile *kf, const char *key, unsigned max, unsigned *ret, GError **error)
@@ -103,5 +107,10 @@ int daemon_config_load(DaemonConfig *c, const char *path, GError **error)
         read_paths(kf, "Connect", c->connect);
         read_paths(kf, "Accept", c->accept);
         read_paths(kf, "Serve", c->serve);
+        if (g_key_file_has_key(kf, "DBus", "PrivilegedGroup", NULL)) {
+                g_free(c->privileged_group);
+                c->privileged_group = g_key_file_get_string(kf, "DBus", "PrivilegedGroup", NULL);
+                g_strstrip(c->privileged_group);
+        }
         return 0;
 }

@@ -10,9 +10,10 @@
 
 typedef struct {
         ServiceConfig service;
-        GPtrArray *connect; /* char*: back-end sockets to connect to */
-        GPtrArray *accept;  /* char*: sockets to accept back-ends on */
-        GPtrArray *serve;   /* char*: sockets to serve front-ends on */
+        GPtrArray *connect;     /* char*: back-end sockets to connect to */
+        GPtrArray *accept;      /* char*: sockets to accept back-ends on */
+        GPtrArray *serve;       /* char*: sockets to serve front-ends on */
+        char *privileged_group; /* [DBus] PrivilegedGroup: who may change the table */
 } DaemonConfig;
 
 void daemon_config_init(DaemonConfig *c);

@@ -174,7 +174,7 @@ static int run(Options *o)
                                : o->bus_address ? BUS_KIND_ADDRESS
                                                 : BUS_KIND_SYSTEM;
                 /* Sends READY=1 itself, once the bus name is owned. */
-                r = bus_setup_new(s, kind, o->bus_address, &bus);
+                r = bus_setup_new(s, kind, o->bus_address, cfg.privileged_group, &bus);
         }
         if (r >= 0) {
                 if (!bus)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -646,6 +647,117 @@ static void test_access_service_check(Fixture *f, gconstpointer data)
         run_access_case(f, ERR("AccessDenied"));
 }
 
+/* Members of the privileged group (here nobody's group, made privileged
+ * through [DBus] PrivilegedGroup) may call the privileged methods, as a
+ * supplementary or as the primary group, but remove only their own
+ * objects. */
+
+#define OTHER_GID 54321 /* a gid that is not the privileged group */
+
+static int member_calls(Testbed *t, void *data)
+{
+        const char *root_uuid = data;
+        sd_bus *bus = testbed_connect(t);
+        int fd = new_memfd(4096, 11), got = -1;
+        char *uuid = NULL, *err;
+
+        err = call_export(bus, fd, "", &uuid, NULL);
+        CHILD_CHECK(!err);
+        err = call_lookup(bus, root_uuid, &got);
+        CHILD_CHECK(!err && got >= 0);
+        close(got);
+        err = call_simple(bus, "Remove", "s", root_uuid);
+        CHILD_CHECK(err && strcmp(err, ERR("NotOwner")) == 0);
+        g_free(err);
+        err = call_simple(bus, "Remove", "s", uuid);
+        CHILD_CHECK(!err);
+        g_free(uuid);
+        sd_bus_flush_close_unref(bus);
+        close(fd);
+        return 0;
+}
+
+static int non_member_calls(Testbed *t, void *data)
+{
+        sd_bus *bus = testbed_connect(t);
+        int fd = new_memfd(4096, 12);
+        char *err = call_export(bus, fd, "", NULL, NULL);
+
+        CHILD_CHECK(err && strcmp(err, ERR("AccessDenied")) == 0);
+        g_free(err);
+        sd_bus_flush_close_unref(bus);
+        close(fd);
+        return 0;
+}
+
+static int member_exports(Testbed *t, void *data)
+{
+        sd_bus *bus = testbed_connect(t);
+        int fd = new_memfd(4096, 13);
+        char *err = call_export(bus, fd, "", NULL, NULL);
+
+        CHILD_CHECK(!err);
+        sd_bus_flush_close_unref(bus);
+        close(fd);
+        return 0;
+}
+
+typedef struct {
+        Fixture *f;
+        uint32_t n;
+} CountWait;
+
+static bool object_count_is(void *data)
+{
+        CountWait *w = data;
+
+        return get_u32(w->f->bus, MPATH, MIFACE, "ObjectCount") == w->n;
+}
+
+/* The fixture's signal match wakes the wait up when the table changes. */
+static bool wait_object_count(Fixture *f, uint32_t n)
+{
+        CountWait w = {f, n};
+
+        return testbed_pump_until(f->bus, object_count_is, &w);
+}
+
+static void setup_group(Fixture *f, gconstpointer data)
+{
+        g_autofree char *config = NULL;
+        struct group *gr;
+        uid_t uid;
+        gid_t gid;
+
+        nobody_ids(&uid, &gid);
+        gr = getgrgid(gid);
+        g_assert_nonnull(gr);
+        config = g_strdup_printf("[DBus]\nPrivilegedGroup=%s\n", gr->gr_name);
+        fixture_setup(f, TESTBED_POLICY_OPEN, config);
+}
+
+static void test_access_group_member(Fixture *f, gconstpointer data)
+{
+        g_autofree char *uuid = NULL, *err = NULL;
+        int fd = new_memfd(4096, 10);
+        uid_t uid;
+        gid_t gid;
+
+        nobody_ids(&uid, &gid);
+        err = call_export(f->bus, fd, "", &uuid, NULL);
+        g_assert_null(err);
+        /* Supplementary member. */
+        g_assert_cmpint(testbed_run_as(&f->tb, uid, OTHER_GID, gid, member_calls, uuid), ==, 0);
+        /* Not a member at all. */
+        g_assert_cmpint(testbed_run_as(&f->tb, uid, OTHER_GID, (gid_t) -1, non_member_calls, NULL),
+                        ==, 0);
+        /* Primary group. */
+        g_assert_cmpint(testbed_run_as(&f->tb, uid, gid, (gid_t) -1, member_exports, NULL), ==, 0);
+        /* Root's object survived; the members' went (removed, or the caller left). */
+        g_assert_true(wait_object_count(f, 1));
+        close(fd);
+}
+
 /* ---- vhost-user back-ends ---- */
 
 typedef struct {
@@ -817,6 +929,20 @@ static void test_add_peer_arguments(Fixture *f, gconstpointer data)
         g_assert_null(err);
         g_assert_cmpstr(path, ==, "/");
         g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+}
+
+static void test_peer_limit(Fixture *f, gconstpointer data)
+{
+        g_autofree char *a = g_build_filename(f->tb.dir, "a.sock", NULL);
+        g_autofree char *b = g_build_filename(f->tb.dir, "b.sock", NULL);
+        g_autofree char *err = NULL;
+
+        /* The fixture's configuration: MaxPeers=1. */
+        err = call_add_peer(f->bus, "connect", a, NULL);
+        g_assert_null(err);
+        err = call_add_peer(f->bus, "connect", b, NULL);
+        g_assert_cmpstr(err, ==, ERR("LimitReached"));
+        g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "PeerCount"), ==, 1);
 }
 
 /* ---- introspection ---- */
@@ -1022,8 +1148,11 @@ int main(int argc, char **argv)
         ADD("/dbus/signals/bus-client", setup_shipped, NULL, test_signals_bus_client);
         ADD("/dbus/access/shipped-policy", setup_shipped, NULL, test_access_shipped_policy);
         ADD("/dbus/access/service-check", setup_open, NULL, test_access_service_check);
+        g_test_add("/dbus/access/group-member", Fixture, NULL, setup_group,
+                   test_access_group_member, teardown);
         ADD("/dbus/peers/backend-objects", setup_shipped, NULL, test_backend_objects);
         ADD("/dbus/peers/add-peer-arguments", setup_shipped, NULL, test_add_peer_arguments);
+        ADD("/dbus/peers/limit", setup_shipped, "[Service]\nMaxPeers=1\n", test_peer_limit);
         ADD("/dbus/introspection/matches-xml", setup_shipped, NULL, test_introspection_matches_xml);
         ADD("/dbus/busctl", setup_shipped, NULL, test_busctl);
 #undef ADD
