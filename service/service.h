@@ -37,16 +37,16 @@ typedef enum {
 typedef void (*PeerObserverFn)(Service *s, VuPeer *p, PeerEvent ev, void *userdata);
 
 typedef struct {
-        uint64_t lookup_timeout_usec;  /* GET_SHARED_OBJECT deadline, default 1 s */
-        uint64_t reply_timeout_usec;   /* handshake reply deadline, default 5 s */
-        unsigned max_objects_per_peer; /* default 4096; 0 = unlimited */
-        unsigned max_objects_per_client; /* bus clients, default 1024 */
-        unsigned max_peers;            /* default 64 */
+        uint64_t lookup_timeout_usec;          /* GET_SHARED_OBJECT deadline, default 1 s */
+        uint64_t reply_timeout_usec;           /* handshake reply deadline, default 5 s */
+        unsigned max_objects_per_peer;         /* default 4096; 0 = unlimited */
+        unsigned max_objects_per_client;       /* bus clients, default 1024 */
+        unsigned max_peers;                    /* default 64 */
         unsigned max_pending_lookups_per_peer; /* default 64 */
-        unsigned max_pending_lookups;  /* global, default 1024 */
-        unsigned bridge_device_id;     /* virtio device id presented by --serve, default 4 (rng) */
-        unsigned bridge_queues;        /* queues presented by --serve, default 1 */
-        mode_t socket_mode;            /* listening sockets, default 0660 */
+        unsigned max_pending_lookups;          /* global, default 1024 */
+        unsigned bridge_device_id; /* virtio device id presented by --serve, default 4 (rng) */
+        unsigned bridge_queues;    /* queues presented by --serve, default 1 */
+        mode_t socket_mode;        /* listening sockets, default 0660 */
 } ServiceConfig;
 
 void service_config_init_defaults(ServiceConfig *c);
@@ -82,7 +82,7 @@ void service_close_peer(Service *s, VuPeer *p, const char *reason);
 uint64_t vu_peer_id(const VuPeer *p);
 PeerRole vu_peer_role(const VuPeer *p);
 PeerState vu_peer_state(const VuPeer *p);
-const char *vu_peer_name(const VuPeer *p);        /* for logs, e.g. "backend#3(dev.sock)" */
+const char *vu_peer_name(const VuPeer *p); /* for logs, e.g. "backend#3(dev.sock)" */
 const char *vu_peer_socket_path(const VuPeer *p);
 uint64_t vu_peer_features(const VuPeer *p);          /* negotiated virtio features */
 uint64_t vu_peer_protocol_features(const VuPeer *p); /* negotiated protocol features */
@@ -92,8 +92,9 @@ uid_t vu_peer_uid(const VuPeer *p);                  /* SO_PEERCRED, (uid_t)-1 u
 unsigned vu_peer_exported_count(const VuPeer *p);    /* entries it owns, or ADDs acked upstream */
 const char *vu_peer_last_error(const VuPeer *p);     /* "" when none */
 ShareOwner *vu_peer_owner(VuPeer *p);
-const char *peer_role_to_string(PeerRole r);   /* "back-end" | "front-end" */
-const char *peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
+const char *peer_role_to_string(PeerRole r); /* "back-end" | "front-end" */
+const char *
+peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
 
 /* Asynchronous lookup of a UUID. done is called exactly once: with fd >= 0
  * (the callee owns it) and error 0, or fd -1 and -errno: -ENOENT unknown,

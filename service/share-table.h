@@ -38,10 +38,10 @@ typedef struct ShareEntry ShareEntry;
  * must purge it (share_table_remove_owner) before freeing it. */
 typedef struct ShareOwner {
         ShareOwnerKind kind;
-        char *name;         /* for logs: peer name or bus unique name */
-        uid_t uid;          /* credentials, when known; (uid_t)-1 otherwise */
+        char *name;           /* for logs: peer name or bus unique name */
+        uid_t uid;            /* credentials, when known; (uid_t)-1 otherwise */
         unsigned max_entries; /* quota; 0 = unlimited */
-        void *userdata;     /* the peer or bus client behind this owner */
+        void *userdata;       /* the peer or bus client behind this owner */
         /* Table-private: the owner's entries. */
         void *entries_head;
         unsigned n_entries;
@@ -49,12 +49,12 @@ typedef struct ShareOwner {
 
 /* What is known about a stored buffer. */
 typedef struct {
-        uint64_t size;          /* bytes, 0 when unknown */
-        char exporter[64];      /* dma-buf exp_name, "memfd", or "" */
-        char name[64];          /* dma-buf name or memfd name, or "" */
-        dev_t dev;              /* inode identity of the buffer */
+        uint64_t size;     /* bytes, 0 when unknown */
+        char exporter[64]; /* dma-buf exp_name, "memfd", or "" */
+        char name[64];     /* dma-buf name or memfd name, or "" */
+        dev_t dev;         /* inode identity of the buffer */
         ino_t ino;
-        char device[128];       /* DRM device it came from, or "" */
+        char device[128]; /* DRM device it came from, or "" */
 } ShareBufferInfo;
 
 typedef enum {
@@ -63,8 +63,7 @@ typedef enum {
         SHARE_EVENT_CHANGED, /* lookup count and similar */
 } ShareEvent;
 
-typedef void (*ShareObserverFn)(ShareTable *t, const ShareEntry *e, ShareEvent ev,
-                                void *userdata);
+typedef void (*ShareObserverFn)(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata);
 
 ShareTable *share_table_new(void);
 /* Closes all stored fds; observers are not told. */
@@ -100,8 +99,8 @@ int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int f
                        ShareOwner *owner, const ShareBufferInfo *info, ShareEntry **ret);
 
 /* Adds an entry exported by owner (a back-end); no fd. Same errors. */
-int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
-                             ShareOwner *owner, ShareEntry **ret);
+int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], ShareOwner *owner,
+                             ShareEntry **ret);
 
 /* Removes the entry if requester owns it (requester NULL: the service
  * itself, allowed always). -ENOENT, -EPERM, -EINVAL. */

@@ -151,16 +151,16 @@ typedef struct {
 /* Why a message was refused. Each has a stable text (vu_error_to_string). */
 typedef enum {
         VU_OK = 0,
-        VU_ERR_SHORT_HEADER,   /* fewer than 12 bytes before EOF */
-        VU_ERR_BAD_VERSION,    /* flags & 3 != 1 */
-        VU_ERR_UNKNOWN_FLAGS,  /* bits other than version/REPLY/NEED_REPLY */
-        VU_ERR_TOO_LARGE,      /* size over VU_PAYLOAD_MAX */
-        VU_ERR_UNKNOWN_REQUEST,/* id outside the channel's id space */
-        VU_ERR_BAD_SIZE,       /* size not allowed for this request */
-        VU_ERR_TOO_MANY_FDS,   /* more fds than the request may carry */
-        VU_ERR_MISSING_FD,     /* a request that needs an fd came without */
+        VU_ERR_SHORT_HEADER,     /* fewer than 12 bytes before EOF */
+        VU_ERR_BAD_VERSION,      /* flags & 3 != 1 */
+        VU_ERR_UNKNOWN_FLAGS,    /* bits other than version/REPLY/NEED_REPLY */
+        VU_ERR_TOO_LARGE,        /* size over VU_PAYLOAD_MAX */
+        VU_ERR_UNKNOWN_REQUEST,  /* id outside the channel's id space */
+        VU_ERR_BAD_SIZE,         /* size not allowed for this request */
+        VU_ERR_TOO_MANY_FDS,     /* more fds than the request may carry */
+        VU_ERR_MISSING_FD,       /* a request that needs an fd came without */
         VU_ERR_UNEXPECTED_REPLY, /* REPLY flag where a request was due, or vice versa */
-        VU_ERR_SHORT_PAYLOAD,  /* EOF inside the payload */
+        VU_ERR_SHORT_PAYLOAD,    /* EOF inside the payload */
         _VU_ERR_MAX,
 } VuError;
 
@@ -189,8 +189,7 @@ unsigned vu_request_max_fds(VuChannel ch, uint32_t request);
 /* Parses a complete byte buffer (header + payload) into m, with no fds.
  * Used by the fuzzer and the tests: never reads past len. Bytes after the
  * payload are refused as VU_ERR_BAD_SIZE (the size field lies). */
-VuError vu_message_parse(const uint8_t *buf, size_t len, VuChannel ch, bool is_reply,
-                         VuMessage *m);
+VuError vu_message_parse(const uint8_t *buf, size_t len, VuChannel ch, bool is_reply, VuMessage *m);
 
 /* Builders. All set the version bit (and clear other version values). Size
  * is the payload size (clamped to VU_PAYLOAD_MAX); the payload is zeroed and
