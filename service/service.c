@@ -404,6 +404,21 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
         return 0;
 }
 
+int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuPeer **ret)
+{
+        VuPeer *p;
+
+        if (s->config.max_peers && s->peers.length >= s->config.max_peers) {
+                close(fd);
+                return -EUSERS;
+        }
+        p = peer_new(s, role, label, "fd ");
+        peer_start(p, fd);
+        if (ret)
+                *ret = p;
+        return 0;
+}
+
 static int service_listen(Service *s, const char *path, PeerRole role)
 {
         g_autofree Listener *l = NULL;

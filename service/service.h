@@ -70,6 +70,10 @@ int service_connect_backend(Service *s, const char *path, VuPeer **ret);
 int service_listen_backends(Service *s, const char *path);
 /* Back-end role: listen at path for a front-end (a VMM). */
 int service_listen_frontends(Service *s, const char *path);
+/* Takes fd, an already connected socket, as a peer of role (as if accepted
+ * on a listener; label names it in logs). For embedding, tests and fuzzers.
+ * -EUSERS at the peer cap (fd closed). */
+int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuPeer **ret);
 
 /* Peers, in creation order. */
 unsigned service_n_peers(Service *s);

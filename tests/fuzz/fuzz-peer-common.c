@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The whole-peer fuzz driver (see fuzz-peer-common.h). */
+
+#include "fuzz-peer-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "service-private.h"
+
+#define FD_SCAN 1024
+#define MAX_RECV_FDS 16
+
+typedef struct {
+        const FuzzPeerSpec *spec;
+        sd_event *ev;
+        Service *s;
+        ShareOwner mine; /* entries the "bus" side of the test exports */
+        uint64_t peer_id;
+        int main_fd; /* our end of the peer's main socket */
+        int chan_fd; /* our end of the back-end channel, -1 before there is one */
+        unsigned lookups_started;
+        unsigned lookups_done;
+} FuzzRun;
+
+static void die(const char *what)
+{
+        fprintf(stderr, "fuzz-peer: invariant broken: %s\n", what);
+        abort();
+}
+
+static void open_fds(uint8_t map[FD_SCAN])
+{
+        for (int fd = 0; fd < FD_SCAN; fd++)
+                map[fd] = fcntl(fd, F_GETFD) >= 0;
+}
+
+const char *fuzz_fd_kind_name(FuzzFdKind kind)
+{
+        static const char *const names[] = {
+            "none",  "memfd-sealed", "memfd-unsealed", "memfd-empty", "eventfd",
+            "pipe",  "socket",       "devnull",        "tmpfile",     "directory",
+            "epoll", "timerfd",      "flood",          "overflow",    "two",
+        };
+        _Static_assert(G_N_ELEMENTS(names) == _FUZZ_FD_MAX, "a name per kind");
+        return (unsigned) kind < _FUZZ_FD_MAX ? names[kind] : "?";
+}
+
+static int memfd_with(size_t size, unsigned seals)
+{
+        int fd = memfd_create("fuzz", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        if (ftruncate(fd, (off_t) size) < 0 || (seals && fcntl(fd, F_ADD_SEALS, seals) < 0)) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int fuzz_make_fd(FuzzFdKind kind, int *ret_other)
+{
+        int fd = -1, sv[2];
+
+        switch (kind) {
+        case FUZZ_FD_MEMFD_SEALED:
+                return memfd_with(4096, F_SEAL_SHRINK | F_SEAL_GROW);
+        case FUZZ_FD_MEMFD_UNSEALED:
+                return memfd_with(4096, 0);
+        case FUZZ_FD_MEMFD_EMPTY:
+                return memfd_with(0, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+        case FUZZ_FD_EVENTFD:
+                fd = eventfd(0, EFD_CLOEXEC);
+                break;
+        case FUZZ_FD_PIPE:
+                if (pipe2(sv, O_CLOEXEC) < 0)
+                        return -errno;
+                close(sv[1]);
+                return sv[0];
+        case FUZZ_FD_SOCKET:
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                        return -errno;
+                if (ret_other)
+                        *ret_other = sv[1];
+                else
+                        close(sv[1]);
+                return sv[0];
+        case FUZZ_FD_DEVNULL:
+                fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                break;
+        case FUZZ_FD_TMPFILE:
+                fd = open(g_get_tmp_dir(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+                break;
+        case FUZZ_FD_DIRECTORY:
+                fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                break;
+        case FUZZ_FD_EPOLL:
+                fd = epoll_create1(EPOLL_CLOEXEC);
+                break;
+        case FUZZ_FD_TIMERFD:
+                fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+                break;
+        default:
+                return -EINVAL;
+        }
+        return fd < 0 ? -errno : fd;
+}
+
+/* The fds a write carries, per kind; *n set. */
+static void make_fds(FuzzFdKind kind, int fds[MAX_RECV_FDS], unsigned *n, int *other)
+{
+        unsigned count = 1;
+        *n = 0;
+
+        if (kind == FUZZ_FD_NONE || kind >= _FUZZ_FD_MAX)
+                return;
+        if (kind == FUZZ_FD_FLOOD || kind == FUZZ_FD_OVERFLOW || kind == FUZZ_FD_TWO) {
+                FuzzFdKind each = kind == FUZZ_FD_OVERFLOW ? FUZZ_FD_DEVNULL : FUZZ_FD_MEMFD_SEALED;
+
+                count = kind == FUZZ_FD_FLOOD ? 8 : kind == FUZZ_FD_OVERFLOW ? 12 : 2;
+                for (unsigned i = 0; i < count; i++) {
+                        int fd = fuzz_make_fd(
+                            i == 1 && kind == FUZZ_FD_TWO ? FUZZ_FD_DEVNULL : each, NULL);
+                        if (fd >= 0)
+                                fds[(*n)++] = fd;
+                }
+                return;
+        }
+        int fd = fuzz_make_fd(kind, other);
+        if (fd >= 0)
+                fds[(*n)++] = fd;
+}
+
+static void send_chunk(int sock, const uint8_t *buf, size_t len, int *fds, unsigned n_fds)
+{
+        union {
+                char buf[CMSG_SPACE(sizeof(int) * MAX_RECV_FDS)];
+                struct cmsghdr align;
+        } control;
+        struct iovec iov = {.iov_base = (void *) buf, .iov_len = len};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+        /* A stream socket drops ancillary data that has no byte to ride on. */
+        if (len > 0 && n_fds > 0) {
+                struct cmsghdr *c;
+
+                memset(&control, 0, sizeof(control));
+                mh.msg_control = control.buf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        if (len > 0)
+                (void) sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        for (unsigned i = 0; i < n_fds; i++)
+                close(fds[i]);
+}
+
+/* Reads everything the service sent on sock; fds are closed, except that a
+ * socket arriving on the hub's main socket is the back-end channel. Returns
+ * the bytes read. */
+static size_t drain(FuzzRun *run, int sock, bool may_carry_channel)
+{
+        size_t total = 0;
+
+        for (;;) {
+                union {
+                        char buf[CMSG_SPACE(sizeof(int) * MAX_RECV_FDS)];
+                        struct cmsghdr align;
+                } control;
+                uint8_t buf[4096];
+                struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+                struct msghdr mh = {.msg_iov = &iov,
+                                    .msg_iovlen = 1,
+                                    .msg_control = control.buf,
+                                    .msg_controllen = sizeof(control.buf)};
+                ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+                if (n <= 0)
+                        return total;
+                total += (size_t) n;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                        unsigned k;
+                        int fds[MAX_RECV_FDS];
+
+                        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                                continue;
+                        k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        memcpy(fds, CMSG_DATA(c), k * sizeof(int));
+                        for (unsigned i = 0; i < k; i++) {
+                                struct stat st;
+
+                                if (may_carry_channel && fstat(fds[i], &st) == 0 &&
+                                    S_ISSOCK(st.st_mode)) {
+                                        if (run->chan_fd >= 0)
+                                                close(run->chan_fd);
+                                        run->chan_fd = fds[i];
+                                } else {
+                                        close(fds[i]);
+                                }
+                        }
+                }
+        }
+}
+
+static void pump(FuzzRun *run)
+{
+        for (unsigned round = 0; round < 256; round++) {
+                bool busy = false;
+
+                for (unsigned i = 0; i < 4096; i++) {
+                        int r = sd_event_run(run->ev, 0);
+                        if (r < 0)
+                                die("sd_event_run failed");
+                        if (r == 0)
+                                break;
+                        busy = true;
+                }
+                if (drain(run, run->main_fd, run->spec->role == PEER_ROLE_BACKEND) > 0)
+                        busy = true;
+                if (run->chan_fd >= 0 && drain(run, run->chan_fd, false) > 0)
+                        busy = true;
+                if (!busy)
+                        return;
+        }
+}
+
+typedef struct {
+        FuzzRun *run;
+        unsigned owned_by_peer;
+        unsigned owned_by_me;
+        unsigned other;
+} TableCount;
+
+static bool count_entry(const ShareEntry *e, void *userdata)
+{
+        TableCount *c = userdata;
+        ShareOwner *o = share_entry_owner(e);
+        VuPeer *p = service_find_peer(c->run->s, c->run->peer_id);
+
+        if (o == &c->run->mine)
+                c->owned_by_me++;
+        else if (p && o == vu_peer_owner(p))
+                c->owned_by_peer++;
+        else
+                c->other++;
+        if (share_entry_type(e) == SHARE_TYPE_DMABUF && fcntl(share_entry_fd(e), F_GETFD) < 0)
+                die("a dma-buf entry holds a closed fd");
+        if (share_entry_type(e) == SHARE_TYPE_VHOST_DEV && o == &c->run->mine)
+                die("an exporter entry owned by a bus client");
+        return true;
+}
+
+static void check_invariants(FuzzRun *run)
+{
+        TableCount c = {.run = run};
+        VuPeer *p = service_find_peer(run->s, run->peer_id);
+        const ServiceConfig *cfg = service_config(run->s);
+
+        share_table_foreach(service_table(run->s), count_entry, &c);
+        if (c.other)
+                die("an entry with an owner that is neither the peer nor the test");
+        if (c.owned_by_me + c.owned_by_peer != share_table_size(service_table(run->s)))
+                die("foreach and size disagree");
+        if (c.owned_by_me != run->mine.n_entries)
+                die("the test's owner count is off");
+        if (p) {
+                if (c.owned_by_peer != vu_peer_owner(p)->n_entries)
+                        die("the peer's owner count is off");
+                if (cfg->max_objects_per_peer && c.owned_by_peer > cfg->max_objects_per_peer)
+                        die("the per-peer quota was exceeded");
+                if (cfg->max_pending_lookups_per_peer &&
+                    p->pending_gets > cfg->max_pending_lookups_per_peer)
+                        die("too many GET_SHARED_OBJECT outstanding to one peer");
+        }
+        if (cfg->max_pending_lookups && run->s->pending_lookups > cfg->max_pending_lookups)
+                die("too many lookups outstanding");
+        if (run->lookups_done > run->lookups_started)
+                die("a lookup completed twice");
+}
+
+static void on_lookup_done(Service *s, int fd, int error, void *userdata)
+{
+        FuzzRun *run = userdata;
+
+        if ((fd >= 0) != (error == 0))
+                die("a lookup result with both or neither of fd and error");
+        if (fd >= 0)
+                close(fd);
+        run->lookups_done++;
+}
+
+static void table_action(FuzzRun *run, uint8_t action, const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        int fd, r;
+
+        switch (action % 3) {
+        case 0:
+                fd = fuzz_make_fd(FUZZ_FD_MEMFD_SEALED, NULL);
+                if (fd < 0)
+                        return;
+                if (service_export_fd(run->s, uuid, fd, &run->mine, NULL, NULL) < 0)
+                        close(fd);
+                break;
+        case 1:
+                (void) service_remove(run->s, uuid, &run->mine);
+                break;
+        default:
+                r = service_lookup(run->s, uuid, on_lookup_done, run);
+                if (r == 0)
+                        run->lookups_started++;
+                break;
+        }
+}
+
+void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
+{
+        static uint8_t before[FD_SCAN], after[FD_SCAN];
+        FuzzRun run = {.spec = spec, .main_fd = -1, .chan_fd = -1};
+        ServiceConfig cfg;
+        VuPeer *p = NULL;
+        size_t pos = 0;
+        uint8_t conf;
+        int sv[2];
+
+        if (!getenv("VHOST_SHARE_FUZZ_LOG"))
+                log_set_max_level(-1);
+        if (size < 1)
+                return;
+        open_fds(before);
+
+        /* Limits small enough for an input to reach them; deadlines far
+         * enough never to fire within one input, so that runs repeat. */
+        conf = data[pos++];
+        service_config_init_defaults(&cfg);
+        cfg.max_objects_per_peer = (conf & 7) ? (conf & 7) * 2u : 0;
+        cfg.max_pending_lookups_per_peer = ((conf >> 3) & 3) + 1u;
+        cfg.max_pending_lookups = (conf & 0x20) ? 2 : 1024;
+        cfg.lookup_timeout_usec = cfg.reply_timeout_usec = 600 * 1000 * 1000ull;
+
+        if (sd_event_new(&run.ev) < 0)
+                die("sd_event_new");
+        service_new(run.ev, &cfg, &run.s);
+        share_owner_init(&run.mine, SHARE_OWNER_BUS_CLIENT, ":1.fuzz", 0);
+        if (conf & 0x40)
+                run.mine.max_entries = 3;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                die("socketpair");
+        run.main_fd = sv[1];
+        if (service_adopt_peer(run.s, spec->role, sv[0], "fuzz", &p) < 0)
+                die("service_adopt_peer");
+        run.peer_id = vu_peer_id(p);
+        pump(&run);
+        check_invariants(&run);
+
+        while (pos + 2 <= size) {
+                uint8_t op = data[pos++];
+                size_t len = data[pos++];
+                FuzzFdKind kind = (FuzzFdKind) ((op >> 2) & 15);
+                int fds[MAX_RECV_FDS], other = -1;
+                unsigned n_fds;
+
+                if (len > size - pos)
+                        len = size - pos;
+                switch (op & 3) {
+                case 0:
+                case 1:
+                        make_fds(kind, fds, &n_fds, &other);
+                        send_chunk((op & 3) == 1 && run.chan_fd >= 0 ? run.chan_fd : run.main_fd,
+                                   data + pos, len, fds, n_fds);
+                        pos += len;
+                        if (other >= 0) {
+                                if (spec->socket_fd_is_channel) {
+                                        if (run.chan_fd >= 0)
+                                                close(run.chan_fd);
+                                        run.chan_fd = other;
+                                } else {
+                                        close(other);
+                                }
+                        }
+                        break;
+                case 2: {
+                        uint8_t uuid[SHARE_UUID_SIZE] = {0};
+                        uint8_t action = len & 0xff;
+
+                        /* len is the action here; 16 uuid bytes follow. */
+                        memcpy(uuid, data + pos, MIN(sizeof(uuid), size - pos));
+                        pos += MIN(sizeof(uuid), size - pos);
+                        table_action(&run, action, uuid);
+                        break;
+                }
+                default:
+                        if (run.chan_fd >= 0) {
+                                close(run.chan_fd);
+                                run.chan_fd = -1;
+                        }
+                        break;
+                }
+                pump(&run);
+                check_invariants(&run);
+        }
+
+        /* The peer hangs up: it must go, and take its entries and lookups along. */
+        if (run.chan_fd >= 0)
+                close(run.chan_fd);
+        run.chan_fd = -1;
+        close(run.main_fd);
+        run.main_fd = -1;
+        for (unsigned i = 0; i < 4096 && sd_event_run(run.ev, 0) > 0; i++)
+                ;
+        if (service_find_peer(run.s, run.peer_id))
+                die("the peer outlived its hang-up");
+        if (share_table_size(service_table(run.s)) != run.mine.n_entries)
+                die("the peer's entries survived it");
+        if (run.s->pending_lookups != 0)
+                die("lookups outstanding after the exporter left");
+        if (run.lookups_done != run.lookups_started)
+                die("a lookup never completed");
+
+        share_table_remove_owner(service_table(run.s), &run.mine);
+        service_free(run.s);
+        sd_event_unref(run.ev);
+        share_owner_clear(&run.mine);
+
+        open_fds(after);
+        for (int fd = 0; fd < FD_SCAN; fd++)
+                if (before[fd] != after[fd]) {
+                        fprintf(stderr, "fuzz-peer: fd %d %s\n", fd,
+                                after[fd] ? "leaked" : "closed behind our back");
+                        abort();
+                }
+}
