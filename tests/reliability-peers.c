@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* In-process peers for the reliability tests (see reliability-peers.h). */
+
+#include "reliability-peers.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "fd-util.h"
+
+#define TEST_PF                                                                                    \
+        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
+         VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
+
+static void on_table_event(ShareTable *table, const ShareEntry *e, ShareEvent ev, void *userdata)
+{
+        TestService *t = userdata;
+
+        if (ev == SHARE_EVENT_ADDED)
+                t->added++;
+        else if (ev == SHARE_EVENT_REMOVED)
+                t->removed++;
+}
+
+void test_service_init(TestService *t, const ServiceConfig *cfg)
+{
+        *t = (TestService){0};
+        g_assert_cmpint(sd_event_new(&t->ev), >=, 0);
+        g_assert_cmpint(service_new(t->ev, cfg, &t->s), ==, 0);
+        t->table_observer = share_table_add_observer(service_table(t->s), on_table_event, t);
+}
+
+void test_service_clear(TestService *t)
+{
+        share_table_remove_observer(service_table(t->s), t->table_observer);
+        service_free(t->s);
+        /* Sources the service let go of are gone; nothing may be left. */
+        sd_event_unref(t->ev);
+        *t = (TestService){0};
+}
+
+void test_service_iterate(TestService *t)
+{
+        g_assert_cmpint(sd_event_run(t->ev, 1000), >=, 0);
+}
+
+void test_uuid(uint8_t uuid[16])
+{
+        uuid_generate_random(uuid);
+}
+
+uint8_t test_uuid_seed(const uint8_t uuid[16])
+{
+        return uuid[0] ^ uuid[7] ^ uuid[15];
+}
+
+/* ---- TestDev ---- */
+
+static void dev_on_get(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot, void *userdata)
+{
+        TestDev *d = userdata;
+        int fd = -1;
+
+        d->gets++;
+        if (uuid)
+                g_assert_cmpint(memfd_new_sealed_pattern("test-dev", TEST_BUFFER_SIZE,
+                                                         test_uuid_seed(uuid), &fd),
+                                ==, 0);
+        vu_backend_answer_shared_object(b, slot, uuid, fd);
+}
+
+static void dev_on_fail(VuBackend *b, int error, const char *reason, void *userdata)
+{
+        TestDev *d = userdata;
+
+        d->failed = true;
+}
+
+static bool dev_ready(TestDev *d)
+{
+        VuPeer *p = service_find_peer(d->t->s, d->peer_id);
+
+        return p && vu_peer_state(p) == PEER_STATE_READY && vu_backend_shared_objects(d->b);
+}
+
+TestDev *test_dev_new(TestService *t)
+{
+        TestDev *d = g_new0(TestDev, 1);
+        VuBackendOps ops = {
+            .protocol_features = TEST_PF,
+            .queues = 1,
+            .reply_timeout_usec = TEST_DEADLINE_USEC,
+            .get_shared_object = dev_on_get,
+            .on_fail = dev_on_fail,
+        };
+        VuPeer *p;
+        int sv[2];
+
+        d->t = t;
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        g_assert_cmpint(service_adopt_peer(t->s, PEER_ROLE_BACKEND, sv[0], "test-dev", &p), ==, 0);
+        d->peer_id = vu_peer_id(p);
+        g_assert_cmpint(vu_backend_new(t->ev, sv[1], &ops, "test-dev", d, &d->b), ==, 0);
+        TEST_WAIT_FOR(t, dev_ready(d) || d->failed);
+        g_assert_false(d->failed);
+        return d;
+}
+
+void test_dev_free(TestDev *d)
+{
+        if (!d)
+                return;
+        vu_backend_free(d->b);
+        g_free(d);
+}
+
+typedef struct {
+        bool done;
+        int64_t result;
+        int fd;
+} DevCall;
+
+static void dev_on_ack(VuBackend *b, int64_t result, void *userdata)
+{
+        DevCall *c = userdata;
+
+        c->result = result;
+        c->done = true;
+}
+
+int64_t test_dev_add(TestDev *d, const uint8_t uuid[16])
+{
+        DevCall c = {0};
+
+        g_assert_cmpint(vu_backend_add(d->b, uuid, dev_on_ack, &c), ==, 0);
+        TEST_WAIT_FOR(d->t, c.done);
+        return c.result;
+}
+
+static void dev_on_lookup(VuBackend *b, int fd, int error, void *userdata)
+{
+        DevCall *c = userdata;
+
+        c->fd = fd >= 0 ? fd : error;
+        c->done = true;
+}
+
+int test_dev_lookup(TestDev *d, const uint8_t uuid[16])
+{
+        DevCall c = {0};
+
+        g_assert_cmpint(vu_backend_lookup(d->b, uuid, dev_on_lookup, &c), ==, 0);
+        TEST_WAIT_FOR(d->t, c.done);
+        if (c.fd >= 0)
+                g_assert_cmpint(memfd_verify_pattern(c.fd, TEST_BUFFER_SIZE, test_uuid_seed(uuid)),
+                                ==, 0);
+        return c.fd;
+}
+
+/* ---- RawBe ---- */
+
+bool raw_be_connected(RawBe *r)
+{
+        return service_find_peer(r->t->s, r->peer_id) != NULL;
+}
+
+static bool raw_be_ready(RawBe *r)
+{
+        VuPeer *p = service_find_peer(r->t->s, r->peer_id);
+
+        g_assert_nonnull(p);
+        return vu_peer_state(p) == PEER_STATE_READY;
+}
+
+void raw_be_send(RawBe *r, VuConnection *c, VuMessage *m)
+{
+        gint64 end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
+
+        if (vu_conn_send(c, m) < 0)
+                return; /* the hub hung up: the caller checks what it expects */
+        while (vu_conn_want_write(c)) {
+                g_assert_cmpint(g_get_monotonic_time(), <, end);
+                test_service_iterate(r->t);
+                if (vu_conn_flush(c) < 0)
+                        return;
+        }
+}
+
+int raw_be_recv(RawBe *r, VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m)
+{
+        gint64 end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
+
+        for (;;) {
+                VuError err = VU_OK;
+                int k = vu_conn_read(c, ch, is_reply, m, &err);
+
+                if (k != 0)
+                        return k;
+                if (g_get_monotonic_time() > end)
+                        g_error("timed out waiting for a message from the hub");
+                test_service_iterate(r->t);
+        }
+}
+
+static void raw_reply_u64(RawBe *r, const VuMessage *req, uint64_t v)
+{
+        VuMessage m;
+
+        vu_message_init_reply_u64(&m, req, v);
+        raw_be_send(r, r->main, &m);
+}
+
+RawBe *raw_be_new(TestService *t)
+{
+        RawBe *r = g_new0(RawBe, 1);
+        VuPeer *p;
+        int sv[2];
+
+        r->t = t;
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        g_assert_cmpint(service_adopt_peer(t->s, PEER_ROLE_BACKEND, sv[0], "raw", &p), ==, 0);
+        r->peer_id = vu_peer_id(p);
+        r->main = vu_conn_new(sv[1]);
+
+        while (!r->chan) {
+                VuMessage m;
+
+                g_assert_cmpint(raw_be_recv(r, r->main, VU_CHANNEL_FRONTEND, false, &m), ==, 1);
+                switch (m.hdr.request) {
+                case VU_REQ_GET_FEATURES:
+                        raw_reply_u64(r, &m,
+                                      VU_BIT(VU_F_PROTOCOL_FEATURES) | VU_BIT(VIRTIO_F_VERSION_1));
+                        break;
+                case VU_REQ_GET_PROTOCOL_FEATURES:
+                        raw_reply_u64(r, &m, TEST_PF);
+                        break;
+                case VU_REQ_GET_QUEUE_NUM:
+                        raw_reply_u64(r, &m, 1);
+                        break;
+                case VU_REQ_SET_BACKEND_REQ_FD:
+                        r->chan = vu_conn_new(vu_message_steal_fd(&m, 0));
+                        g_assert_nonnull(r->chan);
+                        if (m.hdr.flags & VU_FLAG_NEED_REPLY)
+                                raw_reply_u64(r, &m, 0);
+                        break;
+                default:
+                        if (m.hdr.flags & VU_FLAG_NEED_REPLY)
+                                raw_reply_u64(r, &m, 0);
+                        break;
+                }
+                vu_message_close_fds(&m);
+        }
+        TEST_WAIT_FOR(t, raw_be_ready(r));
+        return r;
+}
+
+void raw_be_free(RawBe *r)
+{
+        if (!r)
+                return;
+        vu_conn_free(r->chan);
+        vu_conn_free(r->main);
+        g_free(r);
+}
+
+int64_t raw_be_request(RawBe *r, uint32_t request, const uint8_t uuid[16], int *ret_fd)
+{
+        VuMessage m;
+        int k;
+
+        vu_message_init_uuid(&m, request, VU_FLAG_NEED_REPLY, uuid);
+        raw_be_send(r, r->chan, &m);
+        k = raw_be_recv(r, r->chan, VU_CHANNEL_BACKEND, true, &m);
+        if (k < 0)
+                return k;
+        g_assert_cmpuint(m.hdr.request, ==, request);
+        g_assert_cmpuint(m.hdr.size, ==, sizeof(uint64_t));
+        if (ret_fd)
+                *ret_fd = m.n_fds > 0 ? vu_message_steal_fd(&m, 0) : -1;
+        vu_message_close_fds(&m);
+        return (int64_t) m.payload.u64;
+}
+
+void test_assert_serves(TestService *t)
+{
+        TestDev *exporter = test_dev_new(t), *importer = test_dev_new(t);
+        uint8_t uuid[16];
+        int fd;
+
+        test_uuid(uuid);
+        g_assert_cmpint(test_dev_add(exporter, uuid), ==, 0);
+        fd = test_dev_lookup(importer, uuid);
+        g_assert_cmpint(fd, >=, 0);
+        close(fd);
+        test_dev_free(importer);
+        test_dev_free(exporter);
+        TEST_WAIT_FOR(t, share_table_lookup(service_table(t->s), uuid) == NULL);
+}
