@@ -902,6 +902,95 @@ static void test_backend_objects(Fixture *f, gconstpointer data)
         g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "PeerCount"), ==, 0);
 }
 
+typedef struct {
+        bool done;
+        char *error; /* NULL: success */
+} AsyncCall;
+
+static int on_async_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        AsyncCall *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        c->error = e ? g_strdup(e->name) : NULL;
+        c->done = true;
+        return 0;
+}
+
+static bool async_done(void *data)
+{
+        return ((AsyncCall *) data)->done;
+}
+
+/* Starts vhost-share-device --no-answer with one export, attaches it with
+ * AddPeer and returns the exported UUID. */
+static void start_mute_device(Fixture *f, TestProcess *dev, Exported *x)
+{
+        g_autofree char *device = testbed_build_path("service/vhost-share-device");
+        g_autofree char *sock = g_build_filename(f->tb.dir, "mute.sock", NULL);
+        g_autofree char *listen = g_strdup_printf("--listen=%s", sock);
+        const char *argv[] = {device, listen, "--export=1", "--no-answer", NULL};
+        g_autofree char *line = NULL, *err = NULL;
+
+        test_process_spawn(dev, argv, false);
+        line = test_process_expect(dev, "LISTENING");
+        g_assert_nonnull(line);
+        g_clear_pointer(&line, g_free);
+        err = call_add_peer(f->bus, "connect", sock, NULL);
+        g_assert_null(err);
+        line = test_process_expect(dev, "EXPORTED");
+        g_assert_nonnull(line);
+        parse_exported(line, x);
+}
+
+/* A lookup the exporter never answers costs its caller a Timeout, and only
+ * its caller: the service keeps answering others meanwhile. */
+static void test_backend_lookup_timeout(Fixture *f, gconstpointer data)
+{
+        sd_bus_slot *slot = NULL;
+        AsyncCall c = {0};
+        TestProcess dev;
+        Exported x;
+        gint64 start;
+
+        start_mute_device(f, &dev, &x);
+        /* The fixture's configuration: LookupTimeoutMSec=300. */
+        start = g_get_monotonic_time();
+        g_assert_cmpint(sd_bus_call_method_async(f->bus, &slot, DEST, MPATH, MIFACE, "Lookup",
+                                                 on_async_reply, &c, "s", x.uuid),
+                        >=, 0);
+        for (int i = 0; i < 3; i++)
+                g_assert_null(call_simple(f->bus, "ListObjects", ""));
+        g_assert_false(c.done);
+        g_assert_true(testbed_pump_until(f->bus, async_done, &c));
+        g_assert_cmpstr(c.error, ==, ERR("Timeout"));
+        g_assert_cmpint(g_get_monotonic_time() - start, >=, 300 * 1000);
+        sd_bus_slot_unref(slot);
+        g_free(c.error);
+        test_process_stop(&dev);
+}
+
+/* An exporter that disconnects while a lookup waits on it: PeerGone. */
+static void test_backend_lookup_peer_gone(Fixture *f, gconstpointer data)
+{
+        sd_bus_slot *slot = NULL;
+        AsyncCall c = {0};
+        TestProcess dev;
+        Exported x;
+
+        start_mute_device(f, &dev, &x);
+        g_assert_cmpint(sd_bus_call_method_async(f->bus, &slot, DEST, MPATH, MIFACE, "Lookup",
+                                                 on_async_reply, &c, "s", x.uuid),
+                        >=, 0);
+        testbed_sync(f->bus); /* the lookup is in the service, waiting */
+        g_assert_false(c.done);
+        g_assert_cmpint(test_process_stop(&dev), >=, 0);
+        g_assert_true(testbed_pump_until(f->bus, async_done, &c));
+        g_assert_cmpstr(c.error, ==, ERR("PeerGone"));
+        sd_bus_slot_unref(slot);
+        g_free(c.error);
+}
+
 static void test_add_peer_arguments(Fixture *f, gconstpointer data)
 {
         g_autofree char *sock = g_build_filename(f->tb.dir, "accept.sock", NULL);
@@ -1152,6 +1241,10 @@ int main(int argc, char **argv)
                    test_access_group_member, teardown);
         ADD("/dbus/peers/backend-objects", setup_shipped, NULL, test_backend_objects);
         ADD("/dbus/peers/add-peer-arguments", setup_shipped, NULL, test_add_peer_arguments);
+        ADD("/dbus/peers/lookup-timeout", setup_shipped, "[Service]\nLookupTimeoutMSec=300\n",
+            test_backend_lookup_timeout);
+        ADD("/dbus/peers/lookup-peer-gone", setup_shipped, "[Service]\nLookupTimeoutMSec=60000\n",
+            test_backend_lookup_peer_gone);
         ADD("/dbus/peers/limit", setup_shipped, "[Service]\nMaxPeers=1\n", test_peer_limit);
         ADD("/dbus/introspection/matches-xml", setup_shipped, NULL, test_introspection_matches_xml);
         ADD("/dbus/busctl", setup_shipped, NULL, test_busctl);
