@@ -166,6 +166,8 @@ static void start_bus(Testbed *t)
         g_assert_cmpint(t->bus_pid, >=, 0);
         if (t->bus_pid == 0) {
                 child_setup(true);
+                /* umockdev or sanitizer runtimes are for the service, not the bus. */
+                unsetenv("LD_PRELOAD");
                 /* The write end must survive exec. */
                 dup2(pipefd[1], 3);
                 fdarg = g_strdup("--print-address=3");
