@@ -54,6 +54,23 @@ def settings_we_rely_on():
     assert not re.search(r"@[a-z_]+@", text), "unsubstituted variable in the unit"
 
 
+@test
+def activation_and_policy_fit_the_unit():
+    data = os.path.join(build_root, "data")
+    with open(os.path.join(data, "org.vhostshare.share1.service")) as f:
+        activation = f.read()
+    with open(unit) as f:
+        text = f.read()
+    # D-Bus activation starts exactly this unit, which owns exactly this name.
+    assert re.search(r"^SystemdService=vhost-shared\.service$", activation, re.M), activation
+    assert re.search(r"^Name=org\.vhostshare\.share1$", activation, re.M), activation
+    assert re.search(r"^BusName=org\.vhostshare\.share1$", text, re.M)
+    with open(os.path.join(data, "org.vhostshare.share1.conf")) as f:
+        policy = f.read()
+    assert '<allow own="org.vhostshare.share1"/>' in policy
+    assert not re.search(r"@[A-Za-z_]+@", activation + policy), "unsubstituted variable"
+
+
 print(f"1..{len(tests)}")
 failed = 0
 for i, fn in enumerate(tests, 1):
