@@ -888,11 +888,20 @@ static void test_backend_objects(Fixture *f, gconstpointer data)
         g_assert_cmpuint(signal_log_count_prefix(&f->log, "Removed "), ==, 3);
         g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "ObjectCount"), ==, 0);
 
+        /* The peer's state changes were announced on its object. */
+        g_autofree char *state_changed =
+            g_strdup_printf("PropertiesChanged %s " PIFACE " State,", peer);
+        g_assert_cmpuint(signal_log_count_prefix(&f->log, state_changed), >=, 2);
+
         /* The peer stays (it reconnects) until removed over D-Bus. */
         g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "PeerCount"), ==, 1);
+        const char *count_changed = "PropertiesChanged " MPATH " " MIFACE " PeerCount";
+        guint n_count = signal_log_count(&f->log, count_changed);
         err = call_simple(f->bus, "RemovePeer", "o", peer);
         g_assert_null(err);
-        g_assert_true(signal_log_wait(&f->log, f->bus, f->log.events->len + 1));
+        /* PeerCount's change comes from a deferred event, after the reply. */
+        while (signal_log_count(&f->log, count_changed) == n_count)
+                g_assert_true(signal_log_wait(&f->log, f->bus, f->log.events->len + 1));
         testbed_sync(f->bus);
         assert_log_count(&f->log, (ev = g_strdup_printf("InterfacesRemoved %s " PIFACE, peer)), 1);
         g_clear_pointer(&ev, g_free);
