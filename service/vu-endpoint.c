@@ -116,7 +116,10 @@ static void endpoint_fail(VuEndpoint *ep, int error, const char *reason)
 
 static int endpoint_update_io(VuEndpoint *ep)
 {
-        if (!ep->io)
+        /* Once the loop has finished (the service is being torn down) sd-event
+         * refuses changes with -ESTALE; what the socket took is sent, and
+         * nothing will be watched again. Not a send failure. */
+        if (!ep->io || sd_event_get_state(ep->event) == SD_EVENT_FINISHED)
                 return 0;
         return sd_event_source_set_io_events(
             ep->io, EPOLLIN | (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
