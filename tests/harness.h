@@ -85,6 +85,11 @@ const HarnessLine *harness_expect_line(HarnessProc *p, const char *prefix, int t
 /* The same for any stream, matching a substring. */
 const HarnessLine *harness_expect_output(HarnessProc *p, HarnessStream stream,
                                          const char *substring, int timeout_ms);
+/* Waits for any line of the stream, seen before or not, containing
+ * substring; leaves the expect position alone (for events whose order
+ * does not matter). */
+const HarnessLine *harness_wait_output(HarnessProc *p, HarnessStream stream, const char *substring,
+                                       int timeout_ms);
 /* The newest line so far of the stream containing substring, without
  * waiting, or NULL. */
 const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const char *substring);
@@ -92,7 +97,11 @@ const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const
 /* Writes one line to the child's stdin. */
 void harness_send_line(HarnessProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-/* Sends sig (no-op once the child has been reaped). */
+/* Sends SIGTERM and waits for the exit; returns the wait status. A child
+ * spawned with HARNESS_SPAWN_CHECK_EXIT is still checked at teardown. */
+int harness_stop(HarnessProc *p, int timeout_ms);
+/* Sends sig (no-op once the child has been reaped); the child is no longer
+ * checked for a clean exit. */
 void harness_kill(HarnessProc *p, int sig);
 /* Waits until the child exits; returns its wait status. */
 int harness_wait_exit(HarnessProc *p, int timeout_ms);

@@ -326,13 +326,179 @@ static void test_connect_role(Fixture *f, gconstpointer data)
         import_ok(f, listening, UUID_B, other);
 }
 
+static void test_replies_in_order(Fixture *f, gconstpointer data)
+{
+        const HarnessLine *l, *served_fast, *served_slow;
+
+        start_hub(f, "--lookup-timeout-ms=20000", NULL);
+        HarnessProc *slow = start_device(f, "slow-exporter", "--get-delay-ms=1500", NULL);
+        HarnessProc *fast = start_device(f, "fast-exporter", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        g_autofree char *slow_ino = export_ok(f, slow, UUID_A);
+        g_autofree char *fast_ino = export_ok(f, fast, UUID_B);
+
+        /* Two lookups on one channel: the second is fetched at once, but
+         * vhost-user replies carry no id, so they must leave in order. */
+        harness_send_line(importer, "import %s", UUID_A);
+        harness_expect_line(slow, "ASKED " UUID_A, T);
+        harness_send_line(importer, "import %s", UUID_B);
+        served_fast = harness_expect_line(fast, "SERVED " UUID_B, T);
+        served_slow = harness_expect_line(slow, "SERVED " UUID_A, T);
+        g_assert_cmpuint(served_fast->seq, <, served_slow->seq);
+        l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORTED", UUID_A);
+        g_assert_nonnull(strstr(l->text, slow_ino));
+        g_assert_nonnull(strstr(l->text, "pattern-ok"));
+        l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORTED", UUID_B);
+        g_assert_nonnull(strstr(l->text, fast_ino));
+        g_assert_nonnull(strstr(l->text, "pattern-ok"));
+}
+
+static void test_no_reply_ack_exporter(Fixture *f, gconstpointer data)
+{
+        const HarnessLine *l;
+
+        start_hub(f, NULL);
+        /* libvhost-user's way: ADD and REMOVE go out unacknowledged. */
+        HarnessProc *e = start_device(f, "no-reply-ack", "--no-reply-ack", NULL);
+        l = harness_expect_output(f->hub, HARNESS_STDERR, "ready, features", T);
+        if (strstr(l->text, "REPLY_ACK") || !strstr(l->text, "SHARED_OBJECT"))
+                harness_fail(f->h, "unexpected negotiation: %s", l->text);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+
+        /* EXPORTED only says the ADD left; a lookup on the same channel is
+         * handled after it. */
+        g_autofree char *dev_ino = export_ok(f, e, UUID_A);
+        import_ok(f, e, UUID_A, dev_ino);
+        import_ok(f, importer, UUID_A, dev_ino);
+        harness_send_line(e, "remove %s", UUID_A);
+        l = harness_expect_line(e, "REMOVE", T);
+        assert_line_is(f, e, l, "REMOVED", UUID_A);
+        import_fails(f, e, UUID_A);
+        import_fails(f, importer, UUID_A);
+}
+
+static void test_importer_gone_mid_lookup(Fixture *f, gconstpointer data)
+{
+        int baseline;
+
+        start_hub(f, "--lookup-timeout-ms=20000", NULL);
+        HarnessProc *exporter = start_device(f, "slow-exporter", "--get-delay-ms=1500", NULL);
+        g_autofree char *dev_ino = export_ok(f, exporter, UUID_A);
+        baseline = harness_count_fds(harness_proc_pid(f->hub));
+        g_test_message("hub fd baseline with the exporter: %d", baseline);
+
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        harness_send_line(importer, "import %s", UUID_A);
+        harness_expect_line(exporter, "ASKED " UUID_A, T);
+        harness_kill(importer, SIGKILL);
+        harness_wait_exit(importer, T);
+        /* The buffer arrives for nobody: the hub must close it. */
+        harness_expect_line(exporter, "SERVED " UUID_A, T);
+        harness_wait_fd_count(f->hub, baseline, T);
+
+        HarnessProc *later = start_device(f, "later-importer", NULL);
+        import_ok(f, later, UUID_A, dev_ino);
+}
+
+static void test_connect_role_reconnect(Fixture *f, gconstpointer data)
+{
+        g_autofree char *dev_path = harness_path(f->h, "device.sock");
+        g_autofree char *connect_arg = g_strdup_printf("--connect=%s", dev_path);
+        g_autofree char *listen_arg = g_strdup_printf("--listen=%s", dev_path);
+
+        start_hub(f, connect_arg, NULL);
+        HarnessProc *first = harness_spawn_device(f->h, "first", listen_arg, "--commands", NULL);
+        harness_expect_line(first, "READY", T);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        g_autofree char *first_ino = export_ok(f, first, UUID_A);
+        import_ok(f, importer, UUID_A, first_ino);
+
+        /* The back-end crashes: its entries go, the hub keeps trying. */
+        harness_kill(first, SIGKILL);
+        harness_expect_output(f->hub, HARNESS_STDERR, "1 shared object(s) purged", T);
+        import_fails(f, importer, UUID_A);
+
+        HarnessProc *second = harness_spawn_device(f->h, "second", listen_arg, "--commands", NULL);
+        harness_expect_line(second, "READY", T);
+        g_autofree char *second_ino = export_ok(f, second, UUID_B);
+        import_ok(f, importer, UUID_B, second_ino);
+        g_autofree char *back = export_ok(f, importer, UUID_C);
+        import_ok(f, second, UUID_C, back);
+}
+
+static void test_shutdown_with_pending_lookup(Fixture *f, gconstpointer data)
+{
+        int status;
+
+        start_hub(f, "--lookup-timeout-ms=20000", NULL);
+        HarnessProc *mute = start_device(f, "mute-exporter", "--no-answer", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        g_free(export_ok(f, mute, UUID_A));
+        harness_send_line(importer, "import %s", UUID_A);
+        harness_send_line(mute, "import %s", UUID_A);
+        harness_expect_line(mute, "ASKED " UUID_A, T);
+        harness_expect_line(mute, "ASKED " UUID_A, T);
+
+        /* SIGTERM with two lookups outstanding (one a self-lookup): a clean
+         * exit, no leak (the sanitizer build checks), and both importers told. */
+        status = harness_stop(f->hub, T);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                harness_fail(f->h, "the hub did not exit cleanly (status 0x%x)", status);
+        for (HarnessProc **d = (HarnessProc *[]){importer, mute, NULL}; *d; d++) {
+                harness_wait_output(*d, HARNESS_STDOUT, "IMPORT-FAILED " UUID_A, T);
+                harness_wait_output(*d, HARNESS_STDOUT, "DISCONNECTED", T);
+        }
+        /* At shutdown the answers still go out; nothing is reported as a
+         * send failure. */
+        const HarnessLine *l = harness_find_line(f->hub, HARNESS_STDERR, "failed; disconnecting");
+        if (l)
+                harness_fail(f->h, "a send failed at shutdown: %s", l->text);
+}
+
+static void test_quota(Fixture *f, gconstpointer data)
+{
+        g_autofree char *conf = harness_path(f->h, "vhost-shared.conf");
+        g_autofree char *conf_arg = g_strdup_printf("--config=%s", conf);
+        const HarnessLine *l;
+
+        g_assert_true(g_file_set_contents(conf, "[Service]\nMaxObjectsPerPeer=2\n", -1, NULL));
+        start_hub(f, conf_arg, NULL);
+        HarnessProc *d = start_device(f, "greedy", NULL);
+        HarnessProc *other = start_device(f, "other", NULL);
+
+        g_free(export_ok(f, d, UUID_A));
+        g_free(export_ok(f, d, UUID_B));
+        harness_send_line(d, "export %s", UUID_C);
+        l = harness_expect_line(d, "EXPORT", T);
+        assert_line_is(f, d, l, "EXPORT-REFUSED", UUID_C);
+        import_fails(f, other, UUID_C);
+        /* The quota is per peer, and a removal frees a place. */
+        g_autofree char *other_ino = export_ok(f, other, UUID_C);
+        harness_send_line(d, "remove %s", UUID_A);
+        l = harness_expect_line(d, "REMOVE", T);
+        assert_line_is(f, d, l, "REMOVED", UUID_A);
+        g_autofree char *d_ino = export_ok(f, d, UUID_D);
+        import_ok(f, other, UUID_D, d_ino);
+        import_ok(f, d, UUID_C, other_ino);
+}
+
 /* ---- a raw scripted peer ---- */
 
 typedef struct {
         int main;
         int chan;
         uint64_t protocol_features; /* as the hub set them */
+        bool asked_queue_num;
 } RawPeer;
+
+/* What libvhost-user offers by default, plus SHARED_OBJECT. */
+#define RAW_LIBVHOST_USER_FEATURES                                                                 \
+        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
+         VU_BIT(VU_PF_SHARED_OBJECT))
+#define RAW_FEATURES                                                                               \
+        (VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT))
 
 static void raw_peer_close(RawPeer *r)
 {
@@ -354,55 +520,58 @@ static void raw_ack_if_asked(Fixture *f, int sock, const VuMessage *req)
                 raw_reply_u64(f, sock, req, 0);
 }
 
-/* Connects to the hub and answers its handshake by hand, offering
- * REPLY_ACK|BACKEND_REQ|SHARED_OBJECT, until the back-end channel arrives. */
-static void raw_peer_connect(Fixture *f, RawPeer *r)
+/* Receives one handshake request on the main socket and answers it by
+ * hand, offering the protocol features offered. */
+static void raw_handshake_step(Fixture *f, RawPeer *r, uint64_t offered)
 {
-        const uint64_t offered =
-            VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT);
         VuMessage m;
 
-        r->main = harness_unix_connect(f->h, f->sock);
-        r->chan = -1;
-        while (r->chan < 0) {
-                if (harness_vu_recv(f->h, r->main, &m, T) == 0)
-                        harness_fail(f->h, "the hub hung up during the handshake");
-                if ((m.hdr.flags & VU_FLAG_VERSION_MASK) != VU_VERSION ||
-                    (m.hdr.flags & VU_FLAG_REPLY))
-                        harness_fail(f->h, "handshake request %u with flags 0x%x", m.hdr.request,
-                                     m.hdr.flags);
-                switch (m.hdr.request) {
-                case VU_REQ_GET_FEATURES:
-                        raw_reply_u64(f, r->main, &m,
-                                      VU_BIT(VIRTIO_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES));
-                        break;
-                case VU_REQ_GET_PROTOCOL_FEATURES:
-                        raw_reply_u64(f, r->main, &m, offered);
-                        break;
-                case VU_REQ_SET_PROTOCOL_FEATURES:
-                        g_assert_cmpuint(m.hdr.size, ==, 8);
-                        r->protocol_features = m.payload.u64;
-                        g_assert_cmphex(r->protocol_features, ==, offered);
-                        raw_ack_if_asked(f, r->main, &m);
-                        break;
-                case VU_REQ_GET_QUEUE_NUM:
-                        raw_reply_u64(f, r->main, &m, 1);
-                        break;
-                case VU_REQ_SET_FEATURES:
-                case VU_REQ_SET_OWNER:
-                        raw_ack_if_asked(f, r->main, &m);
-                        break;
-                case VU_REQ_SET_BACKEND_REQ_FD:
-                        g_assert_cmpuint(m.n_fds, ==, 1);
-                        r->chan = vu_message_steal_fd(&m, 0);
-                        raw_ack_if_asked(f, r->main, &m);
-                        break;
-                default:
-                        harness_fail(f->h, "unexpected handshake request %s",
-                                     vu_request_name(VU_CHANNEL_FRONTEND, m.hdr.request));
-                }
-                vu_message_close_fds(&m);
+        if (harness_vu_recv(f->h, r->main, &m, T) == 0)
+                harness_fail(f->h, "the hub hung up during the handshake");
+        if ((m.hdr.flags & VU_FLAG_VERSION_MASK) != VU_VERSION || (m.hdr.flags & VU_FLAG_REPLY))
+                harness_fail(f->h, "handshake request %u with flags 0x%x", m.hdr.request,
+                             m.hdr.flags);
+        switch (m.hdr.request) {
+        case VU_REQ_GET_FEATURES:
+                raw_reply_u64(f, r->main, &m,
+                              VU_BIT(VIRTIO_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES));
+                break;
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+                raw_reply_u64(f, r->main, &m, offered);
+                break;
+        case VU_REQ_SET_PROTOCOL_FEATURES:
+                g_assert_cmpuint(m.hdr.size, ==, 8);
+                r->protocol_features = m.payload.u64;
+                raw_ack_if_asked(f, r->main, &m);
+                break;
+        case VU_REQ_GET_QUEUE_NUM:
+                r->asked_queue_num = true;
+                raw_reply_u64(f, r->main, &m, 1);
+                break;
+        case VU_REQ_SET_FEATURES:
+        case VU_REQ_SET_OWNER:
+                raw_ack_if_asked(f, r->main, &m);
+                break;
+        case VU_REQ_SET_BACKEND_REQ_FD:
+                g_assert_cmpuint(m.n_fds, ==, 1);
+                r->chan = vu_message_steal_fd(&m, 0);
+                raw_ack_if_asked(f, r->main, &m);
+                break;
+        default:
+                harness_fail(f->h, "unexpected handshake request %s",
+                             vu_request_name(VU_CHANNEL_FRONTEND, m.hdr.request));
         }
+        vu_message_close_fds(&m);
+}
+
+/* Connects to the hub and runs the handshake until the back-end channel
+ * arrives; the hub must have taken every feature offered that it knows. */
+static void raw_peer_connect(Fixture *f, RawPeer *r, uint64_t offered)
+{
+        *r = (RawPeer){.main = harness_unix_connect(f->h, f->sock), .chan = -1};
+        while (r->chan < 0)
+                raw_handshake_step(f, r, offered);
+        g_assert_cmphex(r->protocol_features, ==, offered);
 }
 
 static void raw_send_uuid(Fixture *f, int sock, uint32_t request, uint32_t flags,
@@ -497,7 +666,8 @@ static void test_raw_libvhost_user(Fixture *f, gconstpointer data)
         start_hub(f, NULL);
         parse_uuid(UUID_A, uuid);
         g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
-        raw_peer_connect(f, &r);
+        raw_peer_connect(f, &r, RAW_LIBVHOST_USER_FEATURES);
+        g_assert_true(r.asked_queue_num);
 
         /* libvhost-user: ADD without NEED_REPLY, then a lookup of its own object. */
         raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, 0, uuid, -1);
@@ -530,7 +700,8 @@ static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
         parse_uuid(UUID_B, uuid);
         g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
         g_assert_cmpint(memfd_new_sealed_pattern("stray", 4096, 0x5a, &stray), ==, 0);
-        raw_peer_connect(f, &r);
+        raw_peer_connect(f, &r, RAW_FEATURES);
+        g_assert_false(r.asked_queue_num);
 
         /* rust-vmm asks for an ack when REPLY_ACK is on. */
         raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
@@ -583,7 +754,7 @@ static void test_raw_malformed(Fixture *f, gconstpointer data)
         g_autofree char *before = export_ok(f, a, UUID_A);
 
         /* The offender owns an object, which must go with it. */
-        raw_peer_connect(f, &r);
+        raw_peer_connect(f, &r, RAW_FEATURES);
         parse_uuid(UUID_C, uuid);
         raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
         VuMessage m;
@@ -602,6 +773,182 @@ static void test_raw_malformed(Fixture *f, gconstpointer data)
         import_ok(f, b, UUID_A, before);
         g_autofree char *after = export_ok(f, a, UUID_B);
         import_ok(f, b, UUID_B, after);
+}
+
+/* Sends uuid on the channel with NEED_REPLY and returns the u64 answer. */
+static uint64_t raw_request_u64(Fixture *f, RawPeer *r, uint32_t request, const uint8_t uuid[16])
+{
+        VuMessage m;
+        uint64_t v;
+
+        raw_send_uuid(f, r->chan, request, VU_FLAG_NEED_REPLY, uuid, -1);
+        if (harness_vu_recv(f->h, r->chan, &m, T) == 0)
+                harness_fail(f->h, "the hub hung up instead of answering %s",
+                             vu_request_name(VU_CHANNEL_BACKEND, request));
+        g_assert_cmpuint(m.hdr.request, ==, request);
+        g_assert_cmphex(m.hdr.flags, ==, VU_FLAG_REPLY | VU_VERSION);
+        g_assert_cmpuint(m.hdr.size, ==, 8);
+        g_assert_cmpuint(m.n_fds, ==, 0); /* also for LOOKUP: a failure has no fd */
+        v = m.payload.u64;
+        vu_message_close_fds(&m);
+        return v;
+}
+
+static void test_raw_invalid_uuid(Fixture *f, gconstpointer data)
+{
+        uint8_t nil[16] = {0}, max[16], ok[16];
+        RawPeer r;
+
+        memset(max, 0xff, sizeof(max));
+        parse_uuid(UUID_A, ok);
+        start_hub(f, NULL);
+        raw_peer_connect(f, &r, RAW_FEATURES);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, nil), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, max), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_LOOKUP, nil), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, max), !=, 0);
+        /* Refusals are answers, not a reason to drop the peer. */
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, ok), ==, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, ok), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, ok), ==, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, ok), !=, 0);
+        assert_quiet(f, r.main, "main socket");
+        raw_peer_close(&r);
+}
+
+static void test_raw_get_error_reply(Fixture *f, gconstpointer data)
+{
+        _cleanup_close_ int buffer = -1;
+        uint8_t uuid[16];
+        VuMessage m, reply;
+        RawPeer r;
+
+        start_hub(f, NULL);
+        parse_uuid(UUID_A, uuid);
+        g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        raw_peer_connect(f, &r, RAW_FEATURES);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, uuid), ==, 0);
+
+        /* rust-vmm's error answer to GET_SHARED_OBJECT: empty, no fd. */
+        harness_send_line(importer, "import %s", UUID_A);
+        g_assert_cmpint(harness_vu_recv(f->h, r.main, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
+        vu_message_init(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, 0);
+        harness_vu_send(f->h, r.main, &reply);
+        import_fails(f, importer, UUID_A);
+
+        /* The exporter stays, and answers properly the next time. */
+        harness_send_line(importer, "import %s", UUID_A);
+        raw_serve_get(f, &r, uuid, buffer);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORTED", UUID_A);
+        g_assert_nonnull(strstr(l->text, "pattern-ok"));
+        raw_peer_close(&r);
+}
+
+static void test_raw_no_shared_object(Fixture *f, gconstpointer data)
+{
+        uint8_t uuid[16];
+        RawPeer r;
+
+        start_hub(f, NULL);
+        parse_uuid(UUID_A, uuid);
+        /* A back-end channel but no SHARED_OBJECT: still a valid peer. */
+        raw_peer_connect(f, &r, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ));
+        harness_expect_output(f->hub, HARNESS_STDERR, "(no SHARED_OBJECT", T);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, uuid), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, uuid), !=, 0);
+        HarnessProc *d = start_device(f, "device", NULL);
+        import_fails(f, d, UUID_A);
+        g_autofree char *dev_ino = export_ok(f, d, UUID_A);
+        /* Its lookups are refused even for objects that exist. */
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
+        assert_quiet(f, r.main, "main socket");
+        raw_peer_close(&r);
+}
+
+static void test_raw_handshake_timeout(Fixture *f, gconstpointer data)
+{
+        g_autofree char *conf = harness_path(f->h, "vhost-shared.conf");
+        g_autofree char *conf_arg = g_strdup_printf("--config=%s", conf);
+        VuMessage m;
+        int sock;
+
+        g_assert_true(g_file_set_contents(conf, "[Service]\nReplyTimeoutMSec=300\n", -1, NULL));
+        start_hub(f, conf_arg, NULL);
+        HarnessProc *a = start_device(f, "exporter", NULL);
+        HarnessProc *b = start_device(f, "importer", NULL);
+
+        /* A back-end that connects and then says nothing. */
+        sock = harness_unix_connect(f->h, f->sock);
+        g_assert_cmpint(harness_vu_recv(f->h, sock, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_FEATURES);
+        harness_wait_eof(f->h, sock, T);
+        close(sock);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_FEATURES in time", T);
+        g_autofree char *dev_ino = export_ok(f, a, UUID_A);
+        import_ok(f, b, UUID_A, dev_ino);
+}
+
+/* Malformed replies on the main socket during the handshake. */
+typedef struct {
+        const char *name;
+        uint32_t request; /* of the reply to GET_FEATURES */
+        uint32_t flags;
+        uint32_t size;
+        const char *reason; /* in the hub's log */
+} MalformedReply;
+
+static const MalformedReply malformed_replies[] = {
+    {"reply-to-another-request", VU_REQ_GET_PROTOCOL_FEATURES, VU_FLAG_REPLY | VU_VERSION, 8,
+     "does not answer"},
+    {"reply-without-reply-flag", VU_REQ_GET_FEATURES, VU_VERSION, 8, "REPLY flag"},
+    {"reply-wrong-size", VU_REQ_GET_FEATURES, VU_FLAG_REPLY | VU_VERSION, 4, "payload size"},
+};
+
+static void test_raw_malformed_reply(Fixture *f, gconstpointer data)
+{
+        const MalformedReply *c = data;
+        VuMessage m;
+        int sock;
+
+        start_hub(f, NULL);
+        HarnessProc *a = start_device(f, "exporter", NULL);
+        HarnessProc *b = start_device(f, "importer", NULL);
+
+        sock = harness_unix_connect(f->h, f->sock);
+        g_assert_cmpint(harness_vu_recv(f->h, sock, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_FEATURES);
+        vu_message_init(&m, c->request, 0, c->size);
+        m.hdr.flags = c->flags;
+        harness_vu_send(f->h, sock, &m);
+        harness_wait_eof(f->h, sock, T);
+        close(sock);
+        harness_expect_output(f->hub, HARNESS_STDERR, c->reason, T);
+        g_autofree char *dev_ino = export_ok(f, a, UUID_A);
+        import_ok(f, b, UUID_A, dev_ino);
+}
+
+static void test_raw_unrequested_reply(Fixture *f, gconstpointer data)
+{
+        VuMessage m;
+        RawPeer r;
+
+        start_hub(f, NULL);
+        HarnessProc *a = start_device(f, "exporter", NULL);
+        HarnessProc *b = start_device(f, "importer", NULL);
+        raw_peer_connect(f, &r, RAW_FEATURES);
+        /* A reply nobody asked for, on the main socket. */
+        vu_message_init_u64(&m, VU_REQ_GET_FEATURES, VU_FLAG_REPLY, 0);
+        harness_vu_send(f->h, r.main, &m);
+        harness_wait_eof(f->h, r.main, T);
+        harness_wait_eof(f->h, r.chan, T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no request outstanding", T);
+        raw_peer_close(&r);
+        g_autofree char *dev_ino = export_ok(f, a, UUID_A);
+        import_ok(f, b, UUID_A, dev_ino);
 }
 
 /* ---- a real back-end ---- */
@@ -645,8 +992,25 @@ int main(int argc, char **argv)
         ADD("/hub/exporter-never-answers", test_exporter_never_answers);
         ADD("/hub/exporter-killed", test_exporter_killed);
         ADD("/hub/connect-role", test_connect_role);
+        ADD("/hub/replies-in-order", test_replies_in_order);
+        ADD("/hub/no-reply-ack-exporter", test_no_reply_ack_exporter);
+        ADD("/hub/importer-gone-mid-lookup", test_importer_gone_mid_lookup);
+        ADD("/hub/connect-role-reconnect", test_connect_role_reconnect);
+        ADD("/hub/shutdown-with-pending-lookup", test_shutdown_with_pending_lookup);
+        ADD("/hub/quota", test_quota);
         ADD("/hub/raw/libvhost-user-add-lookup", test_raw_libvhost_user);
         ADD("/hub/raw/rust-vmm-lookup-with-fd", test_raw_rust_vmm);
+        ADD("/hub/raw/invalid-uuid", test_raw_invalid_uuid);
+        ADD("/hub/raw/get-error-reply", test_raw_get_error_reply);
+        ADD("/hub/raw/no-shared-object", test_raw_no_shared_object);
+        ADD("/hub/raw/handshake-timeout", test_raw_handshake_timeout);
+        ADD("/hub/raw/malformed/unrequested-reply", test_raw_unrequested_reply);
+        for (unsigned i = 0; i < G_N_ELEMENTS(malformed_replies); i++) {
+                g_autofree char *path =
+                    g_strdup_printf("/hub/raw/malformed/%s", malformed_replies[i].name);
+                g_test_add(path, Fixture, &malformed_replies[i], fixture_setup,
+                           test_raw_malformed_reply, fixture_teardown);
+        }
         for (unsigned i = 0; i < G_N_ELEMENTS(malformed_cases); i++) {
                 g_autofree char *path =
                     g_strdup_printf("/hub/raw/malformed/%s", malformed_cases[i].name);
