@@ -21,6 +21,7 @@ struct BusSetup {
         BusManager *manager;
         DrmDeviceList *drm;
         sd_bus_slot *name_slot;
+        sd_bus_slot *disconnect_slot;
 };
 
 static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -48,6 +49,19 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
         }
         log_info("Owning %s", BUS_NAME);
         (void) sd_notify(false, "READY=1\nSTATUS=Serving " BUS_NAME);
+        return 0;
+}
+
+/* Losing the bus is a failure (sd-bus's exit_on_disconnect would end the
+ * loop with a success code): exit non-zero so that systemd restarts us. */
+static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        BusSetup *b = userdata;
+
+        if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected"))
+                return 0;
+        log_error("Lost the connection to the bus; exiting");
+        sd_event_exit(service_event(b->service), -ECONNRESET);
         return 0;
 }
 
@@ -102,8 +116,11 @@ int bus_setup_new(Service *s, BusKind kind, const char *address, const char *pri
                 bus_setup_free(g_steal_pointer(&b));
                 return log_error_errno(r, "Cannot attach the bus to the event loop");
         }
-        /* Without the bus the service is unreachable: exit, systemd restarts it. */
-        (void) sd_bus_set_exit_on_disconnect(b->bus, true);
+        r = sd_bus_add_filter(b->bus, &b->disconnect_slot, on_bus_message, b);
+        if (r < 0) {
+                bus_setup_free(g_steal_pointer(&b));
+                return log_error_errno(r, "Cannot watch the bus connection");
+        }
 
         /* The DRM devices are optional: Allocate() falls back to a memfd. */
         r = drm_device_list_new(service_event(s), &b->drm);
@@ -133,6 +150,7 @@ void bus_setup_free(BusSetup *b)
         if (!b)
                 return;
         b->name_slot = sd_bus_slot_unref(b->name_slot);
+        b->disconnect_slot = sd_bus_slot_unref(b->disconnect_slot);
         bus_manager_free(b->manager);
         if (b->drm)
                 drm_device_list_free(b->drm);

@@ -339,16 +339,34 @@ static void remove_tree(const char *path)
         rmdir(path);
 }
 
+int testbed_wait_service(Testbed *t)
+{
+        int status;
+
+        g_assert_cmpint(t->service_pid, >, 0);
+        status = wait_pid(t->service_pid, now_usec() + TESTBED_TIMEOUT_USEC);
+        if (status < 0)
+                return -1;
+        t->service_pid = 0;
+        return exit_code(status);
+}
+
+void testbed_stop_bus(Testbed *t)
+{
+        if (t->bus_pid <= 0)
+                return;
+        kill(t->bus_pid, SIGTERM);
+        if (wait_pid(t->bus_pid, now_usec() + TESTBED_TIMEOUT_USEC) < 0) {
+                kill(t->bus_pid, SIGKILL);
+                wait_pid(t->bus_pid, now_usec() + TESTBED_TIMEOUT_USEC);
+        }
+        t->bus_pid = 0;
+}
+
 void testbed_clear(Testbed *t)
 {
         testbed_stop_service(t);
-        if (t->bus_pid > 0) {
-                kill(t->bus_pid, SIGTERM);
-                if (wait_pid(t->bus_pid, now_usec() + TESTBED_TIMEOUT_USEC) < 0) {
-                        kill(t->bus_pid, SIGKILL);
-                        wait_pid(t->bus_pid, now_usec() + TESTBED_TIMEOUT_USEC);
-                }
-        }
+        testbed_stop_bus(t);
         if (t->dir)
                 remove_tree(t->dir);
         g_free(t->dir);

@@ -40,6 +40,11 @@ void testbed_start_service(Testbed *t, const char *const *extra_args);
 /* SIGTERM, and asserts a clean exit (status 0). */
 void testbed_stop_service(Testbed *t);
 void testbed_clear(Testbed *t);
+/* Stops the dbus-daemon (the service stays). */
+void testbed_stop_bus(Testbed *t);
+/* Waits for the service to exit on its own; returns its exit code
+ * (128+signal when killed), -1 at the deadline. */
+int testbed_wait_service(Testbed *t);
 
 char *testbed_build_path(const char *relative);
 char *testbed_source_path(const char *relative);

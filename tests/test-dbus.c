@@ -1231,6 +1231,17 @@ static void test_busctl(Fixture *f, gconstpointer data)
         close(fd2);
 }
 
+/* ---- the bus going away ---- */
+
+static void test_bus_loss_is_a_failure(Fixture *f, gconstpointer data)
+{
+        f->bus = sd_bus_flush_close_unref(f->bus);
+        signal_log_clear(&f->log);
+        testbed_stop_bus(&f->tb);
+        /* Non-zero, so that Restart=on-failure brings the service back. */
+        g_assert_cmpint(testbed_wait_service(&f->tb), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1257,6 +1268,7 @@ int main(int argc, char **argv)
         ADD("/dbus/peers/limit", setup_shipped, "[Service]\nMaxPeers=1\n", test_peer_limit);
         ADD("/dbus/introspection/matches-xml", setup_shipped, NULL, test_introspection_matches_xml);
         ADD("/dbus/busctl", setup_shipped, NULL, test_busctl);
+        ADD("/dbus/bus-loss", setup_shipped, NULL, test_bus_loss_is_a_failure);
 #undef ADD
         return g_test_run();
 }
