@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -1231,6 +1232,30 @@ static void test_busctl(Fixture *f, gconstpointer data)
         close(fd2);
 }
 
+/* ---- the bus name ---- */
+
+static void test_name_taken(Fixture *f, gconstpointer data)
+{
+        g_autofree char *daemon = testbed_build_path("service/vhost-shared");
+        g_autofree char *addr = g_strdup_printf("--bus-address=%s", f->tb.address);
+        g_autofree char *config = g_strdup_printf("--config=%s", f->tb.config);
+        const char *argv[] = {daemon, addr, config, NULL};
+        g_autofree char *line = NULL;
+        TestProcess second;
+        int status;
+
+        /* A second service on the same bus gives up, and says why. */
+        test_process_spawn(&second, argv, true);
+        line = test_process_expect(&second, "<3>Cannot own org.vhostshare.share1");
+        g_assert_nonnull(line);
+        status = test_process_wait(&second);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+        test_process_stop(&second);
+        /* The first one still serves. */
+        testbed_sync(f->bus);
+}
+
 /* ---- the bus going away ---- */
 
 static void test_bus_loss_is_a_failure(Fixture *f, gconstpointer data)
@@ -1268,6 +1293,7 @@ int main(int argc, char **argv)
         ADD("/dbus/peers/limit", setup_shipped, "[Service]\nMaxPeers=1\n", test_peer_limit);
         ADD("/dbus/introspection/matches-xml", setup_shipped, NULL, test_introspection_matches_xml);
         ADD("/dbus/busctl", setup_shipped, NULL, test_busctl);
+        ADD("/dbus/name-taken", setup_shipped, NULL, test_name_taken);
         ADD("/dbus/bus-loss", setup_shipped, NULL, test_bus_loss_is_a_failure);
 #undef ADD
         return g_test_run();
