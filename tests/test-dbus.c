@@ -455,6 +455,76 @@ static void test_allocate(Fixture *f, gconstpointer data)
         g_assert_cmpstr(err, ==, ERR("NoDevice"));
 }
 
+typedef struct {
+        Fixture *f;
+        uint32_t n;
+} CountWait;
+
+static bool object_count_is(void *data)
+{
+        CountWait *w = data;
+
+        return get_u32(w->f->bus, MPATH, MIFACE, "ObjectCount") == w->n;
+}
+
+/* The fixture's signal match wakes the wait up when the table changes. */
+static bool wait_object_count(Fixture *f, uint32_t n)
+{
+        CountWait w = {f, n};
+
+        return testbed_pump_until(f->bus, object_count_is, &w);
+}
+
+static int count_fds(pid_t pid)
+{
+        g_autofree char *dir = g_strdup_printf("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        int n = 0;
+
+        g_assert_nonnull(d);
+        while (g_dir_read_name(d))
+                n++;
+        return n;
+}
+
+/* Every fd the service receives is stored, handed on or closed: after
+ * exports, lookups, refusals and removals its fd count is back where it
+ * started. */
+static void test_export_no_fd_leak(Fixture *f, gconstpointer data)
+{
+        sd_bus *client = testbed_connect(&f->tb);
+        int before, sv[2];
+
+        testbed_sync(f->bus);
+        before = count_fds(f->tb.service_pid);
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        for (int i = 0; i < 50; i++) {
+                g_autofree char *uuid = NULL, *err = NULL;
+                int fd = new_memfd(4096, (uint8_t) i), got = -1;
+
+                err = call_export(client, fd, "", &uuid, NULL);
+                g_assert_null(err);
+                err = call_lookup(f->bus, uuid, &got);
+                g_assert_null(err);
+                close(got);
+                err = call_export(client, sv[0], "", NULL, NULL);
+                g_assert_cmpstr(err, ==, ERR("InvalidFd"));
+                g_clear_pointer(&err, g_free);
+                if (i % 2) {
+                        err = call_simple(client, "Remove", "s", uuid);
+                        g_assert_null(err);
+                }
+                close(fd);
+        }
+        g_assert_cmpint(count_fds(f->tb.service_pid), ==, before + 25);
+        /* The rest go with the client. */
+        client = sd_bus_flush_close_unref(client);
+        g_assert_true(wait_object_count(f, 0));
+        g_assert_cmpint(count_fds(f->tb.service_pid), ==, before);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 /* ---- signals ---- */
 
 static void test_signals_bus_client(Fixture *f, gconstpointer data)
@@ -701,26 +771,6 @@ static int member_exports(Testbed *t, void *data)
         sd_bus_flush_close_unref(bus);
         close(fd);
         return 0;
-}
-
-typedef struct {
-        Fixture *f;
-        uint32_t n;
-} CountWait;
-
-static bool object_count_is(void *data)
-{
-        CountWait *w = data;
-
-        return get_u32(w->f->bus, MPATH, MIFACE, "ObjectCount") == w->n;
-}
-
-/* The fixture's signal match wakes the wait up when the table changes. */
-static bool wait_object_count(Fixture *f, uint32_t n)
-{
-        CountWait w = {f, n};
-
-        return testbed_pump_until(f->bus, object_count_is, &w);
 }
 
 static void setup_group(Fixture *f, gconstpointer data)
@@ -1276,6 +1326,7 @@ int main(int argc, char **argv)
         ADD("/dbus/export/uuid-rules", setup_shipped, NULL, test_export_uuid_rules);
         ADD("/dbus/export/refuses-non-buffers", setup_shipped, NULL,
             test_export_refuses_non_buffers);
+        ADD("/dbus/export/no-fd-leak", setup_shipped, NULL, test_export_no_fd_leak);
         ADD("/dbus/export/quota", setup_shipped, "[Service]\nMaxObjectsPerClient=2\n",
             test_export_quota);
         ADD("/dbus/allocate", setup_shipped, NULL, test_allocate);
