@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* vhost-share-bench: measures the hub, the service process and QEMU against
+ * the physical floor (a socketpair round trip with one fd), all in one run,
+ * so that the ratios compare figures taken on the same machine minutes
+ * apart. One file per workload group; this header holds what they share:
+ * samples and the report (bench-stats.c), raw vhost-user back-ends
+ * (bench-wire.c) and the hub under test (bench-target.c). */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vu-message.h"
+
+#define BENCH_TIMEOUT_MS 5000 /* no single wait in the bench lasts longer */
+/* A measurement is split in rounds that alternate with the floor's, so that
+ * both see the same phases of a noisy machine. */
+#define BENCH_ROUNDS 5
+
+typedef struct {
+        unsigned duration_ms;      /* of one measurement (all its rounds together) */
+        unsigned object_counts[4]; /* table sizes to measure at */
+        unsigned n_object_counts;
+        unsigned max_clients; /* 8: the concurrent case */
+        char *service_path;   /* the vhost-shared binary */
+        char *qemu_path;      /* qemu-system-x86_64 */
+        char *tmpdir;         /* sockets, config, logs; removed at exit */
+        bool verbose;
+} Bench;
+
+/* ---- time, samples, the report (bench-stats.c) ---- */
+
+uint64_t bench_now_ns(void);
+
+typedef struct {
+        uint64_t *ns; /* one latency per operation */
+        size_t n, cap;
+        uint64_t failures;
+} Samples;
+
+void samples_init(Samples *s);
+void samples_add(Samples *s, uint64_t ns);
+void samples_merge(Samples *into, const Samples *from);
+void samples_clear(Samples *s);
+
+typedef struct {
+        uint64_t n, failures;
+        double ops_per_sec; /* operations / wall time of the measurement */
+        double p50_us, p99_us, max_us;
+} Summary;
+
+/* Sorts s in place. wall_ns is the time all clients together took. */
+void samples_summarize(Samples *s, uint64_t wall_ns, Summary *out);
+
+void report_machine(const Bench *b);
+/* A section: a heading, a paragraph, then the table header. */
+void report_section(const char *title, const char *text);
+/* One table row; floor may be NULL (the row is a floor itself). */
+void report_row(const char *workload, unsigned clients, unsigned objects, const Summary *s,
+                const Summary *floor, const char *note);
+/* Free text between tables (a paragraph, or a small table of its own). */
+void report_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A UUID no other run or client uses: random prefix, then who and which. */
+void bench_uuid(uint8_t uuid[VU_UUID_SIZE], uint32_t who, uint32_t seq);
+
+/* Runs fn(i, userdata) on n threads released together; after duration_ms
+ * bench_running() turns false and the threads should return. Returns the
+ * wall time from the release to the last thread's end. Time-boxed rather
+ * than counted, so that all clients overlap for the whole measurement. */
+uint64_t bench_run_threads(unsigned n, unsigned duration_ms, void (*fn)(unsigned i, void *userdata),
+                           void *userdata);
+bool bench_running(void);
+/* Operations a client discards before it records samples. */
+#define BENCH_WARMUP_OPS 20
+
+/* ---- child processes (bench-spawn.c) ---- */
+
+typedef struct {
+        pid_t pid;
+        int pidfd;
+} BenchChild;
+
+/* Starts argv[0] (a path) with envp, stdin /dev/null, output to log_path. */
+int bench_spawn(char **argv, char **envp, const char *log_path, BenchChild *ret);
+bool bench_child_exited(BenchChild *c);
+/* Sends signal_first, waits (bounded), then SIGKILL; reaps. Returns the wait status. */
+int bench_child_stop(BenchChild *c, int signal_first);
+
+/* ---- the floor (bench-floor.c) ---- */
+
+/* A socketpair round trip: 28-byte request, 20-byte answer with one fd via
+ * SCM_RIGHTS, poll/recvmsg/sendmsg, served by one thread (or a forked
+ * process) for all clients. */
+int floor_measure(const Bench *b, unsigned clients, bool process, Summary *out);
+/* One round of duration_ms: samples appended to acc, wall time added. */
+int floor_run(unsigned clients, bool process, unsigned duration_ms, Samples *acc,
+              uint64_t *wall_acc);
+int bench_floor(Bench *b);
+
+/* ---- raw vhost-user back-ends (bench-wire.c) ----
+ * A back-end as a device process would be: its main socket is answered by
+ * a servant thread (handshake, GET_SHARED_OBJECT), its back-end channel is
+ * driven by a workload thread with blocking round trips. */
+
+typedef struct WireServant WireServant;
+
+/* sendmsg of len bytes with fd attached (fd < 0: none); returns bytes or -errno. */
+ssize_t bench_send_fd(int sock, const void *buf, size_t len, int fd);
+/* recvmsg of up to len bytes; the first fd that came along goes to *ret_fd
+ * (-1 if none; ret_fd NULL: closed), any others are closed. Returns bytes
+ * (0 at end of stream) or -errno. */
+ssize_t bench_recv_fd(int sock, void *buf, size_t len, int *ret_fd);
+
+typedef struct {
+        char name[32];
+        int listen_fd; /* QEMU: we listen, it connects; -1 otherwise */
+        int main_fd;
+        int chan_fd; /* set by the servant once SET_BACKEND_REQ_FD arrived */
+        uint64_t offered_protocol_features;
+        uint64_t protocol_features; /* as SET_PROTOCOL_FEATURES said */
+        bool ready;                 /* the channel can be used */
+        bool main_closed;
+
+        /* GET_SHARED_OBJECT: answered with export_fd (the same fd every
+         * time), or not at all when hang is set. */
+        int export_fd;
+        bool hang;
+        unsigned gets; /* GET_SHARED_OBJECT requests seen */
+        unsigned gets_without_uuid;
+        unsigned unexpected_fds; /* fds on messages that should have none */
+} WireBackend;
+
+void wire_backend_init(WireBackend *w, const char *name);
+/* Closes its sockets (never its export_fd). */
+void wire_backend_close(WireBackend *w);
+
+/* Connects to a hub's --accept socket. */
+int wire_backend_connect(WireBackend *w, const char *path);
+/* Listens at path for a front-end (QEMU) that connects later. */
+int wire_backend_listen(WireBackend *w, const char *path);
+
+/* A thread answering the main sockets of the back-ends added to it. */
+int wire_servant_new(WireServant **ret);
+int wire_servant_add(WireServant *s, WireBackend *w);
+/* Waits until w's channel is ready (hub: SET_BACKEND_REQ_FD acked). */
+int wire_servant_wait_ready(WireServant *s, WireBackend *w, int timeout_ms);
+/* Stops the thread; the back-ends stay open. */
+void wire_servant_free(WireServant *s);
+
+/* One request on the back-end channel. With need_reply, waits (bounded)
+ * for the u64 answer and the fd that may ride on it (*ret_fd, -1 if none;
+ * ret_fd NULL: closed). 0, or -errno (-ETIMEDOUT, -EPROTO, -EPIPE). */
+int wire_call(WireBackend *w, uint32_t request, const uint8_t uuid[VU_UUID_SIZE], bool need_reply,
+              uint64_t *ret_value, int *ret_fd);
+/* The same in two halves, for requests that stay outstanding. */
+int wire_send(WireBackend *w, uint32_t request, const uint8_t uuid[VU_UUID_SIZE], bool need_reply);
+int wire_wait_reply(WireBackend *w, uint32_t request, int timeout_ms, uint64_t *ret_value,
+                    int *ret_fd);
+
+/* ---- the hub under test (bench-target.c) ---- */
+
+typedef enum {
+        TARGET_IN_PROCESS, /* the core library's Service on a thread of the bench */
+        TARGET_PROCESS,    /* the vhost-shared daemon, --no-bus */
+} TargetKind;
+
+typedef struct Target Target;
+
+typedef struct {
+        unsigned lookup_timeout_ms; /* 0: the service's default */
+} TargetOptions;
+
+int target_start(const Bench *b, TargetKind kind, const TargetOptions *o, Target **ret);
+void target_stop(Target *t);
+const char *target_name(const Target *t);
+const char *target_socket(const Target *t); /* where back-ends connect */
+pid_t target_pid(const Target *t);          /* the service's process */
+/* Grows the table to n objects (exported by a back-end of the bench). */
+int target_prefill(Target *t, unsigned n);
+unsigned target_objects(const Target *t);
+/* Puts a buffer the service holds (a dma-buf entry) into the table; the
+ * fd is duplicated. -EOPNOTSUPP where the target has no way yet. */
+int target_hold_buffer(Target *t, const uint8_t uuid[VU_UUID_SIZE], int fd);
+/* The servant answering the bench's back-ends of this target. */
+WireServant *target_servant(Target *t);
+/* Connects a back-end and waits for its handshake. */
+int target_connect(Target *t, WireBackend *w, const char *name);
+
+/* ---- workload groups ---- */
+
+typedef enum {
+        HUB_ADD_REMOVE, /* ADD then REMOVE of a fresh UUID, both with NEED_REPLY */
+        HUB_LOOKUP,     /* LOOKUP of one UUID; success needs u64 0 and an fd */
+} HubOp;
+
+/* How LOOKUPs were answered. */
+typedef struct {
+        uint64_t ok;           /* u64 0 and an fd */
+        uint64_t no_fd;        /* u64 0 but no fd */
+        uint64_t refused;      /* a non-zero u64 */
+        uint64_t no_answer;    /* none within BENCH_TIMEOUT_MS, or not a well-formed reply */
+        uint64_t last_refusal; /* the last non-zero u64 seen */
+} LookupCounts;
+
+/* One round of op by n clients for duration_ms (bench-hub.c): latencies of
+ * the answered requests appended to first (ADD or LOOKUP) and second
+ * (REMOVE), the wall time added, LOOKUP outcomes added to counts (may be
+ * NULL). A LOOKUP answered without an fd counts as a failure; its latency
+ * is kept. */
+void hub_workload(HubOp op, WireBackend *clients, unsigned n, const uint8_t *uuid,
+                  unsigned duration_ms, Samples *first, Samples *second, uint64_t *wall,
+                  LookupCounts *counts);
+
+int bench_hub(Bench *b);
+int bench_hung(Bench *b);
+int bench_idle(Bench *b);
+int bench_memory(Bench *b);
+int bench_qemu(Bench *b);
+
+/* /proc figures of a process (bench-idle.c). */
+long proc_rss_kib(pid_t pid);
