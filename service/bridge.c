@@ -54,11 +54,17 @@ static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
         g_free(a);
 }
 
+static bool bridge_is_live(const VuPeer *p);
+
 static void bridge_send(VuPeer *p, const uint8_t *uuid, bool add)
 {
-        Announcement *a = g_new0(Announcement, 1);
+        Announcement *a;
         int r;
 
+        /* An earlier send may have failed and closed the peer. */
+        if (!bridge_is_live(p))
+                return;
+        a = g_new0(Announcement, 1);
         a->peer = p;
         a->add = add;
         memcpy(a->uuid, uuid, SHARE_UUID_SIZE);
@@ -78,9 +84,11 @@ static bool bridge_is_live(const VuPeer *p)
 
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev)
 {
-        for (GList *l = s->peers.head; l; l = l->next) {
+        for (GList *l = s->peers.head, *next; l; l = next) {
                 VuPeer *p = l->data;
 
+                /* A failed send closes p, which unlinks l. */
+                next = l->next;
                 if (!bridge_is_live(p) || share_entry_owner(e) == &p->owner)
                         continue;
                 bridge_send(p, share_entry_uuid(e), ev == SHARE_EVENT_ADDED);
@@ -93,7 +101,8 @@ static bool announce_one(const ShareEntry *e, void *userdata)
 
         if (share_entry_owner(e) != &p->owner)
                 bridge_send(p, share_entry_uuid(e), true);
-        return true;
+        /* Stop when a send failed and the peer went. */
+        return bridge_is_live(p);
 }
 
 static void bridge_on_change(VuBackend *b, void *userdata)

@@ -122,9 +122,9 @@ def fe(request, flags=VERSION, payload=b"", fd="none"):
     return chunk(MAIN, msg(request, flags, payload), fd)
 
 
-def bridge_handshake(pf=PF):
+def bridge_handshake(pf=PF, channel="socket"):
     return (fe(1) + fe(2, VERSION, u64(FEATURES)) + fe(15) + fe(16, VERSION, u64(pf))
-            + fe(17) + fe(21, VERSION | NEED_REPLY, fd="socket") + fe(3))
+            + fe(17) + fe(21, VERSION | NEED_REPLY, fd=channel) + fe(3))
 
 
 BRIDGE = {
@@ -157,6 +157,11 @@ BRIDGE = {
     "second-channel": b"\0" + bridge_handshake() + fe(21, VERSION | NEED_REPLY, fd="socket")
     + action(EXPORT, UUID),
     "malformed": b"\0" + bridge_handshake() + fe(41, 3, UUID) + fe(99),
+    # Finding 1 (fuzz-bridge-peer): a "channel" that is not a socket makes the
+    # first announcement fail and close the peer while the table is still
+    # being announced; the next announcement used the freed back-end.
+    "finding-1-channel-not-a-socket": b"\0" + action(EXPORT, UUID) + action(EXPORT, UUID2)
+    + action(EXPORT, bytes(range(1, 17))) + bridge_handshake(channel="eventfd"),
     "reset-owner": b"\0" + bridge_handshake() + fe(4) + fe(34) + fe(39, VERSION, u64(15))
     + fe(40, VERSION | NEED_REPLY),
 }
