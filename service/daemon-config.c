@@ -2,9 +2,20 @@
 #include "daemon-config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
+
+static void socket_allow_free(gpointer p)
+{
+        DaemonSocketAllow *a = p;
+
+        g_free(a->path);
+        g_free(a);
+}
 
 void daemon_config_init(DaemonConfig *c)
 {
@@ -13,6 +24,7 @@ void daemon_config_init(DaemonConfig *c)
         c->accept = g_ptr_array_new_with_free_func(g_free);
         c->serve = g_ptr_array_new_with_free_func(g_free);
         c->privileged_group = g_strdup(PRIVILEGED_GROUP);
+        c->socket_allow = g_ptr_array_new_with_free_func(socket_allow_free);
 }
 
 void daemon_config_clear(DaemonConfig *c)
@@ -21,6 +33,7 @@ void daemon_config_clear(DaemonConfig *c)
         g_clear_pointer(&c->accept, g_ptr_array_unref);
         g_clear_pointer(&c->serve, g_ptr_array_unref);
         g_clear_pointer(&c->privileged_group, g_free);
+        g_clear_pointer(&c->socket_allow, g_ptr_array_unref);
 }
 
 static int read_uint(GKeyFile *kf, const char *key, unsigned max, unsigned *ret, GError **error)
@@ -37,6 +50,104 @@ static int read_uint(GKeyFile *kf, const char *key, unsigned max, unsigned *ret,
                 return -EINVAL;
         }
         *ret = (unsigned) v;
+        return 0;
+}
+
+/* A number, or a name looked up with lookup (getpwnam/getgrnam). */
+static int parse_id(const char *v, bool group, unsigned *ret)
+{
+        char *end = NULL;
+        unsigned long n;
+
+        if (!v || !*v)
+                return -EINVAL;
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno == 0 && *end == '\0' && n < (unsigned long) (uid_t) -1) {
+                *ret = (unsigned) n;
+                return 0;
+        }
+        if (group) {
+                struct group *g = getgrnam(v);
+                if (!g)
+                        return -ESRCH;
+                *ret = g->gr_gid;
+        } else {
+                struct passwd *pw = getpwnam(v);
+                if (!pw)
+                        return -ESRCH;
+                *ret = pw->pw_uid;
+        }
+        return 0;
+}
+
+static int read_id(GKeyFile *kf, const char *key, bool group, unsigned *ret, GError **error)
+{
+        g_autofree char *v = NULL;
+
+        if (!g_key_file_has_key(kf, "Service", key, NULL))
+                return 0;
+        v = g_key_file_get_string(kf, "Service", key, NULL);
+        if (v)
+                g_strstrip(v);
+        if (parse_id(v, group, ret) < 0) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "[Service] %s: no %s '%s'", key, group ? "group" : "user", v ? v : "");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* AllowedUids=: uids or user names, separated by spaces, commas or ';'. */
+static int read_uids(GKeyFile *kf, const char *section, uid_t *uids, unsigned *n, GError **error)
+{
+        g_autofree char *v = NULL;
+        g_auto(GStrv) words = NULL;
+        unsigned count = 0;
+
+        if (!g_key_file_has_key(kf, section, "AllowedUids", NULL))
+                return 0;
+        v = g_key_file_get_value(kf, section, "AllowedUids", NULL);
+        words = g_strsplit_set(v ? v : "", " \t,;", -1);
+        for (char **w = words; *w; w++) {
+                unsigned id;
+
+                if (!**w)
+                        continue;
+                if (count == SERVICE_MAX_ALLOWED_UIDS || parse_id(*w, false, &id) < 0) {
+                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                    "[%s] AllowedUids: '%s' is not a user (or more than %u)",
+                                    section, *w, SERVICE_MAX_ALLOWED_UIDS);
+                        return -EINVAL;
+                }
+                uids[count++] = (uid_t) id;
+        }
+        if (count == 0) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "[%s] AllowedUids: empty (leave the key out to allow anyone)", section);
+                return -EINVAL;
+        }
+        *n = count;
+        return 0;
+}
+
+static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
+{
+        g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+
+        for (char **g = groups; *g; g++) {
+                g_autofree DaemonSocketAllow *a = NULL;
+                int r;
+
+                if (!g_str_has_prefix(*g, "Socket "))
+                        continue;
+                a = g_new0(DaemonSocketAllow, 1);
+                r = read_uids(kf, *g, a->uids, &a->n_uids, error);
+                if (r < 0)
+                        return r;
+                a->path = g_strdup(g_strstrip(*g + strlen("Socket ")));
+                g_ptr_array_add(c->socket_allow, g_steal_pointer(&a));
+        }
         return 0;
 }
 
@@ -99,6 +210,19 @@ int daemon_config_load(DaemonConfig *c, const char *path, GError **error)
                 }
                 mode = (unsigned) m;
         }
+        if (r >= 0) {
+                unsigned uid = s->socket_uid, gid = s->socket_gid;
+
+                r = read_id(kf, "SocketUser", false, &uid, error);
+                if (r >= 0)
+                        r = read_id(kf, "SocketGroup", true, &gid, error);
+                s->socket_uid = (uid_t) uid;
+                s->socket_gid = (gid_t) gid;
+        }
+        if (r >= 0)
+                r = read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
+        if (r >= 0)
+                r = read_socket_sections(kf, c, error);
         if (r < 0)
                 return r;
         s->lookup_timeout_usec = (uint64_t) lookup_ms * 1000;

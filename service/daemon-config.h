@@ -10,11 +10,19 @@
 
 typedef struct {
         ServiceConfig service;
-        GPtrArray *connect;     /* char*: back-end sockets to connect to */
-        GPtrArray *accept;      /* char*: sockets to accept back-ends on */
-        GPtrArray *serve;       /* char*: sockets to serve front-ends on */
-        char *privileged_group; /* [DBus] PrivilegedGroup: who may change the table */
+        GPtrArray *connect;      /* char*: back-end sockets to connect to */
+        GPtrArray *accept;       /* char*: sockets to accept back-ends on */
+        GPtrArray *serve;        /* char*: sockets to serve front-ends on */
+        char *privileged_group;  /* [DBus] PrivilegedGroup: who may change the table */
+        GPtrArray *socket_allow; /* DaemonSocketAllow*: [Socket PATH] AllowedUids= */
 } DaemonConfig;
+
+/* A per-socket uid allow-list, overriding [Service] AllowedUids=. */
+typedef struct {
+        char *path;
+        unsigned n_uids;
+        uid_t uids[SERVICE_MAX_ALLOWED_UIDS];
+} DaemonSocketAllow;
 
 void daemon_config_init(DaemonConfig *c);
 void daemon_config_clear(DaemonConfig *c);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -125,6 +126,14 @@ static int start_peers(Service *s, const DaemonConfig *c)
         for (guint i = 0; i < c->connect->len; i++)
                 if ((r = service_connect_backend(s, g_ptr_array_index(c->connect, i), NULL)) < 0)
                         return r;
+        /* Before the loop runs, so no connection gets in ahead of its list. */
+        for (guint i = 0; i < c->socket_allow->len; i++) {
+                const DaemonSocketAllow *a = g_ptr_array_index(c->socket_allow, i);
+
+                r = service_set_allowed_uids(s, a->path, a->uids, a->n_uids);
+                if (r < 0)
+                        return log_error_errno(r, "[Socket %s]: no such listening socket", a->path);
+        }
         return 0;
 }
 
@@ -153,6 +162,9 @@ static int run(Options *o)
                 cfg.service.lookup_timeout_usec = (uint64_t) o->lookup_timeout_ms * 1000;
 
         raise_fd_limit();
+        /* Sockets are bound with the umask's mode and then chmod'ed to
+         * SocketMode=: start from nothing so no wider mode is ever visible. */
+        umask(0077);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);

@@ -22,6 +22,10 @@ typedef struct {
         PeerRole role; /* of the peers it accepts */
         int fd;
         sd_event_source *io;
+        sd_event_source *resume; /* accept paused: out of fds */
+        bool starved;            /* logged the shortage, not yet recovered */
+        unsigned n_allowed_uids;
+        uid_t allowed_uids[SERVICE_MAX_ALLOWED_UIDS];
 } Listener;
 
 /* A request of a peer waiting for service_lookup(). peer is cleared when the

@@ -37,6 +37,8 @@ void service_config_init_defaults(ServiceConfig *c)
             .bridge_device_id = 4,
             .bridge_queues = 1,
             .socket_mode = 0660,
+            .socket_uid = (uid_t) -1,
+            .socket_gid = (gid_t) -1,
         };
 }
 
@@ -80,6 +82,7 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
 static void listener_free(Listener *l)
 {
         sd_event_source_disable_unref(l->io);
+        sd_event_source_disable_unref(l->resume);
         if (l->fd >= 0) {
                 close(l->fd);
                 unlink(l->path);
@@ -380,17 +383,75 @@ int service_connect_backend(Service *s, const char *path, VuPeer **ret)
         return 0;
 }
 
+#define ACCEPT_PAUSE_USEC (200 * 1000)
+
+static int listener_on_resume(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        Listener *l = userdata;
+
+        l->resume = sd_event_source_disable_unref(l->resume);
+        sd_event_source_set_enabled(l->io, SD_EVENT_ON);
+        return 0;
+}
+
+/* Out of fds (or memory): the connection stays in the backlog and the socket
+ * stays readable, so accepting again at once would spin. Pause, try again
+ * later; log the shortage once, and its end. */
+static void listener_pause(Listener *l, int error)
+{
+        uint64_t now = 0;
+
+        if (!l->starved)
+                log_warning_errno(error, "accept on %s failed; pausing it, retrying every %u ms",
+                                  l->path, (unsigned) (ACCEPT_PAUSE_USEC / 1000));
+        l->starved = true;
+        sd_event_source_set_enabled(l->io, SD_EVENT_OFF);
+        sd_event_now(l->service->event, CLOCK_MONOTONIC, &now);
+        if (sd_event_add_time(l->service->event, &l->resume, CLOCK_MONOTONIC,
+                              now + ACCEPT_PAUSE_USEC, 0, listener_on_resume, l) < 0)
+                sd_event_source_set_enabled(l->io, SD_EVENT_ON); /* better spin than stop */
+}
+
+static bool listener_allows(const Listener *l, uid_t uid)
+{
+        if (l->n_allowed_uids == 0)
+                return true;
+        for (unsigned i = 0; i < l->n_allowed_uids; i++)
+                if (l->allowed_uids[i] == uid)
+                        return true;
+        return false;
+}
+
 static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
         Listener *l = userdata;
         Service *s = l->service;
+        struct ucred cred = {.uid = (uid_t) -1};
+        socklen_t len = sizeof(cred);
         VuPeer *p;
-        int cfd;
+        int cfd, r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR)
-                        log_warning_errno(-errno, "accept on %s failed", l->path);
+                r = -errno;
+                if (r == -EAGAIN || r == -EINTR || r == -ECONNABORTED)
+                        return 0;
+                if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
+                        listener_pause(l, r);
+                else
+                        log_warning_errno(r, "accept on %s failed", l->path);
+                return 0;
+        }
+        if (l->starved) {
+                log_info("accepting on %s again", l->path);
+                l->starved = false;
+        }
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                cred.uid = (uid_t) -1;
+        if (!listener_allows(l, cred.uid)) {
+                log_warning("%s: refusing a connection from uid %d (pid %d): not in AllowedUids",
+                            l->path, (int) cred.uid, (int) cred.pid);
+                close(cfd);
                 return 0;
         }
         if (s->config.max_peers && s->peers.length >= s->config.max_peers) {
@@ -402,6 +463,22 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
         p = peer_new(s, l->role, l->path, "on ");
         peer_start(p, cfd);
         return 0;
+}
+
+int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n)
+{
+        if (n > SERVICE_MAX_ALLOWED_UIDS)
+                return -E2BIG;
+        for (guint i = 0; i < s->listeners->len; i++) {
+                Listener *l = g_ptr_array_index(s->listeners, i);
+
+                if (g_strcmp0(l->path, path) != 0)
+                        continue;
+                memcpy(l->allowed_uids, uids, n * sizeof(uid_t));
+                l->n_allowed_uids = n;
+                return 0;
+        }
+        return -ENOENT;
 }
 
 int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuPeer **ret)
@@ -435,7 +512,10 @@ static int service_listen(Service *s, const char *path, PeerRole role)
                 return log_error_errno(-errno, "socket for %s", path);
         (void) unlink(path); /* a stale socket of an earlier run */
         if (bind(l->fd, (struct sockaddr *) &sa, len) < 0 ||
-            chmod(path, s->config.socket_mode) < 0 || listen(l->fd, 64) < 0) {
+            chmod(path, s->config.socket_mode) < 0 ||
+            ((s->config.socket_uid != (uid_t) -1 || s->config.socket_gid != (gid_t) -1) &&
+             chown(path, s->config.socket_uid, s->config.socket_gid) < 0) ||
+            listen(l->fd, 64) < 0) {
                 r = -errno;
                 close(l->fd);
                 return log_error_errno(r, "cannot listen on %s", path);
@@ -443,6 +523,8 @@ static int service_listen(Service *s, const char *path, PeerRole role)
         l->service = s;
         l->path = g_strdup(path);
         l->role = role;
+        l->n_allowed_uids = s->config.n_allowed_uids;
+        memcpy(l->allowed_uids, s->config.allowed_uids, sizeof(l->allowed_uids));
         r = sd_event_add_io(s->event, &l->io, l->fd, EPOLLIN, listener_on_accept, l);
         if (r < 0) {
                 Listener *tmp = g_steal_pointer(&l);

@@ -36,6 +36,8 @@ typedef enum {
 
 typedef void (*PeerObserverFn)(Service *s, VuPeer *p, PeerEvent ev, void *userdata);
 
+#define SERVICE_MAX_ALLOWED_UIDS 64
+
 typedef struct {
         uint64_t lookup_timeout_usec;          /* GET_SHARED_OBJECT deadline, default 1 s */
         uint64_t reply_timeout_usec;           /* handshake reply deadline, default 5 s */
@@ -47,6 +49,12 @@ typedef struct {
         unsigned bridge_device_id; /* virtio device id presented by --serve, default 4 (rng) */
         unsigned bridge_queues;    /* queues presented by --serve, default 1 */
         mode_t socket_mode;        /* listening sockets, default 0660 */
+        uid_t socket_uid;          /* their owner, (uid_t) -1: the service's */
+        gid_t socket_gid;          /* their group, (gid_t) -1: the service's */
+        /* Uids (SO_PEERCRED) a listening socket accepts; none: anyone who
+         * can open the socket file. Per socket: service_set_allowed_uids. */
+        unsigned n_allowed_uids;
+        uid_t allowed_uids[SERVICE_MAX_ALLOWED_UIDS];
 } ServiceConfig;
 
 void service_config_init_defaults(ServiceConfig *c);
@@ -70,6 +78,9 @@ int service_connect_backend(Service *s, const char *path, VuPeer **ret);
 int service_listen_backends(Service *s, const char *path);
 /* Back-end role: listen at path for a front-end (a VMM). */
 int service_listen_frontends(Service *s, const char *path);
+/* Replaces the uid allow-list of the listening socket at path (n == 0:
+ * anyone). -ENOENT when nothing listens there, -E2BIG over the maximum. */
+int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n);
 /* Takes fd, an already connected socket, as a peer of role (as if accepted
  * on a listener; label names it in logs). For embedding, tests and fuzzers.
  * -EUSERS at the peer cap (fd closed). */

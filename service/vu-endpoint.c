@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* Messages handled per wake-up before yielding to other sources, so one busy
  * peer cannot starve the rest. */
 #define DISPATCH_BUDGET 64
@@ -248,6 +250,10 @@ static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
                         endpoint_fail(ep, r, reason);
                         break;
                 }
+                if (vu_conn_last_fds_lost(ep->conn))
+                        log_warning("%s: %s arrived without its fds: this process is out of "
+                                    "file descriptors",
+                                    ep->name, vu_request_name(ep->ops.channel, m->hdr.request));
                 verr = vu_message_check(m, ep->ops.channel, !ep->ops.receives_requests);
                 if (verr != VU_OK) {
                         snprintf(reason, sizeof(reason), "malformed %s: %s",

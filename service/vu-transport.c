@@ -32,6 +32,9 @@ struct VuConnection {
         /* A protocol error is final: the stream cannot be resynchronised. */
         int rx_error;
         VuError rx_vu_error;
+        /* This process ran out of fds while receiving the message. */
+        bool rx_fds_lost;
+        bool last_fds_lost;
 
         GQueue tx; /* of OutMessage */
         size_t tx_bytes;
@@ -60,6 +63,7 @@ static void rx_reset(VuConnection *c)
         memset(&c->rx.hdr, 0, sizeof(c->rx.hdr));
         c->rx_hdr_got = 0;
         c->rx_payload_got = 0;
+        c->rx_fds_lost = false;
 }
 
 VuConnection *vu_conn_new(int fd)
@@ -111,11 +115,16 @@ static int fail(VuConnection *c, VuError e, VuError *err)
 }
 
 /* Takes the fds of every SCM_RIGHTS block: the first VU_MAX_FDS of the
- * message are kept, the rest closed. Returns false when any had to go. */
+ * message are kept, the rest closed. Returns false when the peer sent more
+ * than that. With room for SCM_MAX_FD in the control buffer, MSG_CTRUNC
+ * means the kernel could not install an fd here (RLIMIT_NOFILE): that is
+ * our shortage, not the peer's fault, and is noted as lost fds instead. */
 static bool take_fds(VuConnection *c, struct msghdr *mh)
 {
-        bool ok = !(mh->msg_flags & MSG_CTRUNC);
+        bool ok = true;
 
+        if (mh->msg_flags & MSG_CTRUNC)
+                c->rx_fds_lost = true;
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
                 size_t n;
 
@@ -216,9 +225,17 @@ int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuE
         }
 
         e = vu_message_check(&c->rx, ch, is_reply);
+        if (e == VU_ERR_MISSING_FD && c->rx_fds_lost) {
+                /* The fd it needed never got here: out of fds, not malformed. */
+                rx_reset(c);
+                c->rx_error = -EMFILE;
+                c->rx_vu_error = VU_OK;
+                return -EMFILE;
+        }
         if (e != VU_OK)
                 return fail(c, e, err);
 
+        c->last_fds_lost = c->rx_fds_lost;
         m->hdr = c->rx.hdr;
         memcpy(m->payload.bytes, c->rx.payload.bytes, c->rx.hdr.size);
         memcpy(m->fds, c->rx.fds, sizeof(m->fds));
@@ -229,6 +246,11 @@ int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuE
         c->rx.n_fds = 0;
         rx_reset(c);
         return 1;
+}
+
+bool vu_conn_last_fds_lost(const VuConnection *c)
+{
+        return c->last_fds_lost;
 }
 
 int vu_conn_send(VuConnection *c, VuMessage *m)

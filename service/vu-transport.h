@@ -37,6 +37,11 @@ int vu_conn_fd(const VuConnection *c);
  * Fds beyond VU_MAX_FDS are closed and reported as VU_ERR_TOO_MANY_FDS.
  * After -EPROTO the stream is out of step: later calls return it again. */
 int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuError *err);
+/* Whether the message vu_conn_read() last returned lost fds on the way in
+ * because this process was at its fd limit (it arrives without them). When
+ * a lost fd was one the request cannot do without, vu_conn_read() returns
+ * -EMFILE instead of a message. */
+bool vu_conn_last_fds_lost(const VuConnection *c);
 
 /* Queues m (header, payload and fds; the fds are taken: m's slots become -1,
  * even on error) and tries to send at once. Returns 0 (sent or queued) or

@@ -574,6 +574,18 @@ const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const
         return NULL;
 }
 
+unsigned harness_count_lines(HarnessProc *p, HarnessStream stream, const char *substring)
+{
+        unsigned n = 0;
+
+        pump(p->harness, -1, 0, NULL);
+        for (guint i = 0; i < p->lines[stream]->len; i++)
+                if (strstr(((HarnessLine *) g_ptr_array_index(p->lines[stream], i))->text,
+                           substring))
+                        n++;
+        return n;
+}
+
 void harness_send_line(HarnessProc *p, const char *fmt, ...)
 {
         g_autofree char *line = NULL;

@@ -94,6 +94,9 @@ const HarnessLine *harness_wait_output(HarnessProc *p, HarnessStream stream, con
  * waiting, or NULL. */
 const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const char *substring);
 
+/* How many lines of the stream so far contain substring (no waiting). */
+unsigned harness_count_lines(HarnessProc *p, HarnessStream stream, const char *substring);
+
 /* Writes one line to the child's stdin. */
 void harness_send_line(HarnessProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
