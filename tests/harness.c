@@ -46,7 +46,12 @@ struct Harness {
         int notify_fd;
         GPtrArray *procs; /* HarnessProc*, spawn order */
         uint64_t seq;
+        bool dumped;
+        struct sigaction old_abort;
 };
+
+/* The harness of the running test, for the abort handler. */
+static Harness *current_harness;
 
 static const char *const stream_names[N_STREAMS] = {"stdout", "stderr"};
 
@@ -92,15 +97,13 @@ static void dump_proc(GString *out, HarnessProc *p)
 
 static void pump(Harness *h, int extra_fd, int timeout_ms, bool *extra_ready);
 
-void harness_fail(Harness *h, const char *fmt, ...)
+static void dump_all(Harness *h, const char *msg)
 {
         g_autoptr(GString) out = g_string_new(NULL);
-        g_autofree char *msg = NULL;
-        va_list ap;
 
-        va_start(ap, fmt);
-        msg = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
+        if (h->dumped)
+                return;
+        h->dumped = true;
         /* Whatever the children still have to say helps. */
         pump(h, -1, 0, NULL);
         g_string_append_printf(out, "%s\n(test directory kept: %s)\n", msg, h->dir);
@@ -111,8 +114,28 @@ void harness_fail(Harness *h, const char *fmt, ...)
                 if (**l)
                         g_test_message("%s", *l);
         g_printerr("%s", out->str);
+}
+
+void harness_fail(Harness *h, const char *fmt, ...)
+{
+        g_autofree char *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        msg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        dump_all(h, msg);
         g_assertion_message(G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
         abort(); /* not reached unless assertions were made non-fatal */
+}
+
+/* A plain g_assert in a test aborts without passing here: dump the
+ * children's output from the SIGABRT on the way out (the process is dying;
+ * the heap is intact since abort() came from ordinary code). */
+static void on_abort(int sig)
+{
+        if (current_harness)
+                dump_all(current_harness, "test aborted");
 }
 
 /* ---- the temporary directory ---- */
@@ -155,6 +178,9 @@ Harness *harness_new(void)
         signal(SIGPIPE, SIG_IGN);
         h->procs = g_ptr_array_new();
         h->notify_fd = -1;
+        struct sigaction sa_abort = {.sa_handler = on_abort};
+        sigaction(SIGABRT, &sa_abort, &h->old_abort);
+        current_harness = h;
         h->dir = g_dir_make_tmp("vhost-share-test-XXXXXX", &error);
         if (!h->dir)
                 g_error("cannot make the test directory: %s", error->message);
@@ -722,6 +748,8 @@ void harness_free(Harness *h)
         g_ptr_array_free(h->procs, true);
         close(h->notify_fd);
         remove_tree(AT_FDCWD, h->dir);
+        current_harness = NULL;
+        sigaction(SIGABRT, &h->old_abort, NULL);
         g_free(h->notify_path);
         g_free(h->dir);
         g_free(h);
