@@ -326,6 +326,29 @@ static void test_connect_role(Fixture *f, gconstpointer data)
         import_ok(f, listening, UUID_B, other);
 }
 
+static void test_remove_during_lookup(Fixture *f, gconstpointer data)
+{
+        const HarnessLine *l;
+
+        start_hub(f, "--lookup-timeout-ms=20000", NULL);
+        HarnessProc *exporter = start_device(f, "slow-exporter", "--get-delay-ms=1500", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        g_autofree char *dev_ino = export_ok(f, exporter, UUID_A);
+
+        /* The exporter withdraws the object while its buffer is being
+         * fetched: the fetch still completes (a dma-buf lives while an fd
+         * does), later lookups fail. */
+        harness_send_line(importer, "import %s", UUID_A);
+        harness_expect_line(exporter, "ASKED " UUID_A, T);
+        harness_send_line(exporter, "remove %s", UUID_A);
+        l = harness_expect_line(exporter, "REMOVE", T);
+        assert_line_is(f, exporter, l, "REMOVED", UUID_A);
+        l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORTED", UUID_A);
+        g_assert_nonnull(strstr(l->text, dev_ino));
+        import_fails(f, importer, UUID_A);
+}
+
 static void test_replies_in_order(Fixture *f, gconstpointer data)
 {
         const HarnessLine *l, *served_fast, *served_slow;
@@ -876,7 +899,7 @@ static void test_raw_handshake_timeout(Fixture *f, gconstpointer data)
         VuMessage m;
         int sock;
 
-        g_assert_true(g_file_set_contents(conf, "[Service]\nReplyTimeoutMSec=300\n", -1, NULL));
+        g_assert_true(g_file_set_contents(conf, "[Service]\nReplyTimeoutMSec=1000\n", -1, NULL));
         start_hub(f, conf_arg, NULL);
         HarnessProc *a = start_device(f, "exporter", NULL);
         HarnessProc *b = start_device(f, "importer", NULL);
@@ -998,6 +1021,7 @@ int main(int argc, char **argv)
         ADD("/hub/connect-role-reconnect", test_connect_role_reconnect);
         ADD("/hub/shutdown-with-pending-lookup", test_shutdown_with_pending_lookup);
         ADD("/hub/quota", test_quota);
+        ADD("/hub/remove-during-lookup", test_remove_during_lookup);
         ADD("/hub/raw/libvhost-user-add-lookup", test_raw_libvhost_user);
         ADD("/hub/raw/rust-vmm-lookup-with-fd", test_raw_rust_vmm);
         ADD("/hub/raw/invalid-uuid", test_raw_invalid_uuid);
