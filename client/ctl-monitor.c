@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vhost-sharectl monitor: one line per event (objects added and removed,
+ * peers appearing, changing and going, the service starting and stopping)
+ * until SIGINT or SIGTERM. */
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "ctl.h"
+
+typedef struct {
+        Ctl *ctl;
+        GString *line;
+} Monitor;
+
+/* Starts a line: the timestamp and the event's name. */
+static void line_begin(Monitor *m, const char *event)
+{
+        char when[64];
+        uint64_t now = (uint64_t) g_get_real_time();
+
+        g_string_truncate(m->line, 0);
+        if (m->ctl->json)
+                g_string_append_printf(m->line, "{\"time_usec\": %" PRIu64 ", \"event\": \"%s\"",
+                                       now, event);
+        else
+                g_string_append_printf(m->line, "%s %-13s", ctl_format_timestamp(now, when), event);
+}
+
+static void line_field(Monitor *m, const char *key, const char *value)
+{
+        if (m->ctl->json) {
+                g_string_append_printf(m->line, ", \"%s\": ", key);
+                ctl_json_string(m->line, value);
+        } else
+                g_string_append_printf(m->line, " %s", value && *value ? value : "-");
+}
+
+static void line_end(Monitor *m)
+{
+        if (m->ctl->json)
+                g_string_append_c(m->line, '}');
+        puts(m->line->str);
+        fflush(stdout);
+}
+
+static const char *path_tail(const char *path, const char *prefix)
+{
+        return g_str_has_prefix(path, prefix) ? path + strlen(prefix) : NULL;
+}
+
+/* Appends one variant's value, as text ("Name=value") or JSON. */
+static int append_variant(Monitor *m, sd_bus_message *msg, const char *name, bool first)
+{
+        const char *contents;
+        char type;
+        int r;
+
+        r = sd_bus_message_peek_type(msg, &type, &contents);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'v', contents);
+        if (r < 0)
+                return r;
+        if (m->ctl->json)
+                g_string_append_printf(m->line, "%s\"%s\": ", first ? "" : ", ", name);
+        else
+                g_string_append_printf(m->line, " %s=", name);
+
+        if (strlen(contents) == 1 && strchr("sogtubiqnxyd", contents[0])) {
+                union {
+                        const char *s;
+                        uint64_t t;
+                        int64_t x;
+                        uint32_t u;
+                        int32_t i;
+                        uint16_t q;
+                        int16_t n;
+                        uint8_t y;
+                        int b;
+                        double d;
+                } v = {0};
+
+                r = sd_bus_message_read_basic(msg, contents[0], &v);
+                if (r < 0)
+                        return r;
+                switch (contents[0]) {
+                case 's':
+                case 'o':
+                case 'g':
+                        if (m->ctl->json)
+                                ctl_json_string(m->line, v.s);
+                        else
+                                g_string_append(m->line, v.s);
+                        break;
+                case 'b':
+                        g_string_append(m->line, v.b ? "true" : "false");
+                        break;
+                case 't':
+                        g_string_append_printf(m->line, "%" PRIu64, v.t);
+                        break;
+                case 'x':
+                        g_string_append_printf(m->line, "%" PRIi64, v.x);
+                        break;
+                case 'u':
+                        g_string_append_printf(m->line, "%" PRIu32, v.u);
+                        break;
+                case 'i':
+                        g_string_append_printf(m->line, "%" PRIi32, v.i);
+                        break;
+                case 'q':
+                        g_string_append_printf(m->line, "%u", v.q);
+                        break;
+                case 'n':
+                        g_string_append_printf(m->line, "%d", v.n);
+                        break;
+                case 'y':
+                        g_string_append_printf(m->line, "%u", v.y);
+                        break;
+                case 'd':
+                        g_string_append_printf(m->line, "%g", v.d);
+                        break;
+                }
+        } else if (strcmp(contents, "as") == 0) {
+                char **strv = NULL;
+
+                r = sd_bus_message_read_strv(msg, &strv);
+                if (r < 0)
+                        return r;
+                if (m->ctl->json) {
+                        g_string_append_c(m->line, '[');
+                        for (char **s = strv; s && *s; s++) {
+                                if (s != strv)
+                                        g_string_append(m->line, ", ");
+                                ctl_json_string(m->line, *s);
+                        }
+                        g_string_append_c(m->line, ']');
+                } else {
+                        for (char **s = strv; s && *s; s++)
+                                g_string_append_printf(m->line, "%s%s", s != strv ? "," : "", *s);
+                }
+                for (char **s = strv; s && *s; s++)
+                        free(*s);
+                free(strv);
+        } else {
+                r = sd_bus_message_skip(msg, contents);
+                if (r < 0)
+                        return r;
+                g_string_append(m->line, m->ctl->json ? "null" : "?");
+        }
+        return sd_bus_message_exit_container(msg);
+}
+
+/* Appends an a{sv} as " Name=value..." or ", \"properties\": {...}". */
+static int append_props(Monitor *m, sd_bus_message *msg)
+{
+        bool first = true;
+        int r;
+
+        if (m->ctl->json)
+                g_string_append(m->line, ", \"properties\": {");
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *name;
+
+                r = sd_bus_message_read(msg, "s", &name);
+                if (r < 0)
+                        return r;
+                r = append_variant(m, msg, name, first);
+                if (r < 0)
+                        return r;
+                first = false;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        if (m->ctl->json)
+                g_string_append_c(m->line, '}');
+        return sd_bus_message_exit_container(msg);
+}
+
+static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        Monitor *m = userdata;
+        const char *uuid, *path, *type;
+
+        if (sd_bus_message_is_signal(msg, CTL_MANAGER_INTERFACE, "Added") &&
+            sd_bus_message_read(msg, "sos", &uuid, &path, &type) >= 0) {
+                line_begin(m, "Added");
+                line_field(m, "uuid", uuid);
+                line_field(m, "type", type);
+                line_field(m, "path", path);
+                line_end(m);
+        } else if (sd_bus_message_is_signal(msg, CTL_MANAGER_INTERFACE, "Removed") &&
+                   sd_bus_message_read(msg, "so", &uuid, &path) >= 0) {
+                line_begin(m, "Removed");
+                line_field(m, "uuid", uuid);
+                line_field(m, "path", path);
+                line_end(m);
+        }
+        return 0;
+}
+
+/* Objects are reported by Added/Removed already; this reports peers. */
+static int on_interfaces_added(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        Monitor *m = userdata;
+        const char *path, *id;
+        int r;
+
+        if (sd_bus_message_read(msg, "o", &path) < 0)
+                return 0;
+        id = path_tail(path, CTL_PEER_PATH_PREFIX);
+        if (!id)
+                return 0;
+        r = sd_bus_message_enter_container(msg, 'a', "{sa{sv}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(msg, 'e', "sa{sv}")) > 0) {
+                const char *iface;
+
+                r = sd_bus_message_read(msg, "s", &iface);
+                if (r < 0)
+                        break;
+                if (strcmp(iface, CTL_PEER_INTERFACE) == 0) {
+                        line_begin(m, "PeerAdded");
+                        line_field(m, "id", id);
+                        line_field(m, "path", path);
+                        r = append_props(m, msg);
+                        if (r >= 0)
+                                line_end(m);
+                } else
+                        r = sd_bus_message_skip(msg, "a{sv}");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(msg);
+        }
+        return 0;
+}
+
+static int on_interfaces_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        Monitor *m = userdata;
+        const char *path, *id;
+
+        if (sd_bus_message_read(msg, "o", &path) < 0)
+                return 0;
+        id = path_tail(path, CTL_PEER_PATH_PREFIX);
+        if (!id)
+                return 0;
+        line_begin(m, "PeerRemoved");
+        line_field(m, "id", id);
+        line_field(m, "path", path);
+        line_end(m);
+        return 0;
+}
+
+static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        Monitor *m = userdata;
+        const char *path = sd_bus_message_get_path(msg), *iface, *tail;
+
+        if (!path || sd_bus_message_read(msg, "s", &iface) < 0)
+                return 0;
+        if ((tail = path_tail(path, CTL_PEER_PATH_PREFIX))) {
+                line_begin(m, "PeerChanged");
+                line_field(m, "id", tail);
+        } else if ((tail = path_tail(path, CTL_OBJECT_PATH_PREFIX))) {
+                char uuid[37];
+
+                line_begin(m, "ObjectChanged");
+                line_field(m, "uuid", ctl_parse_uuid(tail, uuid) ? uuid : tail);
+        } else
+                return 0; /* the manager's counters: Added/Removed say more */
+        line_field(m, "path", path);
+        if (append_props(m, msg) >= 0)
+                line_end(m);
+        return 0;
+}
+
+static int on_name_owner_changed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        Monitor *m = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (*new_owner) {
+                line_begin(m, "ServiceStarted");
+                line_field(m, "owner", new_owner);
+        } else {
+                line_begin(m, "ServiceStopped");
+                line_field(m, "owner", old_owner);
+        }
+        line_end(m);
+        return 0;
+}
+
+int verb_monitor(Ctl *ctl, int argc, char **argv)
+{
+        static const struct {
+                const char *rule;
+                sd_bus_message_handler_t handler;
+        } matches[] = {
+            {"type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
+             "',interface='" CTL_MANAGER_INTERFACE "'",
+             on_manager_signal},
+            {"type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
+             "',interface='org.freedesktop.DBus.ObjectManager',member='InterfacesAdded'",
+             on_interfaces_added},
+            {"type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
+             "',interface='org.freedesktop.DBus.ObjectManager',member='InterfacesRemoved'",
+             on_interfaces_removed},
+            {"type='signal',sender='" CTL_BUS_NAME
+             "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+             "path_namespace='" CTL_MANAGER_PATH "'",
+             on_properties_changed},
+            {"type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" CTL_BUS_NAME "'",
+             on_name_owner_changed},
+        };
+        g_autoptr(GString) line = g_string_new(NULL);
+        Monitor m = {.ctl = ctl, .line = line};
+        sd_event *ev = NULL;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_new(&ev);
+        if (r >= 0)
+                r = sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_bus_attach_event(ctl->bus, ev, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_set_exit_on_disconnect(ctl->bus, true);
+        /* Synchronous AddMatch: once the header is out, no event is missed. */
+        for (size_t i = 0; r >= 0 && i < G_N_ELEMENTS(matches); i++)
+                r = sd_bus_add_match(ctl->bus, NULL, matches[i].rule, matches[i].handler, &m);
+        if (r < 0) {
+                sd_event_unref(ev);
+                return ctl_bus_error(NULL, r, _("cannot subscribe to the service's signals"));
+        }
+
+        if (!ctl->no_legend && !ctl->json) {
+                printf(_("Monitoring %s; press Ctrl-C to stop.\n"), CTL_BUS_NAME);
+                fflush(stdout);
+        }
+        r = sd_event_loop(ev);
+        sd_bus_detach_event(ctl->bus);
+        sd_event_unref(ev);
+        if (r != 0) {
+                fprintf(stderr, _("%s: the bus connection was lost\n"),
+                        program_invocation_short_name);
+                return CTL_EXIT_NO_SERVICE;
+        }
+        return CTL_EXIT_OK;
+}

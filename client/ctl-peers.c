@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vhost-sharectl peers, attach, detach: the vhost-user connections. */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static void message_unrefp(sd_bus_message **m)
+{
+        sd_bus_message_unref(*m);
+}
+
+int verb_peers(Ctl *ctl, int argc, char **argv)
+{
+        g_autoptr(GPtrArray) peers = NULL;
+        g_autoptr(CtlTable) table = NULL;
+        int r;
+
+        r = ctl_get_managed(ctl, NULL, &peers);
+        if (r != CTL_EXIT_OK)
+                return r;
+
+        if (ctl->json) {
+                g_autoptr(GString) out = g_string_new("[");
+
+                for (guint i = 0; i < peers->len; i++) {
+                        g_string_append(out, i ? ",\n  " : "\n  ");
+                        ctl_json_peer(out, g_ptr_array_index(peers, i));
+                }
+                g_string_append(out, peers->len ? "\n]\n" : "]\n");
+                fputs(out->str, stdout);
+                return CTL_EXIT_OK;
+        }
+
+        table = ctl_table_new("ID", "NAME", "ROLE", "STATE", "SHARED", "OBJECTS", "PID", "SOCKET",
+                              NULL);
+        for (guint i = 0; i < peers->len; i++) {
+                const CtlPeer *p = g_ptr_array_index(peers, i);
+                char pid[16], count[16];
+
+                g_snprintf(pid, sizeof(pid), "%u", p->pid);
+                g_snprintf(count, sizeof(count), "%u", p->exported_count);
+                ctl_table_add_row(table, ctl_peer_id(p), p->name ? p->name : "-",
+                                  p->role ? p->role : "-", p->state ? p->state : "-",
+                                  p->shared_objects ? "yes" : "no", count, p->pid ? pid : "-",
+                                  p->socket_path && *p->socket_path ? p->socket_path : "-", NULL);
+        }
+        if (peers->len > 0 || ctl->no_legend)
+                ctl_table_print(table, ctl->no_legend);
+        if (!ctl->no_legend)
+                printf(ngettext("\n%u peer listed.\n", "\n%u peers listed.\n", peers->len),
+                       peers->len);
+        return CTL_EXIT_OK;
+}
+
+int verb_attach(Ctl *ctl, int argc, char **argv)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
+        const char *role = argv[1], *path = argv[2], *peer;
+        int r;
+
+        if (strcmp(role, "connect") != 0 && strcmp(role, "accept") != 0 &&
+            strcmp(role, "serve") != 0)
+                return ctl_usage_error(_("unknown role \"%s\" (connect, accept or serve)"), role);
+        if (path[0] != '/')
+                return ctl_usage_error(_("\"%s\" is not an absolute path"), path);
+
+        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
+                               "AddPeer", &error, &reply, "ss", role, path);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &peer);
+        if (r < 0) {
+                g_autofree char *what = g_strdup_printf(_("cannot attach %s (%s)"), path, role);
+
+                r = ctl_bus_error(&error, r, what);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        if (strcmp(peer, "/") == 0)
+                printf(_("Listening at %s (%s); peers appear as they connect.\n"), path, role);
+        else
+                printf(_("Attached %s as %s.\n"), path, peer);
+        return CTL_EXIT_OK;
+}
+
+/* PEER is an object path, a numeric id, or a peer's name. */
+static int resolve_peer(Ctl *ctl, const char *arg, char **ret)
+{
+        g_autoptr(GPtrArray) peers = NULL;
+        const char *p;
+        int r;
+
+        if (arg[0] == '/') {
+                *ret = g_strdup(arg);
+                return CTL_EXIT_OK;
+        }
+        for (p = arg; g_ascii_isdigit(*p); p++)
+                ;
+        if (p != arg && !*p) {
+                *ret = g_strconcat(CTL_PEER_PATH_PREFIX, arg, NULL);
+                return CTL_EXIT_OK;
+        }
+        r = ctl_get_managed(ctl, NULL, &peers);
+        if (r != CTL_EXIT_OK)
+                return r;
+        for (guint i = 0; i < peers->len; i++) {
+                const CtlPeer *peer = g_ptr_array_index(peers, i);
+
+                if (g_strcmp0(peer->name, arg) == 0) {
+                        *ret = g_strdup(peer->path);
+                        return CTL_EXIT_OK;
+                }
+        }
+        fprintf(stderr, _("%s: no peer \"%s\"\n"), program_invocation_short_name, arg);
+        return CTL_EXIT_NOT_FOUND;
+}
+
+int verb_detach(Ctl *ctl, int argc, char **argv)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        g_autofree char *path = NULL;
+        int r;
+
+        r = resolve_peer(ctl, argv[1], &path);
+        if (r != CTL_EXIT_OK)
+                return r;
+        if (!sd_bus_object_path_is_valid(path))
+                return ctl_usage_error(_("\"%s\" is not a peer"), argv[1]);
+        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
+                               "RemovePeer", &error, NULL, "o", path);
+        if (r < 0) {
+                g_autofree char *what = g_strdup_printf(_("cannot detach peer %s"), path);
+
+                r = ctl_bus_error(&error, r, what);
+                sd_bus_error_free(&error);
+                return r;
+        }
+        printf(_("Detached %s.\n"), path);
+        return CTL_EXIT_OK;
+}
