@@ -464,6 +464,9 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
         if (c && share_entry_owner(e) == &c->owner)
                 requester = &c->owner;
+        else if (share_entry_owner(e) == &m->detached)
+                /* Disowned: kept for every privileged caller, removable by any. */
+                requester = &m->detached;
         else {
                 r = bus_access_is_root(msg);
                 if (r < 0)
@@ -479,6 +482,48 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot remove %s", s);
         log_info("Bus client %s removed %s", sender, s);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_disown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        BusManager *m = userdata;
+        uint8_t uuid[SHARE_UUID_SIZE];
+        char path[BUS_OBJECT_PATH_MAX];
+        const char *s, *sender = sd_bus_message_get_sender(msg);
+        BusClient *c;
+        ShareEntry *e;
+        int r;
+
+        r = bus_access_check(&m->access, msg, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &s);
+        if (r < 0)
+                return r;
+        r = parse_uuid(s, uuid, error);
+        if (r < 0)
+                return r;
+        e = share_table_lookup(service_table(m->service), uuid);
+        if (!e)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOUND, "No object %s", s);
+        c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
+        if (!c || share_entry_owner(e) != &c->owner)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_OWNER, "Object %s belongs to %s", s,
+                                         share_entry_owner(e)->name ?: "someone else");
+        r = share_table_set_owner(service_table(m->service), e, &m->detached);
+        if (r == -EDQUOT)
+                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_REACHED,
+                                         "The service holds the maximum of %u disowned objects",
+                                         m->detached.max_entries);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot disown %s", s);
+        log_info("Bus client %s handed %s over to the service", sender, s);
+        bus_object_path(uuid, path);
+        r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "OwnerBusName",
+                                           NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce the new owner of %s", s);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -648,6 +693,8 @@ static const sd_bus_vtable manager_vtable[] = {
                             UNPRIV),
     SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("s", uuid), SD_BUS_NO_RESULT, method_remove,
                             UNPRIV),
+    SD_BUS_METHOD_WITH_ARGS("Disown", SD_BUS_ARGS("s", uuid), SD_BUS_NO_RESULT, method_disown,
+                            UNPRIV),
     SD_BUS_METHOD_WITH_ARGS("Allocate", SD_BUS_ARGS("t", size, "s", device),
                             SD_BUS_RESULT("s", uuid, "o", path, "h", fd), method_allocate, UNPRIV),
     SD_BUS_METHOD_WITH_ARGS("ListPeers", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(so)", peers),
@@ -679,6 +726,8 @@ int bus_manager_new(Service *s, sd_bus *bus, BusManager **ret)
         m->bus = sd_bus_ref(bus);
         m->clients = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, bus_client_free);
         bus_access_init(&m->access, PRIVILEGED_GROUP);
+        share_owner_init(&m->detached, SHARE_OWNER_SERVICE, "service", 0);
+        m->detached.max_entries = service_config(s)->max_objects_per_client;
 
         r = sd_bus_add_object_vtable(bus, &m->manager_slot, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
                                      manager_vtable, m);
@@ -734,6 +783,8 @@ void bus_manager_free(BusManager *m)
         bus_object_unregister(m);
         bus_peer_unregister(m);
         g_clear_pointer(&m->clients, g_hash_table_destroy);
+        (void) share_table_remove_owner(service_table(m->service), &m->detached);
+        share_owner_clear(&m->detached);
         m->changed_source = sd_event_source_disable_unref(m->changed_source);
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);

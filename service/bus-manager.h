@@ -58,6 +58,9 @@ struct BusManager {
 
         /* Bus clients that own objects: unique name -> BusClient. */
         GHashTable *clients;
+        /* The owner of objects handed over with Disown(): they stay until
+         * removed, whoever exported them. */
+        ShareOwner detached;
 
         /* While an observer announces an entry or a peer, it may already be
          * out of the table or the peer list; the find callbacks still know

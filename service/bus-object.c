@@ -195,7 +195,9 @@ static const sd_bus_vtable object_vtable[] = {
     CONST_PROPERTY("Uuid", "s", property_get_uuid),
     CONST_PROPERTY("Type", "s", property_get_type),
     CONST_PROPERTY("Owner", "o", property_get_owner),
-    CONST_PROPERTY("OwnerBusName", "s", property_get_owner_bus_name),
+    /* Changes once, to "", when the owner hands the object over (Disown()). */
+    SD_BUS_PROPERTY("OwnerBusName", "s", property_get_owner_bus_name, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     CONST_PROPERTY("Size", "t", property_get_info),
     CONST_PROPERTY("Exporter", "s", property_get_info),
     CONST_PROPERTY("Name", "s", property_get_info),

@@ -393,6 +393,20 @@ int share_table_remove(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
         return 0;
 }
 
+int share_table_set_owner(ShareTable *t, ShareEntry *e, ShareOwner *owner)
+{
+        if (!t || !e || !owner)
+                return -EINVAL;
+        if (e->owner == owner)
+                return 0;
+        if (owner->max_entries != 0 && owner->n_entries >= owner->max_entries)
+                return -EDQUOT;
+        owner_unlink(e->owner, e);
+        owner_link(owner, e);
+        e->owner = owner;
+        return 0;
+}
+
 unsigned share_table_remove_owner(ShareTable *t, ShareOwner *owner)
 {
         unsigned n = 0;

@@ -107,6 +107,11 @@ int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
 int share_table_remove(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
                        const ShareOwner *requester);
 
+/* Hands e over to owner (e.g. a bus client's buffer to the service). Not a
+ * table event: observers are not told; the caller announces the change.
+ * -EINVAL (NULL argument), -EDQUOT (owner over quota). */
+int share_table_set_owner(ShareTable *t, ShareEntry *e, ShareOwner *owner);
+
 /* Removes every entry of owner; returns how many. */
 unsigned share_table_remove_owner(ShareTable *t, ShareOwner *owner);
 

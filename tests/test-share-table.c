@@ -705,6 +705,45 @@ static void test_quota(void)
         share_owner_clear(&b);
 }
 
+static void test_set_owner(void)
+{
+        ShareTable *t = share_table_new();
+        ShareOwner client, service;
+        uint8_t u[3][SHARE_UUID_SIZE];
+        ShareEntry *e;
+        int fd = new_memfd(4096, 2);
+
+        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.7", 1000);
+        share_owner_init(&service, SHARE_OWNER_SERVICE, "service", 0);
+        service.max_entries = 1;
+        for (int i = 0; i < 3; i++)
+                random_uuid(u[i]);
+        g_assert_cmpint(share_table_add_fd(t, u[0], fd, &client, NULL, &e), ==, 0);
+        g_assert_cmpint(share_table_add_exporter(t, u[1], &client, NULL), ==, 0);
+        g_assert_cmpint(share_table_add_exporter(t, u[2], &client, NULL), ==, 0);
+
+        g_assert_cmpint(share_table_set_owner(t, e, &service), ==, 0);
+        g_assert_true(share_entry_owner(e) == &service);
+        g_assert_cmpuint(client.n_entries, ==, 2);
+        g_assert_cmpuint(service.n_entries, ==, 1);
+        /* The new owner's quota counts; the old owner keeps the entry. */
+        g_assert_cmpint(share_table_set_owner(t, share_table_lookup(t, u[1]), &service), ==,
+                        -EDQUOT);
+        g_assert_true(share_entry_owner(share_table_lookup(t, u[1])) == &client);
+        g_assert_cmpint(share_table_set_owner(t, NULL, &service), ==, -EINVAL);
+
+        /* Only the new owner may remove it; purging the old one leaves it. */
+        g_assert_cmpint(share_table_remove(t, u[0], &client), ==, -EPERM);
+        g_assert_cmpuint(share_table_remove_owner(t, &client), ==, 2);
+        g_assert_nonnull(share_table_lookup(t, u[0]));
+        g_assert_true(fd_is_open(fd));
+        g_assert_cmpint(share_table_remove(t, u[0], &service), ==, 0);
+        g_assert_false(fd_is_open(fd));
+        share_table_free(t);
+        share_owner_clear(&client);
+        share_owner_clear(&service);
+}
+
 static void test_fd_ownership(void)
 {
         int before = fd_count_open();
@@ -1005,6 +1044,7 @@ int main(int argc, char **argv)
                         test_observer_remove_in_callback);
         g_test_add_func("/share-table/observer-changes-table", test_observer_changes_table);
         g_test_add_func("/share-table/quota", test_quota);
+        g_test_add_func("/share-table/set-owner", test_set_owner);
         g_test_add_func("/share-table/fd-ownership", test_fd_ownership);
         g_test_add_func("/share-table/metadata-memfd", test_metadata_memfd);
         g_test_add_func("/share-table/info-other-fds", test_info_other_fds);
