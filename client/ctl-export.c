@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <systemd/sd-event.h>
@@ -106,9 +107,11 @@ static int call_remove(Ctl *ctl, const char *uuid, sd_bus_error *error)
 }
 
 typedef struct {
+        Ctl *ctl;
         const char *uuid;
         sd_event *event;
         bool removed_elsewhere;
+        int exit_code;
 } Hold;
 
 static int on_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
@@ -123,14 +126,33 @@ static int on_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_err
         return 0;
 }
 
+/* Removes the object while the loop still runs: when sd-event exits,
+ * sd-bus closes the connection attached to it. */
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Hold *h = userdata;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = call_remove(h->ctl, h->uuid, &error);
+        if (r < 0 && !sd_bus_error_has_name(&error, CTL_ERROR_PREFIX "NotFound")) {
+                g_autofree char *what = g_strdup_printf(_("cannot remove %s"), h->uuid);
+
+                h->exit_code = ctl_bus_error(&error, r, what);
+        } else if (!h->ctl->json)
+                printf(_("Removed %s.\n"), h->uuid);
+        sd_bus_error_free(&error);
+        sd_event_exit(h->event, 0);
+        return 0;
+}
+
 int ctl_hold_object(Ctl *ctl, const char *uuid)
 {
         g_autofree char *rule =
             g_strdup_printf("type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
                             "',interface='" CTL_MANAGER_INTERFACE "',member='Removed',arg0='%s'",
                             uuid);
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        Hold h = {.uuid = uuid};
+        Hold h = {.ctl = ctl, .uuid = uuid, .exit_code = CTL_EXIT_OK};
         sigset_t mask;
         int r;
 
@@ -141,9 +163,9 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
 
         r = sd_event_new(&h.event);
         if (r >= 0)
-                r = sd_event_add_signal(h.event, NULL, SIGINT, NULL, NULL);
+                r = sd_event_add_signal(h.event, NULL, SIGINT, on_signal, &h);
         if (r >= 0)
-                r = sd_event_add_signal(h.event, NULL, SIGTERM, NULL, NULL);
+                r = sd_event_add_signal(h.event, NULL, SIGTERM, on_signal, &h);
         if (r >= 0)
                 r = sd_bus_attach_event(ctl->bus, h.event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
@@ -160,23 +182,10 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
                         program_invocation_short_name, uuid);
                 return CTL_EXIT_NO_SERVICE;
         }
-        if (h.removed_elsewhere) {
+        if (h.removed_elsewhere)
                 fprintf(stderr, _("%s: %s was removed by someone else\n"),
                         program_invocation_short_name, uuid);
-                return CTL_EXIT_OK;
-        }
-        r = call_remove(ctl, uuid, &error);
-        if (r < 0 && !sd_bus_error_has_name(&error, CTL_ERROR_PREFIX "NotFound")) {
-                g_autofree char *what = g_strdup_printf(_("cannot remove %s"), uuid);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        sd_bus_error_free(&error);
-        if (!ctl->json)
-                printf(_("Removed %s.\n"), uuid);
-        return CTL_EXIT_OK;
+        return h.exit_code;
 }
 
 int ctl_disown_object(Ctl *ctl, const char *uuid)

@@ -14,6 +14,9 @@
 typedef struct {
         Ctl *ctl;
         GString *line;
+        /* path -> (property -> formatted value): the service may announce
+         * unchanged properties along with changed ones; we print changes. */
+        GHashTable *known;
 } Monitor;
 
 /* Starts a line: the timestamp and the event's name. */
@@ -52,8 +55,8 @@ static const char *path_tail(const char *path, const char *prefix)
         return g_str_has_prefix(path, prefix) ? path + strlen(prefix) : NULL;
 }
 
-/* Appends one variant's value, as text ("Name=value") or JSON. */
-static int append_variant(Monitor *m, sd_bus_message *msg, const char *name, bool first)
+/* Formats one variant's value into val, as text or JSON. */
+static int format_variant(Monitor *m, sd_bus_message *msg, GString *val)
 {
         const char *contents;
         char type;
@@ -65,11 +68,6 @@ static int append_variant(Monitor *m, sd_bus_message *msg, const char *name, boo
         r = sd_bus_message_enter_container(msg, 'v', contents);
         if (r < 0)
                 return r;
-        if (m->ctl->json)
-                g_string_append_printf(m->line, "%s\"%s\": ", first ? "" : ", ", name);
-        else
-                g_string_append_printf(m->line, " %s=", name);
-
         if (strlen(contents) == 1 && strchr("sogtubiqnxyd", contents[0])) {
                 union {
                         const char *s;
@@ -91,37 +89,37 @@ static int append_variant(Monitor *m, sd_bus_message *msg, const char *name, boo
                 case 's':
                 case 'o':
                 case 'g':
-                        if (m->ctl->json)
-                                ctl_json_string(m->line, v.s);
+                        if (m->ctl->json || !*v.s)
+                                ctl_json_string(val, v.s);
                         else
-                                g_string_append(m->line, v.s);
+                                g_string_append(val, v.s);
                         break;
                 case 'b':
-                        g_string_append(m->line, v.b ? "true" : "false");
+                        g_string_append(val, v.b ? "true" : "false");
                         break;
                 case 't':
-                        g_string_append_printf(m->line, "%" PRIu64, v.t);
+                        g_string_append_printf(val, "%" PRIu64, v.t);
                         break;
                 case 'x':
-                        g_string_append_printf(m->line, "%" PRIi64, v.x);
+                        g_string_append_printf(val, "%" PRIi64, v.x);
                         break;
                 case 'u':
-                        g_string_append_printf(m->line, "%" PRIu32, v.u);
+                        g_string_append_printf(val, "%" PRIu32, v.u);
                         break;
                 case 'i':
-                        g_string_append_printf(m->line, "%" PRIi32, v.i);
+                        g_string_append_printf(val, "%" PRIi32, v.i);
                         break;
                 case 'q':
-                        g_string_append_printf(m->line, "%u", v.q);
+                        g_string_append_printf(val, "%u", v.q);
                         break;
                 case 'n':
-                        g_string_append_printf(m->line, "%d", v.n);
+                        g_string_append_printf(val, "%d", v.n);
                         break;
                 case 'y':
-                        g_string_append_printf(m->line, "%u", v.y);
+                        g_string_append_printf(val, "%u", v.y);
                         break;
                 case 'd':
-                        g_string_append_printf(m->line, "%g", v.d);
+                        g_string_append_printf(val, "%g", v.d);
                         break;
                 }
         } else if (strcmp(contents, "as") == 0) {
@@ -131,16 +129,16 @@ static int append_variant(Monitor *m, sd_bus_message *msg, const char *name, boo
                 if (r < 0)
                         return r;
                 if (m->ctl->json) {
-                        g_string_append_c(m->line, '[');
+                        g_string_append_c(val, '[');
                         for (char **s = strv; s && *s; s++) {
                                 if (s != strv)
-                                        g_string_append(m->line, ", ");
-                                ctl_json_string(m->line, *s);
+                                        g_string_append(val, ", ");
+                                ctl_json_string(val, *s);
                         }
-                        g_string_append_c(m->line, ']');
+                        g_string_append_c(val, ']');
                 } else {
                         for (char **s = strv; s && *s; s++)
-                                g_string_append_printf(m->line, "%s%s", s != strv ? "," : "", *s);
+                                g_string_append_printf(val, "%s%s", s != strv ? "," : "", *s);
                 }
                 for (char **s = strv; s && *s; s++)
                         free(*s);
@@ -149,17 +147,23 @@ static int append_variant(Monitor *m, sd_bus_message *msg, const char *name, boo
                 r = sd_bus_message_skip(msg, contents);
                 if (r < 0)
                         return r;
-                g_string_append(m->line, m->ctl->json ? "null" : "?");
+                g_string_append(val, m->ctl->json ? "null" : "?");
         }
         return sd_bus_message_exit_container(msg);
 }
 
-/* Appends an a{sv} as " Name=value..." or ", \"properties\": {...}". */
-static int append_props(Monitor *m, sd_bus_message *msg)
+/* Appends an a{sv} as " Name=value..." or ", \"properties\": {...}", only
+ * what differs from what we knew of path. Returns how many were appended. */
+static int append_props(Monitor *m, sd_bus_message *msg, const char *path)
 {
-        bool first = true;
-        int r;
+        GHashTable *known = g_hash_table_lookup(m->known, path);
+        g_autoptr(GString) val = g_string_new(NULL);
+        int r, n = 0;
 
+        if (!known) {
+                known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                g_hash_table_insert(m->known, g_strdup(path), known);
+        }
         if (m->ctl->json)
                 g_string_append(m->line, ", \"properties\": {");
         r = sd_bus_message_enter_container(msg, 'a', "{sv}");
@@ -171,10 +175,19 @@ static int append_props(Monitor *m, sd_bus_message *msg)
                 r = sd_bus_message_read(msg, "s", &name);
                 if (r < 0)
                         return r;
-                r = append_variant(m, msg, name, first);
+                g_string_truncate(val, 0);
+                r = format_variant(m, msg, val);
                 if (r < 0)
                         return r;
-                first = false;
+                if (g_strcmp0(g_hash_table_lookup(known, name), val->str) != 0) {
+                        if (m->ctl->json)
+                                g_string_append_printf(m->line, "%s\"%s\": %s", n ? ", " : "", name,
+                                                       val->str);
+                        else
+                                g_string_append_printf(m->line, " %s=%s", name, val->str);
+                        g_hash_table_insert(known, g_strdup(name), g_strdup(val->str));
+                        n++;
+                }
                 r = sd_bus_message_exit_container(msg);
                 if (r < 0)
                         return r;
@@ -183,7 +196,8 @@ static int append_props(Monitor *m, sd_bus_message *msg)
                 return r;
         if (m->ctl->json)
                 g_string_append_c(m->line, '}');
-        return sd_bus_message_exit_container(msg);
+        r = sd_bus_message_exit_container(msg);
+        return r < 0 ? r : n;
 }
 
 static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
@@ -204,6 +218,7 @@ static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *
                 line_field(m, "uuid", uuid);
                 line_field(m, "path", path);
                 line_end(m);
+                g_hash_table_remove(m->known, path);
         }
         return 0;
 }
@@ -231,7 +246,8 @@ static int on_interfaces_added(sd_bus_message *msg, void *userdata, sd_bus_error
                         line_begin(m, "PeerAdded");
                         line_field(m, "id", id);
                         line_field(m, "path", path);
-                        r = append_props(m, msg);
+                        g_hash_table_remove(m->known, path);
+                        r = append_props(m, msg, path);
                         if (r >= 0)
                                 line_end(m);
                 } else
@@ -256,6 +272,7 @@ static int on_interfaces_removed(sd_bus_message *msg, void *userdata, sd_bus_err
         line_field(m, "id", id);
         line_field(m, "path", path);
         line_end(m);
+        g_hash_table_remove(m->known, path);
         return 0;
 }
 
@@ -277,7 +294,7 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         } else
                 return 0; /* the manager's counters: Added/Removed say more */
         line_field(m, "path", path);
-        if (append_props(m, msg) >= 0)
+        if (append_props(m, msg, path) > 0)
                 line_end(m);
         return 0;
 }
@@ -324,7 +341,9 @@ int verb_monitor(Ctl *ctl, int argc, char **argv)
              on_name_owner_changed},
         };
         g_autoptr(GString) line = g_string_new(NULL);
-        Monitor m = {.ctl = ctl, .line = line};
+        g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                            (GDestroyNotify) g_hash_table_unref);
+        Monitor m = {.ctl = ctl, .line = line, .known = known};
         sd_event *ev = NULL;
         sigset_t mask;
         int r;
