@@ -1,0 +1,494 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""vhost-sharectl against the real vhost-shared on a private bus (a
+dbus-daemon with the shipped policy) with vhost-share-device back-ends:
+tables, JSON, export/lookup round trips, remove, monitor, exit codes, and
+the German translation. Output is TAP."""
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid as uuidlib
+
+TIMEOUT = 10.0
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+TIME_RE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={dir}/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"""
+
+
+def env(name):
+    value = os.environ.get(name)
+    if not value:
+        print(f"Bail out! {name} is not set (run through meson test)")
+        sys.exit(1)
+    return value
+
+
+BUILD = env("VHOST_SHARE_BUILD_ROOT")
+CTL = os.path.join(BUILD, "client", "vhost-sharectl")
+DAEMON = os.path.join(BUILD, "service", "vhost-shared")
+DEVICE = os.path.join(BUILD, "service", "vhost-share-device")
+
+
+class Lines:
+    """A child's stdout, read line by line with deadlines."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.buf = b""
+        self.lines = []
+
+    def _fill(self, deadline):
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return False
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return False
+            self.buf += chunk
+        return True
+
+    def wait_for(self, pattern, timeout=TIMEOUT):
+        """Returns the first new line matching pattern (a regex)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self._fill(deadline):
+                raise AssertionError(f"no line matching {pattern!r} in time; got {self.lines!r}")
+            line, self.buf = self.buf.split(b"\n", 1)
+            line = line.decode()
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
+
+
+class Testbed:
+    """dbus-daemon + vhost-shared (accepting back-ends) in a temporary directory."""
+
+    def __init__(self, start_service=True):
+        self.tmp = tempfile.TemporaryDirectory(prefix="vhost-share-client-")
+        self.dir = self.tmp.name
+        # An unprivileged client must reach the bus socket (access tests).
+        os.chmod(self.dir, 0o755)
+        conf = os.path.join(self.dir, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONFIG.format(dir=self.dir, policy=os.path.join(
+                BUILD, "data", "org.vhostshare.share1.conf")))
+        self.bus = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", "--print-address=1",
+                                     f"--config-file={conf}"], stdout=subprocess.PIPE,
+                                    stderr=sys.stderr, text=True)
+        self.address = self.bus.stdout.readline().strip()
+        assert self.address, "dbus-daemon printed no address"
+        self.hub = os.path.join(self.dir, "hub.sock")
+        self.service = None
+        self.children = []
+        if start_service:
+            self.start_service()
+
+    def start_service(self):
+        notify = os.path.join(self.dir, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(notify)
+        config = os.path.join(self.dir, "vhost-shared.conf")
+        open(config, "w").close()
+        self.service = subprocess.Popen(
+            [DAEMON, f"--bus-address={self.address}", f"--config={config}",
+             f"--accept={self.hub}"],
+            env=dict(os.environ, NOTIFY_SOCKET=notify), stdout=sys.stderr, stderr=sys.stderr)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                msg = sock.recv(4096).decode()
+            except socket.timeout:
+                raise AssertionError("vhost-shared did not send READY=1 in time")
+            if "READY=1" in msg.split("\n"):
+                break
+        sock.close()
+        os.unlink(notify)
+
+    def ctl_args(self, *args):
+        return [CTL, f"--address={self.address}", *args]
+
+    def ctl(self, *args, env=None, expect=0, user=None):
+        cmd = self.ctl_args(*args)
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
+                             env=env)
+        if expect is not None:
+            assert out.returncode == expect, (
+                f"{args}: exit {out.returncode}, expected {expect}\n"
+                f"stdout: {out.stdout}\nstderr: {out.stderr}")
+        return out
+
+    def spawn(self, cmd, **kw):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=sys.stderr, **kw)
+        self.children.append(proc)
+        return proc, Lines(proc)
+
+    def spawn_ctl(self, *args):
+        return self.spawn(self.ctl_args(*args))
+
+    def device(self, *args):
+        return self.spawn([DEVICE, f"--connect={self.hub}", *args])
+
+    def close(self):
+        for proc in self.children:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=TIMEOUT)
+            proc.stdout.close()
+        code = 0
+        if self.service:
+            self.service.send_signal(signal.SIGTERM)
+            code = self.service.wait(timeout=TIMEOUT)
+        self.bus.terminate()
+        self.bus.wait(timeout=TIMEOUT)
+        self.bus.stdout.close()
+        self.tmp.cleanup()
+        assert code == 0, f"vhost-shared exited with {code}"
+
+
+def stop(proc, sig=signal.SIGINT):
+    proc.send_signal(sig)
+    return proc.wait(timeout=TIMEOUT)
+
+
+def random_uuid():
+    return str(uuidlib.uuid4())
+
+
+tests = []
+
+
+def test(fn):
+    tests.append(fn)
+    return fn
+
+
+@test
+def usage_errors_exit_2(tb):
+    for args in [(), ("frob",), ("--bogus", "list"), ("list", "extra"), ("show",),
+                 ("show", "not-a-uuid"), ("list", "--size=4096"), ("export",),
+                 ("export", "--size=0"), ("export", "file", "--size=4K"),
+                 ("attach", "teleport", "/tmp/x.sock"), ("attach", "connect", "relative.sock"),
+                 ("allocate", "lots")]:
+        out = tb.ctl(*args, expect=2)
+        assert out.stderr.startswith("vhost-sharectl: "), out.stderr
+        assert out.stdout == "", out.stdout
+    out = tb.ctl("--version")
+    assert re.fullmatch(r"vhost-sharectl \d+\.\d+\.\d+\n", out.stdout), out.stdout
+    out = tb.ctl("--help")
+    for verb in ["list", "show", "peers", "monitor", "export", "lookup", "remove", "attach",
+                 "detach", "devices", "allocate"]:
+        assert re.search(rf"^  {verb}\b", out.stdout, re.M), verb
+
+
+@test
+def empty_table(tb):
+    out = tb.ctl("list")
+    assert out.stdout == "\n0 objects listed.\n", out.stdout
+    assert tb.ctl("list", "--no-legend").stdout == ""
+    assert json.loads(tb.ctl("list", "--json").stdout) == []
+    assert json.loads(tb.ctl("peers", "--json").stdout) == []
+    assert json.loads(tb.ctl("devices", "--json").stdout) == []
+
+
+@test
+def unknown_uuid_exits_4_naming_uuid_and_error(tb):
+    u = random_uuid()
+    for verb in ["show", "lookup", "remove"]:
+        out = tb.ctl(verb, u, expect=4)
+        assert u in out.stderr, out.stderr
+        assert "(org.vhostshare.share1.Error.NotFound)" in out.stderr, out.stderr
+    out = tb.ctl("detach", "999", expect=4)
+    assert "org.vhostshare.share1.Error.NotFound" in out.stderr, out.stderr
+
+
+@test
+def export_lookup_round_trip(tb):
+    proc, lines = tb.spawn_ctl("export", "--size=64K")
+    line = lines.wait_for(r"^Exported ")
+    m = re.match(rf"^Exported ({UUID_RE}) \(65536 bytes\) as (/org/vhostshare/share1/object/[0-9a-f]{{32}})\.$", line)
+    assert m, line
+    u, path = m.groups()
+    assert path.endswith(u.replace("-", ""))
+
+    out = tb.ctl("lookup", u, "--verify")
+    assert f"{u}: 65536 bytes, memfd" in out.stdout, out.stdout
+    assert "expected pattern" in out.stdout
+    info = json.loads(tb.ctl("lookup", u, "--verify", "--json").stdout)
+    assert info["uuid"] == u and info["size"] == 65536 and info["verified"] is True, info
+    assert info["kind"] == "memfd"
+
+    out = tb.ctl("list")
+    rows = [l.split() for l in out.stdout.splitlines()]
+    assert rows[0] == ["UUID", "TYPE", "OWNER", "SIZE", "EXPORTER", "LOOKUPS"], rows
+    row = [r for r in rows if r and r[0] == u]
+    assert len(row) == 1, out.stdout
+    assert row[0][1] == "dma-buf" and row[0][2].startswith(":1.") and row[0][3] == "64.0K"
+    assert row[0][4] == "memfd" and row[0][5] == "2", row
+    assert out.stdout.endswith("\n1 object listed.\n"), out.stdout
+
+    shown = json.loads(tb.ctl("show", u, "--json").stdout)
+    assert shown["uuid"] == u and shown["lookup_count"] == 2 and shown["size"] == 65536
+    assert shown["owner_bus_name"].startswith(":1.") and shown["owner_path"] == "/"
+    out = tb.ctl("show", u.replace("-", "").upper())  # the 32-digit form works too
+    assert out.stdout.startswith(u + "\n") and "memfd" in out.stdout, out.stdout
+
+    # Interrupting the exporter removes the object.
+    assert stop(proc) == 0
+    lines.wait_for(rf"^Removed {u}\.$")
+    tb.ctl("show", u, expect=4)
+
+
+@test
+def export_file_detach_remove(tb):
+    data = os.urandom(10000)
+    src = os.path.join(tb.dir, "payload")
+    with open(src, "wb") as f:
+        f.write(data)
+    out = tb.ctl("export", src, "--detach", "--json")
+    first = out.stdout.splitlines()[0]
+    info = json.loads(first)
+    u = info["uuid"]
+    assert info["size"] == len(data), info
+    # The exporter has left; the service holds the object now.
+    listed = json.loads(tb.ctl("list", "--json").stdout)
+    assert [o["uuid"] for o in listed] == [u], listed
+    assert listed[0]["owner"] == "service" and listed[0]["owner_bus_name"] == "", listed
+    assert listed[0]["name"] == "vhost-sharectl:payload", listed
+
+    dst = os.path.join(tb.dir, "copy")
+    tb.ctl("lookup", u, "--output", dst)
+    with open(dst, "rb") as f:
+        assert f.read() == data
+    # Not the pattern: --verify says so with its own exit code.
+    out = tb.ctl("lookup", u, "--verify", expect=8)
+    assert u in out.stderr
+    # Raw bytes to standard output.
+    raw = subprocess.run(tb.ctl_args("lookup", u, "-o", "-"), capture_output=True,
+                         timeout=TIMEOUT)
+    assert raw.returncode == 0 and raw.stdout == data
+
+    # A chosen UUID that is taken: Exists (6).
+    out = tb.ctl("export", "--size=4096", f"--uuid={u}", expect=6)
+    assert "org.vhostshare.share1.Error.Exists" in out.stderr and u in out.stderr
+
+    assert tb.ctl("remove", u).stdout == f"Removed {u}.\n"
+    tb.ctl("remove", u, expect=4)
+
+
+@test
+def unprivileged_caller_exits_5(tb):
+    out = tb.ctl("export", "--size=4096", expect=5, user=65534)
+    assert "AccessDenied" in out.stderr, out.stderr
+    # Reading is for everyone.
+    tb.ctl("list", user=65534)
+
+
+@test
+def peers_through_the_hub(tb):
+    dev, dlines = tb.device("--export=2", "--size=8192")
+    exported = [dlines.wait_for(r"^EXPORTED ").split()[1] for _ in range(2)]
+    dlines.wait_for(r"^DONE")
+
+    peers = json.loads(tb.ctl("peers", "--json").stdout)
+    assert len(peers) == 1, peers
+    p = peers[0]
+    assert set(p) == {"id", "path", "name", "role", "socket_path", "state", "features",
+                      "protocol_features", "shared_objects", "pid", "uid", "exported_count",
+                      "last_error"}, p
+    assert p["role"] == "back-end" and p["state"] == "ready" and p["shared_objects"] is True
+    assert p["pid"] == dev.pid and p["exported_count"] == 2 and p["socket_path"] == tb.hub
+    assert p["path"] == "/org/vhostshare/share1/peer/" + p["id"]
+
+    out = tb.ctl("peers")
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["ID", "NAME", "ROLE", "STATE", "SHARED", "OBJECTS", "PID",
+                                "SOCKET"], lines
+    # The name may hold spaces: count the other columns from the right.
+    assert lines[1].split()[0] == p["id"], lines
+    assert lines[1].split()[-6:] == ["back-end", "ready", "yes", "2", str(dev.pid), tb.hub], lines
+    assert lines[-1] == "1 peer listed.", lines
+
+    listed = json.loads(tb.ctl("list", "--json").stdout)
+    assert sorted(o["uuid"] for o in listed) == sorted(exported), listed
+    for o in listed:
+        assert set(o) == {"uuid", "path", "type", "owner", "owner_path", "owner_bus_name",
+                          "size", "exporter", "name", "device", "created_usec",
+                          "lookup_count"}, o
+        assert o["type"] == "vhost-device" and o["owner_path"] == p["path"]
+        assert o["owner"] == p["name"] and o["size"] == 0
+    uuids = tb.ctl("list", "--no-legend").stdout.split("\n")
+    assert sorted(l.split()[0] for l in uuids if l) == sorted(exported)
+
+    # A lookup through the hub reaches the back-end's buffer.
+    out = tb.ctl("lookup", exported[0], "--verify")
+    assert "8192 bytes" in out.stdout and "expected pattern" in out.stdout, out.stdout
+
+    out = tb.ctl("detach", p["id"])
+    assert out.stdout == f"Detached {p['path']}.\n", out.stdout
+    dlines.wait_for(r"^DISCONNECTED")
+    assert json.loads(tb.ctl("list", "--json").stdout) == []
+    assert json.loads(tb.ctl("peers", "--json").stdout) == []
+
+
+@test
+def attach_and_detach_by_name(tb):
+    sock = os.path.join(tb.dir, "dev.sock")
+    dev, dlines = tb.spawn([DEVICE, f"--listen={sock}", "--export=1"])
+    dlines.wait_for(r"^LISTENING")
+    out = tb.ctl("attach", "connect", sock)
+    m = re.match(r"^Attached (\S+) as (/org/vhostshare/share1/peer/\d+)\.$", out.stdout)
+    assert m and m.group(1) == sock, out.stdout
+    dlines.wait_for(r"^EXPORTED")
+    peers = json.loads(tb.ctl("peers", "--json").stdout)
+    name = [p["name"] for p in peers if p["socket_path"] == sock][0]
+    tb.ctl("detach", name)
+    assert all(p["socket_path"] != sock for p in json.loads(tb.ctl("peers", "--json").stdout))
+    tb.ctl("detach", "no-such-peer", expect=4)
+
+
+@test
+def monitor_prints_events(tb):
+    mon, mlines = tb.spawn_ctl("monitor")
+    mlines.wait_for(r"^Monitoring org\.vhostshare\.share1")
+    out = tb.ctl("export", "--size=4096", "--detach")
+    u = re.search(UUID_RE, out.stdout).group(0)
+    tb.ctl("lookup", u)
+    tb.ctl("remove", u)
+    added = mlines.wait_for(r" Added ")
+    assert re.fullmatch(rf"{TIME_RE} Added +{u} dma-buf /org/vhostshare/share1/object/"
+                        f"{u.replace('-', '')}", added), added
+    changed = mlines.wait_for(r" ObjectChanged ")
+    assert f"{u} " in changed and "OwnerBusName=\"\"" in changed, changed
+    changed = mlines.wait_for(r" ObjectChanged ")
+    assert changed.endswith("LookupCount=1"), changed
+    removed = mlines.wait_for(r" Removed ")
+    assert re.fullmatch(rf"{TIME_RE} Removed +{u} /org/vhostshare/share1/object/\S+", removed)
+
+    # Peers come and go.
+    dev, dlines = tb.device("--export=1")
+    dlines.wait_for(r"^DONE")
+    line = mlines.wait_for(r" PeerAdded ")
+    assert "Role=back-end" in line and f"SocketPath={tb.hub}" in line, line
+    mlines.wait_for(r" PeerChanged .*State=ready")
+    mlines.wait_for(r" Added ")
+    stop(dev, signal.SIGTERM)
+    mlines.wait_for(r" Removed ")
+    mlines.wait_for(r" PeerRemoved ")
+    assert stop(mon, signal.SIGTERM) == 0
+
+
+@test
+def monitor_json(tb):
+    mon, mlines = tb.spawn_ctl("monitor", "--json")
+    # No header in JSON mode: wait until the subscription is in place by
+    # exporting until an event arrives (each export is a new object).
+    proc, lines = tb.spawn_ctl("export", "--size=4096")
+    u = re.search(UUID_RE, lines.wait_for(r"^Exported ")).group(0)
+    event = json.loads(mlines.wait_for(r'"event": "Added"'))
+    assert event["uuid"] == u and event["type"] == "dma-buf", event
+    assert isinstance(event["time_usec"], int)
+    stop(proc)
+    event = json.loads(mlines.wait_for(r'"event": "Removed"'))
+    assert event["uuid"] == u, event
+    assert stop(mon) == 0
+
+
+def translation_env():
+    locale_dir = os.path.join(BUILD, "po")
+    e = dict(os.environ, LANGUAGE="de", LANG="C.UTF-8", LC_ALL="C.UTF-8",
+             TEXTDOMAINDIR=locale_dir)
+    return e
+
+
+@test
+def german_translation(tb):
+    mo = os.path.join(BUILD, "po", "de", "LC_MESSAGES", "vhost-share.mo")
+    assert os.path.exists(mo), f"{mo} was not built"
+    e = translation_env()
+    out = tb.ctl("list", env=e)
+    assert out.stdout == "\n0 Objekte aufgelistet.\n", out.stdout
+    out = tb.ctl("frob", env=e, expect=2)
+    assert "unbekannter Befehl" in out.stderr, out.stderr
+    out = tb.ctl("show", random_uuid(), env=e, expect=4)
+    assert "kann Objekt" in out.stderr and "org.vhostshare.share1.Error.NotFound" in out.stderr
+    out = tb.ctl("--help", env=e)
+    assert "Befehle:" in out.stdout, out.stdout
+
+
+def no_service():
+    tb = Testbed(start_service=False)
+    try:
+        out = tb.ctl("list", expect=3)
+        assert "org.freedesktop.DBus.Error.ServiceUnknown" in out.stderr, out.stderr
+        out = subprocess.run([CTL, "--address=unix:path=" + os.path.join(tb.dir, "nope"), "list"],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        assert out.returncode == 3, out
+    finally:
+        tb.close()
+
+
+def main():
+    cases = [(fn.__name__, fn) for fn in tests] + [("no_service_exits_3", None)]
+    print(f"1..{len(cases)}")
+    failed = 0
+    for i, (name, fn) in enumerate(cases, 1):
+        try:
+            if fn is None:
+                no_service()
+            else:
+                tb = Testbed()
+                try:
+                    fn(tb)
+                finally:
+                    tb.close()
+            print(f"ok {i} {name}")
+        except Exception:
+            failed += 1
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+            print(f"not ok {i} {name}")
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
