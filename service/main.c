@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,49 +49,51 @@ static int parse_options(int *argc, char ***argv, Options *o)
 {
         GOptionEntry entries[] = {
             {"system", 0, 0, G_OPTION_ARG_NONE, &o->system,
-             "Connect to the system bus (the default)", NULL},
-            {"session", 0, 0, G_OPTION_ARG_NONE, &o->session, "Connect to the session bus", NULL},
+             N_("Connect to the system bus (the default)"), NULL},
+            {"session", 0, 0, G_OPTION_ARG_NONE, &o->session, N_("Connect to the session bus"),
+             NULL},
             {"bus-address", 0, 0, G_OPTION_ARG_STRING, &o->bus_address,
-             "Connect to the bus at ADDRESS", "ADDRESS"},
-            {"no-bus", 0, 0, G_OPTION_ARG_NONE, &o->no_bus, "Run without D-Bus", NULL},
+             N_("Connect to the bus at ADDRESS"), "ADDRESS"},
+            {"no-bus", 0, 0, G_OPTION_ARG_NONE, &o->no_bus, N_("Run without D-Bus"), NULL},
             {"connect", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->connect,
-             "Front-end role: connect to a back-end listening at PATH (repeatable)", "PATH"},
+             N_("Front-end role: connect to a back-end listening at PATH (repeatable)"), "PATH"},
             {"accept", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->accept,
-             "Front-end role: listen at PATH for back-ends (repeatable)", "PATH"},
+             N_("Front-end role: listen at PATH for back-ends (repeatable)"), "PATH"},
             {"serve", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->serve,
-             "Back-end role: listen at PATH for a VMM front-end (repeatable)", "PATH"},
+             N_("Back-end role: listen at PATH for a VMM front-end (repeatable)"), "PATH"},
             {"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
-             "Read FILE instead of " DEFAULT_CONFIG_FILE, "FILE"},
+             N_("Read FILE instead of the default configuration file"), "FILE"},
             {"lookup-timeout-ms", 0, 0, G_OPTION_ARG_INT, &o->lookup_timeout_ms,
-             "Deadline for an exporter's answer to GET_SHARED_OBJECT (default 1000)", "MS"},
-            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, "Log debug messages", NULL},
-            {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, "Print the version and exit", NULL},
+             N_("Deadline for an exporter's answer to GET_SHARED_OBJECT (default 1000)"), "MS"},
+            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, N_("Log debug messages"), NULL},
+            {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, N_("Print the version and exit"),
+             NULL},
             {NULL},
         };
         g_autoptr(GOptionContext) ctx =
-            g_option_context_new("- the vhost-user shared-object service");
+            g_option_context_new(_("- the vhost-user shared-object service"));
         g_autoptr(GError) error = NULL;
 
         g_option_context_set_summary(
-            ctx, "Keeps the virtio-dmabuf table (UUID -> dma-buf), serves vhost-user back-ends\n"
-                 "as their front-end (hub), serves VMM front-ends as a back-end (bridge),\n"
-                 "and publishes everything on D-Bus as org.vhostshare.share1.");
-        g_option_context_add_main_entries(ctx, entries, NULL);
+            ctx, _("Keeps the virtio-dmabuf table (UUID -> dma-buf), serves vhost-user back-ends\n"
+                   "as their front-end (hub), serves VMM front-ends as a back-end (bridge),\n"
+                   "and publishes everything on D-Bus as org.vhostshare.share1."));
+        g_option_context_add_main_entries(ctx, entries, GETTEXT_PACKAGE);
         if (!g_option_context_parse(ctx, argc, argv, &error)) {
                 fprintf(stderr, "vhost-shared: %s\n", error->message);
                 return -EINVAL;
         }
         if (*argc > 1) {
-                fprintf(stderr, "vhost-shared: unexpected argument '%s'\n", (*argv)[1]);
+                fprintf(stderr, _("vhost-shared: unexpected argument '%s'\n"), (*argv)[1]);
                 return -EINVAL;
         }
         if ((o->system + o->session + o->no_bus + (o->bus_address != NULL)) > 1) {
-                fprintf(stderr, "vhost-shared: --system, --session, --bus-address and --no-bus "
-                                "exclude each other\n");
+                fprintf(stderr, _("vhost-shared: --system, --session, --bus-address and --no-bus "
+                                  "exclude each other\n"));
                 return -EINVAL;
         }
         if (o->lookup_timeout_ms < 0) {
-                fprintf(stderr, "vhost-shared: --lookup-timeout-ms must not be negative\n");
+                fprintf(stderr, _("vhost-shared: --lookup-timeout-ms must not be negative\n"));
                 return -EINVAL;
         }
         return 0;
@@ -208,6 +211,11 @@ int main(int argc, char **argv)
         int r;
 
         setlocale(LC_ALL, "");
+        /* Options and command-line errors are translated; the log is not
+         * (it is read by journald and grep). */
+        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+        textdomain(GETTEXT_PACKAGE);
         r = parse_options(&argc, &argv, &o);
         if (r < 0) {
                 options_clear(&o);

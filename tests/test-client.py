@@ -419,16 +419,25 @@ def monitor_prints_events(tb):
 @test
 def monitor_json(tb):
     mon, mlines = tb.spawn_ctl("monitor", "--json")
-    # No header in JSON mode: wait until the subscription is in place by
-    # exporting until an event arrives (each export is a new object).
-    proc, lines = tb.spawn_ctl("export", "--size=4096")
-    u = re.search(UUID_RE, lines.wait_for(r"^Exported ")).group(0)
-    event = json.loads(mlines.wait_for(r'"event": "Added"'))
-    assert event["uuid"] == u and event["type"] == "dma-buf", event
-    assert isinstance(event["time_usec"], int)
-    stop(proc)
-    event = json.loads(mlines.wait_for(r'"event": "Removed"'))
-    assert event["uuid"] == u, event
+    # JSON mode prints no header, so the subscription's start is unknown:
+    # export until an Added arrives (each export is a new object).
+    exported = set()
+    deadline = time.monotonic() + TIMEOUT
+    event = None
+    while event is None:
+        assert time.monotonic() < deadline, "monitor --json printed no Added event"
+        out = tb.ctl("export", "--size=4096", "--detach", "--json")
+        exported.add(json.loads(out.stdout.splitlines()[0])["uuid"])
+        try:
+            event = json.loads(mlines.wait_for(r'"event": "Added"', timeout=0.5))
+        except AssertionError:
+            pass
+    assert event["uuid"] in exported and event["type"] == "dma-buf", event
+    assert isinstance(event["time_usec"], int) and event["path"].endswith(
+        event["uuid"].replace("-", "")), event
+    tb.ctl("remove", event["uuid"])
+    removed = json.loads(mlines.wait_for(r'"event": "Removed"'))
+    assert removed["uuid"] == event["uuid"], removed
     assert stop(mon) == 0
 
 
