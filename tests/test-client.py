@@ -441,6 +441,46 @@ def monitor_json(tb):
     assert stop(mon) == 0
 
 
+COMPLETE = r"""
+source /usr/share/bash-completion/bash_completion
+source "$1"
+shift
+COMP_LINE="$*"
+COMP_POINT=${#COMP_LINE}
+read -ra COMP_WORDS <<<"$COMP_LINE"
+[[ $COMP_LINE == *" " ]] && COMP_WORDS+=("")
+COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+_vhost_sharectl
+printf '%s\n' "${COMPREPLY[@]}"
+"""
+
+
+def complete(tb, line):
+    script = os.path.join(env("VHOST_SHARE_SOURCE_ROOT"), "data", "completion", "vhost-sharectl")
+    out = subprocess.run(["bash", "-c", COMPLETE, "complete", script, line], capture_output=True,
+                         text=True, timeout=TIMEOUT,
+                         env=dict(os.environ, PATH=os.path.dirname(CTL) + ":" + os.environ["PATH"]))
+    assert out.returncode == 0, out.stderr
+    return sorted(w for w in out.stdout.split("\n") if w)
+
+
+@test
+def bash_completion(tb):
+    assert os.path.exists("/usr/share/bash-completion/bash_completion"), \
+        "bash-completion is not installed (tools/install-deps)"
+    assert complete(tb, "vhost-sharectl ") == sorted(
+        ["list", "show", "peers", "monitor", "export", "lookup", "remove", "attach", "detach",
+         "devices", "allocate"])
+    assert "--verify" in complete(tb, "vhost-sharectl lookup x --")
+    assert "--verify" not in complete(tb, "vhost-sharectl list --")
+    assert complete(tb, "vhost-sharectl attach ") == ["accept", "connect", "serve"]
+    # Live UUIDs from the service the command line names.
+    out = tb.ctl("export", "--size=4096", "--detach")
+    u = re.search(UUID_RE, out.stdout).group(0)
+    assert complete(tb, f"vhost-sharectl --address={tb.address} show ") == [u]
+    assert complete(tb, f"vhost-sharectl --address={tb.address} remove {u[:4]}") == [u]
+
+
 def translation_env():
     locale_dir = os.path.join(BUILD, "po")
     e = dict(os.environ, LANGUAGE="de", LANG="C.UTF-8", LC_ALL="C.UTF-8",
