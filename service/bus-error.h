@@ -20,6 +20,8 @@
 #define BUS_ERROR_ACCESS_DENIED BUS_ERROR_PREFIX "AccessDenied"
 #define BUS_ERROR_PEER_GONE BUS_ERROR_PREFIX "PeerGone"
 #define BUS_ERROR_NO_DEVICE BUS_ERROR_PREFIX "NoDevice"
+#define BUS_ERROR_NO_MEMORY BUS_ERROR_PREFIX "NoMemory"
+#define BUS_ERROR_INVALID_SIZE BUS_ERROR_PREFIX "InvalidSize"
 #define BUS_ERROR_FAILED BUS_ERROR_PREFIX "Failed"
 
 /* Name <-> errno. The first entry with a given errno is the name that errno

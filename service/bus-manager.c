@@ -13,6 +13,7 @@
 
 #include <uuid/uuid.h>
 
+#include "bus-device.h"
 #include "bus-error.h"
 #include "bus-object.h"
 #include "bus-peer.h"
@@ -550,12 +551,8 @@ static int method_allocate(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Size must not be 0");
 
         r = drm_allocate(m->drm, *device ? device : NULL, size, &res);
-        if (r == -ENODEV)
-                return sd_bus_error_setf(error, BUS_ERROR_NO_DEVICE, "No DRM device \"%s\"",
-                                         device);
         if (r < 0)
-                return bus_error_set_errno(error, r, "Cannot allocate %" PRIu64 " bytes%s%s", size,
-                                           *device ? " on " : "", device);
+                return bus_device_set_allocate_error(error, r, size, device);
 
         r = drm_alloc_result_buffer_info(&res, &info);
         if (r < 0) {
@@ -738,6 +735,8 @@ int bus_manager_new(Service *s, sd_bus *bus, BusManager **ret)
         if (r >= 0)
                 r = bus_peer_register(m);
         if (r >= 0)
+                r = bus_device_register(m);
+        if (r >= 0)
                 r = sd_event_add_defer(service_event(s), &m->changed_source, on_properties_changed,
                                        m);
         if (r >= 0)
@@ -756,6 +755,7 @@ void bus_manager_set_drm_devices(BusManager *m, DrmDeviceList *l)
                 drm_device_list_remove_observer(m->drm, m->drm_observer);
         m->drm_observing = false;
         m->drm = l;
+        bus_device_set_list(m, l);
         if (l) {
                 m->drm_observer = drm_device_list_add_observer(l, on_drm_event, m);
                 m->drm_observing = true;
@@ -782,6 +782,7 @@ void bus_manager_free(BusManager *m)
         bus_manager_set_drm_devices(m, NULL);
         bus_object_unregister(m);
         bus_peer_unregister(m);
+        bus_device_unregister(m);
         g_clear_pointer(&m->clients, g_hash_table_destroy);
         (void) share_table_remove_owner(service_table(m->service), &m->detached);
         share_owner_clear(&m->detached);

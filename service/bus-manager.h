@@ -23,6 +23,7 @@
 
 typedef struct BusManager BusManager;
 typedef struct DrmDeviceList DrmDeviceList;
+typedef struct BusDevices BusDevices;
 
 /* Registers the objects on bus (which must be attached to the service's
  * event loop). Does not request the bus name: that is the caller's, once
@@ -52,6 +53,7 @@ struct BusManager {
         sd_bus_slot *object_enumerator_slot;
         sd_bus_slot *peer_vtable_slot;
         sd_bus_slot *peer_enumerator_slot;
+        BusDevices *devices; /* the Device objects (bus-device.c) */
 
         unsigned table_observer, peer_observer, drm_observer;
         bool table_observing, peer_observing, drm_observing;

@@ -170,6 +170,12 @@ static int property_get_info(sd_bus *bus, const char *path, const char *interfac
                 return sd_bus_message_append(reply, "s", info ? info->name : "");
         if (strcmp(property, "Device") == 0)
                 return sd_bus_message_append(reply, "s", info ? info->device : "");
+        if (strcmp(property, "Allocator") == 0)
+                return sd_bus_message_append(reply, "s", info ? info->allocator : "");
+        if (strcmp(property, "Inode") == 0)
+                return sd_bus_message_append(reply, "t", info ? (uint64_t) info->ino : UINT64_C(0));
+        if (strcmp(property, "InodeDevice") == 0)
+                return sd_bus_message_append(reply, "t", info ? (uint64_t) info->dev : UINT64_C(0));
         return -EINVAL;
 }
 
@@ -202,6 +208,9 @@ static const sd_bus_vtable object_vtable[] = {
     CONST_PROPERTY("Exporter", "s", property_get_info),
     CONST_PROPERTY("Name", "s", property_get_info),
     CONST_PROPERTY("Device", "s", property_get_info),
+    CONST_PROPERTY("Allocator", "s", property_get_info),
+    CONST_PROPERTY("Inode", "t", property_get_info),
+    CONST_PROPERTY("InodeDevice", "t", property_get_info),
     CONST_PROPERTY("CreatedTimestamp", "t", property_get_created),
     SD_BUS_PROPERTY("LookupCount", "t", property_get_lookup_count, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

@@ -808,5 +808,6 @@ int drm_alloc_result_buffer_info(const DrmAllocResult *r, ShareBufferInfo *info)
                 g_strlcpy(info->exporter, drm_exporter_to_string(r->exporter),
                           sizeof(info->exporter));
         g_strlcpy(info->device, r->device, sizeof(info->device));
+        g_strlcpy(info->allocator, drm_exporter_to_string(r->exporter), sizeof(info->allocator));
         return 0;
 }

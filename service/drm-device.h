@@ -101,6 +101,7 @@ void drm_alloc_result_clear(DrmAllocResult *out);
 
 /* What the share table should record for an allocated buffer: the fd's own
  * description (share_buffer_info_from_fd: inode, dma-buf exp_name or
- * "memfd"), the device it came from, the allocated size, and the exporter
- * path's name ("drm-dumb", ...) when the fd itself names none. 0 or -errno. */
+ * "memfd"), the device it came from, the allocated size, the exporter
+ * path's name ("drm-dumb", ...) as the allocator, and as the exporter too
+ * when the fd itself names none. 0 or -errno. */
 int drm_alloc_result_buffer_info(const DrmAllocResult *r, ShareBufferInfo *info);

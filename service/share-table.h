@@ -54,7 +54,9 @@ typedef struct {
         char name[64];     /* dma-buf name or memfd name, or "" */
         dev_t dev;         /* inode identity of the buffer */
         ino_t ino;
-        char device[128]; /* DRM device it came from, or "" */
+        char device[128];   /* DRM device it came from, or "" */
+        char allocator[16]; /* how the service made it ("drm-dumb", "udmabuf",
+                               "memfd"), "" when it was handed in */
 } ShareBufferInfo;
 
 typedef enum {
