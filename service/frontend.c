@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
 
@@ -205,6 +206,33 @@ void frontend_peer_stop(VuPeer *p)
 
 /* ---- GET_SHARED_OBJECT towards an exporter ---- */
 
+/* What an exporter hands over goes to another peer: it must be the object
+ * asked for, and a buffer (a dma-buf, or a sealed memfd standing in for one),
+ * never a socket or any other fd a hostile back-end might want to pass on. */
+static int hub_check_answer(VuEndpoint *ep, const VuMessage *m, const uint8_t *uuid,
+                            const char *ustr, int *fd)
+{
+        const char *why = NULL;
+        int error = 0;
+
+        if (*fd < 0) {
+                why = "without an fd";
+                error = -EIO;
+        } else if (m->hdr.size == VU_UUID_SIZE && memcmp(m->payload.uuid, uuid, VU_UUID_SIZE)) {
+                why = "with another object's UUID";
+                error = -EPROTO;
+        } else if (fd_is_dmabuf(*fd) != 1 && fd_is_sealed_memfd(*fd) != 1) {
+                why = "with an fd that is neither a dma-buf nor a sealed memfd";
+                error = -EBADFD;
+        }
+        if (error == 0)
+                return 0;
+        log_warning("%s: answered GET_SHARED_OBJECT %s %s; the importer gets an error",
+                    vu_endpoint_name(ep), ustr, why);
+        fd_close_safe(fd);
+        return error;
+}
+
 static void hub_on_get_reply(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
 {
         GetRequest *g = userdata;
@@ -216,11 +244,7 @@ static void hub_on_get_reply(VuEndpoint *ep, VuMessage *m, int error, void *user
                 g->exporter->pending_gets--;
         if (error == 0) {
                 fd = m->n_fds > 0 ? vu_message_steal_fd(m, 0) : -1;
-                if (fd < 0) {
-                        error = -EIO;
-                        log_warning("%s: answered GET_SHARED_OBJECT %s without an fd",
-                                    vu_endpoint_name(ep), ustr);
-                }
+                error = hub_check_answer(ep, m, g->uuid, ustr, &fd);
         } else {
                 log_warning_errno(error, "%s: GET_SHARED_OBJECT %s failed", vu_endpoint_name(ep),
                                   ustr);

@@ -870,6 +870,55 @@ static void test_raw_get_error_reply(Fixture *f, gconstpointer data)
         raw_peer_close(&r);
 }
 
+/* An exporter's answer is checked before it reaches the importer: another
+ * object's UUID, or an fd that is not a buffer, fails the lookup (and the
+ * fd is not passed on); the exporter stays. */
+static void test_raw_get_bad_answers(Fixture *f, gconstpointer data)
+{
+        _cleanup_close_ int buffer = -1;
+        int pipefd[2];
+        uint8_t uuid[16], other[16];
+        VuMessage m, reply;
+        RawPeer r;
+
+        start_hub(f, NULL);
+        parse_uuid(UUID_A, uuid);
+        parse_uuid(UUID_B, other);
+        g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
+        g_assert_cmpint(pipe2(pipefd, O_CLOEXEC), ==, 0);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+        raw_peer_connect(f, &r, RAW_FEATURES);
+        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, uuid), ==, 0);
+
+        /* A pipe instead of a buffer. */
+        harness_send_line(importer, "import %s", UUID_A);
+        g_assert_cmpint(harness_vu_recv(f->h, r.main, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
+        vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid);
+        g_assert_cmpint(vu_message_add_fd(&reply, pipefd[0]), ==, 0);
+        harness_vu_send(f->h, r.main, &reply);
+        import_fails(f, importer, UUID_A);
+        harness_expect_output(f->hub, HARNESS_STDERR, "neither a dma-buf nor a sealed memfd", T);
+
+        /* The right buffer, but labelled with another UUID. */
+        harness_send_line(importer, "import %s", UUID_A);
+        g_assert_cmpint(harness_vu_recv(f->h, r.main, &m, T), ==, 1);
+        vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, other);
+        g_assert_cmpint(vu_message_add_fd(&reply, buffer), ==, 0);
+        harness_vu_send(f->h, r.main, &reply);
+        import_fails(f, importer, UUID_A);
+        harness_expect_output(f->hub, HARNESS_STDERR, "with another object's UUID", T);
+
+        /* The exporter stays and a proper answer goes through. */
+        harness_send_line(importer, "import %s", UUID_A);
+        raw_serve_get(f, &r, uuid, buffer);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        assert_line_is(f, importer, l, "IMPORTED", UUID_A);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        raw_peer_close(&r);
+}
+
 static void test_raw_no_shared_object(Fixture *f, gconstpointer data)
 {
         uint8_t uuid[16];
@@ -1026,6 +1075,7 @@ int main(int argc, char **argv)
         ADD("/hub/raw/rust-vmm-lookup-with-fd", test_raw_rust_vmm);
         ADD("/hub/raw/invalid-uuid", test_raw_invalid_uuid);
         ADD("/hub/raw/get-error-reply", test_raw_get_error_reply);
+        ADD("/hub/raw/get-bad-answers", test_raw_get_bad_answers);
         ADD("/hub/raw/no-shared-object", test_raw_no_shared_object);
         ADD("/hub/raw/handshake-timeout", test_raw_handshake_timeout);
         ADD("/hub/raw/malformed/unrequested-reply", test_raw_unrequested_reply);
