@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <uuid/uuid.h>
+
 #include "log.h"
 
 #define MAX_QUEUES 64
@@ -44,6 +46,7 @@ typedef struct {
         VuBackendAckFn ack;
         VuBackendLookupFn lookup;
         void *userdata;
+        uint8_t uuid[16];
 } ChanRequest;
 
 static void backend_fail(VuBackend *b, int error, const char *reason)
@@ -137,6 +140,7 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
             .receives_requests = false,
             .on_fail = backend_on_chan_fail,
             .userdata = b,
+            .late_reply_grace_usec = b->ops.late_reply_grace_usec,
         };
         int fd = vu_message_steal_fd(m, 0);
         int r;
@@ -228,15 +232,16 @@ static void backend_on_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, 
         case VU_REQ_GET_SHARED_OBJECT:
                 vu_message_close_fds(m);
                 if (m->hdr.size < VU_UUID_SIZE) {
-                        log_warning("%s: GET_SHARED_OBJECT arrived without a UUID (size %u); "
-                                    "a front-end defect (QEMU 10.x sends size 0): answering "
-                                    "with an error",
+                        log_warning("%s: GET_SHARED_OBJECT arrived without a UUID (size %u): "
+                                    "a front-end defect (QEMU 10.x sends size 0)",
                                     b->name, m->hdr.size);
-                        vu_backend_answer_shared_object(b, slot, NULL, -1);
-                        break;
                 }
+                /* The owner answers even a request without UUID (backend.h),
+                 * so the time it takes is its own, as with any other. */
                 if (b->ops.get_shared_object)
-                        b->ops.get_shared_object(b, m->payload.uuid, slot, b->userdata);
+                        b->ops.get_shared_object(
+                            b, m->hdr.size < VU_UUID_SIZE ? NULL : m->payload.uuid, slot,
+                            b->userdata);
                 else
                         vu_backend_answer_shared_object(b, slot, m->payload.uuid, -1);
                 break;
@@ -413,14 +418,23 @@ static void backend_on_lookup_reply(VuEndpoint *ep, VuMessage *m, int error, voi
 
         if (error == 0) {
                 bool ok = m->hdr.size == sizeof(uint64_t) && m->payload.u64 == 0;
+                char ustr[37];
+
+                uuid_unparse_lower(c->uuid, ustr);
                 if (ok && m->n_fds > 0)
                         fd = vu_message_steal_fd(m, 0);
                 else
                         error = ok ? -EIO : -ENOENT;
                 if (ok && fd < 0)
-                        log_warning("%s: LOOKUP acked with 0 but no fd (a front-end defect: "
+                        log_warning("%s: LOOKUP %s acked with 0 but no fd (a front-end defect: "
                                     "QEMU 10.0.2 sends the fd on the wrong socket)",
-                                    c->backend->name);
+                                    c->backend->name, ustr);
+                else if (!ok)
+                        /* The value as sent: QEMU up to 10.1 answers -errno, from
+                         * 10.2 on 1. */
+                        log_info(
+                            "%s: LOOKUP %s refused by the front-end (%lld)", c->backend->name, ustr,
+                            m->hdr.size == sizeof(uint64_t) ? (long long) m->payload.u64 : -1LL);
         }
         c->lookup(c->backend, fd, error, c->userdata);
         g_free(c);
@@ -439,6 +453,7 @@ int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn do
         c->backend = b;
         c->lookup = done;
         c->userdata = userdata;
+        memcpy(c->uuid, uuid, 16);
         r = vu_endpoint_request(b->chan, &m, b->ops.reply_timeout_usec, backend_on_lookup_reply, c);
         if (r < 0)
                 g_free(c);

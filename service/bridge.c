@@ -16,6 +16,8 @@
         (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
          VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
 
+#define BRIDGE_LATE_REPLY_GRACE_USEC (60ull * 1000 * 1000)
+
 typedef struct {
         VuPeer *peer;
         uint8_t uuid[SHARE_UUID_SIZE];
@@ -40,11 +42,11 @@ static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
                         p->exported_count++;
                 else if (p->exported_count > 0)
                         p->exported_count--;
-                log_debug("%s: front-end acked %s %s", p->name, a->add ? "ADD" : "REMOVE", ustr);
+                log_info("%s: front-end acked %s %s (0)", p->name, a->add ? "ADD" : "REMOVE", ustr);
         } else if (result > 0) {
                 peer_set_error(p, "front-end refused %s %s", a->add ? "ADD" : "REMOVE", ustr);
-                log_warning("%s: front-end refused %s %s", p->name, a->add ? "ADD" : "REMOVE",
-                            ustr);
+                log_warning("%s: front-end refused %s %s (ack %lld)", p->name,
+                            a->add ? "ADD" : "REMOVE", ustr, (long long) result);
         } else if (result != -ECONNRESET) {
                 peer_set_error(p, "no answer to %s %s: %s", a->add ? "ADD" : "REMOVE", ustr,
                                strerror((int) -result));
@@ -155,9 +157,12 @@ static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         PeerLookup *l;
         int r;
 
-        /* Only what the table holds: asking the VMM back for its own
-         * question would go round in circles. */
-        if (!share_table_lookup(p->service->table, uuid)) {
+        /* Without a UUID (QEMU 10.x; the back-end engine warned) there is
+         * nothing to look up. Only what the table holds: asking the VMM back
+         * for its own question would go round in circles. */
+        if (!uuid)
+                log_info("%s: GET_SHARED_OBJECT without UUID answered with an error", p->name);
+        if (!uuid || !share_table_lookup(p->service->table, uuid)) {
                 vu_backend_answer_shared_object(b, slot, uuid, -1);
                 return;
         }
@@ -176,14 +181,19 @@ void bridge_peer_start(VuPeer *p, int fd)
         const ServiceConfig *c = &p->service->config;
         VuBackendOps ops = {
             .protocol_features = BRIDGE_PROTOCOL_FEATURES,
-            .queues = c->bridge_queues,
+            .queues = p->serve.queues,
             .reply_timeout_usec = c->lookup_timeout_usec,
+            /* QEMU answers late while it waits on another back-end
+             * (docs/interop.md); that is no reason to drop the VM's device. */
+            .late_reply_grace_usec = BRIDGE_LATE_REPLY_GRACE_USEC,
             .get_shared_object = bridge_get_shared_object,
             .on_change = bridge_on_change,
             .on_fail = bridge_on_fail,
         };
         int r;
 
+        if (!p->serve.reply_ack)
+                ops.protocol_features &= ~VU_BIT(VU_PF_REPLY_ACK);
         r = vu_backend_new(p->service->event, fd, &ops, p->name, p, &p->backend);
         if (r < 0) {
                 peer_fail(p, "cannot watch the socket");

@@ -160,6 +160,85 @@ static void read_paths(GKeyFile *kf, const char *key, GPtrArray *out)
                         g_ptr_array_add(out, g_strdup(g_strstrip(*p)));
 }
 
+static bool parse_bounded(const char *v, unsigned min, unsigned max, unsigned *ret)
+{
+        char *end = NULL;
+        unsigned long n;
+
+        if (!*v || *v == '-' || *v == '+')
+                return false;
+        n = strtoul(v, &end, 10);
+        if (*end || n < min || n > max)
+                return false;
+        *ret = (unsigned) n;
+        return true;
+}
+
+/* Applies one "key=value"; 0 applied, -ENOENT not an option (part of the
+ * path), -EINVAL an option with a bad value. */
+static int serve_option_apply(const char *opt, ServeOptions *o, GError **error)
+{
+        const char *eq = strchr(opt, '=');
+        g_autofree char *key = eq ? g_strndup(opt, (gsize) (eq - opt)) : NULL;
+        const char *v = eq ? eq + 1 : NULL;
+        bool ok;
+
+        if (!key)
+                return -ENOENT;
+        if (g_str_equal(key, "queues"))
+                ok = parse_bounded(v, 1, 64, &o->queues);
+        else if (g_str_equal(key, "device-id"))
+                ok = parse_bounded(v, 1, 255, &o->device_id);
+        else if (g_str_equal(key, "reply-ack")) {
+                ok = g_str_equal(v, "yes") || g_str_equal(v, "no");
+                o->reply_ack = g_str_equal(v, "yes");
+        } else
+                return -ENOENT;
+        if (!ok) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "serve option '%s': expected queues=1..64, device-id=1..255 or "
+                            "reply-ack=yes|no",
+                            opt);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int serve_spec_parse(const char *spec, const ServiceConfig *defaults, char **ret_path,
+                     ServeOptions *ret, GError **error)
+{
+        g_autofree char *path = g_strdup(spec);
+        g_autoptr(GPtrArray) opts = g_ptr_array_new();
+        ServeOptions o;
+        char *comma;
+        int r;
+
+        serve_options_init(&o, defaults);
+        /* Split options off the right end; the first segment that is not
+         * one belongs to the path. Then apply them left to right, so the
+         * last of a repeated option wins, as on a command line. */
+        while ((comma = strrchr(path, ','))) {
+                ServeOptions probe = o;
+                r = serve_option_apply(comma + 1, &probe, error);
+                if (r == -ENOENT)
+                        break;
+                if (r < 0)
+                        return r;
+                g_ptr_array_insert(opts, 0, comma + 1);
+                *comma = '\0';
+        }
+        for (guint i = 0; i < opts->len; i++)
+                (void) serve_option_apply(g_ptr_array_index(opts, i), &o, NULL);
+        if (!*path) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "serve '%s': no socket path", spec);
+                return -EINVAL;
+        }
+        *ret_path = g_steal_pointer(&path);
+        *ret = o;
+        return 0;
+}
+
 int daemon_config_load(DaemonConfig *c, const char *path, GError **error)
 {
         g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -235,6 +314,14 @@ int daemon_config_load(DaemonConfig *c, const char *path, GError **error)
                 g_free(c->privileged_group);
                 c->privileged_group = g_key_file_get_string(kf, "DBus", "PrivilegedGroup", NULL);
                 g_strstrip(c->privileged_group);
+        }
+        for (guint i = 0; i < c->serve->len; i++) {
+                g_autofree char *serve_path = NULL;
+                ServeOptions o;
+
+                r = serve_spec_parse(g_ptr_array_index(c->serve, i), s, &serve_path, &o, error);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -31,4 +31,10 @@ void daemon_config_clear(DaemonConfig *c);
  * is -ENOENT; a malformed one -EINVAL with error set. */
 int daemon_config_load(DaemonConfig *c, const char *path, GError **error);
 
+/* A --serve value or [Peers] Serve= entry: PATH[,queues=N][,device-id=N]
+ * [,reply-ack=yes|no]. Options are only recognised at the end, so a path
+ * may contain commas. Unset options come from defaults (serve_options_init). */
+int serve_spec_parse(const char *spec, const ServiceConfig *defaults, char **ret_path,
+                     ServeOptions *ret, GError **error);
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DaemonConfig, daemon_config_clear)

@@ -32,8 +32,8 @@ static void hub_ready(VuPeer *p)
 
         peer_set_state(p, PEER_STATE_READY);
         vu_protocol_features_to_string(p->protocol_features, pf, sizeof(pf));
-        log_info("%s: ready, features 0x%llx, protocol features %s%s", p->name,
-                 (unsigned long long) p->features, pf,
+        log_info("%s: ready, features 0x%llx, %llu queue(s), protocol features %s%s", p->name,
+                 (unsigned long long) p->features, (unsigned long long) p->queues, pf,
                  vu_peer_shared_objects(p) ? ""
                                            : " (no SHARED_OBJECT: its shared-object "
                                              "requests will be refused)");

@@ -60,7 +60,10 @@ static int parse_options(int *argc, char ***argv, Options *o)
             {"accept", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->accept,
              N_("Front-end role: listen at PATH for back-ends (repeatable)"), "PATH"},
             {"serve", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->serve,
-             N_("Back-end role: listen at PATH for a VMM front-end (repeatable)"), "PATH"},
+             N_("Back-end role: listen at PATH for a VMM front-end (repeatable). Options: "
+                "queues=N (GET_QUEUE_NUM answer, default 1), device-id=N (virtio device id, "
+                "default 4 = rng), reply-ack=no (do not offer REPLY_ACK)"),
+             "PATH[,queues=N][,device-id=N][,reply-ack=yes|no]"},
             {"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
              N_("Read FILE instead of the default configuration file"), "FILE"},
             {"lookup-timeout-ms", 0, 0, G_OPTION_ARG_INT, &o->lookup_timeout_ms,
@@ -123,9 +126,21 @@ static int start_peers(Service *s, const DaemonConfig *c)
         for (guint i = 0; i < c->accept->len; i++)
                 if ((r = service_listen_backends(s, g_ptr_array_index(c->accept, i))) < 0)
                         return r;
-        for (guint i = 0; i < c->serve->len; i++)
-                if ((r = service_listen_frontends(s, g_ptr_array_index(c->serve, i))) < 0)
+        for (guint i = 0; i < c->serve->len; i++) {
+                g_autoptr(GError) error = NULL;
+                g_autofree char *path = NULL;
+                ServeOptions opts;
+
+                r = serve_spec_parse(g_ptr_array_index(c->serve, i), &c->service, &path, &opts,
+                                     &error);
+                if (r < 0) {
+                        log_error("--serve=%s: %s", (char *) g_ptr_array_index(c->serve, i),
+                                  error->message);
                         return r;
+                }
+                if ((r = service_listen_frontends_with(s, path, &opts)) < 0)
+                        return r;
+        }
         for (guint i = 0; i < c->connect->len; i++)
                 if ((r = service_connect_backend(s, g_ptr_array_index(c->connect, i), NULL)) < 0)
                         return r;

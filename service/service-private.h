@@ -19,7 +19,8 @@
 typedef struct {
         Service *service;
         char *path;
-        PeerRole role; /* of the peers it accepts */
+        PeerRole role;      /* of the peers it accepts */
+        ServeOptions serve; /* role front-end: what the bridge presents */
         int fd;
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
@@ -50,6 +51,7 @@ struct VuPeer {
         VuEndpoint *chan;
         /* Bridge side (role front-end). */
         VuBackend *backend;
+        ServeOptions serve;
 
         uint64_t features;
         uint64_t protocol_features;

@@ -42,6 +42,15 @@ void service_config_init_defaults(ServiceConfig *c)
         };
 }
 
+void serve_options_init(ServeOptions *o, const ServiceConfig *c)
+{
+        *o = (ServeOptions){
+            .device_id = c->bridge_device_id,
+            .queues = c->bridge_queues ? c->bridge_queues : 1,
+            .reply_ack = true,
+        };
+}
+
 static void service_on_table_event(ShareTable *t, const ShareEntry *e, ShareEvent ev,
                                    void *userdata)
 {
@@ -169,6 +178,7 @@ static VuPeer *peer_new(Service *s, PeerRole role, const char *path, const char 
                                   (unsigned long long) p->id, how, path);
         p->uid = (uid_t) -1;
         share_owner_init(&p->owner, SHARE_OWNER_PEER, p->name, (uid_t) -1);
+        serve_options_init(&p->serve, &s->config); /* a listener may say otherwise */
         p->owner.max_entries = s->config.max_objects_per_peer;
         p->owner.userdata = p;
         g_queue_push_tail(&s->peers, p);
@@ -461,6 +471,7 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
                 return 0;
         }
         p = peer_new(s, l->role, l->path, "on ");
+        p->serve = l->serve;
         peer_start(p, cfd);
         return 0;
 }
@@ -496,7 +507,7 @@ int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuP
         return 0;
 }
 
-static int service_listen(Service *s, const char *path, PeerRole role)
+static int service_listen(Service *s, const char *path, PeerRole role, const ServeOptions *opts)
 {
         g_autofree Listener *l = NULL;
         struct sockaddr_un sa;
@@ -525,26 +536,42 @@ static int service_listen(Service *s, const char *path, PeerRole role)
         l->role = role;
         l->n_allowed_uids = s->config.n_allowed_uids;
         memcpy(l->allowed_uids, s->config.allowed_uids, sizeof(l->allowed_uids));
+        if (opts)
+                l->serve = *opts;
+        else
+                serve_options_init(&l->serve, &s->config);
         r = sd_event_add_io(s->event, &l->io, l->fd, EPOLLIN, listener_on_accept, l);
         if (r < 0) {
                 Listener *tmp = g_steal_pointer(&l);
                 listener_free(tmp);
                 return r;
         }
-        log_info("listening for %s on %s", role == PEER_ROLE_BACKEND ? "back-ends" : "front-ends",
-                 path);
+        if (role == PEER_ROLE_BACKEND)
+                log_info("listening for back-ends on %s", path);
+        else
+                log_info("listening for front-ends on %s (virtio device %u, %u queue(s), "
+                         "REPLY_ACK %s)",
+                         path, l->serve.device_id, l->serve.queues,
+                         l->serve.reply_ack ? "offered" : "not offered");
         g_ptr_array_add(s->listeners, g_steal_pointer(&l));
         return 0;
 }
 
 int service_listen_backends(Service *s, const char *path)
 {
-        return service_listen(s, path, PEER_ROLE_BACKEND);
+        return service_listen(s, path, PEER_ROLE_BACKEND, NULL);
 }
 
 int service_listen_frontends(Service *s, const char *path)
 {
-        return service_listen(s, path, PEER_ROLE_FRONTEND);
+        return service_listen(s, path, PEER_ROLE_FRONTEND, NULL);
+}
+
+int service_listen_frontends_with(Service *s, const char *path, const ServeOptions *opts)
+{
+        if (opts->queues < 1 || opts->queues > 64)
+                return -EINVAL;
+        return service_listen(s, path, PEER_ROLE_FRONTEND, opts);
 }
 
 unsigned service_n_peers(Service *s)

@@ -46,11 +46,11 @@ typedef struct {
         unsigned max_peers;                    /* default 64 */
         unsigned max_pending_lookups_per_peer; /* default 64 */
         unsigned max_pending_lookups;          /* global, default 1024 */
-        unsigned bridge_device_id; /* virtio device id presented by --serve, default 4 (rng) */
-        unsigned bridge_queues;    /* queues presented by --serve, default 1 */
-        mode_t socket_mode;        /* listening sockets, default 0660 */
-        uid_t socket_uid;          /* their owner, (uid_t) -1: the service's */
-        gid_t socket_gid;          /* their group, (gid_t) -1: the service's */
+        unsigned bridge_device_id;             /* --serve default: virtio device id, 4 (rng) */
+        unsigned bridge_queues;                /* --serve default: queues presented, 1 */
+        mode_t socket_mode;                    /* listening sockets, default 0660 */
+        uid_t socket_uid;                      /* their owner, (uid_t) -1: the service's */
+        gid_t socket_gid;                      /* their group, (gid_t) -1: the service's */
         /* Uids (SO_PEERCRED) a listening socket accepts; none: anyone who
          * can open the socket file. Per socket: service_set_allowed_uids. */
         unsigned n_allowed_uids;
@@ -58,6 +58,18 @@ typedef struct {
 } ServiceConfig;
 
 void service_config_init_defaults(ServiceConfig *c);
+
+/* What one --serve socket presents to the front-ends it accepts. */
+typedef struct {
+        unsigned device_id; /* virtio device id the VMM is told to expect (logged; vhost-user
+                             * has no message for it) */
+        unsigned queues;    /* GET_QUEUE_NUM answer, 1..64 */
+        bool reply_ack;     /* offer REPLY_ACK: ADD/REMOVE acknowledged. Off for front-ends
+                             * whose acks are wrong (QEMU 8.2-9.1 inverted them) */
+} ServeOptions;
+
+/* The service's defaults (bridge_device_id, bridge_queues, REPLY_ACK on). */
+void serve_options_init(ServeOptions *o, const ServiceConfig *c);
 
 /* The service does not take the event loop's reference. */
 int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret);
@@ -76,8 +88,10 @@ void service_remove_peer_observer(Service *s, unsigned id);
  * backoff while it is not there), or listen at path for back-ends. */
 int service_connect_backend(Service *s, const char *path, VuPeer **ret);
 int service_listen_backends(Service *s, const char *path);
-/* Back-end role: listen at path for a front-end (a VMM). */
+/* Back-end role: listen at path for a front-end (a VMM), presenting the
+ * service's defaults or opts. */
 int service_listen_frontends(Service *s, const char *path);
+int service_listen_frontends_with(Service *s, const char *path, const ServeOptions *opts);
 /* Replaces the uid allow-list of the listening socket at path (n == 0:
  * anyone). -ENOENT when nothing listens there, -E2BIG over the maximum. */
 int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n);

@@ -52,6 +52,7 @@ typedef struct {
         gboolean exit_when_done;
         gboolean no_shared_object;
         gboolean no_reply_ack;
+        gboolean answer_without_uuid;
         gboolean commands;
         unsigned outstanding;
         bool started;
@@ -102,16 +103,23 @@ typedef struct {
         Device *device;
         VuReplySlot *slot;
         uint8_t uuid[16];
+        bool has_uuid; /* QEMU 10.x asks without one */
         sd_event_source *timer;
 } DelayedAnswer;
 
 static void device_answer(Device *d, VuReplySlot *slot, const uint8_t *uuid)
 {
-        Export *x = device_find_export(d, uuid);
-        char ustr[SHARE_UUID_STR_LEN];
+        Export *x = uuid ? device_find_export(d, uuid) : NULL;
+
+        if (!uuid && d->answer_without_uuid && d->exports->len > 0) {
+                x = &g_array_index(d->exports, Export, 0);
+                uuid = x->uuid; /* QEMU 10.x asked without one: see what it does with an fd */
+        }
+        char ustr[SHARE_UUID_STR_LEN] = "-";
         int fd = -1;
 
-        share_uuid_to_string(uuid, ustr);
+        if (uuid)
+                share_uuid_to_string(uuid, ustr);
         if (x)
                 fd = fcntl(x->fd, F_DUPFD_CLOEXEC, 3);
         vu_backend_answer_shared_object(d->backend, slot, uuid, fd);
@@ -123,7 +131,7 @@ static int device_on_delay(sd_event_source *s, uint64_t usec, void *userdata)
         DelayedAnswer *a = userdata;
 
         if (a->device->backend)
-                device_answer(a->device, a->slot, a->uuid);
+                device_answer(a->device, a->slot, a->has_uuid ? a->uuid : NULL);
         sd_event_source_disable_unref(a->timer);
         g_free(a);
         return 0;
@@ -149,7 +157,10 @@ static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         a = g_new0(DelayedAnswer, 1);
         a->device = d;
         a->slot = slot;
-        memcpy(a->uuid, uuid, 16);
+        if (uuid) {
+                memcpy(a->uuid, uuid, 16);
+                a->has_uuid = true;
+        }
         sd_event_now(d->event, CLOCK_MONOTONIC, &now);
         sd_event_add_time(d->event, &a->timer, CLOCK_MONOTONIC,
                           now + (uint64_t) d->get_delay_ms * 1000, 0, device_on_delay, a);
@@ -480,6 +491,10 @@ int main(int argc, char **argv)
             {"no-reply-ack", 0, 0, G_OPTION_ARG_NONE, &d.no_reply_ack,
              "Do not offer REPLY_ACK (ADD and REMOVE go unacknowledged, as in "
              "libvhost-user)",
+             NULL},
+            {"answer-without-uuid", 0, 0, G_OPTION_ARG_NONE, &d.answer_without_uuid,
+             "Answer GET_SHARED_OBJECT without a UUID (QEMU 10.x sends those) with the first "
+             "exported buffer",
              NULL},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},

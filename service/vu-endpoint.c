@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vu-endpoint.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@ typedef struct {
         uint64_t deadline;
         VuReplyFn done;
         void *userdata;
+        bool expired; /* its requester was told -ETIMEDOUT; the reply is dropped */
 } PendingReply;
 
 struct VuReplySlot {
@@ -73,7 +76,7 @@ static void endpoint_teardown(VuEndpoint *ep)
         ep->io = sd_event_source_disable_unref(ep->io);
         ep->timer = sd_event_source_disable_unref(ep->timer);
         while ((p = g_queue_pop_head(&ep->pending))) {
-                if (p->done)
+                if (p->done && !p->expired)
                         p->done(ep, NULL, -ECONNRESET, p->userdata);
                 g_free(p);
         }
@@ -198,7 +201,10 @@ static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
                 return;
         }
         endpoint_arm_timer(ep);
-        if (p->done)
+        if (p->expired)
+                log_info("%s: late reply to %s dropped", ep->name,
+                         vu_request_name(ep->ops.channel, p->request));
+        else if (p->done)
                 p->done(ep, m, 0, p->userdata);
         vu_message_close_fds(m);
         g_free(p);
@@ -290,9 +296,24 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                         break;
                 }
         }
-        if (p && p->deadline <= now) {
-                /* Without request ids a late reply could not be told from the
-                 * answer to the next request: the endpoint is done for. */
+        if (p && p->deadline <= now && !p->expired && ep->ops.late_reply_grace_usec > 0) {
+                /* Replies come in request order, so a late one is still
+                 * recognised: fail the request, keep the endpoint. */
+                VuReplyFn done = p->done;
+                void *done_userdata = p->userdata;
+
+                p->expired = true;
+                p->done = NULL;
+                p->deadline = now + ep->ops.late_reply_grace_usec;
+                log_warning("%s: no reply to %s in time; the request failed, a late reply "
+                            "will be dropped",
+                            ep->name, vu_request_name(ep->ops.channel, p->request));
+                endpoint_arm_timer(ep);
+                if (done)
+                        done(ep, NULL, -ETIMEDOUT, done_userdata);
+        } else if (p && p->deadline <= now) {
+                /* No reply even after the grace (or none allowed): nothing
+                 * after it could be matched any more. */
                 g_queue_remove(&ep->pending, p);
                 snprintf(reason, sizeof(reason), "no reply to %s in time",
                          vu_request_name(ep->ops.channel, p->request));

@@ -38,6 +38,13 @@ typedef struct {
         VuRequestFn on_request;
         VuFailFn on_fail;
         void *userdata;
+        /* 0: a missed reply deadline breaks the endpoint. Otherwise the
+         * request fails with -ETIMEDOUT but the endpoint stays up for this
+         * much longer waiting for the late reply, which is then dropped
+         * (replies come in request order, so it is known); only a reply
+         * still missing after that breaks it. For peers that are slow but
+         * sound, e.g. QEMU blocking on another back-end. */
+        uint64_t late_reply_grace_usec;
 } VuEndpointOps;
 
 /* Takes fd. */
