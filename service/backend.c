@@ -160,6 +160,14 @@ static void backend_on_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, 
         VuBackend *b = userdata;
         uint32_t request = m->hdr.request;
 
+        if (m->hdr.size == sizeof(uint64_t))
+                log_debug("%s: %s flags 0x%x u64 0x%llx, %u fd(s)", b->name,
+                          vu_request_name(VU_CHANNEL_FRONTEND, request), m->hdr.flags,
+                          (unsigned long long) m->payload.u64, m->n_fds);
+        else
+                log_debug("%s: %s flags 0x%x size %u, %u fd(s)", b->name,
+                          vu_request_name(VU_CHANNEL_FRONTEND, request), m->hdr.flags,
+                          m->hdr.size, m->n_fds);
         switch (request) {
         case VU_REQ_GET_FEATURES:
                 vu_endpoint_complete_u64(ep, slot, b->ops.features);

@@ -37,7 +37,12 @@ static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
         char ustr[SHARE_UUID_STR_LEN];
 
         share_uuid_to_string(a->uuid, ustr);
-        if (result == 0) {
+        if (result == 0 && p->backend &&
+            !(vu_backend_protocol_features(p->backend) & VU_BIT(VU_PF_REPLY_ACK))) {
+                /* Sent, but without REPLY_ACK nothing says whether it was taken. */
+                log_info("%s: announced %s %s without REPLY_ACK (unacknowledged)", p->name,
+                         a->add ? "ADD" : "REMOVE", ustr);
+        } else if (result == 0) {
                 if (a->add)
                         p->exported_count++;
                 else if (p->exported_count > 0)
