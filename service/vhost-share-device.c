@@ -8,7 +8,8 @@
  *   ASKED uuid (GET_SHARED_OBJECT arrived) | SERVED uuid | NOT-SERVED uuid |
  *   IMPORTED uuid dev:ino pattern-ok|pattern-bad |
  *   IMPORT-FAILED uuid reason | REMOVED uuid | REMOVE-REFUSED uuid reason |
- *   DONE | DISCONNECTED reason */
+ *   DONE | DISCONNECTED reason
+ * uuid is "-" in ASKED / NOT-SERVED when the request carried none (QEMU 10.x). */
 
 #include <errno.h>
 #include <glib.h>
@@ -141,11 +142,12 @@ static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
                                      void *userdata)
 {
         Device *d = userdata;
-        char ustr[SHARE_UUID_STR_LEN];
+        char ustr[SHARE_UUID_STR_LEN] = "-"; /* QEMU 10.x asks without a UUID */
         DelayedAnswer *a;
         uint64_t now;
 
-        share_uuid_to_string(uuid, ustr);
+        if (uuid)
+                share_uuid_to_string(uuid, ustr);
         /* Before any delay: tests order other events against this one. */
         say("ASKED %s", ustr);
         if (d->no_answer)
