@@ -166,8 +166,8 @@ static void backend_on_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, 
                           (unsigned long long) m->payload.u64, m->n_fds);
         else
                 log_debug("%s: %s flags 0x%x size %u, %u fd(s)", b->name,
-                          vu_request_name(VU_CHANNEL_FRONTEND, request), m->hdr.flags,
-                          m->hdr.size, m->n_fds);
+                          vu_request_name(VU_CHANNEL_FRONTEND, request), m->hdr.flags, m->hdr.size,
+                          m->n_fds);
         switch (request) {
         case VU_REQ_GET_FEATURES:
                 vu_endpoint_complete_u64(ep, slot, b->ops.features);
