@@ -20,6 +20,55 @@ static void strv_freep(char ***strv)
         free(*strv);
 }
 
+/* What org.vhostshare.share1.Device at /org/vhostshare/share1/device/SYSNAME
+ * says about a device node; "" for what the service does not tell (a device
+ * that went away in between). */
+typedef struct {
+        char *kind;
+        char *driver;
+        char *pci_slot;
+} CtlDeviceFacts;
+
+static void device_facts_clear(CtlDeviceFacts *f)
+{
+        free(f->kind);
+        free(f->driver);
+        free(f->pci_slot);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CtlDeviceFacts, device_facts_clear)
+
+static char *device_property(Ctl *ctl, const char *path, const char *name)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        char *v = NULL;
+
+        if (sd_bus_get_property_string(ctl->bus, CTL_BUS_NAME, path, CTL_DEVICE_INTERFACE, name,
+                                       &error, &v) < 0)
+                v = NULL;
+        sd_bus_error_free(&error);
+        return v ? v : strdup("");
+}
+
+static void device_facts(Ctl *ctl, const char *devnode, CtlDeviceFacts *f)
+{
+        const char *sysname = strrchr(devnode, '/');
+        char *path = NULL;
+
+        if (sd_bus_path_encode(CTL_MANAGER_PATH "/device", sysname ? sysname + 1 : devnode,
+                               &path) >= 0) {
+                f->kind = device_property(ctl, path, "Kind");
+                f->driver = device_property(ctl, path, "Driver");
+                f->pci_slot = device_property(ctl, path, "PciSlot");
+        }
+        free(path);
+        if (!f->kind)
+                f->kind = strdup("");
+        if (!f->driver)
+                f->driver = strdup("");
+        if (!f->pci_slot)
+                f->pci_slot = strdup("");
+}
+
 int verb_devices(Ctl *ctl, int argc, char **argv)
 {
         sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -40,8 +89,17 @@ int verb_devices(Ctl *ctl, int argc, char **argv)
                 g_autoptr(GString) out = g_string_new("[");
 
                 for (char **d = devices; d && *d; d++, n++) {
+                        g_auto(CtlDeviceFacts) f = {0};
+
+                        device_facts(ctl, *d, &f);
                         g_string_append(out, n ? ",\n  {\"device\": " : "\n  {\"device\": ");
                         ctl_json_string(out, *d);
+                        g_string_append(out, ", \"kind\": ");
+                        ctl_json_string(out, f.kind);
+                        g_string_append(out, ", \"driver\": ");
+                        ctl_json_string(out, f.driver);
+                        g_string_append(out, ", \"pci_slot\": ");
+                        ctl_json_string(out, f.pci_slot);
                         g_string_append_c(out, '}');
                 }
                 g_string_append(out, n ? "\n]\n" : "]\n");
@@ -49,9 +107,14 @@ int verb_devices(Ctl *ctl, int argc, char **argv)
                 return CTL_EXIT_OK;
         }
 
-        table = ctl_table_new("DEVICE", NULL);
-        for (char **d = devices; d && *d; d++, n++)
-                ctl_table_add_row(table, *d, NULL);
+        table = ctl_table_new("DEVICE", "KIND", "DRIVER", "PCI", NULL);
+        for (char **d = devices; d && *d; d++, n++) {
+                g_auto(CtlDeviceFacts) f = {0};
+
+                device_facts(ctl, *d, &f);
+                ctl_table_add_row(table, *d, f.kind[0] ? f.kind : "-", f.driver[0] ? f.driver : "-",
+                                  f.pci_slot[0] ? f.pci_slot : "-", NULL);
+        }
         if (n > 0 || ctl->no_legend)
                 ctl_table_print(table, ctl->no_legend);
         if (!ctl->no_legend)

@@ -16,6 +16,7 @@
 #define CTL_MANAGER_INTERFACE "org.vhostshare.share1.Manager"
 #define CTL_OBJECT_INTERFACE "org.vhostshare.share1.Object"
 #define CTL_PEER_INTERFACE "org.vhostshare.share1.Peer"
+#define CTL_DEVICE_INTERFACE "org.vhostshare.share1.Device"
 #define CTL_OBJECT_PATH_PREFIX "/org/vhostshare/share1/object/"
 #define CTL_PEER_PATH_PREFIX "/org/vhostshare/share1/peer/"
 #define CTL_ERROR_PREFIX "org.vhostshare.share1.Error."

@@ -396,6 +396,58 @@ static void test_devices_listed(Fixture *f, gconstpointer data)
         introspect_check_xml(f->client, DEST, MPATH, MIFACE);
 }
 
+/* vhost-sharectl devices, a client process on the same bus: the driver
+ * and PCI slot come from the Device objects. */
+static char *run_ctl(Fixture *f, const char *const *args)
+{
+        g_autofree char *ctl = testbed_build_path("client/vhost-sharectl");
+        g_autofree char *addr = g_strdup_printf("--address=%s", f->bus.address);
+        g_autoptr(GPtrArray) argv = g_ptr_array_new();
+        g_autofree char *errout = NULL;
+        g_autoptr(GError) error = NULL;
+        char *out = NULL;
+        int status = 0;
+
+        g_ptr_array_add(argv, ctl);
+        g_ptr_array_add(argv, addr);
+        for (const char *const *a = args; *a; a++)
+                g_ptr_array_add(argv, (char *) *a);
+        g_ptr_array_add(argv, NULL);
+        /* The service answers from its own thread while this one waits. */
+        if (!g_spawn_sync(NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                          &errout, &status, &error))
+                g_error("cannot run %s: %s", ctl, error->message);
+        if (!g_spawn_check_wait_status(status, &error))
+                g_error("vhost-sharectl %s failed: %s\n%s", args[0], error->message, errout);
+        return out;
+}
+
+static void test_ctl_devices(Fixture *f, gconstpointer data)
+{
+        const char *table[] = {"devices", "--no-legend", NULL};
+        const char *json[] = {"devices", "--json", NULL};
+        g_autofree char *out = run_ctl(f, table);
+        g_autofree char *out_json = NULL;
+        g_auto(GStrv) lines = g_strsplit(out, "\n", 0);
+        g_autoptr(GRegex) spaces = g_regex_new(" +", 0, 0, NULL);
+        g_autofree char *card = NULL, *render = NULL;
+
+        g_test_message("vhost-sharectl devices:\n%s", out);
+        g_assert_cmpuint(g_strv_length(lines), ==, 3); /* two rows and the final "" */
+        card = g_regex_replace_literal(spaces, lines[0], -1, 0, " ", 0, NULL);
+        render = g_regex_replace_literal(spaces, lines[1], -1, 0, " ", 0, NULL);
+        g_assert_cmpstr(g_strchomp(card), ==, "/dev/dri/card0 card " FAKE_DRIVER " " PCI_SLOT);
+        g_assert_cmpstr(g_strchomp(render), ==,
+                        "/dev/dri/renderD128 render " FAKE_DRIVER " " PCI_SLOT);
+
+        out_json = run_ctl(f, json);
+        g_assert_nonnull(strstr(out_json, "{\"device\": \"/dev/dri/card0\", \"kind\": \"card\", "
+                                          "\"driver\": \"" FAKE_DRIVER "\", "
+                                          "\"pci_slot\": \"" PCI_SLOT "\"}"));
+        g_assert_nonnull(
+            strstr(out_json, "\"device\": \"/dev/dri/renderD128\", \"kind\": \"render\""));
+}
+
 /* ---- allocation ---- */
 
 static void test_allocate_card0(Fixture *f, gconstpointer data)
@@ -622,6 +674,7 @@ int main(int argc, char **argv)
 
 #define ADD(path, data, fn) g_test_add(path, Fixture, data, fixture_setup, fn, fixture_teardown)
         ADD("/drm-bus/devices", NULL, test_devices_listed);
+        ADD("/drm-bus/ctl-devices", NULL, test_ctl_devices);
         ADD("/drm-bus/allocate/card0", NULL, test_allocate_card0);
         ADD("/drm-bus/hotplug", NULL, test_hotplug);
         for (size_t i = 0; i < G_N_ELEMENTS(fail_cases); i++) {
