@@ -461,6 +461,20 @@ static HarnessProc *spawn_built(Harness *h, const char *name, const char *binary
 {
         g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 
+        /* VHOST_SHARE_DAEMON_WRAPPER (meson test --setup valgrinddaemon) runs
+         * the daemon under a tool such as valgrind; the tests stay unwrapped. */
+        const char *wrapper = g_getenv("VHOST_SHARE_DAEMON_WRAPPER");
+        if (wrapper && *wrapper && g_str_has_suffix(binary, "/vhost-shared")) {
+                g_auto(GStrv) w = NULL;
+                if (!g_shell_parse_argv(wrapper, NULL, &w, NULL))
+                        harness_fail(h, "VHOST_SHARE_DAEMON_WRAPPER is not a command: %s", wrapper);
+                g_autofree char *tool = g_find_program_in_path(w[0]);
+                if (!tool)
+                        harness_fail(h, "VHOST_SHARE_DAEMON_WRAPPER: %s not found", w[0]);
+                g_ptr_array_add(argv, g_steal_pointer(&tool));
+                for (char **a = w + 1; *a; a++)
+                        g_ptr_array_add(argv, g_strdup(*a));
+        }
         g_ptr_array_add(argv, harness_build_file(binary));
         if (first_fixed)
                 g_ptr_array_add(argv, g_strdup(first_fixed));
@@ -780,7 +794,11 @@ void harness_wait_fd_count(HarnessProc *p, int n, int timeout_ms)
 
         /* Nothing announces a closed fd: check after every event from the
          * children, and at least every 20 ms. */
-        while ((count = harness_count_fds(p->pid)) != n) {
+        /* Under a wrapper such as valgrind the tool's own fds come and go:
+         * there, fewer than expected is no leak either. */
+        bool wrapped = g_getenv("VHOST_SHARE_DAEMON_WRAPPER") != NULL;
+
+        while ((count = harness_count_fds(p->pid)) != n && !(wrapped && count >= 0 && count < n)) {
                 if (now_ms() >= deadline)
                         harness_fail(p->harness, "%s has %d fds open, expected %d after %d ms",
                                      p->name, count, n, timeout_ms);
