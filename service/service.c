@@ -224,6 +224,8 @@ void peer_set_error(VuPeer *p, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(p->last_error, sizeof(p->last_error), fmt, ap);
         va_end(ap);
+        if (p->state != PEER_STATE_CLOSED)
+                service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
 }
 
 static void peer_forget_lookups(VuPeer *p)

@@ -44,6 +44,7 @@ typedef struct {
         sd_event_source *listen_io;
         GArray *exports; /* Export */
         GPtrArray *import_uuids;
+        GString *input; /* stdin bytes not yet a whole line */
         char **want_uuids;
         int n_export;
         gint64 size;
@@ -342,27 +343,21 @@ static void device_on_fail(VuBackend *b, int error, const char *reason, void *us
 
 /* ---- commands on stdin: "export [UUID]", "import UUID", "remove UUID" ---- */
 
-static int device_on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static void device_run_command(Device *d, char *line)
 {
-        Device *d = userdata;
-        char line[256];
         uint8_t uuid[16];
 
-        if (!fgets(line, sizeof(line), stdin)) {
-                sd_event_source_set_enabled(s, SD_EVENT_OFF);
-                return 0;
-        }
         g_strstrip(line);
         g_auto(GStrv) w = g_strsplit(line, " ", 2);
         if (!w[0] || !*w[0])
-                return 0;
+                return;
         if (!d->backend || !d->started) {
                 say("ERROR not connected");
-                return 0;
+                return;
         }
         d->done = false;
         if (g_str_equal(w[0], "quit")) {
-                sd_event_exit(d->event, d->exit_code);
+                d->exit_when_done = TRUE; /* after what is still under way */
         } else if (g_str_equal(w[0], "export")) {
                 if (w[1] ? share_uuid_from_string(w[1], uuid) < 0 : (uuid_generate_random(uuid), 0))
                         say("ERROR bad UUID");
@@ -378,6 +373,33 @@ static int device_on_stdin(sd_event_source *s, int fd, uint32_t revents, void *u
                 say("ERROR unknown command: %s", line);
         }
         device_maybe_done(d);
+}
+
+/* stdin is read with read(2), not stdio: several commands may arrive in one
+ * write, and a stdio buffer would hide the later ones from epoll. */
+static int device_on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Device *d = userdata;
+        char buf[1024];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        char *nl;
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                return 0;
+        }
+        g_string_append_len(d->input, buf, n);
+        while ((nl = memchr(d->input->str, '\n', d->input->len))) {
+                g_autofree char *line = g_strndup(d->input->str, nl - d->input->str);
+                g_string_erase(d->input, 0, nl - d->input->str + 1);
+                device_run_command(d, line);
+        }
+        if (d->input->len > 4096) {
+                say("ERROR command line too long");
+                g_string_truncate(d->input, 0);
+        }
         return 0;
 }
 
@@ -483,7 +505,9 @@ int main(int argc, char **argv)
             {"exit-when-done", 0, 0, G_OPTION_ARG_NONE, &d.exit_when_done,
              "Exit once everything asked for is done", NULL},
             {"commands", 0, 0, G_OPTION_ARG_NONE, &d.commands,
-             "Read commands from stdin: export [UUID], import UUID, remove UUID, quit", NULL},
+             "Read commands from stdin: export [UUID], import UUID, remove UUID, quit (once the "
+             "earlier ones are done)",
+             NULL},
             {"get-delay-ms", 0, 0, G_OPTION_ARG_INT, &d.get_delay_ms,
              "Answer GET_SHARED_OBJECT after MS milliseconds", "MS"},
             {"no-answer", 0, 0, G_OPTION_ARG_NONE, &d.no_answer,
@@ -528,6 +552,7 @@ int main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
         d.exports = g_array_new(false, true, sizeof(Export));
         d.import_uuids = g_ptr_array_new();
+        d.input = g_string_new(NULL);
         for (char **p = imports; p && *p; p++)
                 g_ptr_array_add(d.import_uuids, *p);
 
@@ -556,6 +581,7 @@ int main(int argc, char **argv)
                 close(g_array_index(d.exports, Export, i).fd);
         g_array_free(d.exports, true);
         g_ptr_array_free(d.import_uuids, true);
+        g_string_free(d.input, true);
         g_strfreev(d.want_uuids);
         sd_event_source_disable_unref(d.listen_io);
         if (d.listen_fd >= 0) {

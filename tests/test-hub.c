@@ -919,6 +919,21 @@ static void test_raw_get_bad_answers(Fixture *f, gconstpointer data)
         raw_peer_close(&r);
 }
 
+/* Several commands in one write all run, and quit waits for them. */
+static void test_device_commands_batched(Fixture *f, gconstpointer data)
+{
+        start_hub(f, NULL);
+        HarnessProc *d = start_device(f, "device", NULL);
+
+        harness_send_line(d, "export %s\nexport %s\nimport %s\nquit", UUID_A, UUID_B, UUID_A);
+        assert_line_is(f, d, harness_expect_line(d, "EXPORT", T), "EXPORTED", UUID_A);
+        assert_line_is(f, d, harness_expect_line(d, "EXPORT", T), "EXPORTED", UUID_B);
+        const HarnessLine *l = harness_expect_line(d, "IMPORT", T);
+        assert_line_is(f, d, l, "IMPORTED", UUID_A);
+        g_assert_nonnull(strstr(l->text, "pattern-ok"));
+        harness_expect_line(d, "DONE", T);
+}
+
 static void test_raw_no_shared_object(Fixture *f, gconstpointer data)
 {
         uint8_t uuid[16];
@@ -1076,6 +1091,7 @@ int main(int argc, char **argv)
         ADD("/hub/raw/invalid-uuid", test_raw_invalid_uuid);
         ADD("/hub/raw/get-error-reply", test_raw_get_error_reply);
         ADD("/hub/raw/get-bad-answers", test_raw_get_bad_answers);
+        ADD("/hub/device/commands-batched", test_device_commands_batched);
         ADD("/hub/raw/no-shared-object", test_raw_no_shared_object);
         ADD("/hub/raw/handshake-timeout", test_raw_handshake_timeout);
         ADD("/hub/raw/malformed/unrequested-reply", test_raw_unrequested_reply);
