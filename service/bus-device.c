@@ -122,11 +122,7 @@ static int property_get_can_allocate(sd_bus *bus, const char *path, const char *
                                      const char *property, sd_bus_message *reply, void *userdata,
                                      sd_bus_error *error)
 {
-        /* Only card nodes take the dumb-buffer ioctls; whether this card
-         * does is known when Allocate() asks it. */
-        int can = drm_device_kind(userdata) == DRM_DEVICE_CARD;
-
-        return sd_bus_message_append(reply, "b", can);
+        return sd_bus_message_append(reply, "b", (int) drm_device_can_allocate(userdata));
 }
 
 #define CONST_PROPERTY(name, sig, getter)                                                          \

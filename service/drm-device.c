@@ -38,6 +38,7 @@ struct DrmDevice {
         unsigned minor; /* the number in the sysname */
         uint16_t pci_vendor;
         uint16_t pci_device;
+        bool dumb_buffers; /* a card node that said DRM_CAP_DUMB_BUFFER when found */
 };
 
 typedef struct {
@@ -112,12 +113,15 @@ static int drm_parse_sysname(const char *sysname, DrmDeviceKind *kind, unsigned 
         return -EINVAL;
 }
 
-/* The driver name the node reports. Opening a card node is harmless for a
- * non-root opener; as root it can briefly make us DRM master, which is why the
- * fd lives only for this one ioctl. */
-static int drm_query_driver(const char *devnode, char **ret)
+/* The driver name the node reports and, on a card node, whether it has dumb
+ * buffers. Opening a card node is harmless for a non-root opener; as root it
+ * can briefly make us DRM master, which is why the fd lives only for these
+ * ioctls. *ret_driver stays NULL when DRM_IOCTL_VERSION tells nothing. */
+static int drm_query_node(const char *devnode, DrmDeviceKind kind, char **ret_driver,
+                          bool *ret_dumb)
 {
         _cleanup_close_ int fd = open(devnode, O_RDWR | O_CLOEXEC | O_NOCTTY);
+        struct drm_get_cap cap = {.capability = DRM_CAP_DUMB_BUFFER};
         char name[128] = "";
         struct drm_version v = {
             .name_len = sizeof(name) - 1,
@@ -125,15 +129,19 @@ static int drm_query_driver(const char *devnode, char **ret)
         };
         int r;
 
+        *ret_driver = NULL;
+        *ret_dumb = false;
         if (fd < 0)
                 return -errno;
+        if (kind == DRM_DEVICE_CARD && drm_ioctl(fd, DRM_IOCTL_GET_CAP, &cap) >= 0)
+                *ret_dumb = cap.value != 0;
         r = drm_ioctl(fd, DRM_IOCTL_VERSION, &v);
         if (r < 0)
                 return r;
         name[MIN(v.name_len, sizeof(name) - 1)] = '\0';
         if (name[0] == '\0')
                 return -ENODATA;
-        *ret = g_strdup(name);
+        *ret_driver = g_strdup(name);
         return 0;
 }
 
@@ -198,7 +206,7 @@ static int drm_device_new_from_sd(sd_device *sd, DrmDevice **ret)
         d->kind = kind;
         d->minor = minor;
 
-        r = drm_query_driver(devnode, &d->driver);
+        r = drm_query_node(devnode, kind, &d->driver, &d->dumb_buffers);
         if (r < 0) {
                 log_debug_errno(r, "drm: %s: DRM_IOCTL_VERSION failed, using the sysfs driver",
                                 devnode);
@@ -262,6 +270,11 @@ const char *drm_device_driver(const DrmDevice *d)
 const char *drm_device_pci_slot(const DrmDevice *d)
 {
         return d->pci_slot;
+}
+
+bool drm_device_can_allocate(const DrmDevice *d)
+{
+        return d->dumb_buffers;
 }
 
 uint16_t drm_device_pci_vendor(const DrmDevice *d)

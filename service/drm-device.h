@@ -74,6 +74,10 @@ const char *drm_device_pci_slot(const DrmDevice *d);
 uint16_t drm_device_pci_vendor(const DrmDevice *d);
 uint16_t drm_device_pci_device(const DrmDevice *d);
 
+/* A card node that reported DRM_CAP_DUMB_BUFFER when it was found: the
+ * devices drm_allocate() can expect to serve (it asks them again). */
+bool drm_device_can_allocate(const DrmDevice *d);
+
 const char *drm_device_kind_to_string(DrmDeviceKind k); /* "card" | "render" */
 const char *drm_exporter_to_string(DrmExporter e);      /* "drm-dumb" | "udmabuf" | "memfd" */
 

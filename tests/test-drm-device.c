@@ -124,6 +124,7 @@ static void test_discovery(Fixture *fx, gconstpointer data)
         g_assert_cmpstr(drm_device_pci_slot(card), ==, PCI_SLOT);
         g_assert_cmpuint(drm_device_pci_vendor(card), ==, 0x1af4);
         g_assert_cmpuint(drm_device_pci_device(card), ==, 0x1050);
+        g_assert_true(drm_device_can_allocate(card));
 
         render = devs->pdata[1];
         g_assert_cmpstr(drm_device_sysname(render), ==, "renderD128");
@@ -132,6 +133,9 @@ static void test_discovery(Fixture *fx, gconstpointer data)
         g_assert_cmpstr(drm_device_kind_to_string(drm_device_kind(render)), ==, "render");
         g_assert_cmpstr(drm_device_driver(render), ==, FAKE_DRIVER);
         g_assert_cmpstr(drm_device_pci_slot(render), ==, PCI_SLOT);
+        /* Render nodes are not asked for dumb buffers, not even when found. */
+        g_assert_false(drm_device_can_allocate(render));
+        g_assert_cmpint(fx->fake_render->n_get_cap, ==, 0);
 
         /* The driver came from DRM_IOCTL_VERSION on each node. */
         g_assert_cmpint(fx->fake_card0->n_version, ==, 1);
@@ -165,6 +169,19 @@ static void test_discovery_sysfs_driver(Fixture *fx, gconstpointer data)
         drm_device_list_free(l);
 }
 
+/* A card without dumb buffers is listed, but cannot allocate. */
+static void test_discovery_no_dumb_buffers(Fixture *fx, gconstpointer data)
+{
+        DrmDeviceList *l;
+
+        fx->fake_card0->dumb_cap = false;
+        l = list_new_snapshot();
+        g_assert_nonnull(drm_device_list_find(l, "card0"));
+        g_assert_false(drm_device_can_allocate(drm_device_list_find(l, "card0")));
+        g_assert_cmpint(fx->fake_card0->n_get_cap, ==, 1);
+        drm_device_list_free(l);
+}
+
 static void test_discovery_empty(Fixture *fx, gconstpointer data)
 {
         DrmDeviceList *l = list_new_snapshot();
@@ -193,7 +210,7 @@ static void test_allocate_card0(Fixture *fx, gconstpointer data)
 
         /* The handler saw the capability check, a dumb buffer sized to hold
          * the request, the export, and the handle closed again. */
-        g_assert_cmpint(f->n_get_cap, ==, 1);
+        g_assert_cmpint(f->n_get_cap, ==, 2); /* found, then asked */
         g_assert_cmpint(f->n_create, ==, 1);
         g_assert_cmpuint(f->last_create.width, ==, 1024);
         g_assert_cmpuint(f->last_create.bpp, ==, 32);
@@ -258,7 +275,7 @@ static void test_allocate_auto_skips_incapable(Fixture *fx, gconstpointer data)
         l = list_new_snapshot();
         g_assert_cmpint(drm_allocate(l, NULL, 4096, &res), ==, 0);
         g_assert_cmpstr(res.device, ==, "/dev/dri/card1");
-        g_assert_cmpint(fx->fake_card0->n_get_cap, ==, 1);
+        g_assert_cmpint(fx->fake_card0->n_get_cap, ==, 2); /* found, then asked */
         g_assert_cmpint(fx->fake_card0->n_create, ==, 0);
         g_assert_cmpint(f1->n_create, ==, 1);
         assert_fd_is(res.fd, f1->memfd_dev, f1->memfd_ino);
@@ -426,7 +443,7 @@ static void test_allocate_failure(Fixture *fx, gconstpointer data)
 
         g_assert_cmpint(drm_allocate(l, "/dev/dri/card0", 65536, &res), ==, fc->expected);
         g_assert_cmpint(res.fd, ==, -1);
-        g_assert_cmpint(f->n_get_cap, ==, 1);
+        g_assert_cmpint(f->n_get_cap, ==, 2); /* found, then asked */
         g_assert_cmpint(f->n_create, ==, fc->reaches_create ? 1 : 0);
         /* A handle that was created was closed again, exactly once. */
         g_assert_cmpuint(fake_drm_open_handles(f), ==, 0);
@@ -605,6 +622,7 @@ int main(int argc, char **argv)
         ADD("/drm/discovery/devices", fixture_setup, test_discovery);
         ADD("/drm/discovery/sysfs-driver", fixture_setup, test_discovery_sysfs_driver);
         ADD("/drm/discovery/empty", fixture_setup_empty, test_discovery_empty);
+        ADD("/drm/discovery/no-dumb-buffers", fixture_setup, test_discovery_no_dumb_buffers);
         ADD("/drm/allocate/card0", fixture_setup, test_allocate_card0);
         ADD("/drm/allocate/auto", fixture_setup, test_allocate_auto);
         ADD("/drm/allocate/auto-skips-incapable", fixture_setup,
