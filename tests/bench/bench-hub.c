@@ -200,7 +200,7 @@ static int hub_wait_proxied(WireBackend *importer, const uint8_t *uuid)
         return -ETIMEDOUT;
 }
 
-static int hub_target(Bench *b, TargetKind kind)
+static int hub_target(Bench *b, TargetKind kind, const TargetOptions *o)
 {
         g_autofree WireBackend *clients = g_new0(WireBackend, b->max_clients);
         WireBackend exporter;
@@ -214,7 +214,7 @@ static int hub_target(Bench *b, TargetKind kind)
         wire_backend_init(&exporter, "exporter");
         for (unsigned i = 0; i < b->max_clients; i++)
                 wire_backend_init(&clients[i], "client");
-        r = target_start(b, kind, NULL, &t);
+        r = target_start(b, kind, o, &t);
         if (r < 0) {
                 progress("cannot start the hub (%s)", g_strerror(-r));
                 return r;
@@ -274,15 +274,24 @@ static int hub_target(Bench *b, TargetKind kind)
 
 int bench_hub(Bench *b)
 {
-        int r, q;
+        TargetOptions bus = {.bus = true};
+        int r = 0, q;
 
         report_section("Hub in process",
                        "The core library's Service on its own thread and sd-event loop inside "
                        "the bench; back-ends are threads of the bench speaking raw vhost-user "
                        "over the --accept socket. Floor rows: server thread.");
-        r = hub_target(b, TARGET_IN_PROCESS);
-        report_section("vhost-shared process",
-                       "The daemon (--no-bus), back-ends as above. Floor rows: server process.");
-        q = hub_target(b, TARGET_PROCESS);
+        q = hub_target(b, TARGET_IN_PROCESS, NULL);
+        r = r < 0 ? r : q;
+        report_section("vhost-shared --no-bus",
+                       "The daemon without D-Bus, back-ends as above. Floor rows: server "
+                       "process.");
+        q = hub_target(b, TARGET_PROCESS, NULL);
+        r = r < 0 ? r : q;
+        report_section("vhost-shared on D-Bus",
+                       "The daemon on a private dbus-daemon: every ADD and REMOVE also emits "
+                       "Added/Removed and InterfacesAdded/Removed; the held dma-buf is a memfd "
+                       "the bench Export()ed over D-Bus. Floor rows: server process.");
+        q = hub_target(b, TARGET_PROCESS, &bus);
         return r < 0 ? r : q;
 }

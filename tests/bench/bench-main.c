@@ -29,6 +29,7 @@ static Group groups[] = {
     {"idle", "wake-ups and armed timers of the idle daemon", bench_idle, false},
     {"memory", "the daemon's resident memory per object", bench_memory, false},
     {"qemu", "the same workloads against QEMU as the front-end", bench_qemu, false},
+    {"dbus", "ADD to Added at a subscriber; GetManagedObjects and ListObjects", bench_dbus, false},
 };
 
 static int parse_counts(const char *text, Bench *b)
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
             {"idle", 0, 0, G_OPTION_ARG_NONE, &groups[3].selected, groups[3].help, NULL},
             {"memory", 0, 0, G_OPTION_ARG_NONE, &groups[4].selected, groups[4].help, NULL},
             {"qemu", 0, 0, G_OPTION_ARG_NONE, &groups[5].selected, groups[5].help, NULL},
+            {"dbus", 0, 0, G_OPTION_ARG_NONE, &groups[6].selected, groups[6].help, NULL},
             {"ms", 0, 0, G_OPTION_ARG_INT, &ms,
              "Milliseconds per measurement, in 5 rounds (default 1000)", "MS"},
             {"objects", 0, 0, G_OPTION_ARG_STRING, &objects,

@@ -20,10 +20,12 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bus-manager.h"
 #include "fd-util.h"
 #include "service.h"
 
 #define PREFILL_WHO 0xfff00000u
+#define PREFILL_CHUNK 1000
 
 struct Target {
         TargetKind kind;
@@ -39,6 +41,8 @@ struct Target {
         ServiceConfig config;
 
         BenchChild child; /* TARGET_PROCESS */
+        BenchBus bus;     /* with TargetOptions.bus */
+        sd_bus *client;   /* the bench's connection to it */
 
         WireServant *servant;
         WireBackend prefill;
@@ -145,6 +149,7 @@ static int wait_ready(int notify_fd, BenchChild *child)
 
 static int start_process(Target *t, const Bench *b, const TargetOptions *o)
 {
+        g_autofree char *bus_arg = NULL;
         g_autofree char *conf = g_build_filename(t->dir, "vhost-shared.conf", NULL);
         g_autofree char *notify = g_build_filename(t->dir, "notify", NULL);
         g_autofree char *log = g_build_filename(t->dir, "service.log", NULL);
@@ -168,7 +173,17 @@ static int start_process(Target *t, const Bench *b, const TargetOptions *o)
                 return -errno;
 
         g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "NOTIFY_SOCKET", notify, true);
-        char *argv[] = {b->service_path, "--no-bus", accept_arg, conf_arg, NULL};
+        if (o && o->bus) {
+                r = bench_bus_start(t->dir, &t->bus);
+                if (r < 0)
+                        return r;
+                r = bench_bus_connect(t->bus.address, &t->client);
+                if (r < 0)
+                        return r;
+                bus_arg = g_strdup_printf("--bus-address=%s", t->bus.address);
+        }
+        char *argv[] = {b->service_path, bus_arg ? bus_arg : "--no-bus", accept_arg, conf_arg,
+                        NULL};
         r = bench_spawn(argv, envp, log, &t->child);
         if (r < 0)
                 return r;
@@ -188,7 +203,7 @@ int target_start(const Bench *b, TargetKind kind, const TargetOptions *o, Target
         int r;
 
         t->kind = kind;
-        t->ctl[0] = t->ctl[1] = t->child.pidfd = -1;
+        t->ctl[0] = t->ctl[1] = t->child.pidfd = t->bus.child.pidfd = -1;
         t->dir = g_strdup_printf("%s/target%u", b->tmpdir, ++seq);
         if (g_mkdir_with_parents(t->dir, 0700) < 0) {
                 g_free(t->dir);
@@ -222,6 +237,8 @@ void target_stop(Target *t)
                 close(t->ctl[1]);
         }
         bench_child_stop(&t->child, SIGTERM);
+        t->client = sd_bus_flush_close_unref(t->client);
+        bench_bus_stop(&t->bus);
         g_free(t->socket_path);
         g_free(t->dir);
         g_free(t);
@@ -229,7 +246,41 @@ void target_stop(Target *t)
 
 const char *target_name(const Target *t)
 {
-        return t->kind == TARGET_IN_PROCESS ? "hub in process" : "vhost-shared";
+        if (t->kind == TARGET_IN_PROCESS)
+                return "hub in process";
+        return t->client ? "vhost-shared on D-Bus" : "vhost-shared --no-bus";
+}
+
+const char *target_bus_address(const Target *t)
+{
+        return t->bus.address;
+}
+
+pid_t target_bus_pid(const Target *t)
+{
+        return t->bus.child.pid;
+}
+
+sd_bus *target_bus(Target *t)
+{
+        return t->client;
+}
+
+/* Waits until the daemon wrote out everything it queued for the bus: its
+ * answer to a ping leaves after the signals queued before it. */
+static int bus_sync(Target *t)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r;
+
+        if (!t->client)
+                return 0;
+        r = sd_bus_call_method(t->client, BUS_NAME, BUS_MANAGER_PATH, "org.freedesktop.DBus.Peer",
+                               "Ping", &error, &reply, "");
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        return r;
 }
 
 const char *target_socket(const Target *t)
@@ -273,21 +324,30 @@ int target_prefill(Target *t, unsigned n)
                         return r;
                 t->prefill_connected = true;
         }
-        /* Unacknowledged ADDs stream in; the last one asks for the ack, which
-         * comes after all the others were handled. */
-        for (unsigned i = t->prefilled; i + 1 < n; i++) {
-                bench_uuid(uuid, PREFILL_WHO, i);
-                r = wire_send(&t->prefill, VU_BREQ_SHARED_OBJECT_ADD, uuid, false);
+        /* Unacknowledged ADDs stream in, a chunk at a time; the chunk's last
+         * ADD asks for the ack, which comes after the others were handled,
+         * and a bus round trip waits until their signals left the daemon
+         * (so that its queues stay small and its RSS means the table). */
+        while (t->prefilled < n) {
+                unsigned end = MIN(n, t->prefilled + PREFILL_CHUNK);
+
+                for (unsigned i = t->prefilled; i + 1 < end; i++) {
+                        bench_uuid(uuid, PREFILL_WHO, i);
+                        r = wire_send(&t->prefill, VU_BREQ_SHARED_OBJECT_ADD, uuid, false);
+                        if (r < 0)
+                                return r;
+                }
+                bench_uuid(uuid, PREFILL_WHO, end - 1);
+                r = wire_call(&t->prefill, VU_BREQ_SHARED_OBJECT_ADD, uuid, true, &ack, NULL);
                 if (r < 0)
                         return r;
+                if (ack != 0)
+                        return -EEXIST;
+                r = bus_sync(t);
+                if (r < 0)
+                        return r;
+                t->prefilled = end;
         }
-        bench_uuid(uuid, PREFILL_WHO, n - 1);
-        r = wire_call(&t->prefill, VU_BREQ_SHARED_OBJECT_ADD, uuid, true, &ack, NULL);
-        if (r < 0)
-                return r;
-        if (ack != 0)
-                return -EEXIST;
-        t->prefilled = n;
         return 0;
 }
 
@@ -318,8 +378,22 @@ static int hold_on_loop(Target *t, void *arg)
 int target_hold_buffer(Target *t, const uint8_t uuid[VU_UUID_SIZE], int fd)
 {
         HoldArgs h = {.uuid = uuid, .fd = fd};
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        char s[SHARE_UUID_STR_LEN];
+        int r;
 
-        if (t->kind != TARGET_IN_PROCESS)
+        if (t->kind == TARGET_IN_PROCESS)
+                return target_call(t, hold_on_loop, &h);
+        if (!t->client)
                 return -EOPNOTSUPP; /* the daemon takes buffers over D-Bus only */
-        return target_call(t, hold_on_loop, &h);
+        /* The bench's connection owns it and keeps it while connected. */
+        share_uuid_to_string(uuid, s);
+        r = sd_bus_call_method(t->client, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
+                               "Export", &error, &reply, "hs", fd, s);
+        if (r < 0)
+                progress("Export failed: %s", error.message ? error.message : g_strerror(-r));
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        return r;
 }

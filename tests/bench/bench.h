@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 #include "vu-message.h"
 
@@ -91,6 +92,18 @@ int bench_spawn(char **argv, char **envp, const char *log_path, BenchChild *ret)
 bool bench_child_exited(BenchChild *c);
 /* Sends signal_first, waits (bounded), then SIGKILL; reaps. Returns the wait status. */
 int bench_child_stop(BenchChild *c, int signal_first);
+
+/* ---- a private bus (bench-bus.c) ---- */
+
+typedef struct {
+        BenchChild child;
+        char *address;
+} BenchBus;
+
+/* Starts dbus-daemon listening in dir; returns once it accepts clients. */
+int bench_bus_start(const char *dir, BenchBus *ret);
+void bench_bus_stop(BenchBus *b);
+int bench_bus_connect(const char *address, sd_bus **ret);
 
 /* ---- the floor (bench-floor.c) ---- */
 
@@ -174,6 +187,7 @@ typedef struct Target Target;
 
 typedef struct {
         unsigned lookup_timeout_ms; /* 0: the service's default */
+        bool bus;                   /* TARGET_PROCESS: on a private bus instead of --no-bus */
 } TargetOptions;
 
 int target_start(const Bench *b, TargetKind kind, const TargetOptions *o, Target **ret);
@@ -187,6 +201,10 @@ unsigned target_objects(const Target *t);
 /* Puts a buffer the service holds (a dma-buf entry) into the table; the
  * fd is duplicated. -EOPNOTSUPP where the target has no way yet. */
 int target_hold_buffer(Target *t, const uint8_t uuid[VU_UUID_SIZE], int fd);
+/* The daemon's bus (NULL without one) and a connection of the bench to it. */
+const char *target_bus_address(const Target *t);
+pid_t target_bus_pid(const Target *t); /* the dbus-daemon, 0 without one */
+sd_bus *target_bus(Target *t);
 /* The servant answering the bench's back-ends of this target. */
 WireServant *target_servant(Target *t);
 /* Connects a back-end and waits for its handshake. */
@@ -222,6 +240,8 @@ int bench_hung(Bench *b);
 int bench_idle(Bench *b);
 int bench_memory(Bench *b);
 int bench_qemu(Bench *b);
+int bench_dbus(Bench *b);
 
 /* /proc figures of a process (bench-idle.c). */
 long proc_rss_kib(pid_t pid);
+uint64_t proc_cpu_ns(pid_t pid); /* all threads, from schedstat; 0 if unknown */
