@@ -154,13 +154,20 @@ static void hub_rows(const Bench *b, Target *t, WireBackend *clients, unsigned n
         unsigned ops = MAX(1u, b->duration_ms / BENCH_ROUNDS); /* ms per round */
         Summary f, add, rem, s;
 
+        /* On a bus every ADD, REMOVE and LOOKUP also sends signals: each
+         * round starts once the dbus-daemon caught up with the last one, so
+         * that it does not work through one workload's backlog in the next. */
         for (unsigned round = 0; round < BENCH_ROUNDS; round++) {
+                target_sync(t);
                 floor_run(n, target_pid(t) != getpid(), ops, &floor.s[0], &floor.wall);
+                target_sync(t);
                 hub_workload(HUB_ADD_REMOVE, clients, n, NULL, ops, &addrm.s[0], &addrm.s[1],
                              &addrm.wall, NULL);
+                target_sync(t);
                 if (held_uuid)
                         hub_workload(HUB_LOOKUP, clients, n, held_uuid, ops, &held.s[0], NULL,
                                      &held.wall, NULL);
+                target_sync(t);
                 hub_workload(HUB_LOOKUP, clients, n, exported_uuid, ops, &proxied.s[0], NULL,
                              &proxied.wall, NULL);
         }

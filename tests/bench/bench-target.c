@@ -227,8 +227,8 @@ void target_stop(Target *t)
 {
         if (!t)
                 return;
-        wire_servant_free(t->servant);
-        wire_backend_close(&t->prefill);
+        /* The service goes first: back-ends leaving before it would make it
+         * purge (and, on a bus, announce) every object on the way out. */
         if (t->kind == TARGET_IN_PROCESS && t->ctl[0] >= 0) {
                 TargetCall *stop = NULL;
                 if (t->tid && write(t->ctl[0], &stop, sizeof(stop)) == sizeof(stop))
@@ -237,6 +237,8 @@ void target_stop(Target *t)
                 close(t->ctl[1]);
         }
         bench_child_stop(&t->child, SIGTERM);
+        wire_servant_free(t->servant);
+        wire_backend_close(&t->prefill);
         t->client = sd_bus_flush_close_unref(t->client);
         bench_bus_stop(&t->bus);
         g_free(t->socket_path);
@@ -268,7 +270,7 @@ sd_bus *target_bus(Target *t)
 
 /* Waits until the daemon wrote out everything it queued for the bus: its
  * answer to a ping leaves after the signals queued before it. */
-static int bus_sync(Target *t)
+int target_sync(Target *t)
 {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
@@ -343,7 +345,7 @@ int target_prefill(Target *t, unsigned n)
                         return r;
                 if (ack != 0)
                         return -EEXIST;
-                r = bus_sync(t);
+                r = target_sync(t);
                 if (r < 0)
                         return r;
                 t->prefilled = end;

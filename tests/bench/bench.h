@@ -205,6 +205,9 @@ int target_hold_buffer(Target *t, const uint8_t uuid[VU_UUID_SIZE], int fd);
 const char *target_bus_address(const Target *t);
 pid_t target_bus_pid(const Target *t); /* the dbus-daemon, 0 without one */
 sd_bus *target_bus(Target *t);
+/* Returns once the daemon's bus traffic so far went through the dbus-daemon
+ * (a ping's answer follows the signals queued before it); 0 without a bus. */
+int target_sync(Target *t);
 /* The servant answering the bench's back-ends of this target. */
 WireServant *target_servant(Target *t);
 /* Connects a back-end and waits for its handshake. */
