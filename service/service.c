@@ -690,13 +690,28 @@ static bool find_upstream(VuPeer *p, void *userdata)
         return true;
 }
 
-int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+/* Counts a lookup once the importer's answer (or the exporter's request)
+ * is on its way, or it was refused: observers, such as the bus layer's LookupCount signal, are
+ * not on the importer's path. done() may have changed the table (a failed
+ * send drops the importer and its entries), so the entry is looked up again. */
+static void service_note_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        ShareEntry *e = share_table_lookup(s->table, uuid);
+
+        if (e)
+                share_table_note_lookup(s->table, e);
+}
+
+int service_lookup(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE], ServiceLookupFn done,
                    void *userdata)
 {
+        uint8_t uuid[SHARE_UUID_SIZE];
         ShareEntry *e;
         ShareOwner *owner;
-        int fd;
+        int fd, r;
 
+        /* uuid_in may live in what done() frees. */
+        memcpy(uuid, uuid_in, SHARE_UUID_SIZE);
         if (!share_uuid_is_valid(uuid))
                 return -EINVAL;
         e = share_table_lookup(s->table, uuid);
@@ -713,15 +728,16 @@ int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLooku
                 fd = fcntl(share_entry_fd(e), F_DUPFD_CLOEXEC, 3);
                 if (fd < 0)
                         return -errno;
-                share_table_note_lookup(s->table, e);
                 done(s, fd, 0, userdata);
+                service_note_lookup(s, uuid);
                 return 0;
         }
         owner = share_entry_owner(e);
         if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
                 return -ENOENT;
-        share_table_note_lookup(s->table, e);
-        return frontend_peer_get_shared_object(owner->userdata, uuid, done, userdata);
+        r = frontend_peer_get_shared_object(owner->userdata, uuid, done, userdata);
+        service_note_lookup(s, uuid); /* refused ones count too */
+        return r;
 }
 
 int service_export_fd(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], int fd, ShareOwner *owner,
