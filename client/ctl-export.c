@@ -156,6 +156,9 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
         sigset_t mask;
         int r;
 
+        /* A shell starts background jobs with SIGINT ignored, which would
+         * drop it before our signalfd sees it; "until interrupted" holds. */
+        signal(SIGINT, SIG_DFL);
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);

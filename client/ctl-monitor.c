@@ -348,6 +348,9 @@ int verb_monitor(Ctl *ctl, int argc, char **argv)
         sigset_t mask;
         int r;
 
+        /* A shell starts background jobs with SIGINT ignored, which would
+         * drop it before our signalfd sees it; "until interrupted" holds. */
+        signal(SIGINT, SIG_DFL);
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
