@@ -228,7 +228,8 @@ int main(int argc, char **argv)
         setlocale(LC_ALL, "");
         /* Options and command-line errors are translated; the log is not
          * (it is read by journald and grep). */
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        const char *localedir = getenv("TEXTDOMAINDIR"); /* tests: the build tree's catalogs */
+        bindtextdomain(GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
         bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
         textdomain(GETTEXT_PACKAGE);
         r = parse_options(&argc, &argv, &o);

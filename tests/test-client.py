@@ -9,6 +9,7 @@ import json
 import os
 import re
 import select
+import shlex
 import signal
 import socket
 import subprocess
@@ -119,23 +120,28 @@ class Testbed:
         if start_service:
             self.start_service()
 
-    def start_service(self):
+    def start_service(self, config_text=""):
         notify = os.path.join(self.dir, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(notify)
         config = os.path.join(self.dir, "vhost-shared.conf")
-        open(config, "w").close()
+        with open(config, "w") as f:
+            f.write(config_text)
+        # meson test --setup valgrinddaemon runs the daemon under valgrind.
+        wrapper = shlex.split(os.environ.get("VHOST_SHARE_DAEMON_WRAPPER", ""))
         self.service = subprocess.Popen(
-            [DAEMON, f"--bus-address={self.address}", f"--config={config}",
+            [*wrapper, DAEMON, f"--bus-address={self.address}", f"--config={config}",
              f"--accept={self.hub}"],
             env=dict(os.environ, NOTIFY_SOCKET=notify), stdout=sys.stderr, stderr=sys.stderr)
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + TIMEOUT * (10 if wrapper else 1)
         while True:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 msg = sock.recv(4096).decode()
             except socket.timeout:
                 raise AssertionError("vhost-shared did not send READY=1 in time")
+            except BlockingIOError:
+                continue
             if "READY=1" in msg.split("\n"):
                 break
         sock.close()
@@ -167,16 +173,19 @@ class Testbed:
     def device(self, *args):
         return self.spawn([DEVICE, f"--connect={self.hub}", *args])
 
+    def stop_service(self):
+        self.service.send_signal(signal.SIGTERM)
+        code = self.service.wait(timeout=TIMEOUT * 10)
+        self.service = None
+        return code
+
     def close(self):
         for proc in self.children:
             if proc.poll() is None:
                 proc.kill()
             proc.wait(timeout=TIMEOUT)
             proc.stdout.close()
-        code = 0
-        if self.service:
-            self.service.send_signal(signal.SIGTERM)
-            code = self.service.wait(timeout=TIMEOUT)
+        code = self.stop_service() if self.service else 0
         self.bus.terminate()
         self.bus.wait(timeout=TIMEOUT)
         self.bus.stdout.close()
@@ -441,6 +450,54 @@ def monitor_json(tb):
     assert stop(mon) == 0
 
 
+@test
+def allocate_and_devices(tb):
+    assert json.loads(tb.ctl("devices", "--json").stdout) == []
+    assert tb.ctl("devices").stdout == "\n0 devices listed.\n"
+    out = tb.ctl("allocate", "64K", "--device=/dev/dri/card99", expect=4)
+    assert "/dev/dri/card99" in out.stderr and "org.vhostshare.share1.Error.NoDevice" in out.stderr
+    # Without a DRM device the service hands out a sealed memfd.
+    info = json.loads(tb.ctl("allocate", "64K", "--detach", "--json").stdout.splitlines()[0])
+    assert info["size"] == 65536 and info["path"].endswith(info["uuid"].replace("-", ""))
+    shown = json.loads(tb.ctl("show", info["uuid"], "--json").stdout)
+    assert shown["type"] == "dma-buf" and shown["size"] == 65536 and shown["owner"] == "service"
+
+
+@test
+def held_export_removed_by_someone_else(tb):
+    proc, lines = tb.spawn_ctl("export", "--size=4096")
+    u = re.search(UUID_RE, lines.wait_for(r"^Exported ")).group(0)
+    tb.ctl("remove", u)  # root may remove anything
+    assert proc.wait(timeout=TIMEOUT) == 0
+
+
+@test
+def lookup_timeout_exits_7(tb):
+    tb.stop_service()
+    tb.start_service("[Service]\nLookupTimeoutMSec=200\n")
+    dev, dlines = tb.device("--export=1", "--no-answer")
+    u = dlines.wait_for(r"^EXPORTED ").split()[1]
+    out = tb.ctl("lookup", u, expect=7)
+    assert u in out.stderr and "org.vhostshare.share1.Error.Timeout" in out.stderr, out.stderr
+
+
+@test
+def monitor_sees_the_service_come_and_go(tb):
+    tb.stop_service()
+    mon, mlines = tb.spawn_ctl("monitor")
+    mlines.wait_for(r"^Monitoring")
+    tb.start_service()
+    assert re.fullmatch(rf"{TIME_RE} ServiceStarted +:1\.\d+", mlines.wait_for(r"ServiceStarted"))
+    tb.ctl("export", "--size=4096", "--detach")
+    mlines.wait_for(r" Added ")
+    assert tb.stop_service() == 0
+    mlines.wait_for(r" ServiceStopped ")
+    # The monitor outlives the service.
+    tb.start_service()
+    mlines.wait_for(r" ServiceStarted ")
+    assert stop(mon) == 0
+
+
 COMPLETE = r"""
 source /usr/share/bash-completion/bash_completion
 source "$1"
@@ -532,6 +589,9 @@ def german_translation(tb):
     assert "kann Objekt" in out.stderr and "org.vhostshare.share1.Error.NotFound" in out.stderr
     out = tb.ctl("--help", env=e)
     assert "Befehle:" in out.stdout, out.stdout
+    out = subprocess.run([DAEMON, "--help"], capture_output=True, text=True, env=e,
+                         timeout=TIMEOUT)
+    assert "Ohne D-Bus laufen" in out.stdout, out.stdout
 
 
 def no_service():
