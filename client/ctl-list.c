@@ -101,6 +101,14 @@ static char *peer_name(Ctl *ctl, const char *path)
         return copy;
 }
 
+/* "  Label:    " padded by characters, not bytes: translations are UTF-8. */
+static void print_label(const char *label)
+{
+        glong n = g_utf8_strlen(label, -1);
+
+        printf("  %s%*s ", label, n < 10 ? (int) (10 - n) : 0, "");
+}
+
 int verb_show(Ctl *ctl, int argc, char **argv)
 {
         g_autoptr(CtlObject) o = NULL;
@@ -126,28 +134,39 @@ int verb_show(Ctl *ctl, int argc, char **argv)
         }
 
         printf("%s\n", o->uuid);
-        printf("  %-10s %s\n", _("Type:"), o->type);
-        printf("  %-10s %s\n", _("Path:"), o->path);
+        print_label(_("Type:"));
+        printf("%s\n", o->type);
+        print_label(_("Path:"));
+        printf("%s\n", o->path);
+        print_label(_("Owner:"));
         if (o->owner && strcmp(o->owner, "/") != 0) {
                 g_autofree char *name = peer_name(ctl, o->owner);
 
-                printf("  %-10s %s (%s)\n", _("Owner:"), name ? name : "?", o->owner);
+                printf("%s (%s)\n", name ? name : "?", o->owner);
         } else if (o->owner_bus_name && *o->owner_bus_name)
-                printf("  %-10s %s\n", _("Owner:"), o->owner_bus_name);
+                printf("%s\n", o->owner_bus_name);
         else
-                printf("  %-10s %s\n", _("Owner:"), _("the service"));
+                printf("%s\n", _("the service"));
+        print_label(_("Size:"));
         if (o->size)
-                printf("  %-10s %" PRIu64 " (%s)\n", _("Size:"), o->size,
-                       ctl_format_size(o->size, size));
+                printf("%" PRIu64 " (%s)\n", o->size, ctl_format_size(o->size, size));
         else
-                printf("  %-10s %s\n", _("Size:"), _("unknown (the back-end holds the buffer)"));
-        if (o->exporter && *o->exporter)
-                printf("  %-10s %s\n", _("Exporter:"), o->exporter);
-        if (o->name && *o->name)
-                printf("  %-10s %s\n", _("Name:"), o->name);
-        if (o->device && *o->device)
-                printf("  %-10s %s\n", _("Device:"), o->device);
-        printf("  %-10s %s UTC\n", _("Created:"), ctl_format_timestamp(o->created_usec, when));
-        printf("  %-10s %" PRIu64 "\n", _("Lookups:"), o->lookup_count);
+                printf("%s\n", _("unknown (the back-end holds the buffer)"));
+        if (o->exporter && *o->exporter) {
+                print_label(_("Exporter:"));
+                printf("%s\n", o->exporter);
+        }
+        if (o->name && *o->name) {
+                print_label(_("Name:"));
+                printf("%s\n", o->name);
+        }
+        if (o->device && *o->device) {
+                print_label(_("Device:"));
+                printf("%s\n", o->device);
+        }
+        print_label(_("Created:"));
+        printf("%s UTC\n", ctl_format_timestamp(o->created_usec, when));
+        print_label(_("Lookups:"));
+        printf("%" PRIu64 "\n", o->lookup_count);
         return CTL_EXIT_OK;
 }

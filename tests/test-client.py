@@ -236,6 +236,13 @@ def empty_table(tb):
     assert json.loads(tb.ctl("list", "--json").stdout) == []
     assert json.loads(tb.ctl("peers", "--json").stdout) == []
     assert json.loads(tb.ctl("devices", "--json").stdout) == []
+    # --system (the default) and --user find the bus through the environment.
+    for option, var in [("--system", "DBUS_SYSTEM_BUS_ADDRESS"),
+                        ("--user", "DBUS_SESSION_BUS_ADDRESS")]:
+        for args in ([option, "list"], ["list"]) if option == "--system" else ([option, "list"],):
+            out = subprocess.run([CTL, *args], capture_output=True, text=True, timeout=TIMEOUT,
+                                 env=dict(os.environ, **{var: tb.address}))
+            assert out.returncode == 0 and out.stdout == "\n0 objects listed.\n", (args, out)
 
 
 @test
