@@ -165,7 +165,5 @@ int verb_allocate(Ctl *ctl, int argc, char **argv)
 
         if (ctl->detach)
                 return ctl_disown_object(ctl, uuid_copy);
-        if (!ctl->json)
-                printf(_("Holding it until interrupted (Ctrl-C).\n"));
         return ctl_hold_object(ctl, uuid_copy);
 }

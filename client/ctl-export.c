@@ -111,6 +111,7 @@ typedef struct {
         const char *uuid;
         sd_event *event;
         bool removed_elsewhere;
+        bool service_gone;
         int exit_code;
 } Hold;
 
@@ -121,6 +122,19 @@ static int on_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_err
 
         if (sd_bus_message_read(msg, "so", &uuid, &path) >= 0 && strcmp(uuid, h->uuid) == 0) {
                 h->removed_elsewhere = true;
+                sd_event_exit(h->event, 0);
+        }
+        return 0;
+}
+
+/* The service stopped: the object went with it. */
+static int on_service_gone(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        Hold *h = userdata;
+        const char *name, *old_owner, *new_owner;
+
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) >= 0 && !*new_owner) {
+                h->service_gone = true;
                 sd_event_exit(h->event, 0);
         }
         return 0;
@@ -153,6 +167,8 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
                             "',interface='" CTL_MANAGER_INTERFACE "',member='Removed',arg0='%s'",
                             uuid);
         Hold h = {.ctl = ctl, .uuid = uuid, .exit_code = CTL_EXIT_OK};
+        _cleanup_message_ sd_bus_message *reply = NULL;
+        int has_owner = 0;
         sigset_t mask;
         int r;
 
@@ -176,12 +192,40 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
         if (r >= 0)
                 r = sd_bus_add_match(ctl->bus, NULL, rule, on_removed, &h);
         if (r >= 0)
-                r = sd_event_loop(h.event);
+                r = sd_bus_add_match(
+                    ctl->bus, NULL,
+                    "type='signal',sender='org.freedesktop.DBus',"
+                    "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
+                    "member='NameOwnerChanged',arg0='" CTL_BUS_NAME "'",
+                    on_service_gone, &h);
+        if (r >= 0) {
+                /* It may have stopped before the match was in place. */
+                r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
+                                       CTL_BUS_NAME);
+                if (r >= 0)
+                        r = sd_bus_message_read(reply, "b", &has_owner);
+                if (r >= 0 && !has_owner) {
+                        h.service_gone = true;
+                        r = 0;
+                } else if (r >= 0) {
+                        /* Scripts may rely on it: from now on nothing is missed. */
+                        if (!ctl->json)
+                                printf(_("Holding it until interrupted (Ctrl-C).\n"));
+                        fflush(stdout);
+                        r = sd_event_loop(h.event);
+                }
+        }
         sd_bus_detach_event(ctl->bus);
         sd_event_unref(h.event);
 
         if (r != 0) {
                 fprintf(stderr, _("%s: lost the bus connection while holding %s\n"),
+                        program_invocation_short_name, uuid);
+                return CTL_EXIT_NO_SERVICE;
+        }
+        if (h.service_gone) {
+                fprintf(stderr, _("%s: the service stopped; %s is gone\n"),
                         program_invocation_short_name, uuid);
                 return CTL_EXIT_NO_SERVICE;
         }
@@ -268,8 +312,6 @@ int verb_export(Ctl *ctl, int argc, char **argv)
 
         if (ctl->detach)
                 return ctl_disown_object(ctl, uuid_out);
-        if (!ctl->json)
-                printf(_("Holding it until interrupted (Ctrl-C).\n"));
         /* The buffer stays alive in the service; our copy is not needed. */
         fd_close_safe(&fd);
         return ctl_hold_object(ctl, uuid_out);

@@ -479,6 +479,14 @@ def held_export_removed_by_someone_else(tb):
 
 
 @test
+def held_export_ends_when_the_service_stops(tb):
+    proc, lines = tb.spawn_ctl("export", "--size=4096")
+    lines.wait_for(r"^Holding")
+    assert tb.stop_service() == 0
+    assert proc.wait(timeout=TIMEOUT) == 3
+
+
+@test
 def lookup_timeout_exits_7(tb):
     tb.stop_service()
     tb.start_service("[Service]\nLookupTimeoutMSec=200\n")
