@@ -12,9 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -371,6 +378,17 @@ static int open_or_die(const char *path, int flags)
         return fd;
 }
 
+/* A 4 KiB memfd with exactly these seals. */
+static int memfd_sealed(unsigned seals)
+{
+        int fd = memfd_create("partly-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(ftruncate(fd, 4096), ==, 0);
+        g_assert_cmpint(fcntl(fd, F_ADD_SEALS, seals), ==, 0);
+        return fd;
+}
+
 static void test_export_refuses_non_buffers(Fixture *f, gconstpointer data)
 {
         g_autofree char *file = g_build_filename(f->tb.dir, "regular", NULL);
@@ -378,9 +396,10 @@ static void test_export_refuses_non_buffers(Fixture *f, gconstpointer data)
         struct {
                 const char *what;
                 int fd;
-        } cases[7];
+        } cases[24];
         size_t n = 0;
         int unsealed;
+        sigset_t mask;
 
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
         g_assert_cmpint(pipe2(pp, O_CLOEXEC), ==, 0);
@@ -396,9 +415,36 @@ static void test_export_refuses_non_buffers(Fixture *f, gconstpointer data)
         cases[n++] = (typeof(cases[0])){"regular file", open_or_die(file, O_RDWR)};
         cases[n++] = (typeof(cases[0])){"unsealed memfd", unsealed};
         cases[n++] = (typeof(cases[0])){"/dev/null", open_or_die("/dev/null", O_RDWR)};
+        /* Every other kind of fd a caller could hand over. */
+        cases[n++] = (typeof(cases[0])){"socket (other end)", sv[1]};
+        cases[n++] = (typeof(cases[0])){"pipe (write end)", pp[1]};
+        cases[n++] = (typeof(cases[0])){"eventfd", eventfd(0, EFD_CLOEXEC)};
+        cases[n++] = (typeof(cases[0])){"timerfd", timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)};
+        cases[n++] = (typeof(cases[0])){"epoll", epoll_create1(EPOLL_CLOEXEC)};
+        cases[n++] = (typeof(cases[0])){"inotify", inotify_init1(IN_CLOEXEC)};
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGUSR2);
+        cases[n++] = (typeof(cases[0])){"signalfd", signalfd(-1, &mask, SFD_CLOEXEC)};
+        cases[n++] = (typeof(cases[0])){"pidfd", (int) syscall(SYS_pidfd_open, getpid(), 0)};
+        cases[n++] =
+            (typeof(cases[0])){"memfd sealed against shrinking only", memfd_sealed(F_SEAL_SHRINK)};
+        cases[n++] =
+            (typeof(cases[0])){"memfd sealed against growing only", memfd_sealed(F_SEAL_GROW)};
+        cases[n++] = (typeof(cases[0])){"memfd sealed against writing only",
+                                        memfd_sealed(F_SEAL_WRITE | F_SEAL_SEAL)};
+        cases[n++] = (typeof(cases[0])){"tmpfs file (/dev/shm)",
+                                        open_or_die("/dev/shm", O_TMPFILE | O_RDWR)};
+        cases[n++] = (typeof(cases[0])){"O_TMPFILE", open_or_die(f->tb.dir, O_TMPFILE | O_RDWR)};
+        cases[n++] =
+            (typeof(cases[0])){"character device (/dev/zero)", open_or_die("/dev/zero", O_RDONLY)};
+        cases[n++] = (typeof(cases[0])){"/proc file", open_or_die("/proc/self/status", O_RDONLY)};
+        g_assert_cmpuint(n, <=, G_N_ELEMENTS(cases));
 
         for (size_t i = 0; i < n; i++) {
-                g_autofree char *err = call_export(f->bus, cases[i].fd, "", NULL, NULL);
+                g_autofree char *err = NULL;
+
+                g_assert_cmpint(cases[i].fd, >=, 0);
+                err = call_export(f->bus, cases[i].fd, "", NULL, NULL);
 
                 g_test_message("%s -> %s", cases[i].what, err ? err : "accepted");
                 g_assert_cmpstr(err, ==, ERR("InvalidFd"));
@@ -408,8 +454,6 @@ static void test_export_refuses_non_buffers(Fixture *f, gconstpointer data)
         g_assert_cmpuint(signal_log_count_prefix(&f->log, "Added"), ==, 0);
         for (size_t i = 0; i < n; i++)
                 close(cases[i].fd);
-        close(sv[1]);
-        close(pp[1]);
 }
 
 static void test_export_quota(Fixture *f, gconstpointer data)
