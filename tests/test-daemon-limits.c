@@ -25,6 +25,7 @@
 
 #include "fd-util.h"
 #include "harness.h"
+#include "share-table.h"
 #include "vu-message.h"
 
 #define T HARNESS_TIMEOUT_MS
@@ -308,6 +309,77 @@ static void test_socket_permissions(void)
         }
 }
 
+/* The limits of the configuration file, at the daemon: MaxObjectsPerPeer=
+ * refuses the third export with a non-zero ack; MaxPeers= closes the
+ * connection over the cap with a log line; MaxPendingLookupsPerPeer=1 lets
+ * one GET_SHARED_OBJECT wait at a silent exporter and refuses the next
+ * lookup at once; the waiting one completes when the exporter answers. */
+static void test_config_limits(void)
+{
+        g_autoptr(Harness) h = harness_new();
+        g_autofree char *sock = harness_path(h, "hub.sock");
+        g_autofree char *accept = g_strdup_printf("--accept=%s", sock);
+        g_autofree char *conf = write_config(h, "[Service]\nMaxObjectsPerPeer=2\nMaxPeers=4\n"
+                                                "MaxPendingLookupsPerPeer=1\n"
+                                                "LookupTimeoutMSec=60000\n");
+        g_autofree char *config_arg = g_strdup_printf("--config=%s", conf);
+        const char *uuids[] = {"5e1f0c3a-7b2d-4c11-8e3f-000000000001",
+                               "5e1f0c3a-7b2d-4c11-8e3f-000000000002",
+                               "5e1f0c3a-7b2d-4c11-8e3f-000000000003"};
+        const char *held_text = "5e1f0c3a-7b2d-4c11-8e3f-0000000000ee";
+        uint8_t held[16];
+        HarnessProc *hub, *a, *b, *c;
+        const HarnessLine *l;
+        int main_fd, chan, over, buffer;
+        VuMessage m;
+
+        hub = harness_spawn_hub(h, accept, config_arg, NULL);
+        a = start_device(h, "a", sock);
+        export_ok(h, a, uuids[0]);
+        export_ok(h, a, uuids[1]);
+        harness_send_line(a, "export %s", uuids[2]);
+        l = harness_expect_line(a, "EXPORT", T);
+        if (!g_str_has_prefix(l->text, "EXPORT-REFUSED "))
+                harness_fail(h, "the third export got through: %s", l->text);
+
+        b = start_device(h, "b", sock);
+        c = start_device(h, "c", sock);
+        import_expect(h, b, uuids[1], true);
+
+        /* The fourth peer: a silent exporter. */
+        chan = raw_connect_channel(h, sock, &main_fd);
+        g_assert_cmpint(share_uuid_from_string(held_text, held), ==, 0);
+        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, held);
+        harness_vu_send(h, chan, &m);
+        g_assert_cmpint(harness_vu_recv(h, chan, &m, T), ==, 1);
+        g_assert_cmpuint(m.payload.u64, ==, 0);
+
+        /* A fifth is over MaxPeers=4. */
+        over = harness_unix_connect(h, sock);
+        harness_wait_eof(h, over, T);
+        close(over);
+        harness_expect_output(hub, HARNESS_STDERR, "4 peers is the limit", T);
+
+        /* One lookup waits at the exporter, the next is refused at once. */
+        harness_send_line(b, "import %s", held_text);
+        g_assert_cmpint(harness_vu_recv(h, main_fd, &m, T), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
+        import_expect(h, c, held_text, false);
+        g_assert_null(harness_find_line(b, HARNESS_STDOUT, held_text));
+
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("held", 4096, held[0] ^ held[7] ^ held[15], &buffer), ==, 0);
+        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, held);
+        g_assert_cmpint(vu_message_add_fd(&m, buffer), ==, 0);
+        harness_vu_send(h, main_fd, &m);
+        close(buffer);
+        l = harness_expect_line(b, "IMPORT", T);
+        if (!g_str_has_prefix(l->text, "IMPORTED ") || !g_str_has_suffix(l->text, "pattern-ok"))
+                harness_fail(h, "the waiting lookup: %s", l->text);
+        close(chan);
+        close(main_fd);
+}
+
 /* Connects to path as uid (a forked child) and reports what it saw: 1 when
  * the hub spoke first (GET_FEATURES: accepted), 0 when it closed the
  * connection (refused), -1 when it could not connect at all. */
@@ -413,6 +485,7 @@ int main(int argc, char **argv)
         g_test_add_func("/daemon/fd-limit-raised", test_fd_limit_raised);
         g_test_add_func("/daemon/fd-exhaustion", test_fd_exhaustion);
         g_test_add_func("/daemon/sigterm-under-load", test_sigterm_under_load);
+        g_test_add_func("/daemon/config-limits", test_config_limits);
         g_test_add_func("/daemon/socket-permissions", test_socket_permissions);
         g_test_add_func("/daemon/allowed-uids", test_allowed_uids);
         return g_test_run();
