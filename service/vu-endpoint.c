@@ -16,6 +16,13 @@
  * peer cannot starve the rest. */
 #define DISPATCH_BUDGET 64
 
+/* Requests read and not yet answered plus replies not yet sent. Past this
+ * an endpoint that receives requests stops reading until its peer takes
+ * its replies: a peer that asks without ever reading (each LOOKUP reply may
+ * hold an fd) costs a bounded amount of memory and fds, not one per
+ * request. */
+#define BACKLOG_MAX 64
+
 typedef struct {
         uint32_t request;
         uint64_t deadline;
@@ -119,6 +126,12 @@ static void endpoint_fail(VuEndpoint *ep, int error, const char *reason)
                 ep->ops.on_fail(ep, error, reason, ep->ops.userdata);
 }
 
+static bool endpoint_throttled(const VuEndpoint *ep)
+{
+        return ep->ops.receives_requests &&
+               ep->slots.length + vu_conn_queued_messages(ep->conn) >= BACKLOG_MAX;
+}
+
 static int endpoint_update_io(VuEndpoint *ep)
 {
         /* Once the loop has finished (the service is being torn down) sd-event
@@ -126,8 +139,9 @@ static int endpoint_update_io(VuEndpoint *ep)
          * nothing will be watched again. Not a send failure. */
         if (!ep->io || sd_event_get_state(ep->event) == SD_EVENT_FINISHED)
                 return 0;
-        return sd_event_source_set_io_events(
-            ep->io, EPOLLIN | (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
+        return sd_event_source_set_io_events(ep->io,
+                                             (endpoint_throttled(ep) ? 0 : EPOLLIN) |
+                                                 (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
 }
 
 static void endpoint_arm_timer(VuEndpoint *ep)
@@ -217,6 +231,8 @@ static void endpoint_handle_request(VuEndpoint *ep, VuMessage *m)
         slot->request = m->hdr.request;
         g_queue_push_tail(&ep->slots, slot);
         ep->ops.on_request(ep, m, slot, ep->ops.userdata);
+        if (!ep->failed && !ep->dead)
+                endpoint_update_io(ep);
 }
 
 static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -239,6 +255,14 @@ static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
                 VuError verr = VU_OK;
                 char reason[160];
                 int r;
+
+                if (endpoint_throttled(ep)) {
+                        /* epoll reports a hang-up even when we do not ask
+                         * for input: the replies could not be delivered. */
+                        if (revents & (EPOLLHUP | EPOLLERR))
+                                endpoint_fail(ep, -EPIPE, "peer hung up");
+                        break;
+                }
 
                 r = vu_conn_read(ep->conn, ep->ops.channel, !ep->ops.receives_requests, m, &verr);
                 if (r == 0)
@@ -413,6 +437,8 @@ void vu_endpoint_complete(VuEndpoint *ep, VuReplySlot *slot, VuMessage *reply)
         if (ep->failed || ep->dead)
                 return;
         endpoint_flush_slots(ep);
+        if (!ep->failed && !ep->dead)
+                endpoint_update_io(ep);
 }
 
 void vu_endpoint_complete_u64(VuEndpoint *ep, VuReplySlot *slot, uint64_t value)

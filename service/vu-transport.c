@@ -355,6 +355,11 @@ bool vu_conn_want_write(const VuConnection *c)
         return c->tx_error == 0 && c->tx.length > 0;
 }
 
+unsigned vu_conn_queued_messages(const VuConnection *c)
+{
+        return c->tx.length;
+}
+
 size_t vu_conn_queued(const VuConnection *c)
 {
         return c->tx_bytes;

@@ -56,3 +56,5 @@ bool vu_conn_want_write(const VuConnection *c);
 
 /* Bytes queued and not yet sent (for tests and limits). */
 size_t vu_conn_queued(const VuConnection *c);
+/* Messages queued and not completely sent. */
+unsigned vu_conn_queued_messages(const VuConnection *c);

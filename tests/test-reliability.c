@@ -252,6 +252,187 @@ static void test_fd_flood(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* A back-end that asks and asks (5,000 LOOKUPs of an object the service
+ * holds, each answered with a duplicate of its fd) and never reads: the
+ * replies cannot leave, so the hub must stop reading from it rather than
+ * queue 5,000 replies and their fds. Others are served meanwhile; once the
+ * peer reads, every request is answered; its hang-up frees everything. */
+static void test_never_reads(void)
+{
+        TestService t;
+        ServiceConfig c;
+        int fds = fd_count_open(), buffer, most;
+        const unsigned total = 5000;
+        unsigned answered = 0, sent = 0;
+        uint8_t uuid[16];
+        ShareOwner client;
+        gint64 end;
+        RawBe *r;
+
+        config_defaults(&c);
+        test_service_init(&t, &c);
+        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
+        test_uuid(uuid);
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(uuid), &buffer), ==,
+            0);
+        g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
+        r = raw_be_new(&t);
+
+        /* Write until the socket is full or all are out; the hub reads as
+         * it likes. */
+        end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
+        while (sent < total && g_get_monotonic_time() < end) {
+                VuMessage m;
+
+                vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid);
+                g_assert_cmpint(vu_conn_send(r->chan, &m), ==, 0);
+                sent++;
+                while (vu_conn_queued(r->chan) > 64 * 1024 && g_get_monotonic_time() < end) {
+                        vu_conn_flush(r->chan);
+                        if (sd_event_run(t.ev, 0) == 0 && vu_conn_queued(r->chan) > 64 * 1024)
+                                goto stuck; /* the hub stopped reading: good */
+                }
+        }
+stuck:
+        /* Let the hub do all it will do. */
+        for (unsigned quiet = 0; quiet < 50;) {
+                vu_conn_flush(r->chan);
+                quiet = sd_event_run(t.ev, 1000) == 0 ? quiet + 1 : 0;
+        }
+        most = fd_count_open();
+        g_test_message("never-reads: %u LOOKUPs written, %d fds open in the process (%d before)",
+                       sent, most, fds);
+        g_assert_cmpint(most, <, fds + 300);
+        test_assert_serves(&t);
+
+        /* Now it reads: everything it asked is answered, with the buffer. */
+        while (answered < sent || sent < total) {
+                VuMessage m;
+                VuError err;
+                int k;
+
+                while (sent < total && vu_conn_queued(r->chan) < 64 * 1024) {
+                        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
+                                             uuid);
+                        g_assert_cmpint(vu_conn_send(r->chan, &m), ==, 0);
+                        sent++;
+                }
+                vu_conn_flush(r->chan);
+                test_service_iterate(&t);
+                while ((k = vu_conn_read(r->chan, VU_CHANNEL_BACKEND, true, &m, &err)) == 1) {
+                        g_assert_cmpuint(m.payload.u64, ==, 0);
+                        g_assert_cmpuint(m.n_fds, ==, 1);
+                        vu_message_close_fds(&m);
+                        answered++;
+                }
+                g_assert_cmpint(k, ==, 0);
+        }
+        g_assert_cmpuint(answered, ==, total);
+        raw_be_free(r);
+        TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
+        share_table_remove_owner(service_table(t.s), &client);
+        share_owner_clear(&client);
+        test_service_clear(&t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
+/* Replies leave in request order: behind one LOOKUP waiting for a silent
+ * exporter, 2,000 LOOKUPs of a buffer the service holds are answered at
+ * once but must wait their turn, each with an fd. The hub stops reading
+ * from that peer instead of holding 2,000 fds; when the exporter answers,
+ * everything flows. */
+static void test_head_of_line(void)
+{
+        TestService t;
+        ServiceConfig c;
+        int fds = fd_count_open(), buffer, most = 0;
+        const unsigned total = 2000;
+        unsigned answered = 0, sent = 0;
+        uint8_t held[16], slow[16];
+        ShareOwner client;
+        RawBe *exporter, *importer;
+        VuMessage m, get;
+        gint64 end;
+
+        config_defaults(&c);
+        test_service_init(&t, &c);
+        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
+        test_uuid(held);
+        test_uuid(slow);
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(held), &buffer), ==,
+            0);
+        g_assert_cmpint(service_export_fd(t.s, held, buffer, &client, NULL, NULL), ==, 0);
+        exporter = raw_be_new(&t);
+        importer = raw_be_new(&t);
+        g_assert_cmpint(raw_be_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, slow, NULL), ==, 0);
+
+        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, slow);
+        raw_be_send(importer, importer->chan, &m);
+        g_assert_cmpint(raw_be_recv(exporter, exporter->main, VU_CHANNEL_FRONTEND, false, &get), ==,
+                        1);
+        /* Keep writing while the first stays unanswered, until the hub
+         * stops reading (nothing moves for a while) or all are out. */
+        end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
+        for (unsigned quiet = 0; sent < total && quiet < 50;) {
+                g_assert_cmpint(g_get_monotonic_time(), <, end);
+                while (sent < total && vu_conn_queued(importer->chan) < 4096) {
+                        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
+                                             held);
+                        g_assert_cmpint(vu_conn_send(importer->chan, &m), ==, 0);
+                        sent++;
+                }
+                vu_conn_flush(importer->chan);
+                quiet = sd_event_run(t.ev, 1000) == 0 ? quiet + 1 : 0;
+                most = MAX(most, fd_count_open());
+        }
+        g_test_message("head-of-line: %u LOOKUPs written behind a waiting one, at most %d fds "
+                       "open (%d before)",
+                       sent, most, fds);
+        g_assert_cmpint(most, <, fds + 150);
+
+        /* The exporter answers: all of them come through, in order. */
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("slow", TEST_BUFFER_SIZE, test_uuid_seed(slow), &buffer), ==,
+            0);
+        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, slow);
+        g_assert_cmpint(vu_message_add_fd(&m, buffer), ==, 0);
+        raw_be_send(exporter, exporter->main, &m);
+        while (answered < total + 1) {
+                VuError err;
+                int k;
+
+                while (sent < total && vu_conn_queued(importer->chan) < 4096) {
+                        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
+                                             held);
+                        g_assert_cmpint(vu_conn_send(importer->chan, &m), ==, 0);
+                        sent++;
+                }
+                vu_conn_flush(importer->chan);
+                test_service_iterate(&t);
+                while ((k = vu_conn_read(importer->chan, VU_CHANNEL_BACKEND, true, &m, &err)) ==
+                       1) {
+                        g_assert_cmpuint(m.payload.u64, ==, 0);
+                        g_assert_cmpuint(m.n_fds, ==, 1);
+                        g_assert_cmpint(
+                            memfd_verify_pattern(m.fds[0], TEST_BUFFER_SIZE,
+                                                 test_uuid_seed(answered ? held : slow)),
+                            ==, 0);
+                        vu_message_close_fds(&m);
+                        answered++;
+                }
+                g_assert_cmpint(k, ==, 0);
+        }
+        raw_be_free(importer);
+        raw_be_free(exporter);
+        TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
+        share_table_remove_owner(service_table(t.s), &client);
+        share_owner_clear(&client);
+        test_service_clear(&t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
 /* 10,000 ADDs from one back-end, pipelined: the quota (4096 by default)
  * holds, the rest are refused with a non-zero ack, others are served
  * meanwhile, and the hang-up purges all of them. */
@@ -667,6 +848,8 @@ int main(int argc, char **argv)
         g_test_add_func("/reliability/partial-header-stall", test_partial_header_stall);
         g_test_add_func("/reliability/fd-flood", test_fd_flood);
         g_test_add_func("/reliability/add-flood-quota", test_add_flood);
+        g_test_add_func("/reliability/never-reads", test_never_reads);
+        g_test_add_func("/reliability/head-of-line", test_head_of_line);
         g_test_add_func("/reliability/get-shared-object/late", test_get_late);
         g_test_add_func("/reliability/get-shared-object/never", test_get_never);
         g_test_add_func("/reliability/get-shared-object/twice", test_get_twice);
