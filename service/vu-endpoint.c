@@ -436,9 +436,13 @@ void vu_endpoint_complete(VuEndpoint *ep, VuReplySlot *slot, VuMessage *reply)
         }
         if (ep->failed || ep->dead)
                 return;
+        /* A failed send ends in the owner freeing ep: keep it until we are
+         * done with it. */
+        ep->dispatching++;
         endpoint_flush_slots(ep);
         if (!ep->failed && !ep->dead)
                 endpoint_update_io(ep);
+        endpoint_leave(ep);
 }
 
 void vu_endpoint_complete_u64(VuEndpoint *ep, VuReplySlot *slot, uint64_t value)

@@ -433,6 +433,41 @@ static void test_head_of_line(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* The exporter dies with a lookup outstanding, and the importer can no
+ * longer take the answer (it shut its reading side): failing the lookup
+ * fails the importer's channel too, from inside the exporter's teardown.
+ * Both go, nothing is touched after it was freed (a use-after-free under
+ * ASan before the fix), others are served. */
+static void test_importer_gone_when_exporter_fails(void)
+{
+        TestService t;
+        ServiceConfig c;
+        int fds = fd_count_open();
+        RawBe *exporter, *importer;
+        uint8_t uuid[16];
+        VuMessage m;
+
+        config_defaults(&c);
+        test_service_init(&t, &c);
+        exporter = raw_be_new(&t);
+        importer = raw_be_new(&t);
+        test_uuid(uuid);
+        g_assert_cmpint(raw_be_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
+        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid);
+        raw_be_send(importer, importer->chan, &m);
+        g_assert_cmpint(raw_be_recv(exporter, exporter->main, VU_CHANNEL_FRONTEND, false, &m), ==,
+                        1);
+        /* No hang-up the hub would notice: only its sends will fail. */
+        g_assert_cmpint(shutdown(vu_conn_fd(importer->chan), SHUT_RD), ==, 0);
+        raw_be_free(exporter);
+        TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
+        g_assert_cmpuint(share_table_size(service_table(t.s)), ==, 0);
+        test_assert_serves(&t);
+        raw_be_free(importer);
+        test_service_clear(&t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
 /* 10,000 ADDs from one back-end, pipelined: the quota (4096 by default)
  * holds, the rest are refused with a non-zero ack, others are served
  * meanwhile, and the hang-up purges all of them. */
@@ -850,6 +885,8 @@ int main(int argc, char **argv)
         g_test_add_func("/reliability/add-flood-quota", test_add_flood);
         g_test_add_func("/reliability/never-reads", test_never_reads);
         g_test_add_func("/reliability/head-of-line", test_head_of_line);
+        g_test_add_func("/reliability/importer-gone-when-exporter-fails",
+                        test_importer_gone_when_exporter_fails);
         g_test_add_func("/reliability/get-shared-object/late", test_get_late);
         g_test_add_func("/reliability/get-shared-object/never", test_get_never);
         g_test_add_func("/reliability/get-shared-object/twice", test_get_twice);
