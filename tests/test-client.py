@@ -400,6 +400,17 @@ def attach_and_detach_by_name(tb):
     assert all(p["socket_path"] != sock for p in json.loads(tb.ctl("peers", "--json").stdout))
     tb.ctl("detach", "no-such-peer", expect=4)
 
+    # accept: peers appear as they connect.
+    sock2 = os.path.join(tb.dir, "second-hub.sock")
+    out = tb.ctl("attach", "accept", sock2)
+    assert out.stdout == f"Listening at {sock2} (accept); peers appear as they connect.\n", out
+    dev2, d2lines = tb.spawn([DEVICE, f"--connect={sock2}", "--export=1"])
+    d2lines.wait_for(r"^DONE")
+    peer = [p for p in json.loads(tb.ctl("peers", "--json").stdout) if p["socket_path"] == sock2]
+    assert len(peer) == 1 and peer[0]["state"] == "ready", peer
+    tb.ctl("detach", peer[0]["path"])
+    d2lines.wait_for(r"^DISCONNECTED")
+
 
 @test
 def monitor_prints_events(tb):
