@@ -326,6 +326,17 @@ def export_file_detach_remove(tb):
     out = tb.ctl("export", "--size=4096", f"--uuid={u}", expect=6)
     assert "org.vhostshare.share1.Error.Exists" in out.stderr and u in out.stderr
 
+    # Disown: only the owner may hand an object over; this one is the service's now.
+    def disown(uuid):
+        return subprocess.run(["gdbus", "call", "--address", tb.address, "--dest",
+                               "org.vhostshare.share1", "--object-path", "/org/vhostshare/share1",
+                               "--method", "org.vhostshare.share1.Manager.Disown", uuid],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    out = disown(u)
+    assert out.returncode != 0 and "org.vhostshare.share1.Error.NotOwner" in out.stderr, out
+    out = disown(random_uuid())
+    assert out.returncode != 0 and "org.vhostshare.share1.Error.NotFound" in out.stderr, out
+
     assert tb.ctl("remove", u).stdout == f"Removed {u}.\n"
     tb.ctl("remove", u, expect=4)
 
