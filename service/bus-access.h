@@ -2,7 +2,8 @@
 #pragma once
 
 /* Who may call the privileged methods (those that change the table or hand
- * out fds): effective uid 0, or a member of the privileged group. Checked
+ * out fds): effective uid 0, the service's own effective uid, or a member of
+ * the privileged group. Checked
  * by the service itself on every call, whatever the bus policy says. */
 
 #include <stdbool.h>

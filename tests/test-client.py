@@ -64,13 +64,14 @@ DEVICE = os.path.join(BUILD, "service", "vhost-share-device")
 class Lines:
     """A child's stdout, read line by line with deadlines."""
 
-    def __init__(self, proc):
+    def __init__(self, proc, stream=None):
         self.proc = proc
+        self.stream = stream if stream is not None else proc.stdout
         self.buf = b""
         self.lines = []
 
     def _fill(self, deadline):
-        fd = self.proc.stdout.fileno()
+        fd = self.stream.fileno()
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -631,6 +632,60 @@ def german_translation(tb):
     assert "Ohne D-Bus laufen" in out.stdout, out.stdout
 
 
+def same_user_as_the_service():
+    """A user's own service on its session bus lets that user export and
+    look up (as the demo does for a user who is not root)."""
+    tmp = tempfile.TemporaryDirectory(prefix="vhost-share-client-user-")
+    procs = []
+    try:
+        os.chmod(tmp.name, 0o777)
+        # Copies the user can reach even when the build tree is private.
+        ctl = os.path.join(tmp.name, "vhost-sharectl")
+        daemon = os.path.join(tmp.name, "vhost-shared")
+        for src, dst in [(CTL, ctl), (DAEMON, daemon)]:
+            with open(src, "rb") as fi, open(dst, "wb") as fo:
+                fo.write(fi.read())
+            os.chmod(dst, 0o755)
+        as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        user_env = dict(os.environ, HOME=tmp.name, TMPDIR=tmp.name)
+        user_env.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        bus = subprocess.Popen([*as_user, "dbus-daemon", "--session", "--nofork", "--nopidfile",
+                                f"--address=unix:path={tmp.name}/bus", "--print-address=1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env=user_env)
+        procs.append(bus)
+        address = bus.stdout.readline().strip()
+        assert address, "the user's dbus-daemon printed no address"
+        config = os.path.join(tmp.name, "vhost-shared.conf")
+        open(config, "w").close()
+        service = subprocess.Popen([*as_user, daemon, f"--bus-address={address}",
+                                    f"--config={config}"],
+                                   stdout=sys.stderr, stderr=subprocess.PIPE, env=user_env)
+        procs.append(service)
+        Lines(service, service.stderr).wait_for(r"running")
+
+        def run(*args, expect=0):
+            out = subprocess.run([*as_user, ctl, f"--address={address}", *args],
+                                 capture_output=True, text=True, timeout=TIMEOUT, env=user_env)
+            assert out.returncode == expect, (args, out)
+            return out
+
+        u = re.search(UUID_RE, run("export", "--size=4096", "--detach").stdout).group(0)
+        assert "expected pattern" in run("lookup", u, "--verify").stdout
+        run("remove", u)
+        service.send_signal(signal.SIGTERM)
+        assert service.wait(timeout=TIMEOUT) == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=TIMEOUT)
+            for stream in (p.stdout, p.stderr):
+                if stream:
+                    stream.close()
+        tmp.cleanup()
+
+
 def no_service():
     tb = Testbed(start_service=False)
     try:
@@ -644,13 +699,19 @@ def no_service():
 
 
 def main():
-    cases = [(fn.__name__, fn) for fn in tests] + [("no_service_exits_3", None)]
+    if os.geteuid() != 0:
+        # The service lets only root (or its group) export, and one case runs
+        # the client as another user.
+        print("Bail out! test-client calls privileged methods and must run as root")
+        return 1
+    cases = [(fn.__name__, fn) for fn in tests] + [("no_service_exits_3", no_service),
+                                                   ("same_user_as_the_service", same_user_as_the_service)]
     print(f"1..{len(cases)}")
     failed = 0
     for i, (name, fn) in enumerate(cases, 1):
         try:
-            if fn is None:
-                no_service()
+            if fn in (no_service, same_user_as_the_service):
+                fn()
             else:
                 tb = Testbed()
                 try:

@@ -60,9 +60,11 @@ def pages_are_built():
 @test
 def config_keys_documented():
     code = read(SOURCE, "service", "daemon-config.c")
-    keys = set(re.findall(r'read_uint\(kf, "(\w+)"', code))
-    keys |= set(re.findall(r'g_key_file_has_key\(kf, "Service", "(\w+)"', code))
-    keys |= set(re.findall(r'read_paths\(kf, "(\w+)"', code))
+    # Keys are string literals handed to a reader: read_uint(kf, "Key", ...),
+    # read_id(kf, "Key", ...), g_key_file_has_key(kf, "Group", "Key", ...).
+    keys = set(re.findall(r'\(kf, "([A-Z]\w+)"', code))
+    keys |= set(re.findall(r'\(kf, (?:"\w+"|section), "([A-Z]\w+)"', code))
+    keys -= {"Service", "Peers", "DBus"}  # group names
     assert {"LookupTimeoutMSec", "SocketMode", "Connect"} <= keys, keys
     doc = page("vhost-shared.conf.5")
     missing = [k for k in sorted(keys) if f"*{k}*=" not in doc]
