@@ -374,6 +374,7 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
         char uuid[37];
         int64_t size;
         int in_fd, r, verified = -1;
+        bool quiet = ctl->output && strcmp(ctl->output, "-") == 0; /* stdout has the bytes */
 
         if (!ctl_parse_uuid(argv[1], uuid))
                 return ctl_usage_error(_("\"%s\" is not a UUID"), argv[1]);
@@ -416,8 +417,6 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
 
                         return ctl_bus_error(NULL, r, what);
                 }
-                if (to_stdout)
-                        return CTL_EXIT_OK;
         }
         if (ctl->verify) {
                 r = memfd_verify_pattern(fd, (size_t) size, ctl_uuid_pattern_seed(uuid));
@@ -429,7 +428,7 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
                 verified = r == 0;
         }
 
-        if (ctl->json) {
+        if (!quiet && ctl->json) {
                 g_autoptr(GString) out = g_string_new("{\"uuid\": ");
 
                 ctl_json_string(out, uuid);
@@ -443,7 +442,7 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
                                                verified ? "true" : "false");
                 g_string_append_c(out, '}');
                 puts(out->str);
-        } else {
+        } else if (!quiet) {
                 printf(_("%s: %lld bytes, %s, inode %u:%u:%llu\n"), uuid, (long long) size, kind,
                        major(st.st_dev), minor(st.st_dev), (unsigned long long) st.st_ino);
                 if (verified == 1)

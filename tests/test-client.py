@@ -322,6 +322,10 @@ def export_file_detach_remove(tb):
     raw = subprocess.run(tb.ctl_args("lookup", u, "-o", "-"), capture_output=True,
                          timeout=TIMEOUT)
     assert raw.returncode == 0 and raw.stdout == data
+    # ... still checked with --verify, the verdict on standard error.
+    raw = subprocess.run(tb.ctl_args("lookup", u, "-o", "-", "--verify"), capture_output=True,
+                         timeout=TIMEOUT)
+    assert raw.returncode == 8 and raw.stdout == data and u.encode() in raw.stderr, raw.returncode
 
     # A chosen UUID that is taken: Exists (6).
     out = tb.ctl("export", "--size=4096", f"--uuid={u}", expect=6)
