@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The bridge against real QEMU 10, seen through D-Bus: the Peer objects of
+ * the VMM connections (SharedObjects, ExportedCount, LastError), an Export
+ * announced to QEMU, QEMU's refusal of the same UUID on a second bridge,
+ * REMOVE, and Lookups that go upstream to QEMU (docs/interop.md). QEMU is
+ * stopped before the service: QEMU 10.0.2 aborts when its back-ends go away
+ * under a never-started device. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dbus-testbed.h"
+#include "fd-util.h"
+
+#define DEST "org.vhostshare.share1"
+#define MPATH "/org/vhostshare/share1"
+#define MIFACE "org.vhostshare.share1.Manager"
+#define PIFACE "org.vhostshare.share1.Peer"
+
+#define UUID_U "5a1d2c3b-4e5f-4061-8273-94a5b6c7d8e9"
+#define UUID_W "6b2e3d4c-5f60-4172-9384-a5b6c7d8e9fa"
+#define UUID_NONE "7c3f4e5d-6071-4283-a495-b6c7d8e9fa0b"
+
+typedef struct {
+        Testbed tb;
+        sd_bus *bus;
+        SignalLog log;
+        pid_t qemu;
+        pid_t device;
+        char *qemu_log;
+        char *svc_log; /* the service's stderr */
+} Fixture;
+
+static void require_qemu(void)
+{
+        g_autofree char *out = NULL;
+        int status = 0;
+        const char *v;
+
+        if (!g_spawn_command_line_sync("qemu-system-x86_64 --version", &out, NULL, &status, NULL) ||
+            !g_spawn_check_wait_status(status, NULL))
+                g_error("qemu-system-x86_64 is needed for the interop suite (QEMU 10 from "
+                        "bookworm-backports: run tools/install-deps)");
+        v = strstr(out, "version ");
+        if (!v || atoi(v + strlen("version ")) < 10)
+                g_error("qemu-system-x86_64 is too old (%s); the interop suite needs QEMU 10",
+                        g_strstrip(out));
+}
+
+/* Starts argv with stdout and stderr appended to log; dies with the test. */
+static pid_t spawn(char **argv, const char *log)
+{
+        pid_t pid = fork();
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                dup2(null, 0);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+/* SIGTERM, then SIGKILL after 10 s; always reaped. */
+static void stop(pid_t *pid)
+{
+        int pidfd, status;
+
+        if (*pid <= 0)
+                return;
+        pidfd = (int) syscall(SYS_pidfd_open, *pid, 0);
+        kill(*pid, SIGTERM);
+        if (pidfd >= 0) {
+                struct pollfd p = {.fd = pidfd, .events = POLLIN};
+                if (poll(&p, 1, 10000) <= 0)
+                        kill(*pid, SIGKILL);
+                close(pidfd);
+        }
+        g_assert_cmpint(waitpid(*pid, &status, 0), ==, *pid);
+        *pid = 0;
+}
+
+static char *file_text(const char *path)
+{
+        char *text = NULL;
+
+        g_file_get_contents(path, &text, NULL, NULL);
+        return text ? text : g_strdup("");
+}
+
+/* Waits until path's text contains s. */
+static bool file_has_pred(void *data)
+{
+        char **a = data;
+        g_autofree char *text = file_text(a[0]);
+
+        return strstr(text, a[1]) != NULL;
+}
+
+/* A file changing does not wake the bus: re-read it every 20 ms (while
+ * dispatching the bus) until it has s, for up to 10 s. */
+static void wait_file_has(Fixture *f, const char *path, const char *s)
+{
+        const char *a[] = {path, s};
+        gint64 deadline = g_get_monotonic_time() + TESTBED_TIMEOUT_USEC;
+        bool found;
+
+        while (!(found = file_has_pred(a)) && g_get_monotonic_time() < deadline) {
+                if (f->bus) {
+                        while (sd_bus_process(f->bus, NULL) > 0)
+                                ;
+                        sd_bus_wait(f->bus, 20 * 1000);
+                } else {
+                        g_usleep(20 * 1000);
+                }
+        }
+        if (!found) {
+                g_autofree char *text = file_text(path);
+                g_error("no '%s' in %s within the deadline:\n%s", s, path, text);
+        }
+}
+
+static void setup(Fixture *f, gconstpointer data)
+{
+        memset(f, 0, sizeof(*f));
+        require_qemu();
+        testbed_init(&f->tb, TESTBED_POLICY_OPEN);
+        f->qemu_log = g_build_filename(f->tb.dir, "qemu.log", NULL);
+        f->svc_log = g_build_filename(f->tb.dir, "service.log", NULL);
+}
+
+static void teardown(Fixture *f, gconstpointer data)
+{
+        stop(&f->qemu); /* first */
+        stop(&f->device);
+        signal_log_clear(&f->log);
+        f->bus = sd_bus_flush_close_unref(f->bus);
+        testbed_clear(&f->tb);
+        g_free(f->qemu_log);
+        g_free(f->svc_log);
+}
+
+/* ---- the peers over D-Bus ---- */
+
+typedef struct {
+        Fixture *f;
+        GPtrArray *paths; /* front-end peers, in order */
+} Peers;
+
+static void list_frontends(Fixture *f, GPtrArray *out)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *name, *path;
+
+        g_ptr_array_set_size(out, 0);
+        if (sd_bus_call_method(f->bus, DEST, MPATH, MIFACE, "ListPeers", &e, &reply, "") < 0)
+                g_error("ListPeers: %s", e.message);
+        g_assert_cmpint(sd_bus_message_enter_container(reply, 'a', "(so)"), >, 0);
+        while (sd_bus_message_read(reply, "(so)", &name, &path) > 0)
+                if (g_str_has_prefix(name, "front-end"))
+                        g_ptr_array_add(out, g_strdup(path));
+        sd_bus_message_unref(reply);
+}
+
+static bool get_bool(Fixture *f, const char *path, const char *prop)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int v = 0;
+
+        if (sd_bus_get_property_trivial(f->bus, DEST, path, PIFACE, prop, &e, 'b', &v) < 0)
+                g_error("Get %s on %s: %s", prop, path, e.message);
+        return v;
+}
+
+static uint32_t get_u32(Fixture *f, const char *path, const char *prop)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        uint32_t v = 0;
+
+        if (sd_bus_get_property_trivial(f->bus, DEST, path, PIFACE, prop, &e, 'u', &v) < 0)
+                g_error("Get %s on %s: %s", prop, path, e.message);
+        return v;
+}
+
+static char *get_string(Fixture *f, const char *path, const char *prop)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *s = NULL, *r;
+
+        if (sd_bus_get_property_string(f->bus, DEST, path, PIFACE, prop, &e, &s) < 0)
+                g_error("Get %s on %s: %s", prop, path, e.message);
+        r = g_strdup(s);
+        free(s);
+        return r;
+}
+
+static bool two_frontends_ready(void *data)
+{
+        Peers *p = data;
+
+        list_frontends(p->f, p->paths);
+        if (p->paths->len != 2)
+                return false;
+        for (guint i = 0; i < 2; i++)
+                if (!get_bool(p->f, g_ptr_array_index(p->paths, i), "SharedObjects"))
+                        return false;
+        return true;
+}
+
+typedef struct {
+        Fixture *f;
+        GPtrArray *paths;
+        const char *error_part; /* a LastError of one of them contains this */
+        uint32_t exported_sum;
+} CountWait;
+
+static bool counts_reached(void *data)
+{
+        CountWait *w = data;
+        uint32_t sum = 0;
+        bool error_seen = false;
+
+        for (guint i = 0; i < w->paths->len; i++) {
+                const char *path = g_ptr_array_index(w->paths, i);
+                g_autofree char *err = get_string(w->f, path, "LastError");
+                sum += get_u32(w->f, path, "ExportedCount");
+                error_seen |= strstr(err, w->error_part) != NULL;
+        }
+        return sum == w->exported_sum && error_seen;
+}
+
+static void wait_counts(Fixture *f, GPtrArray *paths, uint32_t sum, const char *error_part)
+{
+        CountWait w = {f, paths, error_part, sum};
+
+        if (!testbed_pump_until(f->bus, counts_reached, &w)) {
+                g_autofree char *log = file_text(f->svc_log);
+                for (guint i = 0; i < paths->len; i++) {
+                        const char *path = g_ptr_array_index(paths, i);
+                        g_autofree char *err = get_string(f, path, "LastError");
+                        g_printerr("%s: ExportedCount %u, LastError '%s'\n", path,
+                                   get_u32(f, path, "ExportedCount"), err);
+                }
+                g_error("peers did not reach ExportedCount sum %u with a LastError containing "
+                        "'%s'; service log:\n%s",
+                        sum, error_part, log);
+        }
+}
+
+static char *lookup_error(Fixture *f, const char *uuid)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        char *name;
+        int r;
+
+        r = sd_bus_call_method(f->bus, DEST, MPATH, MIFACE, "Lookup", &e, &reply, "s", uuid);
+        if (r >= 0) {
+                sd_bus_message_unref(reply);
+                return NULL;
+        }
+        name = g_strdup_printf("%s: %s", e.name, e.message);
+        sd_bus_error_free(&e);
+        return name;
+}
+
+/* One service, two --serve sockets, two vhost-user-rng-pci devices of one
+ * QEMU, and in front of them a vhost-share-device attached to QEMU
+ * directly (the first device, so QEMU's dangling key survives until the
+ * lookup: docs/interop.md, defect 3). */
+static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
+{
+        g_autofree char *b1 = g_build_filename(f->tb.dir, "b1.sock", NULL);
+        g_autofree char *b2 = g_build_filename(f->tb.dir, "b2.sock", NULL);
+        g_autofree char *d0 = g_build_filename(f->tb.dir, "d0.sock", NULL);
+        g_autofree char *serve1 = g_strdup_printf("--serve=%s", b1);
+        g_autofree char *serve2 = g_strdup_printf("--serve=%s", b2);
+        g_autofree char *listen = g_strdup_printf("--listen=%s", d0);
+        g_autofree char *dev_log = g_build_filename(f->tb.dir, "device.log", NULL);
+        g_autofree char *dev_exe = testbed_build_path("service/vhost-share-device");
+        g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+        const char *args[] = {serve1, serve2, "-v", "--lookup-timeout-ms=5000", NULL};
+        g_autofree char *err = NULL;
+        int fd = -1;
+
+        f->device = spawn((char *[]){dev_exe, listen, "--no-reply-ack", "--answer-without-uuid",
+                                     "--export=1", "--uuid=" UUID_W, NULL},
+                          dev_log);
+        /* The service inherits stderr: point it at a file the test reads. */
+        int saved = dup(2), lf = open(f->svc_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        g_assert_cmpint(saved, >=, 0);
+        g_assert_cmpint(lf, >=, 0);
+        dup2(lf, 2);
+        testbed_start_service(&f->tb, args);
+        dup2(saved, 2);
+        close(saved);
+        close(lf);
+        f->bus = testbed_connect(&f->tb);
+        signal_log_start(&f->log, f->bus); /* wakes the pumps on every change */
+        wait_file_has(f, dev_log, "LISTENING");
+
+        g_autofree char *c0 = g_strdup_printf("socket,id=c0,path=%s", d0);
+        g_autofree char *c1 = g_strdup_printf("socket,id=c1,path=%s", b1);
+        g_autofree char *c2 = g_strdup_printf("socket,id=c2,path=%s", b2);
+        f->qemu = spawn((char *[]){"qemu-system-x86_64",
+                                   "-machine",
+                                   "q35,accel=tcg",
+                                   "-m",
+                                   "64M",
+                                   "-nodefaults",
+                                   "-nographic",
+                                   "-S",
+                                   "-chardev",
+                                   c0,
+                                   "-device",
+                                   "vhost-user-rng-pci,chardev=c0",
+                                   "-chardev",
+                                   c1,
+                                   "-device",
+                                   "vhost-user-rng-pci,chardev=c1",
+                                   "-chardev",
+                                   c2,
+                                   "-device",
+                                   "vhost-user-rng-pci,chardev=c2",
+                                   NULL},
+                        f->qemu_log);
+
+        /* The handshake: both Peer objects say SharedObjects. */
+        Peers p = {f, paths};
+        if (!testbed_pump_until(f->bus, two_frontends_ready, &p)) {
+                g_autofree char *log = file_text(f->svc_log);
+                g_error("QEMU's devices did not become ready with SharedObjects; service "
+                        "log:\n%s",
+                        log);
+        }
+        wait_file_has(f, dev_log, "EXPORTED " UUID_W);
+
+        /* A Lookup of what only QEMU knows goes upstream: QEMU asks the
+         * exporter without the UUID, the exporter answers with its buffer
+         * anyway, QEMU acks the LOOKUP with 0 and no fd (defects 1 and 2). */
+        err = lookup_error(f, UUID_W);
+        g_assert_nonnull(err);
+        g_test_message("Lookup of a UUID QEMU holds: %s", err);
+        wait_file_has(f, dev_log, "SERVED " UUID_W);
+        wait_file_has(f, f->svc_log, "LOOKUP " UUID_W " acked with 0 but no fd");
+        g_clear_pointer(&err, g_free);
+
+        /* Export over D-Bus: announced on both bridges; QEMU acks one and
+         * refuses the other (its table is one for all devices). */
+        g_assert_cmpint(memfd_new_sealed_pattern("interop", 4096, 0x5a, &fd), ==, 0);
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        if (sd_bus_call_method(f->bus, DEST, MPATH, MIFACE, "Export", &e, &reply, "hs", fd,
+                               UUID_U) < 0)
+                g_error("Export: %s", e.message);
+        sd_bus_message_unref(reply);
+        close(fd);
+        wait_counts(f, paths, 1, "front-end refused ADD " UUID_U);
+
+        /* Remove: the owner bridge's REMOVE is acked, the other's refused. */
+        if (sd_bus_call_method(f->bus, DEST, MPATH, MIFACE, "Remove", &e, &reply, "s", UUID_U) < 0)
+                g_error("Remove: %s", e.message);
+        sd_bus_message_unref(reply);
+        wait_counts(f, paths, 0, "front-end refused REMOVE " UUID_U);
+
+        /* A UUID nobody has: QEMU answers the upstream LOOKUP with -22. */
+        err = lookup_error(f, UUID_NONE);
+        g_assert_nonnull(err);
+        g_test_message("Lookup of an unknown UUID: %s", err);
+        wait_file_has(f, f->svc_log, "LOOKUP " UUID_NONE " refused by the front-end (-22)");
+
+        stop(&f->qemu); /* before the service stops */
+        testbed_stop_service(&f->tb);
+}
+
+int main(int argc, char **argv)
+{
+        g_test_init(&argc, &argv, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        g_test_add("/interop/dbus/bridges", Fixture, NULL, setup, test_bridges_over_dbus, teardown);
+        return g_test_run();
+}
