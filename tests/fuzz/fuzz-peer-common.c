@@ -23,14 +23,21 @@
 #define FD_SCAN 1024
 #define MAX_RECV_FDS 16
 
+#define MAX_PEERS 2
+
+typedef struct {
+        uint64_t peer_id;
+        int main_fd; /* our end of the peer's main socket */
+        int chan_fd; /* our end of the back-end channel, -1 before there is one */
+} FuzzPeer;
+
 typedef struct {
         const FuzzPeerSpec *spec;
         sd_event *ev;
         Service *s;
         ShareOwner mine; /* entries the "bus" side of the test exports */
-        uint64_t peer_id;
-        int main_fd; /* our end of the peer's main socket */
-        int chan_fd; /* our end of the back-end channel, -1 before there is one */
+        FuzzPeer peers[MAX_PEERS];
+        unsigned n_peers;
         unsigned lookups_started;
         unsigned lookups_done;
 } FuzzRun;
@@ -176,7 +183,7 @@ static void send_chunk(int sock, const uint8_t *buf, size_t len, int *fds, unsig
 /* Reads everything the service sent on sock; fds are closed, except that a
  * socket arriving on the hub's main socket is the back-end channel. Returns
  * the bytes read. */
-static size_t drain(FuzzRun *run, int sock, bool may_carry_channel)
+static size_t drain(FuzzPeer *peer, int sock, bool may_carry_channel)
 {
         size_t total = 0;
 
@@ -209,9 +216,9 @@ static size_t drain(FuzzRun *run, int sock, bool may_carry_channel)
 
                                 if (may_carry_channel && fstat(fds[i], &st) == 0 &&
                                     S_ISSOCK(st.st_mode)) {
-                                        if (run->chan_fd >= 0)
-                                                close(run->chan_fd);
-                                        run->chan_fd = fds[i];
+                                        if (peer->chan_fd >= 0)
+                                                close(peer->chan_fd);
+                                        peer->chan_fd = fds[i];
                                 } else {
                                         close(fds[i]);
                                 }
@@ -233,10 +240,15 @@ static void pump(FuzzRun *run)
                                 break;
                         busy = true;
                 }
-                if (drain(run, run->main_fd, run->spec->role == PEER_ROLE_BACKEND) > 0)
-                        busy = true;
-                if (run->chan_fd >= 0 && drain(run, run->chan_fd, false) > 0)
-                        busy = true;
+                for (unsigned k = 0; k < run->n_peers; k++) {
+                        FuzzPeer *peer = &run->peers[k];
+
+                        if (peer->main_fd >= 0 &&
+                            drain(peer, peer->main_fd, run->spec->role == PEER_ROLE_BACKEND) > 0)
+                                busy = true;
+                        if (peer->chan_fd >= 0 && drain(peer, peer->chan_fd, false) > 0)
+                                busy = true;
+                }
                 if (!busy)
                         return;
         }
@@ -244,7 +256,7 @@ static void pump(FuzzRun *run)
 
 typedef struct {
         FuzzRun *run;
-        unsigned owned_by_peer;
+        unsigned owned_by_peer[MAX_PEERS];
         unsigned owned_by_me;
         unsigned other;
 } TableCount;
@@ -253,13 +265,21 @@ static bool count_entry(const ShareEntry *e, void *userdata)
 {
         TableCount *c = userdata;
         ShareOwner *o = share_entry_owner(e);
-        VuPeer *p = service_find_peer(c->run->s, c->run->peer_id);
+        bool known = false;
 
-        if (o == &c->run->mine)
+        if (o == &c->run->mine) {
                 c->owned_by_me++;
-        else if (p && o == vu_peer_owner(p))
-                c->owned_by_peer++;
-        else
+                known = true;
+        }
+        for (unsigned k = 0; k < c->run->n_peers && !known; k++) {
+                VuPeer *p = service_find_peer(c->run->s, c->run->peers[k].peer_id);
+
+                if (p && o == vu_peer_owner(p)) {
+                        c->owned_by_peer[k]++;
+                        known = true;
+                }
+        }
+        if (!known)
                 c->other++;
         if (share_entry_type(e) == SHARE_TYPE_DMABUF && fcntl(share_entry_fd(e), F_GETFD) < 0)
                 die("a dma-buf entry holds a closed fd");
@@ -271,20 +291,26 @@ static bool count_entry(const ShareEntry *e, void *userdata)
 static void check_invariants(FuzzRun *run)
 {
         TableCount c = {.run = run};
-        VuPeer *p = service_find_peer(run->s, run->peer_id);
         const ServiceConfig *cfg = service_config(run->s);
+        unsigned total = 0;
 
         share_table_foreach(service_table(run->s), count_entry, &c);
         if (c.other)
-                die("an entry with an owner that is neither the peer nor the test");
-        if (c.owned_by_me + c.owned_by_peer != share_table_size(service_table(run->s)))
+                die("an entry with an owner that is neither a peer nor the test");
+        for (unsigned k = 0; k < run->n_peers; k++)
+                total += c.owned_by_peer[k];
+        if (c.owned_by_me + total != share_table_size(service_table(run->s)))
                 die("foreach and size disagree");
         if (c.owned_by_me != run->mine.n_entries)
                 die("the test's owner count is off");
-        if (p) {
-                if (c.owned_by_peer != vu_peer_owner(p)->n_entries)
-                        die("the peer's owner count is off");
-                if (cfg->max_objects_per_peer && c.owned_by_peer > cfg->max_objects_per_peer)
+        for (unsigned k = 0; k < run->n_peers; k++) {
+                VuPeer *p = service_find_peer(run->s, run->peers[k].peer_id);
+
+                if (!p)
+                        continue;
+                if (c.owned_by_peer[k] != vu_peer_owner(p)->n_entries)
+                        die("a peer's owner count is off");
+                if (cfg->max_objects_per_peer && c.owned_by_peer[k] > cfg->max_objects_per_peer)
                         die("the per-peer quota was exceeded");
                 if (cfg->max_pending_lookups_per_peer &&
                     p->pending_gets > cfg->max_pending_lookups_per_peer)
@@ -330,15 +356,37 @@ static void table_action(FuzzRun *run, uint8_t action, const uint8_t uuid[SHARE_
         }
 }
 
+static void peer_hang_up(FuzzPeer *peer)
+{
+        if (peer->chan_fd >= 0)
+                close(peer->chan_fd);
+        if (peer->main_fd >= 0)
+                close(peer->main_fd);
+        peer->chan_fd = peer->main_fd = -1;
+}
+
+static void add_peer(FuzzRun *run)
+{
+        FuzzPeer *peer = &run->peers[run->n_peers++];
+        VuPeer *p = NULL;
+        int sv[2];
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                die("socketpair");
+        peer->main_fd = sv[1];
+        peer->chan_fd = -1;
+        if (service_adopt_peer(run->s, run->spec->role, sv[0], "fuzz", &p) < 0)
+                die("service_adopt_peer");
+        peer->peer_id = vu_peer_id(p);
+}
+
 void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
 {
         static uint8_t before[FD_SCAN], after[FD_SCAN];
-        FuzzRun run = {.spec = spec, .main_fd = -1, .chan_fd = -1};
+        FuzzRun run = {.spec = spec};
         ServiceConfig cfg;
-        VuPeer *p = NULL;
         size_t pos = 0;
         uint8_t conf;
-        int sv[2];
 
         if (!getenv("VHOST_SHARE_FUZZ_LOG"))
                 log_set_max_level(-1);
@@ -361,12 +409,9 @@ void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
         share_owner_init(&run.mine, SHARE_OWNER_BUS_CLIENT, ":1.fuzz", 0);
         if (conf & 0x40)
                 run.mine.max_entries = 3;
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                die("socketpair");
-        run.main_fd = sv[1];
-        if (service_adopt_peer(run.s, spec->role, sv[0], "fuzz", &p) < 0)
-                die("service_adopt_peer");
-        run.peer_id = vu_peer_id(p);
+        add_peer(&run);
+        if (conf & 0x80)
+                add_peer(&run);
         pump(&run);
         check_invariants(&run);
 
@@ -374,6 +419,7 @@ void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
                 uint8_t op = data[pos++];
                 size_t len = data[pos++];
                 FuzzFdKind kind = (FuzzFdKind) ((op >> 2) & 15);
+                FuzzPeer *peer = &run.peers[(op >> 6) % run.n_peers];
                 int fds[MAX_RECV_FDS], other = -1;
                 unsigned n_fds;
 
@@ -383,14 +429,19 @@ void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
                 case 0:
                 case 1:
                         make_fds(kind, fds, &n_fds, &other);
-                        send_chunk((op & 3) == 1 && run.chan_fd >= 0 ? run.chan_fd : run.main_fd,
-                                   data + pos, len, fds, n_fds);
+                        if (peer->main_fd >= 0)
+                                send_chunk((op & 3) == 1 && peer->chan_fd >= 0 ? peer->chan_fd
+                                                                               : peer->main_fd,
+                                           data + pos, len, fds, n_fds);
+                        else
+                                for (unsigned i = 0; i < n_fds; i++)
+                                        close(fds[i]);
                         pos += len;
                         if (other >= 0) {
-                                if (spec->socket_fd_is_channel) {
-                                        if (run.chan_fd >= 0)
-                                                close(run.chan_fd);
-                                        run.chan_fd = other;
+                                if (spec->socket_fd_is_channel && peer->main_fd >= 0) {
+                                        if (peer->chan_fd >= 0)
+                                                close(peer->chan_fd);
+                                        peer->chan_fd = other;
                                 } else {
                                         close(other);
                                 }
@@ -407,9 +458,24 @@ void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
                         break;
                 }
                 default:
-                        if (run.chan_fd >= 0) {
-                                close(run.chan_fd);
-                                run.chan_fd = -1;
+                        /* Hang-ups: the fd-kind bits say which. */
+                        switch (kind & 3) {
+                        case 0:
+                                if (peer->chan_fd >= 0)
+                                        close(peer->chan_fd);
+                                peer->chan_fd = -1;
+                                break;
+                        case 1:
+                                peer_hang_up(peer);
+                                break;
+                        case 2: /* stop reading: only our sends notice */
+                                if (peer->chan_fd >= 0)
+                                        (void) shutdown(peer->chan_fd, SHUT_RD);
+                                break;
+                        default:
+                                if (peer->main_fd >= 0)
+                                        (void) shutdown(peer->main_fd, SHUT_RD);
+                                break;
                         }
                         break;
                 }
@@ -417,20 +483,19 @@ void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)
                 check_invariants(&run);
         }
 
-        /* The peer hangs up: it must go, and take its entries and lookups along. */
-        if (run.chan_fd >= 0)
-                close(run.chan_fd);
-        run.chan_fd = -1;
-        close(run.main_fd);
-        run.main_fd = -1;
+        /* The peers hang up: they must go, and take their entries and
+         * lookups along. */
+        for (unsigned k = 0; k < run.n_peers; k++)
+                peer_hang_up(&run.peers[k]);
         for (unsigned i = 0; i < 4096 && sd_event_run(run.ev, 0) > 0; i++)
                 ;
-        if (service_find_peer(run.s, run.peer_id))
-                die("the peer outlived its hang-up");
+        for (unsigned k = 0; k < run.n_peers; k++)
+                if (service_find_peer(run.s, run.peers[k].peer_id))
+                        die("a peer outlived its hang-up");
         if (share_table_size(service_table(run.s)) != run.mine.n_entries)
-                die("the peer's entries survived it");
+                die("the peers' entries survived them");
         if (run.s->pending_lookups != 0)
-                die("lookups outstanding after the exporter left");
+                die("lookups outstanding after the exporters left");
         if (run.lookups_done != run.lookups_started)
                 die("a lookup never completed");
 

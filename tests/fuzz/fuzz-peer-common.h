@@ -5,18 +5,23 @@
  * a Service on its own sd-event loop, driven in-process through socketpairs,
  * and the input framing both targets read.
  *
- * Input: one configuration byte, then chunks until the input ends:
+ * Input: one configuration byte (small quotas and lookup caps; bit 7: two
+ * peers instead of one), then chunks until the input ends:
  *   op byte   bits 0-1: 0 write to the main socket, 1 write to the back-end
  *                       channel (main when there is none yet), 2 a table
- *                       action, 3 hang up the channel
- *             bits 2-5: the fds attached to the write (FuzzFdKind)
+ *                       action, 3 a hang-up
+ *             bits 2-5: the fds attached to the write (FuzzFdKind); for a
+ *                       hang-up, bits 2-3: 0 close the channel, 1 close
+ *                       both sockets, 2 / 3 stop reading the channel / main
+ *                       socket (shutdown SHUT_RD: only sends notice)
+ *             bit 6:    which peer (with two)
  *   len byte  then len bytes (fewer at the end of the input)
  * A table action reads an action byte (0 export a memfd, 1 remove, 2 look up)
  * and 16 uuid bytes. After every chunk the loop runs until idle and whatever
  * the service sent is read (fds received are closed, a new back-end channel
- * is kept), then the invariants are checked: every entry belongs to the
+ * is kept), then the invariants are checked: every entry belongs to a
  * peer or to the test's owner, counts agree, quotas hold. At the end the
- * sockets close, the peer must go, its entries with it, and after
+ * sockets close, the peers must go, their entries with them, and after
  * service_free() no fd may be left open. */
 
 #include <stdbool.h>

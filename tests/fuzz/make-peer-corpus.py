@@ -39,32 +39,38 @@ def reply(request, payload=b""):
     return msg(request, VERSION | REPLY, payload)
 
 
-def chunk(where, data, fd="none"):
+def chunk(where, data, fd="none", peer=0):
     assert len(data) < 256
-    return bytes([where | (FD[fd] << 2), len(data)]) + data
+    return bytes([where | (FD[fd] << 2) | (peer << 6), len(data)]) + data
 
 
 def action(what, uuid):
     return bytes([ACTION, what]) + uuid
 
 
-def hangup():
-    return bytes([HANGUP, 0])
+def hangup(peer=0, how=0):
+    """how: 0 close the channel, 1 close both sockets, 2 stop reading the
+    channel, 3 stop reading the main socket."""
+    return bytes([HANGUP | (how << 2) | (peer << 6), 0])
 
 
 # ---- the hub: the input is a back-end ----
 
-def hub_handshake(pf=PF, queues=True):
-    out = chunk(MAIN, reply(1, u64(FEATURES))) + chunk(MAIN, reply(15, u64(pf)))
+def hub_handshake(pf=PF, queues=True, peer=0):
+    out = (chunk(MAIN, reply(1, u64(FEATURES)), peer=peer)
+           + chunk(MAIN, reply(15, u64(pf)), peer=peer))
     if pf & 1 and queues:
-        out += chunk(MAIN, reply(17, u64(1)))
+        out += chunk(MAIN, reply(17, u64(1)), peer=peer)
     if pf & 32 and pf & 8:
-        out += chunk(MAIN, reply(21, u64(0)))
+        out += chunk(MAIN, reply(21, u64(0)), peer=peer)
     return out
 
 
-def be(request, flags, payload=b"", fd="none"):
-    return chunk(CHAN, msg(request, flags, payload), fd)
+def be(request, flags, payload=b"", fd="none", peer=0):
+    return chunk(CHAN, msg(request, flags, payload), fd, peer)
+
+
+TWO_PEERS = b"\x80"
 
 
 HUB = {
@@ -113,6 +119,26 @@ HUB = {
     "unsupported-request": b"\0" + hub_handshake() + be(2, VERSION | NEED_REPLY)
     + be(9, VERSION | NEED_REPLY, bytes(40)),
     "chan-hangup": b"\0" + hub_handshake() + be(6, VERSION, UUID) + hangup(),
+    # Two back-ends (configuration bit 7): one exports, the other imports.
+    "two-peers-round-trip": TWO_PEERS + hub_handshake() + hub_handshake(peer=1)
+    + be(6, VERSION | NEED_REPLY, UUID)
+    + be(8, VERSION | NEED_REPLY, UUID, peer=1)
+    + chunk(MAIN, reply(41, UUID), "memfd"),
+    "two-peers-exporter-dies": TWO_PEERS + hub_handshake() + hub_handshake(peer=1)
+    + be(6, VERSION | NEED_REPLY, UUID) + be(8, VERSION | NEED_REPLY, UUID, peer=1)
+    + hangup(peer=0, how=1),
+    # Finding 5: the importer stops reading, then the exporter dies with its
+    # GET outstanding: failing the lookup fails the importer from inside the
+    # exporter's teardown.
+    "finding-5-importer-deaf-exporter-dies": TWO_PEERS + hub_handshake()
+    + hub_handshake(peer=1) + be(6, VERSION | NEED_REPLY, UUID)
+    + be(8, VERSION | NEED_REPLY, UUID, peer=1) + hangup(peer=1, how=2)
+    + hangup(peer=0, how=1),
+    "two-peers-importer-deaf-answer": TWO_PEERS + hub_handshake() + hub_handshake(peer=1)
+    + be(6, VERSION | NEED_REPLY, UUID) + be(8, VERSION | NEED_REPLY, UUID, peer=1)
+    + hangup(peer=1, how=2) + chunk(MAIN, reply(41, UUID), "memfd"),
+    "main-deaf": b"\0" + hub_handshake() + be(6, VERSION | NEED_REPLY, UUID)
+    + hangup(how=3) + action(LOOKUP, UUID),
 }
 
 # ---- the bridge: the input is a VMM ----
@@ -162,6 +188,11 @@ BRIDGE = {
     # being announced; the next announcement used the freed back-end.
     "finding-1-channel-not-a-socket": b"\0" + action(EXPORT, UUID) + action(EXPORT, UUID2)
     + action(EXPORT, bytes(range(1, 17))) + bridge_handshake(channel="eventfd"),
+    "two-vmms": TWO_PEERS + bridge_handshake() + action(EXPORT, UUID)
+    + b"".join(chunk(MAIN, msg(r, f, p), fd, peer=1) for r, f, p, fd in [
+        (1, VERSION, b"", "none"), (15, VERSION, b"", "none"),
+        (16, VERSION, u64(PF), "none"), (21, VERSION | NEED_REPLY, b"", "socket")])
+    + chunk(CHAN, reply(6, u64(0))) + hangup(peer=0, how=1) + action(REMOVE, UUID),
     "reset-owner": b"\0" + bridge_handshake() + fe(4) + fe(34) + fe(39, VERSION, u64(15))
     + fe(40, VERSION | NEED_REPLY),
 }
