@@ -37,6 +37,10 @@ struct VuBackend {
         uint64_t protocol_features;
         bool owned;
         bool failed;
+        /* Inside a request handler: vu_backend_free() from a callback
+         * (a failed send drops the peer) defers the free to its end. */
+        unsigned dispatching;
+        bool dead;
         uint64_t status;
         int vring_fds[MAX_QUEUES][_VRING_FD_MAX];
 };
@@ -78,7 +82,7 @@ static bool has_pf(const VuBackend *b, unsigned bit)
 
 static void backend_changed(VuBackend *b)
 {
-        if (b->ops.on_change)
+        if (!b->failed && b->ops.on_change)
                 b->ops.on_change(b, b->userdata);
 }
 
@@ -110,6 +114,8 @@ static bool request_always_replied(uint32_t request)
 
 static void backend_ack(VuBackend *b, VuMessage *m, VuReplySlot *slot, uint64_t value)
 {
+        if (b->dead) /* the slot went with the endpoint */
+                return;
         if ((m->hdr.flags & VU_FLAG_NEED_REPLY) && has_pf(b, VU_PF_REPLY_ACK))
                 vu_endpoint_complete_u64(b->main, slot, value);
         else
@@ -155,9 +161,27 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
         backend_changed(b);
 }
 
+static void backend_destroy(VuBackend *b)
+{
+        g_free(b->name);
+        g_free(b);
+}
+
+static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, VuReplySlot *slot);
+
 static void backend_on_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, void *userdata)
 {
         VuBackend *b = userdata;
+
+        b->dispatching++;
+        backend_handle_request(b, ep, m, slot);
+        vu_message_close_fds(m);
+        if (--b->dispatching == 0 && b->dead)
+                backend_destroy(b);
+}
+
+static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, VuReplySlot *slot)
+{
         uint32_t request = m->hdr.request;
 
         if (m->hdr.size == sizeof(uint64_t))
@@ -276,7 +300,6 @@ static void backend_on_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, 
                         backend_ack(b, m, slot, 1);
                 break;
         }
-        vu_message_close_fds(m);
 }
 
 int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *name, void *userdata,
@@ -316,17 +339,25 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
 
 void vu_backend_free(VuBackend *b)
 {
-        if (!b)
+        VuEndpoint *chan, *main;
+
+        if (!b || b->dead)
                 return;
+        b->dead = true;
         b->failed = true; /* callbacks from the teardown must not report again */
-        vu_endpoint_free(b->chan);
-        vu_endpoint_free(b->main);
+        chan = b->chan;
+        main = b->main;
+        b->chan = b->main = NULL;
+        vu_endpoint_free(chan);
+        vu_endpoint_free(main);
         for (unsigned i = 0; i < MAX_QUEUES; i++)
                 for (unsigned j = 0; j < _VRING_FD_MAX; j++)
-                        if (b->vring_fds[i][j] >= 0)
+                        if (b->vring_fds[i][j] >= 0) {
                                 close(b->vring_fds[i][j]);
-        g_free(b->name);
-        g_free(b);
+                                b->vring_fds[i][j] = -1;
+                        }
+        if (b->dispatching == 0)
+                backend_destroy(b);
 }
 
 const char *vu_backend_name(const VuBackend *b)
@@ -364,6 +395,11 @@ void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint
         VuMessage reply;
         static const uint8_t none[VU_UUID_SIZE];
 
+        if (b->dead) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
         vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid ? uuid : none);
         if (fd >= 0)
                 vu_message_add_fd(&reply, fd);

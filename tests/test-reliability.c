@@ -468,6 +468,82 @@ static void test_importer_gone_when_exporter_fails(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* The bridge's side of the same: a VMM sending 5,000 GET_SHARED_OBJECT for a
+ * buffer the service holds (each answer carries a duplicate of its fd)
+ * without reading. Bounded the same way; everything answered once it
+ * reads. */
+static void test_vmm_never_reads(void)
+{
+        TestService t;
+        ServiceConfig c;
+        int fds = fd_count_open(), buffer, most, sv[2];
+        const unsigned total = 5000;
+        unsigned answered = 0, sent = 0;
+        VuConnection *vmm;
+        uint8_t uuid[16];
+        ShareOwner client;
+        VuPeer *p;
+
+        config_defaults(&c);
+        test_service_init(&t, &c);
+        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
+        test_uuid(uuid);
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(uuid), &buffer), ==,
+            0);
+        g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        g_assert_cmpint(service_adopt_peer(t.s, PEER_ROLE_FRONTEND, sv[0], "vmm", &p), ==, 0);
+        vmm = vu_conn_new(sv[1]);
+
+        /* Write while the bridge reads; stop when it stops. */
+        for (unsigned quiet = 0; sent < total && quiet < 50;) {
+                while (sent < total && vu_conn_queued(vmm) < 4096) {
+                        VuMessage m;
+
+                        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_NEED_REPLY,
+                                             uuid);
+                        g_assert_cmpint(vu_conn_send(vmm, &m), ==, 0);
+                        sent++;
+                }
+                vu_conn_flush(vmm);
+                quiet = sd_event_run(t.ev, 1000) == 0 ? quiet + 1 : 0;
+        }
+        most = fd_count_open();
+        g_test_message("vmm-never-reads: %u GET_SHARED_OBJECT written, %d fds open (%d before)",
+                       sent, most, fds);
+        g_assert_cmpint(most, <, fds + 150);
+        test_assert_serves(&t);
+
+        while (answered < total) {
+                VuMessage m;
+                VuError err;
+                int k;
+
+                while (sent < total && vu_conn_queued(vmm) < 4096) {
+                        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_NEED_REPLY,
+                                             uuid);
+                        g_assert_cmpint(vu_conn_send(vmm, &m), ==, 0);
+                        sent++;
+                }
+                vu_conn_flush(vmm);
+                test_service_iterate(&t);
+                while ((k = vu_conn_read(vmm, VU_CHANNEL_FRONTEND, true, &m, &err)) == 1) {
+                        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
+                        g_assert_cmpuint(m.n_fds, ==, 1);
+                        vu_message_close_fds(&m);
+                        answered++;
+                }
+                g_assert_cmpint(k, ==, 0);
+        }
+        vu_conn_free(vmm);
+        TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
+        share_table_remove_owner(service_table(t.s), &client);
+        share_owner_clear(&client);
+        test_service_clear(&t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
 /* 10,000 ADDs from one back-end, pipelined: the quota (4096 by default)
  * holds, the rest are refused with a non-zero ack, others are served
  * meanwhile, and the hang-up purges all of them. */
@@ -647,6 +723,170 @@ static void test_get_twice(void)
 static void test_get_wrong_id(void)
 {
         run_answer_fault(ANSWER_WRONG_ID);
+}
+
+/* ---- a raw VMM against the bridge ---- */
+
+typedef struct {
+        TestService *t;
+        uint64_t peer_id;
+        VuConnection *main; /* our requests out, the bridge's replies in */
+        VuConnection *chan; /* the bridge's requests in, our replies out */
+} RawVmm;
+
+static uint64_t vmm_call(RawVmm *v, uint32_t request, uint32_t flags, const uint64_t *value, int fd)
+{
+        RawBe as_be = {.t = v->t};
+        VuMessage m;
+
+        if (value)
+                vu_message_init_u64(&m, request, flags, *value);
+        else
+                vu_message_init(&m, request, flags, 0);
+        if (fd >= 0)
+                g_assert_cmpint(vu_message_add_fd(&m, fd), ==, 0);
+        raw_be_send(&as_be, v->main, &m);
+        if (!(flags & VU_FLAG_NEED_REPLY) && request != VU_REQ_GET_FEATURES &&
+            request != VU_REQ_GET_PROTOCOL_FEATURES)
+                return 0;
+        g_assert_cmpint(raw_be_recv(&as_be, v->main, VU_CHANNEL_FRONTEND, true, &m), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, request);
+        vu_message_close_fds(&m);
+        return m.payload.u64;
+}
+
+/* Connects a VMM that negotiates REPLY_ACK and SHARED_OBJECT and hands over
+ * its back-end channel; the bridge is ready when this returns. */
+static RawVmm *raw_vmm_new(TestService *t)
+{
+        const uint64_t pf =
+            VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT);
+        RawVmm *v = g_new0(RawVmm, 1);
+        uint64_t features;
+        int sv[2], ch[2];
+        VuPeer *p;
+
+        v->t = t;
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        g_assert_cmpint(service_adopt_peer(t->s, PEER_ROLE_FRONTEND, sv[0], "vmm", &p), ==, 0);
+        v->peer_id = vu_peer_id(p);
+        v->main = vu_conn_new(sv[1]);
+        features = vmm_call(v, VU_REQ_GET_FEATURES, 0, NULL, -1);
+        vmm_call(v, VU_REQ_SET_FEATURES, 0, &features, -1);
+        g_assert_cmphex(vmm_call(v, VU_REQ_GET_PROTOCOL_FEATURES, 0, NULL, -1) & pf, ==, pf);
+        vmm_call(v, VU_REQ_SET_PROTOCOL_FEATURES, 0, &pf, -1);
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch), ==, 0);
+        g_assert_cmpuint(vmm_call(v, VU_REQ_SET_BACKEND_REQ_FD, VU_FLAG_NEED_REPLY, NULL, ch[1]),
+                         ==, 0);
+        v->chan = vu_conn_new(ch[0]);
+        TEST_WAIT_FOR(t, vu_peer_state(service_find_peer(t->s, v->peer_id)) == PEER_STATE_READY);
+        return v;
+}
+
+static void raw_vmm_free(RawVmm *v)
+{
+        vu_conn_free(v->chan);
+        vu_conn_free(v->main);
+        g_free(v);
+}
+
+typedef enum {
+        VMM_ACK_LATE,
+        VMM_ACK_TWICE,
+        VMM_ACK_WRONG_ID,
+} VmmAckFault;
+
+/* The bridge announces an object (ADD with NEED_REPLY); the VMM answers
+ * late: the announcement fails at the deadline (the peer's LastError says
+ * so) and the late ack is dropped, but the VM keeps its device (QEMU answers
+ * late while it waits on another back-end: a grace period, then it is
+ * dropped). Twice, or with another id: dropped at once. The hub side goes
+ * on either way. */
+static void run_vmm_ack_fault(VmmAckFault fault)
+{
+        TestService t;
+        ServiceConfig c;
+        int fds = fd_count_open(), buffer;
+        RawBe as_be = {.t = &t};
+        ShareOwner client;
+        uint8_t uuid[16];
+        VuMessage m;
+        RawVmm *v;
+
+        config_defaults(&c);
+        c.lookup_timeout_usec = 500 * 1000; /* the bridge's reply deadline */
+        test_service_init(&t, &c);
+        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
+        v = raw_vmm_new(&t);
+        test_uuid(uuid);
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(uuid), &buffer), ==,
+            0);
+        g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
+        g_assert_cmpint(raw_be_recv(&as_be, v->chan, VU_CHANNEL_BACKEND, false, &m), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_ADD);
+        g_assert_true(m.hdr.flags & VU_FLAG_NEED_REPLY);
+        g_assert_cmpmem(m.payload.uuid, 16, uuid, 16);
+        switch (fault) {
+        case VMM_ACK_LATE: {
+                VuMessage ack;
+                VuPeer *p = service_find_peer(t.s, v->peer_id);
+
+                TEST_WAIT_FOR(&t, strstr(vu_peer_last_error(p), "no answer to ADD") != NULL);
+                vu_message_init_reply_u64(&ack, &m, 0);
+                raw_be_send(&as_be, v->chan, &ack);
+                test_assert_serves(&t);
+                g_assert_true(service_find_peer(t.s, v->peer_id) == p);
+                g_assert_cmpuint(vu_peer_exported_count(p), ==, 0);
+                /* The VM leaves; the grace does not outlive it. */
+                vu_conn_free(v->chan);
+                v->chan = NULL;
+                vu_conn_free(v->main);
+                v->main = NULL;
+                break;
+        }
+        case VMM_ACK_TWICE: {
+                VuMessage ack;
+
+                vu_message_init_reply_u64(&ack, &m, 0);
+                raw_be_send(&as_be, v->chan, &ack);
+                TEST_WAIT_FOR(&t, vu_peer_exported_count(service_find_peer(t.s, v->peer_id)) == 1);
+                vu_message_init_reply_u64(&ack, &m, 0);
+                raw_be_send(&as_be, v->chan, &ack);
+                break;
+        }
+        case VMM_ACK_WRONG_ID: {
+                VuMessage ack;
+
+                vu_message_init_u64(&ack, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_REPLY, 0);
+                raw_be_send(&as_be, v->chan, &ack);
+                break;
+        }
+        }
+        TEST_WAIT_FOR(&t, service_find_peer(t.s, v->peer_id) == NULL);
+        /* The bus client's object is not the VMM's: it stays. */
+        g_assert_nonnull(share_table_lookup(service_table(t.s), uuid));
+        test_assert_serves(&t);
+        raw_vmm_free(v);
+        share_table_remove_owner(service_table(t.s), &client);
+        share_owner_clear(&client);
+        test_service_clear(&t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
+static void test_vmm_ack_late(void)
+{
+        run_vmm_ack_fault(VMM_ACK_LATE);
+}
+
+static void test_vmm_ack_twice(void)
+{
+        run_vmm_ack_fault(VMM_ACK_TWICE);
+}
+
+static void test_vmm_ack_wrong_id(void)
+{
+        run_vmm_ack_fault(VMM_ACK_WRONG_ID);
 }
 
 /* ---- limits ---- */
@@ -885,12 +1125,16 @@ int main(int argc, char **argv)
         g_test_add_func("/reliability/add-flood-quota", test_add_flood);
         g_test_add_func("/reliability/never-reads", test_never_reads);
         g_test_add_func("/reliability/head-of-line", test_head_of_line);
+        g_test_add_func("/reliability/vmm-never-reads", test_vmm_never_reads);
         g_test_add_func("/reliability/importer-gone-when-exporter-fails",
                         test_importer_gone_when_exporter_fails);
         g_test_add_func("/reliability/get-shared-object/late", test_get_late);
         g_test_add_func("/reliability/get-shared-object/never", test_get_never);
         g_test_add_func("/reliability/get-shared-object/twice", test_get_twice);
         g_test_add_func("/reliability/get-shared-object/wrong-id", test_get_wrong_id);
+        g_test_add_func("/reliability/bridge/ack-late", test_vmm_ack_late);
+        g_test_add_func("/reliability/bridge/ack-twice", test_vmm_ack_twice);
+        g_test_add_func("/reliability/bridge/ack-wrong-id", test_vmm_ack_wrong_id);
         g_test_add_func("/reliability/limits/max-peers", test_max_peers);
         g_test_add_func("/reliability/limits/pending-lookups-per-peer",
                         test_pending_lookups_per_peer);

@@ -193,6 +193,12 @@ BRIDGE = {
         (1, VERSION, b"", "none"), (15, VERSION, b"", "none"),
         (16, VERSION, u64(PF), "none"), (21, VERSION | NEED_REPLY, b"", "socket")])
     + chunk(CHAN, reply(6, u64(0))) + hangup(peer=0, how=1) + action(REMOVE, UUID),
+    # Finding 6: the VMM stops reading, then hands over its channel asking
+    # for an ack; the ack cannot be sent, the peer is dropped from inside the
+    # back-end's request handler, which then used the freed back-end.
+    "finding-6-vmm-deaf-at-channel": b"\0" + fe(1) + fe(2, VERSION, u64(FEATURES)) + fe(15)
+    + fe(16, VERSION, u64(PF)) + fe(17) + hangup(how=3)
+    + fe(21, VERSION | NEED_REPLY, fd="socket"),
     "reset-owner": b"\0" + bridge_handshake() + fe(4) + fe(34) + fe(39, VERSION, u64(15))
     + fe(40, VERSION | NEED_REPLY),
 }
