@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-event.h>
 
@@ -223,27 +224,53 @@ static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *
         return 0;
 }
 
-/* Objects are reported by Added/Removed already; this reports peers. */
+/* What an ObjectManager path is, for InterfacesAdded/Removed: a peer or a
+ * DRM device (objects are reported by Added/Removed already). Sets *what
+ * to "Peer" or "Device", *iface, and *ret_id to the path's last element
+ * (decoded for devices). */
+static bool classify(const char *path, const char **what, const char **iface, char **ret_id)
+{
+        const char *id;
+
+        if ((id = path_tail(path, CTL_PEER_PATH_PREFIX))) {
+                *what = "Peer";
+                *iface = CTL_PEER_INTERFACE;
+                *ret_id = g_strdup(id);
+                return true;
+        }
+        if (path_tail(path, CTL_DEVICE_PATH_PREFIX)) {
+                char *name = NULL;
+
+                if (sd_bus_path_decode(path, "/org/vhostshare/share1/device", &name) <= 0)
+                        return false;
+                *what = "Device";
+                *iface = CTL_DEVICE_INTERFACE;
+                *ret_id = g_strdup(name);
+                free(name);
+                return true;
+        }
+        return false;
+}
+
 static int on_interfaces_added(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         Monitor *m = userdata;
-        const char *path, *id;
+        g_autofree char *id = NULL;
+        const char *path, *what, *want;
         int r;
 
-        if (sd_bus_message_read(msg, "o", &path) < 0)
-                return 0;
-        id = path_tail(path, CTL_PEER_PATH_PREFIX);
-        if (!id)
+        if (sd_bus_message_read(msg, "o", &path) < 0 || !classify(path, &what, &want, &id))
                 return 0;
         r = sd_bus_message_enter_container(msg, 'a', "{sa{sv}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(msg, 'e', "sa{sv}")) > 0) {
+                g_autofree char *event = g_strconcat(what, "Added", NULL);
                 const char *iface;
 
                 r = sd_bus_message_read(msg, "s", &iface);
                 if (r < 0)
                         break;
-                if (strcmp(iface, CTL_PEER_INTERFACE) == 0) {
-                        line_begin(m, "PeerAdded");
+                if (strcmp(iface, want) == 0) {
+                        line_begin(m, event);
                         line_field(m, "id", id);
                         line_field(m, "path", path);
                         g_hash_table_remove(m->known, path);
@@ -261,14 +288,13 @@ static int on_interfaces_added(sd_bus_message *msg, void *userdata, sd_bus_error
 static int on_interfaces_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         Monitor *m = userdata;
-        const char *path, *id;
+        g_autofree char *id = NULL, *event = NULL;
+        const char *path, *what, *want;
 
-        if (sd_bus_message_read(msg, "o", &path) < 0)
+        if (sd_bus_message_read(msg, "o", &path) < 0 || !classify(path, &what, &want, &id))
                 return 0;
-        id = path_tail(path, CTL_PEER_PATH_PREFIX);
-        if (!id)
-                return 0;
-        line_begin(m, "PeerRemoved");
+        event = g_strconcat(what, "Removed", NULL);
+        line_begin(m, event);
         line_field(m, "id", id);
         line_field(m, "path", path);
         line_end(m);

@@ -19,6 +19,7 @@
 #define CTL_DEVICE_INTERFACE "org.vhostshare.share1.Device"
 #define CTL_OBJECT_PATH_PREFIX "/org/vhostshare/share1/object/"
 #define CTL_PEER_PATH_PREFIX "/org/vhostshare/share1/peer/"
+#define CTL_DEVICE_PATH_PREFIX "/org/vhostshare/share1/device/"
 #define CTL_ERROR_PREFIX "org.vhostshare.share1.Error."
 
 /* Exit codes, documented in vhost-sharectl(1). Keep in sync. */
