@@ -149,10 +149,11 @@ static void acc_summarize(Acc *a, Summary *first, Summary *second)
 static void hub_rows(const Bench *b, Target *t, WireBackend *clients, unsigned n,
                      const uint8_t *held_uuid, const uint8_t *exported_uuid)
 {
-        Acc floor = {0}, addrm = {0}, held = {0}, proxied = {0};
+        Acc floor = {0}, chain = {0}, addrm = {0}, held = {0}, proxied = {0};
         unsigned objects = target_objects(t);
         unsigned ops = MAX(1u, b->duration_ms / BENCH_ROUNDS); /* ms per round */
-        Summary f, add, rem, s;
+        Summary f, fc, add, rem, s;
+        char note[64];
 
         /* On a bus every ADD, REMOVE and LOOKUP also sends signals: each
          * round starts once the dbus-daemon caught up with the last one, so
@@ -160,6 +161,7 @@ static void hub_rows(const Bench *b, Target *t, WireBackend *clients, unsigned n
         for (unsigned round = 0; round < BENCH_ROUNDS; round++) {
                 target_sync(t);
                 floor_run(n, target_pid(t) != getpid(), ops, &floor.s[0], &floor.wall);
+                floor_chain_run(n, target_pid(t) != getpid(), ops, &chain.s[0], &chain.wall);
                 target_sync(t);
                 hub_workload(HUB_ADD_REMOVE, clients, n, NULL, ops, &addrm.s[0], &addrm.s[1],
                              &addrm.wall, NULL);
@@ -173,6 +175,8 @@ static void hub_rows(const Bench *b, Target *t, WireBackend *clients, unsigned n
         }
         acc_summarize(&floor, &f, NULL);
         report_row("floor", n, 0, &f, NULL, NULL);
+        acc_summarize(&chain, &fc, NULL);
+        report_row("floor, proxied (through a relay)", n, 0, &fc, &f, NULL);
         acc_summarize(&addrm, &add, &rem);
         report_row("ADD (ack)", n, objects, &add, &f, NULL);
         report_row("REMOVE (ack)", n, objects, &rem, &f, NULL);
@@ -181,7 +185,9 @@ static void hub_rows(const Bench *b, Target *t, WireBackend *clients, unsigned n
                 report_row("LOOKUP, held dma-buf", n, objects, &s, &f, NULL);
         }
         acc_summarize(&proxied, &s, NULL);
-        report_row("LOOKUP, proxied", n, objects, &s, &f, NULL);
+        snprintf(note, sizeof(note), "(p50 %.2fx the proxied floor)",
+                 fc.p50_us > 0 ? s.p50_us / fc.p50_us : 0);
+        report_row("LOOKUP, proxied", n, objects, &s, &f, note);
 }
 
 /* The exporter answers GET_SHARED_OBJECT through its servant; right after

@@ -114,6 +114,10 @@ int floor_measure(const Bench *b, unsigned clients, bool process, Summary *out);
 /* One round of duration_ms: samples appended to acc, wall time added. */
 int floor_run(unsigned clients, bool process, unsigned duration_ms, Samples *acc,
               uint64_t *wall_acc);
+/* The same with a relay (a thread, or a forked process) between the
+ * clients and the server thread: the floor of a proxied LOOKUP. */
+int floor_chain_run(unsigned clients, bool process, unsigned duration_ms, Samples *acc,
+                    uint64_t *wall_acc);
 int bench_floor(Bench *b);
 
 /* ---- raw vhost-user back-ends (bench-wire.c) ----
