@@ -888,7 +888,7 @@ static void test_bridge_survives_late_ack(Fixture *fx, gconstpointer data)
         g_autofree char *sb = fx_path(fx, "b.sock");
         g_autofree char *sc = fx_path(fx, "c.sock");
         Proc *d0 = start_device(fx, "slow-exporter", listen, "--no-reply-ack",
-                                "--get-delay-ms=1000", "--export=1", "--uuid=" UUID_A, NULL);
+                                "--get-delay-ms=2000", "--export=1", "--uuid=" UUID_A, NULL);
         proc_expect(fx, d0, "LISTENING", "the exporter listens for QEMU");
         Proc *svc_b =
             start_service(fx, "service-b", serve_b, accept_b, "--lookup-timeout-ms=5000", NULL);
