@@ -139,7 +139,7 @@ void report_machine(const Bench *b)
         printf("| CPUs (nproc) | %ld |\n", sysconf(_SC_NPROCESSORS_ONLN));
         printf("| CPU model | %s |\n", model);
         printf("| kernel | %s %s |\n", u.sysname, u.release);
-        printf("| compiler | gcc %s, build type of the bench's meson build |\n", __VERSION__);
+        printf("| compiler | gcc %s; meson build %s |\n", __VERSION__, BENCH_BUILD);
         printf("| QEMU | %s |\n", qemu ? qemu : "not used");
         printf("| load average at start | %s |\n", load ? load : "unknown");
         printf("| time per measurement | %u ms in %d rounds alternating with the floor's |\n\n",

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The hub under test: either the core library's Service running on its own
  * thread and sd-event loop inside the bench (no process boundary, the
- * cleanest view of the hub's own cost), or the vhost-shared daemon started
- * with --no-bus (what a deployment runs). Back-ends reach both the same way,
- * through the --accept socket. */
+ * cleanest view of the hub's own cost), or the vhost-shared daemon, with
+ * --no-bus or on a private dbus-daemon (what a deployment runs). Back-ends
+ * reach all of them the same way, through the --accept socket. */
 
 #include <errno.h>
 #include <fcntl.h>

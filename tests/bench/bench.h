@@ -184,7 +184,7 @@ int wire_wait_reply(WireBackend *w, uint32_t request, int timeout_ms, uint64_t *
 
 typedef enum {
         TARGET_IN_PROCESS, /* the core library's Service on a thread of the bench */
-        TARGET_PROCESS,    /* the vhost-shared daemon, --no-bus */
+        TARGET_PROCESS,    /* the vhost-shared daemon: --no-bus, or TargetOptions.bus */
 } TargetKind;
 
 typedef struct Target Target;
