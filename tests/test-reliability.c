@@ -982,6 +982,26 @@ static void test_transport_out_of_fds(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* SO_PEERCRED is read for every peer, whatever the way in. */
+static void test_peer_credentials(void)
+{
+        TestService t;
+        ServiceConfig c;
+        TestDev *d;
+        VuPeer *p;
+
+        config_defaults(&c);
+        test_service_init(&t, &c);
+        d = test_dev_new(&t);
+        p = service_find_peer(t.s, d->peer_id);
+        g_assert_cmpint(vu_peer_pid(p), ==, getpid());
+        g_assert_cmpint(vu_peer_uid(p), ==, getuid());
+        g_assert_cmpint(vu_peer_owner(p)->uid, ==, getuid());
+        test_dev_free(d);
+        TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
+        test_service_clear(&t);
+}
+
 /* ---- limits ---- */
 
 static void test_max_peers(void)
@@ -1229,6 +1249,7 @@ int main(int argc, char **argv)
         g_test_add_func("/reliability/bridge/ack-twice", test_vmm_ack_twice);
         g_test_add_func("/reliability/bridge/ack-wrong-id", test_vmm_ack_wrong_id);
         g_test_add_func("/reliability/transport-out-of-fds", test_transport_out_of_fds);
+        g_test_add_func("/reliability/peer-credentials", test_peer_credentials);
         g_test_add_func("/reliability/limits/max-peers", test_max_peers);
         g_test_add_func("/reliability/limits/pending-lookups-per-peer",
                         test_pending_lookups_per_peer);
