@@ -320,6 +320,8 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
                 b->ops.queues = 1;
         if (b->ops.reply_timeout_usec == 0)
                 b->ops.reply_timeout_usec = 1000 * 1000;
+        if (b->ops.ack_timeout_usec == 0)
+                b->ops.ack_timeout_usec = b->ops.reply_timeout_usec;
         b->userdata = userdata;
         b->name = g_strdup(name);
         b->event = ev;
@@ -439,7 +441,7 @@ static int backend_send_uuid(VuBackend *b, uint32_t request, const uint8_t uuid[
         c->backend = b;
         c->ack = done;
         c->userdata = userdata;
-        r = vu_endpoint_request(b->chan, &m, b->ops.reply_timeout_usec, backend_on_ack, c);
+        r = vu_endpoint_request(b->chan, &m, b->ops.ack_timeout_usec, backend_on_ack, c);
         if (r < 0)
                 g_free(c);
         return r;

@@ -21,6 +21,8 @@ typedef struct {
         uint64_t protocol_features;  /* offered */
         unsigned queues;             /* GET_QUEUE_NUM answer, at least 1 */
         uint64_t reply_timeout_usec; /* channel replies; 0 = 1 s */
+        /* ADD / REMOVE acks, which nobody waits on; 0 = reply_timeout_usec. */
+        uint64_t ack_timeout_usec;
         /* See VuEndpointOps: 0 = a missed channel deadline drops the connection. */
         uint64_t late_reply_grace_usec;
 

@@ -187,7 +187,11 @@ void bridge_peer_start(VuPeer *p, int fd)
         VuBackendOps ops = {
             .protocol_features = BRIDGE_PROTOCOL_FEATURES,
             .queues = p->serve.queues,
-            .reply_timeout_usec = c->lookup_timeout_usec,
+            .reply_timeout_usec = c->lookup_timeout_usec, /* an importer waits on LOOKUP */
+            /* Nobody waits on an ack, and QEMU acks late while it is blocked
+             * on another back-end's exporter (docs/interop.md): a timed-out
+             * ADD that QEMU took would be missing from ExportedCount. */
+            .ack_timeout_usec = c->reply_timeout_usec,
             /* QEMU answers late while it waits on another back-end
              * (docs/interop.md); that is no reason to drop the VM's device. */
             .late_reply_grace_usec = BRIDGE_LATE_REPLY_GRACE_USEC,
