@@ -484,6 +484,23 @@ static int count_fds(pid_t pid)
         return n;
 }
 
+/* The target of an fd of pid whose link contains part, or NULL. */
+static char *fd_target_matching(pid_t pid, const char *part)
+{
+        g_autofree char *dir = g_strdup_printf("/proc/%d/fd", (int) pid);
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *name;
+
+        g_assert_nonnull(d);
+        while ((name = g_dir_read_name(d))) {
+                g_autofree char *link = g_build_filename(dir, name, NULL);
+                g_autofree char *target = g_file_read_link(link, NULL);
+                if (target && strstr(target, part))
+                        return g_steal_pointer(&target);
+        }
+        return NULL;
+}
+
 /* Waits until pid has at most n fds open; returns the count. */
 static int wait_fds_at_most(Fixture *fx, Proc *p, int n)
 {
@@ -755,9 +772,10 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
         Proc *svc_b =
             start_service(fx, "service-b", serve_b, accept_b, "--lookup-timeout-ms=5000", NULL);
 
-        start_qemu(fx, (const char *[]){d0s, sb, NULL}); /* first: see above */
+        Proc *qemu = start_qemu(fx, (const char *[]){d0s, sb, NULL}); /* first: see above */
         expect_bridge_ready(fx, svc_b, "b.sock");
         proc_expect(fx, d0, "EXPORTED " UUID_A, "the exporter's ADD went to QEMU");
+        g_assert_null(fd_target_matching(qemu->pid, "memfd:" UUID_A));
 
         g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
         Proc *imp =
@@ -768,6 +786,16 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
                     "fails, QEMU sends the fd now: update docs/interop.md and this test");
         proc_expect(fx, imp, "IMPORT-FAILED " UUID_A, "the importer gets an error, not a hang");
         g_assert_false(proc_said(fx, svc_b, "front-end#", "disconnecting"));
+        /* The buffer stayed in QEMU (queued on B's main socket, for
+         * whatever QEMU sends there next). The exporter names its memfds
+         * after the UUID. */
+        g_autofree char *held = fd_target_matching(qemu->pid, "memfd:" UUID_A);
+        if (!held) {
+                fx_dump(fx);
+                g_error("QEMU no longer holds the exporter's buffer after acking the LOOKUP "
+                        "without it: update docs/interop.md and this test");
+        }
+        g_test_message("QEMU keeps the exporter's buffer: %s", held);
 }
 
 /* QEMU keys its table on a pointer to a stack copy of the UUID: after an
