@@ -199,6 +199,34 @@ static int parse_uuid(const char *s, uint8_t uuid[SHARE_UUID_SIZE], sd_bus_error
         return 0;
 }
 
+/* Reads the method's one "s" argument as a UUID; *ret_s keeps the string for
+ * messages. */
+static int read_uuid_arg(sd_bus_message *msg, uint8_t uuid[SHARE_UUID_SIZE], const char **ret_s,
+                         sd_bus_error *error)
+{
+        int r;
+
+        r = sd_bus_message_read(msg, "s", ret_s);
+        if (r < 0)
+                return r;
+        return parse_uuid(*ret_s, uuid, error);
+}
+
+/* As read_uuid_arg(), and the table entry of that UUID (NotFound if none). */
+static int read_entry_arg(BusManager *m, sd_bus_message *msg, uint8_t uuid[SHARE_UUID_SIZE],
+                          const char **ret_s, ShareEntry **ret, sd_bus_error *error)
+{
+        int r;
+
+        r = read_uuid_arg(msg, uuid, ret_s, error);
+        if (r < 0)
+                return r;
+        *ret = share_table_lookup(service_table(m->service), uuid);
+        if (!*ret)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOUND, "No object %s", *ret_s);
+        return 0;
+}
+
 static void generate_uuid(uint8_t uuid[SHARE_UUID_SIZE])
 {
         do
@@ -273,23 +301,39 @@ static void message_unrefp(sd_bus_message **m)
                 sd_bus_message_unref(*m);
 }
 
+/* A method reply whose one argument is an array of contents: open it, append
+ * the elements, then reply_array_send(). */
+static int reply_array_open(sd_bus_message *msg, const char *contents, sd_bus_message **ret)
+{
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, ret);
+        if (r < 0)
+                return r;
+        return sd_bus_message_open_container(*ret, 'a', contents);
+}
+
+static int reply_array_send(sd_bus_message *reply)
+{
+        int r;
+
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_list_objects(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
         BusManager *m = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sso)");
+        r = reply_array_open(msg, "(sso)", &reply);
         if (r < 0)
                 return r;
         share_table_foreach(service_table(m->service), append_object, reply);
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return reply_array_send(reply);
 }
 
 static int method_get_object(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -298,16 +342,12 @@ static int method_get_object(sd_bus_message *msg, void *userdata, sd_bus_error *
         uint8_t uuid[SHARE_UUID_SIZE];
         char path[BUS_OBJECT_PATH_MAX];
         const char *s;
+        ShareEntry *e;
         int r;
 
-        r = sd_bus_message_read(msg, "s", &s);
+        r = read_entry_arg(m, msg, uuid, &s, &e, error);
         if (r < 0)
                 return r;
-        r = parse_uuid(s, uuid, error);
-        if (r < 0)
-                return r;
-        if (!share_table_lookup(service_table(m->service), uuid))
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOUND, "No object %s", s);
         bus_object_path(uuid, path);
         return sd_bus_reply_method_return(msg, "o", path);
 }
@@ -414,10 +454,7 @@ static int method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = bus_access_check(&m->access, msg, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "s", &s);
-        if (r < 0)
-                return r;
-        r = parse_uuid(s, uuid, error);
+        r = read_uuid_arg(msg, uuid, &s, error);
         if (r < 0)
                 return r;
 
@@ -452,15 +489,9 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = bus_access_check(&m->access, msg, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "s", &s);
+        r = read_entry_arg(m, msg, uuid, &s, &e, error);
         if (r < 0)
                 return r;
-        r = parse_uuid(s, uuid, error);
-        if (r < 0)
-                return r;
-        e = share_table_lookup(service_table(m->service), uuid);
-        if (!e)
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOUND, "No object %s", s);
 
         c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
         if (c && share_entry_owner(e) == &c->owner)
@@ -499,15 +530,9 @@ static int method_disown(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = bus_access_check(&m->access, msg, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(msg, "s", &s);
+        r = read_entry_arg(m, msg, uuid, &s, &e, error);
         if (r < 0)
                 return r;
-        r = parse_uuid(s, uuid, error);
-        if (r < 0)
-                return r;
-        e = share_table_lookup(service_table(m->service), uuid);
-        if (!e)
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_FOUND, "No object %s", s);
         c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
         if (!c || share_entry_owner(e) != &c->owner)
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_OWNER, "Object %s belongs to %s", s,
@@ -594,17 +619,11 @@ static int method_list_peers(sd_bus_message *msg, void *userdata, sd_bus_error *
         BusManager *m = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "(so)");
+        r = reply_array_open(msg, "(so)", &reply);
         if (r < 0)
                 return r;
         service_foreach_peer(m->service, append_peer, reply);
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return reply_array_send(reply);
 }
 
 static int method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_error *error)
