@@ -11,51 +11,21 @@ import re
 import select
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid as uuidlib
 
-TIMEOUT = 10.0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vshtest  # noqa: E402
+from vshtest import TIMEOUT  # noqa: E402
+
+
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 TIME_RE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={dir}/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        print(f"Bail out! {name} is not set (run through meson test)")
-        sys.exit(1)
-    return value
-
-
-BUILD = env("VHOST_SHARE_BUILD_ROOT")
+BUILD = vshtest.build_root()
 CTL = os.path.join(BUILD, "client", "vhost-sharectl")
 DAEMON = os.path.join(BUILD, "service", "vhost-shared")
 DEVICE = os.path.join(BUILD, "service", "vhost-share-device")
@@ -98,23 +68,13 @@ class Lines:
                 return line
 
 
-class Testbed:
+class Testbed(vshtest.PrivateBus):
     """dbus-daemon + vhost-shared (accepting back-ends) in a temporary directory."""
 
     def __init__(self, start_service=True):
-        self.tmp = tempfile.TemporaryDirectory(prefix="vhost-share-client-")
-        self.dir = self.tmp.name
+        super().__init__("vhost-share-client-")
         # An unprivileged client must reach the bus socket (access tests).
         os.chmod(self.dir, 0o755)
-        conf = os.path.join(self.dir, "bus.conf")
-        with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir, policy=os.path.join(
-                BUILD, "data", "org.vhostshare.share1.conf")))
-        self.bus = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", "--print-address=1",
-                                     f"--config-file={conf}"], stdout=subprocess.PIPE,
-                                    stderr=sys.stderr, text=True)
-        self.address = self.bus.stdout.readline().strip()
-        assert self.address, "dbus-daemon printed no address"
         self.hub = os.path.join(self.dir, "hub.sock")
         self.service = None
         self.children = []
@@ -122,31 +82,11 @@ class Testbed:
             self.start_service()
 
     def start_service(self, config_text=""):
-        notify = os.path.join(self.dir, "notify")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(notify)
-        config = os.path.join(self.dir, "vhost-shared.conf")
-        with open(config, "w") as f:
-            f.write(config_text)
         # meson test --setup valgrinddaemon runs the daemon under valgrind.
         wrapper = shlex.split(os.environ.get("VHOST_SHARE_DAEMON_WRAPPER", ""))
-        self.service = subprocess.Popen(
-            [*wrapper, DAEMON, f"--bus-address={self.address}", f"--config={config}",
-             f"--accept={self.hub}"],
-            env=dict(os.environ, NOTIFY_SOCKET=notify), stdout=sys.stderr, stderr=sys.stderr)
-        deadline = time.monotonic() + TIMEOUT * (10 if wrapper else 1)
-        while True:
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                msg = sock.recv(4096).decode()
-            except socket.timeout:
-                raise AssertionError("vhost-shared did not send READY=1 in time")
-            except BlockingIOError:
-                continue
-            if "READY=1" in msg.split("\n"):
-                break
-        sock.close()
-        os.unlink(notify)
+        self.service = super().start_service(f"--accept={self.hub}", config_text=config_text,
+                                             wrapper=wrapper,
+                                             timeout=TIMEOUT * (10 if wrapper else 1))
 
     def ctl_args(self, *args):
         return [CTL, f"--address={self.address}", *args]
@@ -175,8 +115,7 @@ class Testbed:
         return self.spawn([DEVICE, f"--connect={self.hub}", *args])
 
     def stop_service(self):
-        self.service.send_signal(signal.SIGTERM)
-        code = self.service.wait(timeout=TIMEOUT * 10)
+        code = vshtest.stop_service(self.service, timeout=TIMEOUT * 10)
         self.service = None
         return code
 
@@ -187,10 +126,7 @@ class Testbed:
             proc.wait(timeout=TIMEOUT)
             proc.stdout.close()
         code = self.stop_service() if self.service else 0
-        self.bus.terminate()
-        self.bus.wait(timeout=TIMEOUT)
-        self.bus.stdout.close()
-        self.tmp.cleanup()
+        super().close()
         assert code == 0, f"vhost-shared exited with {code}"
 
 
@@ -203,12 +139,7 @@ def random_uuid():
     return str(uuidlib.uuid4())
 
 
-tests = []
-
-
-def test(fn):
-    tests.append(fn)
-    return fn
+tests, test = vshtest.registry()
 
 
 @test
@@ -555,7 +486,7 @@ printf '%s\n' "${COMPREPLY[@]}"
 
 
 def complete(tb, line):
-    script = os.path.join(env("VHOST_SHARE_SOURCE_ROOT"), "data", "completion", "vhost-sharectl")
+    script = os.path.join(vshtest.source_root(), "data", "completion", "vhost-sharectl")
     out = subprocess.run(["bash", "-c", COMPLETE, "complete", script, line], capture_output=True,
                          text=True, timeout=TIMEOUT,
                          env=dict(os.environ, PATH=os.path.dirname(CTL) + ":" + os.environ["PATH"]))
@@ -582,7 +513,7 @@ def bash_completion(tb):
 
 @test
 def example_tracks_objects(tb):
-    script = os.path.join(env("VHOST_SHARE_SOURCE_ROOT"), "client", "examples",
+    script = os.path.join(vshtest.source_root(), "client", "examples",
                           "track-objects.py")
     state = os.path.join(tb.dir, "state")
     os.makedirs(state)
@@ -702,34 +633,24 @@ def no_service():
         tb.close()
 
 
+def with_testbed(fn):
+    tb = Testbed()
+    try:
+        fn(tb)
+    finally:
+        tb.close()
+
+
 def main():
     if os.geteuid() != 0:
         # The service lets only root (or its group) export, and one case runs
         # the client as another user.
         print("Bail out! test-client calls privileged methods and must run as root")
         return 1
-    cases = [(fn.__name__, fn) for fn in tests] + [("no_service_exits_3", no_service),
-                                                   ("same_user_as_the_service", same_user_as_the_service)]
-    print(f"1..{len(cases)}")
-    failed = 0
-    for i, (name, fn) in enumerate(cases, 1):
-        try:
-            if fn in (no_service, same_user_as_the_service):
-                fn()
-            else:
-                tb = Testbed()
-                try:
-                    fn(tb)
-                finally:
-                    tb.close()
-            print(f"ok {i} {name}")
-        except Exception:
-            failed += 1
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            print(f"not ok {i} {name}")
-        sys.stdout.flush()
-    return 1 if failed else 0
+    cases = [(fn.__name__, lambda fn=fn: with_testbed(fn)) for fn in tests]
+    cases += [("no_service_exits_3", no_service),
+              ("same_user_as_the_service", same_user_as_the_service)]
+    return vshtest.run_tap(cases)
 
 
 if __name__ == "__main__":

@@ -7,95 +7,31 @@ would. Output is TAP."""
 
 import fcntl
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 import gi
 
 gi.require_version("Gio", "2.0")
 from gi.repository import Gio, GLib  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vshtest  # noqa: E402
+from vshtest import TIMEOUT  # noqa: E402
+
 NAME = "org.vhostshare.share1"
 ROOT = "/org/vhostshare/share1"
 MANAGER = "org.vhostshare.share1.Manager"
 OBJECT = "org.vhostshare.share1.Object"
 PEER = "org.vhostshare.share1.Peer"
-TIMEOUT = 10.0
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={dir}/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <include>{policy}</include>
-</busconfig>
-"""
 
 
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        print(f"Bail out! {name} is not set (run through meson test)")
-        sys.exit(1)
-    return value
-
-
-class Testbed:
+class Testbed(vshtest.PrivateBus):
     """dbus-daemon + vhost-shared in a temporary directory."""
 
     def __init__(self):
-        build = env("VHOST_SHARE_BUILD_ROOT")
-        self.tmp = tempfile.TemporaryDirectory(prefix="vhost-share-gi-")
-        self.dir = self.tmp.name
-        conf = os.path.join(self.dir, "bus.conf")
-        with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir,
-                                      policy=os.path.join(build, "data", "org.vhostshare.share1.conf")))
-        self.bus = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", "--print-address=1",
-                                     f"--config-file={conf}"], stdout=subprocess.PIPE,
-                                    stderr=sys.stderr, text=True)
-        self.address = self.bus.stdout.readline().strip()
-        assert self.address, "dbus-daemon printed no address"
-
-        notify = os.path.join(self.dir, "notify")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(notify)
-        sock.settimeout(TIMEOUT)
-        config = os.path.join(self.dir, "vhost-shared.conf")
-        open(config, "w").close()
-        self.service = subprocess.Popen(
-            [os.path.join(build, "service", "vhost-shared"), f"--bus-address={self.address}",
-             f"--config={config}"],
-            env=dict(os.environ, NOTIFY_SOCKET=notify), stdout=sys.stderr, stderr=sys.stderr)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                msg = sock.recv(4096).decode()
-            except socket.timeout:
-                raise AssertionError("vhost-shared did not send READY=1 in time")
-            if "READY=1" in msg.split("\n"):
-                break
-        sock.close()
+        super().__init__("vhost-share-gi-")
+        self.service = self.start_service()
 
     def connect(self):
         flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
@@ -103,12 +39,14 @@ class Testbed:
         return Gio.DBusConnection.new_for_address_sync(self.address, flags, None, None)
 
     def close(self):
-        self.service.send_signal(signal.SIGTERM)
-        code = self.service.wait(timeout=TIMEOUT)
-        self.bus.terminate()
-        self.bus.wait(timeout=TIMEOUT)
-        self.tmp.cleanup()
+        code = vshtest.stop_service(self.service)
+        super().close()
         assert code == 0, f"vhost-shared exited with {code}"
+
+    def kill(self):
+        self.service.kill()
+        self.service.wait()
+        super().kill()
 
 
 def sealed_memfd(size):
@@ -152,12 +90,7 @@ def object_manager(conn):
         conn, Gio.DBusObjectManagerClientFlags.NONE, NAME, ROOT, None, None, None)
 
 
-tests = []
-
-
-def test(fn):
-    tests.append(fn)
-    return fn
+tests, test = vshtest.registry()
 
 
 @test
@@ -227,27 +160,14 @@ def peers_appear_and_disappear(tb):
     watcher.wait_for(("removed", peer))
 
 
-print(f"1..{len(tests)}")
-failed = 0
-for i, fn in enumerate(tests, 1):
-    tb = None
+def run(fn):
+    tb = Testbed()
     try:
-        tb = Testbed()
         fn(tb)
         tb.close()
-        tb = None
-        print(f"ok {i} {fn.__name__}")
-    except Exception as e:  # report every failure, keep going
-        failed += 1
-        for line in traceback.format_exc().splitlines():
-            print("# " + line)
-        print(f"not ok {i} {fn.__name__}")
-    finally:
-        if tb:
-            tb.service.kill()
-            tb.bus.kill()
-            tb.service.wait()
-            tb.bus.wait()
-            tb.tmp.cleanup()
-    sys.stdout.flush()
-sys.exit(1 if failed else 0)
+    except BaseException:
+        tb.kill()  # also after a close that failed half-way
+        raise
+
+
+sys.exit(vshtest.run_tap([(fn.__name__, lambda fn=fn: run(fn)) for fn in tests]))

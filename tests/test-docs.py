@@ -8,19 +8,12 @@ import os
 import re
 import subprocess
 import sys
-import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vshtest  # noqa: E402
 
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        print(f"Bail out! {name} is not set (run through meson test)")
-        sys.exit(1)
-    return value
-
-
-SOURCE = env("VHOST_SHARE_SOURCE_ROOT")
-BUILD = env("VHOST_SHARE_BUILD_ROOT")
+SOURCE = vshtest.source_root()
+BUILD = vshtest.build_root()
 
 
 def read(*parts):
@@ -40,12 +33,7 @@ def options_of(program):
     return set(re.findall(r"^\s+(?:-\w,? )?(--[a-z][a-z-]*)", out.stdout, re.M))
 
 
-tests = []
-
-
-def test(fn):
-    tests.append(fn)
-    return fn
+tests, test = vshtest.registry()
 
 
 @test
@@ -107,20 +95,5 @@ def client_verbs_options_and_exit_codes_documented():
     assert documented == codes, f"exit codes {codes}, documented {documented}"
 
 
-def main():
-    print(f"1..{len(tests)}")
-    failed = 0
-    for i, fn in enumerate(tests, 1):
-        try:
-            fn()
-            print(f"ok {i} {fn.__name__}")
-        except Exception:
-            failed += 1
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            print(f"not ok {i} {fn.__name__}")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vshtest.run_tap([(fn.__name__, fn) for fn in tests]))

@@ -11,12 +11,11 @@ import re
 import subprocess
 import sys
 import tempfile
-import traceback
 
-source = os.environ.get("VHOST_SHARE_SOURCE_ROOT")
-if not source:
-    print("Bail out! VHOST_SHARE_SOURCE_ROOT is not set (run through meson test)")
-    sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vshtest  # noqa: E402
+
+source = vshtest.source_root()
 po_dir = os.path.join(source, "po")
 
 # The keywords of meson's i18n 'glib' preset that our sources use.
@@ -59,12 +58,7 @@ def parse_po(path):
     return entries
 
 
-tests = []
-
-
-def test(fn):
-    tests.append(fn)
-    return fn
+tests, test = vshtest.registry()
 
 
 @test
@@ -106,20 +100,5 @@ def every_language_is_complete():
         assert "untranslated" not in out.stderr and "fuzzy" not in out.stderr, out.stderr
 
 
-def main():
-    print(f"1..{len(tests)}")
-    failed = 0
-    for i, fn in enumerate(tests, 1):
-        try:
-            fn()
-            print(f"ok {i} {fn.__name__}")
-        except Exception:
-            failed += 1
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            print(f"not ok {i} {fn.__name__}")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(vshtest.run_tap([(fn.__name__, fn) for fn in tests]))

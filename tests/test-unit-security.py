@@ -9,20 +9,15 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vshtest  # noqa: E402
+
 THRESHOLD = 2.0  # measured 1.6 ("OK"); a regression above 2.0 fails
 
-build_root = os.environ.get("VHOST_SHARE_BUILD_ROOT")
-if not build_root:
-    print("Bail out! VHOST_SHARE_BUILD_ROOT is not set (run through meson test)")
-    sys.exit(1)
+build_root = vshtest.build_root()
 unit = os.path.join(build_root, "data", "vhost-shared.service")
 
-tests = []
-
-
-def test(fn):
-    tests.append(fn)
-    return fn
+tests, test = vshtest.registry()
 
 
 def analyze(*args):
@@ -71,15 +66,4 @@ def activation_and_policy_fit_the_unit():
     assert not re.search(r"@[A-Za-z_]+@", activation + policy), "unsubstituted variable"
 
 
-print(f"1..{len(tests)}")
-failed = 0
-for i, fn in enumerate(tests, 1):
-    try:
-        fn()
-        print(f"ok {i} {fn.__name__}")
-    except Exception as e:  # report every failure, keep going
-        failed += 1
-        for line in str(e).splitlines():
-            print("# " + line)
-        print(f"not ok {i} {fn.__name__}")
-sys.exit(1 if failed else 0)
+sys.exit(vshtest.run_tap([(fn.__name__, fn) for fn in tests]))
