@@ -678,16 +678,73 @@ const char *peer_state_to_string(PeerState s)
 
 /* ---- the table's operations as the service offers them ---- */
 
-static bool find_upstream(VuPeer *p, void *userdata)
-{
-        VuPeer **ret = userdata;
+/* A lookup of a UUID the table does not hold, asking the VMMs we serve one
+ * after the other (in creation order, so a peer that comes or goes
+ * meanwhile is never asked twice) until one has it. */
+typedef struct {
+        Service *service;
+        uint8_t uuid[SHARE_UUID_SIZE];
+        uint64_t last_id; /* the peer asked last */
+        ServiceLookupFn done;
+        void *userdata;
+} UpstreamLookup;
 
-        if (p->role == PEER_ROLE_FRONTEND && p->state == PEER_STATE_READY &&
-            vu_peer_shared_objects(p)) {
-                *ret = p;
-                return false;
+static VuPeer *next_upstream(Service *s, uint64_t after_id)
+{
+        for (GList *l = s->peers.head; l; l = l->next) {
+                VuPeer *p = l->data;
+
+                if (p->id > after_id && p->role == PEER_ROLE_FRONTEND &&
+                    p->state == PEER_STATE_READY && vu_peer_shared_objects(p))
+                        return p;
         }
-        return true;
+        return NULL;
+}
+
+static int upstream_ask_next(UpstreamLookup *u, int error);
+
+static void upstream_on_answer(Service *s, int fd, int error, void *userdata)
+{
+        UpstreamLookup *u = userdata;
+
+        if (fd >= 0) {
+                u->done(s, fd, 0, u->userdata);
+                g_free(u);
+                return;
+        }
+        upstream_ask_next(u, error);
+}
+
+/* Asks the next VMM, or ends the lookup with error when none is left.
+ * Returns -ENOENT without calling done when there was none to ask at all. */
+static int upstream_ask_next(UpstreamLookup *u, int error)
+{
+        VuPeer *p;
+
+        while ((p = next_upstream(u->service, u->last_id))) {
+                u->last_id = p->id;
+                if (bridge_peer_lookup(p, u->uuid, upstream_on_answer, u) >= 0)
+                        return 0;
+        }
+        if (error == 0) {
+                g_free(u);
+                return -ENOENT;
+        }
+        u->done(u->service, -1, error, u->userdata);
+        g_free(u);
+        return 0;
+}
+
+static int upstream_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                           void *userdata)
+{
+        UpstreamLookup *u = g_new0(UpstreamLookup, 1);
+
+        u->service = s;
+        memcpy(u->uuid, uuid, SHARE_UUID_SIZE);
+        u->done = done;
+        u->userdata = userdata;
+        return upstream_ask_next(u, 0);
 }
 
 /* Counts a lookup once the importer's answer (or the exporter's request)
@@ -715,15 +772,8 @@ int service_lookup(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE], ServiceLo
         if (!share_uuid_is_valid(uuid))
                 return -EINVAL;
         e = share_table_lookup(s->table, uuid);
-        if (!e) {
-                VuPeer *up = NULL;
-
-                /* Not ours: a VMM we serve may know it. */
-                service_foreach_peer(s, find_upstream, &up);
-                if (up)
-                        return bridge_peer_lookup(up, uuid, done, userdata);
-                return -ENOENT;
-        }
+        if (!e) /* not ours: a VMM we serve may know it */
+                return upstream_lookup(s, uuid, done, userdata);
         if (share_entry_type(e) == SHARE_TYPE_DMABUF) {
                 fd = fcntl(share_entry_fd(e), F_DUPFD_CLOEXEC, 3);
                 if (fd < 0)

@@ -1008,6 +1008,40 @@ static void test_chain_lookup_upstream(Fixture *fx, gconstpointer data)
         proc_expect(fx, exp, "SERVED " UUID_B, "B asked its exporter");
 }
 
+/* A serves two hubs; only the second has the UUID: A's LOOKUP upstream
+ * is refused by the first and answered by the second. */
+static void test_chain_lookup_each_upstream(Fixture *fx, gconstpointer data)
+{
+        g_autofree char *serve1 = serve_arg(fx, "s1.sock", NULL);
+        g_autofree char *serve2 = serve_arg(fx, "s2.sock", NULL);
+        g_autofree char *connect1 = path_arg(fx, "connect", "s1.sock");
+        g_autofree char *connect2 = path_arg(fx, "connect", "s2.sock");
+        g_autofree char *accept_a = path_arg(fx, "accept", "a-dev.sock");
+        g_autofree char *accept_c = path_arg(fx, "accept", "c-dev.sock");
+        Proc *svc_a = start_service(fx, "service-a", serve1, serve2, accept_a, NULL);
+        /* One after the other, so A's peer for B is the older one. */
+        Proc *svc_b = start_service(fx, "service-b", connect1, NULL);
+        expect_bridge_ready(fx, svc_a, "s1.sock");
+        start_service(fx, "service-c", connect2, accept_c, NULL);
+        expect_bridge_ready(fx, svc_a, "s2.sock");
+        Proc *exp = start_commands_device(fx, "exporter", "c-dev.sock");
+        proc_send(exp, "export " UUID_C);
+        const char *exported = proc_expect(fx, exp, "EXPORTED " UUID_C, "C takes the export");
+        g_autofree char *devino = field(exported, 3);
+
+        Proc *imp = start_commands_device(fx, "importer", "a-dev.sock");
+        proc_send(imp, "import " UUID_C);
+        const char *imported = proc_expect(fx, imp, "IMPORTED " UUID_C, "the fd arrives");
+        g_autofree char *imp_devino = field(imported, 2);
+        g_autofree char *verdict = field(imported, 3);
+        g_assert_cmpstr(imp_devino, ==, devino);
+        g_assert_cmpstr(verdict, ==, "pattern-ok");
+        /* B was asked first and did not have it. */
+        proc_expect(fx, svc_b, "LOOKUP " UUID_C " failed", "the first upstream is asked first");
+        proc_expect(fx, svc_a, "LOOKUP " UUID_C " refused by the front-end",
+                    "A hears B's refusal, then asks C");
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -1026,6 +1060,7 @@ int main(int argc, char **argv)
         ADD("/interop/bridge/survives-late-reply", test_bridge_survives_late_reply);
         ADD("/interop/chain/export-upstream", test_chain_export_upstream);
         ADD("/interop/chain/lookup-upstream", test_chain_lookup_upstream);
+        ADD("/interop/chain/lookup-each-upstream", test_chain_lookup_each_upstream);
 #undef ADD
         return g_test_run();
 }
