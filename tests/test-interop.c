@@ -776,6 +776,8 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
         expect_bridge_ready(fx, svc_b, "b.sock");
         proc_expect(fx, d0, "EXPORTED " UUID_A, "the exporter's ADD went to QEMU");
         g_assert_null(fd_target_matching(qemu->pid, "memfd:" UUID_A));
+        proc_expect(fx, svc_b, "SET_VRING_ERR", "the eventfds come after 'ready'");
+        int svc_fds = count_fds(svc_b->pid);
 
         g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
         Proc *imp =
@@ -796,6 +798,9 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
                         "without it: update docs/interop.md and this test");
         }
         g_test_message("QEMU keeps the exporter's buffer: %s", held);
+        /* Nothing stays behind in the service once the importer is gone. */
+        proc_expect2(fx, svc_b, "back-end#", ": closed", "the importer disconnects");
+        g_assert_cmpint(wait_fds_at_most(fx, svc_b, svc_fds), ==, svc_fds);
 }
 
 /* QEMU keys its table on a pointer to a stack copy of the UUID: after an
