@@ -138,20 +138,15 @@ static void bridge_on_fail(VuBackend *b, int error, const char *reason, void *us
 static void bridge_get_done(Service *s, int fd, int error, void *userdata)
 {
         PeerLookup *l = userdata;
+        VuPeer *p = peer_lookup_claim(l, fd);
         char ustr[SHARE_UUID_STR_LEN];
 
-        if (!l->peer) {
-                if (fd >= 0)
-                        close(fd);
-                g_free(l);
+        if (!p)
                 return;
-        }
-        g_queue_remove(&l->peer->importing, l);
         share_uuid_to_string(l->uuid, ustr);
         if (fd < 0)
-                log_info("%s: GET_SHARED_OBJECT %s failed: %s", l->peer->name, ustr,
-                         strerror(-error));
-        vu_backend_answer_shared_object(l->peer->backend, l->slot, l->uuid, fd);
+                log_info("%s: GET_SHARED_OBJECT %s failed: %s", p->name, ustr, strerror(-error));
+        vu_backend_answer_shared_object(p->backend, l->slot, l->uuid, fd);
         g_free(l);
 }
 
@@ -159,8 +154,6 @@ static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
                                      void *userdata)
 {
         VuPeer *p = userdata;
-        PeerLookup *l;
-        int r;
 
         /* Without a UUID (QEMU 10.x; the back-end engine warned) there is
          * nothing to look up. Only what the table holds: asking the VMM back
@@ -171,14 +164,7 @@ static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
                 vu_backend_answer_shared_object(b, slot, uuid, -1);
                 return;
         }
-        l = g_new0(PeerLookup, 1);
-        l->peer = p;
-        l->slot = slot;
-        memcpy(l->uuid, uuid, SHARE_UUID_SIZE);
-        g_queue_push_tail(&p->importing, l);
-        r = service_lookup(p->service, uuid, bridge_get_done, l);
-        if (r < 0)
-                bridge_get_done(p->service, -1, r, l);
+        peer_lookup_start(p, slot, uuid, bridge_get_done);
 }
 
 void bridge_peer_start(VuPeer *p, int fd)

@@ -292,33 +292,26 @@ int frontend_peer_get_shared_object(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZ
 static void hub_lookup_done(Service *s, int fd, int error, void *userdata)
 {
         PeerLookup *l = userdata;
+        VuPeer *p = peer_lookup_claim(l, fd);
         char ustr[SHARE_UUID_STR_LEN];
         VuMessage reply;
 
-        if (!l->peer) { /* the importer left meanwhile */
-                if (fd >= 0)
-                        close(fd);
-                g_free(l);
+        if (!p) /* the importer left meanwhile */
                 return;
-        }
-        g_queue_remove(&l->peer->importing, l);
         share_uuid_to_string(l->uuid, ustr);
         vu_message_init_u64(&reply, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_REPLY, error < 0 ? 1 : 0);
         if (fd >= 0) {
                 vu_message_add_fd(&reply, fd);
-                log_debug("%s: LOOKUP %s served", l->peer->name, ustr);
+                log_debug("%s: LOOKUP %s served", p->name, ustr);
         } else {
-                log_info("%s: LOOKUP %s failed: %s", l->peer->name, ustr, strerror(-error));
+                log_info("%s: LOOKUP %s failed: %s", p->name, ustr, strerror(-error));
         }
-        vu_endpoint_complete(l->peer->chan, l->slot, &reply);
+        vu_endpoint_complete(p->chan, l->slot, &reply);
         g_free(l);
 }
 
 static void hub_on_lookup(VuPeer *p, VuMessage *m, VuReplySlot *slot)
 {
-        PeerLookup *l;
-        int r;
-
         if (m->n_fds > 0)
                 log_debug("%s: LOOKUP came with an fd attached (rust-vmm form); closing it",
                           p->name);
@@ -327,14 +320,7 @@ static void hub_on_lookup(VuPeer *p, VuMessage *m, VuReplySlot *slot)
                 vu_endpoint_complete_u64(p->chan, slot, 1);
                 return;
         }
-        l = g_new0(PeerLookup, 1);
-        l->peer = p;
-        l->slot = slot;
-        memcpy(l->uuid, m->payload.uuid, SHARE_UUID_SIZE);
-        g_queue_push_tail(&p->importing, l);
-        r = service_lookup(p->service, l->uuid, hub_lookup_done, l);
-        if (r < 0)
-                hub_lookup_done(p->service, -1, r, l);
+        peer_lookup_start(p, slot, m->payload.uuid, hub_lookup_done);
 }
 
 static int hub_add(VuPeer *p, const uint8_t *uuid)

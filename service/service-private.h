@@ -91,6 +91,14 @@ void peer_set_error(VuPeer *p, const char *fmt, ...) __attribute__((format(print
 /* A peer broke: log, purge, fail lookups; reconnecting peers retry, others go. */
 void peer_fail(VuPeer *p, const char *reason);
 
+/* service_lookup() for p's request waiting in slot: done gets a PeerLookup
+ * (at once, if the lookup cannot start) and begins with peer_lookup_claim(). */
+void peer_lookup_start(VuPeer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
+                       ServiceLookupFn done);
+/* In done: the peer still waiting, l now off its queue; or NULL when it went
+ * away first, and then fd is closed and l freed. */
+VuPeer *peer_lookup_claim(PeerLookup *l, int fd);
+
 /* frontend.c: the hub's side of one back-end. */
 void frontend_peer_start(VuPeer *p, int fd);
 void frontend_peer_stop(VuPeer *p);

@@ -228,6 +228,35 @@ void peer_set_error(VuPeer *p, const char *fmt, ...)
                 service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
 }
 
+void peer_lookup_start(VuPeer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
+                       ServiceLookupFn done)
+{
+        PeerLookup *l = g_new0(PeerLookup, 1);
+        int r;
+
+        l->peer = p;
+        l->slot = slot;
+        memcpy(l->uuid, uuid, SHARE_UUID_SIZE);
+        g_queue_push_tail(&p->importing, l);
+        r = service_lookup(p->service, l->uuid, done, l);
+        if (r < 0)
+                done(p->service, -1, r, l);
+}
+
+VuPeer *peer_lookup_claim(PeerLookup *l, int fd)
+{
+        VuPeer *p = l->peer;
+
+        if (!p) {
+                if (fd >= 0)
+                        close(fd);
+                g_free(l);
+                return NULL;
+        }
+        g_queue_remove(&p->importing, l);
+        return p;
+}
+
 static void peer_forget_lookups(VuPeer *p)
 {
         PeerLookup *l;
