@@ -360,6 +360,12 @@ static void peer_destroy(VuPeer *p)
 
 /* ---- connecting and listening ---- */
 
+/* MaxPeers (0: no limit) reached: no new connection until one goes. */
+static bool peers_at_limit(const Service *s)
+{
+        return s->config.max_peers && s->peers.length >= s->config.max_peers;
+}
+
 static int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
 {
         size_t n = strlen(path);
@@ -410,7 +416,7 @@ int service_connect_backend(Service *s, const char *path, VuPeer **ret)
         r = unix_address(path, &sa, &len);
         if (r < 0)
                 return log_error_errno(r, "socket path %s unusable", path);
-        if (s->config.max_peers && s->peers.length >= s->config.max_peers)
+        if (peers_at_limit(s))
                 return -EUSERS;
         p = peer_new(s, PEER_ROLE_BACKEND, path, "");
         p->reconnect = true;
@@ -495,7 +501,7 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
                 close(cfd);
                 return 0;
         }
-        if (s->config.max_peers && s->peers.length >= s->config.max_peers) {
+        if (peers_at_limit(s)) {
                 log_warning("%s: refusing a connection, %u peers is the limit", l->path,
                             s->config.max_peers);
                 close(cfd);
@@ -527,7 +533,7 @@ int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuP
 {
         VuPeer *p;
 
-        if (s->config.max_peers && s->peers.length >= s->config.max_peers) {
+        if (peers_at_limit(s)) {
                 close(fd);
                 return -EUSERS;
         }
