@@ -3,6 +3,7 @@
  * reading the objects' and peers' properties. */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -85,6 +86,31 @@ static const struct {
     {SD_BUS_ERROR_TIMEOUT, CTL_EXIT_TIMEOUT},
     {SD_BUS_ERROR_UNKNOWN_OBJECT, CTL_EXIT_NOT_FOUND},
 };
+
+int ctl_event_new(Ctl *ctl, sd_event_signal_handler_t handler, void *userdata, sd_event **ret)
+{
+        sigset_t mask;
+        int r;
+
+        /* A shell starts background jobs with SIGINT ignored, which would
+         * drop it before our signalfd sees it; "until interrupted" holds. */
+        signal(SIGINT, SIG_DFL);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_new(ret);
+        if (r >= 0)
+                r = sd_event_add_signal(*ret, NULL, SIGINT, handler, userdata);
+        if (r >= 0)
+                r = sd_event_add_signal(*ret, NULL, SIGTERM, handler, userdata);
+        if (r >= 0)
+                r = sd_bus_attach_event(ctl->bus, *ret, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_set_exit_on_disconnect(ctl->bus, true);
+        return r;
+}
 
 int ctl_exit_code_for_error(const sd_bus_error *error, int r)
 {

@@ -169,26 +169,9 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
         Hold h = {.ctl = ctl, .uuid = uuid, .exit_code = CTL_EXIT_OK};
         _cleanup_message_ sd_bus_message *reply = NULL;
         int has_owner = 0;
-        sigset_t mask;
         int r;
 
-        /* A shell starts background jobs with SIGINT ignored, which would
-         * drop it before our signalfd sees it; "until interrupted" holds. */
-        signal(SIGINT, SIG_DFL);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-
-        r = sd_event_new(&h.event);
-        if (r >= 0)
-                r = sd_event_add_signal(h.event, NULL, SIGINT, on_signal, &h);
-        if (r >= 0)
-                r = sd_event_add_signal(h.event, NULL, SIGTERM, on_signal, &h);
-        if (r >= 0)
-                r = sd_bus_attach_event(ctl->bus, h.event, SD_EVENT_PRIORITY_NORMAL);
-        if (r >= 0)
-                r = sd_bus_set_exit_on_disconnect(ctl->bus, true);
+        r = ctl_event_new(ctl, on_signal, &h, &h.event);
         if (r >= 0)
                 r = sd_bus_add_match(ctl->bus, NULL, rule, on_removed, &h);
         if (r >= 0)

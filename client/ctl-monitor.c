@@ -4,7 +4,6 @@
  * until SIGINT or SIGTERM. */
 
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,26 +370,9 @@ int verb_monitor(Ctl *ctl, int argc, char **argv)
                                                             (GDestroyNotify) g_hash_table_unref);
         Monitor m = {.ctl = ctl, .line = line, .known = known};
         sd_event *ev = NULL;
-        sigset_t mask;
         int r;
 
-        /* A shell starts background jobs with SIGINT ignored, which would
-         * drop it before our signalfd sees it; "until interrupted" holds. */
-        signal(SIGINT, SIG_DFL);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-
-        r = sd_event_new(&ev);
-        if (r >= 0)
-                r = sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
-        if (r >= 0)
-                r = sd_bus_attach_event(ctl->bus, ev, SD_EVENT_PRIORITY_NORMAL);
-        if (r >= 0)
-                r = sd_bus_set_exit_on_disconnect(ctl->bus, true);
+        r = ctl_event_new(ctl, NULL, NULL, &ev);
         /* Synchronous AddMatch: once the header is out, no event is missed. */
         for (size_t i = 0; r >= 0 && i < G_N_ELEMENTS(matches); i++)
                 r = sd_bus_add_match(ctl->bus, NULL, matches[i].rule, matches[i].handler, &m);

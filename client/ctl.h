@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #define CTL_BUS_NAME "org.vhostshare.share1"
 #define CTL_MANAGER_PATH "/org/vhostshare/share1"
@@ -73,6 +74,11 @@ int verb_allocate(Ctl *ctl, int argc, char **argv);
 
 /* Connects ctl->bus as chosen by the options; prints why not. */
 int ctl_connect(Ctl *ctl);
+/* For the verbs that wait (monitor, export's hold): *ret, a new event loop
+ * with ctl->bus attached that ends when the bus goes away; SIGINT and SIGTERM
+ * go to handler (NULL: sd-event's default, ending the loop). *ret is set even
+ * when a later step fails. */
+int ctl_event_new(Ctl *ctl, sd_event_signal_handler_t handler, void *userdata, sd_event **ret);
 
 /* Prints "vhost-sharectl: WHAT: MESSAGE (ERROR.NAME)" on stderr and returns
  * the exit code for the error. */
