@@ -720,23 +720,40 @@ typedef struct {
         Service *service;
         uint8_t uuid[SHARE_UUID_SIZE];
         uint64_t last_id; /* the peer asked last */
+        GArray *asked;    /* pid_t of the VMMs asked: one table per process */
+        int error;        /* the most telling failure so far */
         ServiceLookupFn done;
         void *userdata;
 } UpstreamLookup;
 
-static VuPeer *next_upstream(Service *s, uint64_t after_id)
+static bool upstream_asked(const UpstreamLookup *u, pid_t pid)
 {
-        for (GList *l = s->peers.head; l; l = l->next) {
+        for (guint i = 0; pid > 0 && i < u->asked->len; i++)
+                if (g_array_index(u->asked, pid_t, i) == pid)
+                        return true;
+        return false;
+}
+
+static VuPeer *next_upstream(UpstreamLookup *u)
+{
+        for (GList *l = u->service->peers.head; l; l = l->next) {
                 VuPeer *p = l->data;
 
-                if (p->id > after_id && p->role == PEER_ROLE_FRONTEND &&
-                    p->state == PEER_STATE_READY && vu_peer_shared_objects(p))
+                if (p->id > u->last_id && p->role == PEER_ROLE_FRONTEND &&
+                    p->state == PEER_STATE_READY && vu_peer_shared_objects(p) &&
+                    !upstream_asked(u, p->pid))
                         return p;
         }
         return NULL;
 }
 
-static int upstream_ask_next(UpstreamLookup *u, int error);
+static void upstream_free(UpstreamLookup *u)
+{
+        g_array_free(u->asked, true);
+        g_free(u);
+}
+
+static int upstream_ask_next(UpstreamLookup *u);
 
 static void upstream_on_answer(Service *s, int fd, int error, void *userdata)
 {
@@ -744,29 +761,35 @@ static void upstream_on_answer(Service *s, int fd, int error, void *userdata)
 
         if (fd >= 0) {
                 u->done(s, fd, 0, u->userdata);
-                g_free(u);
+                upstream_free(u);
                 return;
         }
-        upstream_ask_next(u, error);
+        /* "Not there" only when nobody said anything more telling. */
+        if (u->error == 0 || u->error == -ENOENT)
+                u->error = error;
+        upstream_ask_next(u);
 }
 
-/* Asks the next VMM, or ends the lookup with error when none is left.
- * Returns -ENOENT without calling done when there was none to ask at all. */
-static int upstream_ask_next(UpstreamLookup *u, int error)
+/* Asks the next VMM (two bridges to one QEMU share its table: asked once),
+ * or ends the lookup when none is left. Returns -ENOENT without calling
+ * done when there was none to ask at all. */
+static int upstream_ask_next(UpstreamLookup *u)
 {
         VuPeer *p;
 
-        while ((p = next_upstream(u->service, u->last_id))) {
+        while ((p = next_upstream(u))) {
                 u->last_id = p->id;
+                if (p->pid > 0)
+                        g_array_append_val(u->asked, p->pid);
                 if (bridge_peer_lookup(p, u->uuid, upstream_on_answer, u) >= 0)
                         return 0;
         }
-        if (error == 0) {
-                g_free(u);
+        if (u->error == 0) {
+                upstream_free(u);
                 return -ENOENT;
         }
-        u->done(u->service, -1, error, u->userdata);
-        g_free(u);
+        u->done(u->service, -1, u->error, u->userdata);
+        upstream_free(u);
         return 0;
 }
 
@@ -779,7 +802,8 @@ static int upstream_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], Serv
         memcpy(u->uuid, uuid, SHARE_UUID_SIZE);
         u->done = done;
         u->userdata = userdata;
-        return upstream_ask_next(u, 0);
+        u->asked = g_array_new(false, false, sizeof(pid_t));
+        return upstream_ask_next(u);
 }
 
 /* Counts a lookup once the importer's answer (or the exporter's request)

@@ -359,6 +359,11 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
         g_test_message("Lookup of a UUID QEMU holds: %s", err);
         wait_file_has(f, dev_log, "SERVED " UUID_W);
         wait_file_has(f, f->svc_log, "LOOKUP " UUID_W " acked with 0 but no fd");
+        g_assert_true(g_str_has_prefix(err, "org.vhostshare.share1.Error.Failed: "));
+        /* Both bridges lead to the same QEMU (same pid): asked once. */
+        g_autofree char *text = file_text(f->svc_log);
+        g_auto(GStrv) parts = g_strsplit(text, "LOOKUP " UUID_W " acked", -1);
+        g_assert_cmpuint(g_strv_length(parts), ==, 2);
         g_clear_pointer(&err, g_free);
 
         /* Export over D-Bus: announced on both bridges; QEMU acks one and
@@ -383,6 +388,7 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
         err = lookup_error(f, UUID_NONE);
         g_assert_nonnull(err);
         g_test_message("Lookup of an unknown UUID: %s", err);
+        g_assert_true(g_str_has_prefix(err, "org.vhostshare.share1.Error.NotFound: "));
         wait_file_has(f, f->svc_log, "LOOKUP " UUID_NONE " refused by the front-end (-22)");
 
         stop(&f->qemu); /* before the service stops */
