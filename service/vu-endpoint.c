@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "vu-endpoint.h"
 
-#include "log.h"
-
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
