@@ -476,13 +476,26 @@ static int method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return 1;
 }
 
+/* Whether the bus client sender exported e and still holds it. */
+static bool sender_owns(BusManager *m, const char *sender, const ShareEntry *e)
+{
+        BusClient *c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
+
+        return c && share_entry_owner(e) == &c->owner;
+}
+
+static int set_not_owner_error(sd_bus_error *error, const char *uuid, const ShareEntry *e)
+{
+        return sd_bus_error_setf(error, BUS_ERROR_NOT_OWNER, "Object %s belongs to %s", uuid,
+                                 share_entry_owner(e)->name ?: "someone else");
+}
+
 static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
         uint8_t uuid[SHARE_UUID_SIZE];
         const ShareOwner *requester;
         const char *s, *sender = sd_bus_message_get_sender(msg);
-        BusClient *c;
         ShareEntry *e;
         int r;
 
@@ -493,9 +506,8 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
 
-        c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
-        if (c && share_entry_owner(e) == &c->owner)
-                requester = &c->owner;
+        if (sender_owns(m, sender, e))
+                requester = share_entry_owner(e);
         else if (share_entry_owner(e) == &m->detached)
                 /* Disowned: kept for every privileged caller, removable by any. */
                 requester = &m->detached;
@@ -505,9 +517,7 @@ static int method_remove(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                         return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
                                                    sender);
                 if (r == 0)
-                        return sd_bus_error_setf(error, BUS_ERROR_NOT_OWNER,
-                                                 "Object %s belongs to %s", s,
-                                                 share_entry_owner(e)->name ?: "someone else");
+                        return set_not_owner_error(error, s, e);
                 requester = NULL; /* root may remove anything */
         }
         r = service_remove(m->service, uuid, requester);
@@ -523,7 +533,6 @@ static int method_disown(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         uint8_t uuid[SHARE_UUID_SIZE];
         char path[BUS_OBJECT_PATH_MAX];
         const char *s, *sender = sd_bus_message_get_sender(msg);
-        BusClient *c;
         ShareEntry *e;
         int r;
 
@@ -533,10 +542,8 @@ static int method_disown(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = read_entry_arg(m, msg, uuid, &s, &e, error);
         if (r < 0)
                 return r;
-        c = sender ? g_hash_table_lookup(m->clients, sender) : NULL;
-        if (!c || share_entry_owner(e) != &c->owner)
-                return sd_bus_error_setf(error, BUS_ERROR_NOT_OWNER, "Object %s belongs to %s", s,
-                                         share_entry_owner(e)->name ?: "someone else");
+        if (!sender_owns(m, sender, e))
+                return set_not_owner_error(error, s, e);
         r = share_table_set_owner(service_table(m->service), e, &m->detached);
         if (r == -EDQUOT)
                 return sd_bus_error_setf(error, BUS_ERROR_LIMIT_REACHED,
