@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vhost-sharectl devices, allocate: dma-bufs allocated on DRM devices. */
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,15 +148,9 @@ int verb_allocate(Ctl *ctl, int argc, char **argv)
         }
         g_autofree char *uuid_copy = g_strdup(uuid);
 
-        if (ctl->json) {
-                g_autoptr(GString) out = g_string_new("{\"uuid\": ");
-
-                ctl_json_string(out, uuid);
-                g_string_append(out, ", \"path\": ");
-                ctl_json_string(out, path);
-                g_string_append_printf(out, ", \"size\": %" PRIu64 "}", size);
-                puts(out->str);
-        } else
+        if (ctl->json)
+                ctl_json_print_new_object(uuid, path, size);
+        else
                 printf(_("Allocated %s (%llu bytes) as %s.\n"), uuid, (unsigned long long) size,
                        path);
         fflush(stdout);

@@ -280,15 +280,9 @@ int verb_export(Ctl *ctl, int argc, char **argv)
                 return r;
         }
 
-        if (ctl->json) {
-                g_autoptr(GString) out = g_string_new("{\"uuid\": ");
-
-                ctl_json_string(out, uuid_out);
-                g_string_append(out, ", \"path\": ");
-                ctl_json_string(out, path);
-                g_string_append_printf(out, ", \"size\": %" PRIu64 "}", size);
-                puts(out->str);
-        } else
+        if (ctl->json)
+                ctl_json_print_new_object(uuid_out, path, size);
+        else
                 printf(_("Exported %s (%llu bytes) as %s.\n"), uuid_out, (unsigned long long) size,
                        path);
         fflush(stdout);

@@ -145,6 +145,17 @@ void ctl_json_object(GString *out, const CtlObject *o, GPtrArray *peers)
         g_string_append_c(out, '}');
 }
 
+void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size)
+{
+        g_autoptr(GString) out = g_string_new("{");
+
+        json_key_string(out, "uuid", uuid, false);
+        json_key_string(out, "path", path, true);
+        json_key_u64(out, "size", size);
+        g_string_append_c(out, '}');
+        puts(out->str);
+}
+
 void ctl_json_peer(GString *out, const CtlPeer *p)
 {
         g_string_append_c(out, '{');

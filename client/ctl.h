@@ -167,6 +167,9 @@ void ctl_json_string(GString *out, const char *s);
 /* JSON for one object / peer (a single-line object). */
 void ctl_json_object(GString *out, const CtlObject *o, GPtrArray *peers);
 void ctl_json_peer(GString *out, const CtlPeer *p);
+/* Prints the line export and allocate print with --json for the object they
+ * made: {"uuid": ..., "path": ..., "size": ...}. */
+void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size);
 
 /* Holds an object we own until SIGINT/SIGTERM or until someone else
  * removes it, then removes it (ignoring NotFound). Returns an exit code. */
