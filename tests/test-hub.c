@@ -97,14 +97,26 @@ static void assert_line_is(Fixture *f, HarnessProc *d, const HarnessLine *l, con
                              verb, uuid, l->text);
 }
 
+/* Sends "cmd uuid" to d and asserts that its answer (the next line that
+ * starts with CMD in capitals) is "answer uuid ...". */
+static const HarnessLine *command(Fixture *f, HarnessProc *d, const char *cmd, const char *uuid,
+                                  const char *answer)
+{
+        g_autofree char *prefix = g_ascii_strup(cmd, -1);
+        const HarnessLine *l;
+
+        harness_send_line(d, "%s %s", cmd, uuid);
+        l = harness_expect_line(d, prefix, T);
+        assert_line_is(f, d, l, answer, uuid);
+        return l;
+}
+
 /* export UUID on d; returns the buffer's dev:ino. */
 static char *export_ok(Fixture *f, HarnessProc *d, const char *uuid)
 {
         const HarnessLine *l;
 
-        harness_send_line(d, "export %s", uuid);
-        l = harness_expect_line(d, "EXPORT", T);
-        assert_line_is(f, d, l, "EXPORTED", uuid);
+        l = command(f, d, "export", uuid, "EXPORTED");
         g_auto(GStrv) w = words(l);
         g_assert_cmpuint(g_strv_length(w), ==, 4);
         g_assert_cmpstr(w[2], ==, "4096");
@@ -117,9 +129,7 @@ static uint64_t import_ok(Fixture *f, HarnessProc *d, const char *uuid, const ch
 {
         const HarnessLine *l;
 
-        harness_send_line(d, "import %s", uuid);
-        l = harness_expect_line(d, "IMPORT", T);
-        assert_line_is(f, d, l, "IMPORTED", uuid);
+        l = command(f, d, "import", uuid, "IMPORTED");
         g_auto(GStrv) w = words(l);
         g_assert_cmpuint(g_strv_length(w), ==, 4);
         if (dev_ino)
@@ -130,12 +140,7 @@ static uint64_t import_ok(Fixture *f, HarnessProc *d, const char *uuid, const ch
 
 static const HarnessLine *import_fails(Fixture *f, HarnessProc *d, const char *uuid)
 {
-        const HarnessLine *l;
-
-        harness_send_line(d, "import %s", uuid);
-        l = harness_expect_line(d, "IMPORT", T);
-        assert_line_is(f, d, l, "IMPORT-FAILED", uuid);
-        return l;
+        return command(f, d, "import", uuid, "IMPORT-FAILED");
 }
 
 /* ---- devices against the hub ---- */
@@ -158,29 +163,23 @@ static void test_export_import(Fixture *f, gconstpointer data)
 static void test_remove_owner_only(Fixture *f, gconstpointer data)
 {
         g_autofree char *dev_ino = NULL;
-        const HarnessLine *l;
 
         start_hub(f, NULL);
         HarnessProc *owner = start_device(f, "owner", NULL);
         HarnessProc *other = start_device(f, "other", NULL);
 
         dev_ino = export_ok(f, owner, UUID_A);
-        harness_send_line(other, "remove %s", UUID_A);
-        l = harness_expect_line(other, "REMOVE", T);
-        assert_line_is(f, other, l, "REMOVE-REFUSED", UUID_A);
+        command(f, other, "remove", UUID_A, "REMOVE-REFUSED");
         /* The refused remove left the entry alone. */
         import_ok(f, other, UUID_A, dev_ino);
 
-        harness_send_line(owner, "remove %s", UUID_A);
-        l = harness_expect_line(owner, "REMOVE", T);
-        assert_line_is(f, owner, l, "REMOVED", UUID_A);
+        command(f, owner, "remove", UUID_A, "REMOVED");
         import_fails(f, other, UUID_A);
 }
 
 static void test_duplicate_add(Fixture *f, gconstpointer data)
 {
         g_autofree char *dev_ino = NULL;
-        const HarnessLine *l;
 
         start_hub(f, NULL);
         HarnessProc *first = start_device(f, "first", NULL);
@@ -188,9 +187,7 @@ static void test_duplicate_add(Fixture *f, gconstpointer data)
         HarnessProc *importer = start_device(f, "importer", NULL);
 
         dev_ino = export_ok(f, first, UUID_A);
-        harness_send_line(second, "export %s", UUID_A);
-        l = harness_expect_line(second, "EXPORT", T);
-        assert_line_is(f, second, l, "EXPORT-REFUSED", UUID_A);
+        command(f, second, "export", UUID_A, "EXPORT-REFUSED");
         /* Still the first exporter's buffer, fetched from the first. */
         import_ok(f, importer, UUID_A, dev_ino);
         harness_expect_line(first, "SERVED " UUID_A, T);
@@ -224,9 +221,7 @@ static void test_slow_exporter(Fixture *f, gconstpointer data)
         harness_send_line(importer, "import %s", UUID_A);
         /* The hub is now waiting on the slow exporter. */
         harness_expect_line(slow, "ASKED " UUID_A, T);
-        harness_send_line(third, "export %s", UUID_B);
-        exported = harness_expect_line(third, "EXPORT", T);
-        assert_line_is(f, third, exported, "EXPORTED", UUID_B);
+        exported = command(f, third, "export", UUID_B, "EXPORTED");
         const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         imported = l->seq;
@@ -343,9 +338,7 @@ static void test_remove_during_lookup(Fixture *f, gconstpointer data)
          * does), later lookups fail. */
         harness_send_line(importer, "import %s", UUID_A);
         harness_expect_line(exporter, "ASKED " UUID_A, T);
-        harness_send_line(exporter, "remove %s", UUID_A);
-        l = harness_expect_line(exporter, "REMOVE", T);
-        assert_line_is(f, exporter, l, "REMOVED", UUID_A);
+        l = command(f, exporter, "remove", UUID_A, "REMOVED");
         l = harness_expect_line(importer, "IMPORT", T);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         g_assert_nonnull(strstr(l->text, dev_ino));
@@ -398,9 +391,7 @@ static void test_no_reply_ack_exporter(Fixture *f, gconstpointer data)
         g_autofree char *dev_ino = export_ok(f, e, UUID_A);
         import_ok(f, e, UUID_A, dev_ino);
         import_ok(f, importer, UUID_A, dev_ino);
-        harness_send_line(e, "remove %s", UUID_A);
-        l = harness_expect_line(e, "REMOVE", T);
-        assert_line_is(f, e, l, "REMOVED", UUID_A);
+        l = command(f, e, "remove", UUID_A, "REMOVED");
         import_fails(f, e, UUID_A);
         import_fails(f, importer, UUID_A);
 }
@@ -487,7 +478,6 @@ static void test_quota(Fixture *f, gconstpointer data)
 {
         g_autofree char *conf = harness_path(f->h, "vhost-shared.conf");
         g_autofree char *conf_arg = g_strdup_printf("--config=%s", conf);
-        const HarnessLine *l;
 
         g_assert_true(g_file_set_contents(conf, "[Service]\nMaxObjectsPerPeer=2\n", -1, NULL));
         start_hub(f, conf_arg, NULL);
@@ -496,15 +486,11 @@ static void test_quota(Fixture *f, gconstpointer data)
 
         g_free(export_ok(f, d, UUID_A));
         g_free(export_ok(f, d, UUID_B));
-        harness_send_line(d, "export %s", UUID_C);
-        l = harness_expect_line(d, "EXPORT", T);
-        assert_line_is(f, d, l, "EXPORT-REFUSED", UUID_C);
+        command(f, d, "export", UUID_C, "EXPORT-REFUSED");
         import_fails(f, other, UUID_C);
         /* The quota is per peer, and a removal frees a place. */
         g_autofree char *other_ino = export_ok(f, other, UUID_C);
-        harness_send_line(d, "remove %s", UUID_A);
-        l = harness_expect_line(d, "REMOVE", T);
-        assert_line_is(f, d, l, "REMOVED", UUID_A);
+        command(f, d, "remove", UUID_A, "REMOVED");
         g_autofree char *d_ino = export_ok(f, d, UUID_D);
         import_ok(f, other, UUID_D, d_ino);
         import_ok(f, d, UUID_C, other_ino);
