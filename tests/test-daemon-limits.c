@@ -32,6 +32,7 @@
 #define T HARNESS_TIMEOUT_MS
 #define UUID_A "5e1f0c3a-7b2d-4c11-8e3f-00000000000a"
 #define UUID_B "5e1f0c3a-7b2d-4c11-8e3f-00000000000b"
+#define UUID_UNKNOWN "5e1f0c3a-7b2d-4c11-8e3f-0000000000ff"
 #define NOBODY_UID 65534
 
 static HarnessProc *start_device(Harness *h, const char *name, const char *sock)
@@ -161,6 +162,9 @@ static void test_fd_exhaustion(void)
         importer = start_device(h, "importer", sock);
         export_ok(h, exporter, UUID_A);
         import_expect(h, importer, UUID_A, true);
+        /* The importer may print IMPORTED before the daemon closed its copy
+         * of the buffer; an answer without an fd comes after that. */
+        import_expect(h, importer, UUID_UNKNOWN, false);
 
         n = harness_count_fds(pid);
         g_assert_cmpint(n, >, 0);
