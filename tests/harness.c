@@ -224,6 +224,7 @@ static void proc_add_line(HarnessProc *p, int s, const char *text, size_t len)
 
         l->text = g_strndup(text, len);
         l->seq = ++p->harness->seq;
+        l->usec = g_get_monotonic_time();
         g_ptr_array_add(p->lines[s], l);
 }
 
@@ -612,6 +613,12 @@ const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const
                         return l;
         }
         return NULL;
+}
+
+const GPtrArray *harness_lines(HarnessProc *p, HarnessStream stream)
+{
+        pump(p->harness, -1, 0, NULL);
+        return p->lines[stream];
 }
 
 unsigned harness_count_lines(HarnessProc *p, HarnessStream stream, const char *substring)

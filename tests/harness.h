@@ -29,6 +29,7 @@ typedef struct HarnessProc HarnessProc;
 typedef struct {
         char *text;   /* without the newline */
         uint64_t seq; /* harness-wide arrival order, from 1 */
+        int64_t usec; /* when it was read (g_get_monotonic_time), for timing */
 } HarnessLine;
 
 typedef enum {
@@ -96,6 +97,10 @@ const HarnessLine *harness_find_line(HarnessProc *p, HarnessStream stream, const
 
 /* How many lines of the stream so far contain substring (no waiting). */
 unsigned harness_count_lines(HarnessProc *p, HarnessStream stream, const char *substring);
+
+/* Every line of the stream so far (HarnessLine*), oldest first, for tests
+ * that match in their own way; pumps first. Owned by the harness. */
+const GPtrArray *harness_lines(HarnessProc *p, HarnessStream stream);
 
 /* Writes one line to the child's stdin. */
 void harness_send_line(HarnessProc *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

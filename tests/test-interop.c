@@ -1,333 +1,141 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bridge (vhost-shared --serve) against real QEMU 10, and two services
- * chained. Every process is spawned with its stdout and stderr on one pipe;
- * the test waits for lines with deadlines, never for fixed times. QEMU is
- * always stopped first (SIGTERM, then SIGKILL after a deadline): QEMU
- * 10.0.2 aborts when a back-end of a never-started device closes its
- * sockets under it (docs/interop.md).
+ * chained, driven through tests/harness.c: every wait has a deadline,
+ * nothing sleeps a fixed time, and a failure dumps what every process
+ * said. Expectations here match a process's stdout and stderr as one
+ * stream, in arrival order. QEMU is spawned after the services it connects
+ * to, so the harness (newest first) stops it before them: QEMU 10.0.2
+ * aborts when a back-end of a never-started device closes its sockets
+ * under it (docs/interop.md).
  *
  * The QEMU defects are pinned: each test says what QEMU 10.0.2 does today,
  * so a fixed QEMU makes it fail with a message saying what changed. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
-#include <glib/gstdio.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define WAIT_MS 10000
+#include "harness.h"
+
+#define WAIT_MS HARNESS_TIMEOUT_MS
 #define MAX_PROCS 12
 
-/* ---- processes ---- */
-
+/* A child with a cursor over its merged output. */
 typedef struct {
-        char *name;
-        pid_t pid;
-        int out_fd; /* read end: the child's stdout and stderr */
-        int in_fd;  /* write end of its stdin, or -1 */
-        bool is_qemu;
-        bool check_exit; /* assert a clean exit (status 0) on SIGTERM */
-        GString *partial;
-        GPtrArray *lines; /* char* */
-        GArray *times;    /* gint64, monotonic usec each line was read */
-        guint cursor;     /* expect() searches from here */
-        bool eof;
-        int status;
-        bool reaped;
+        HarnessProc *hp;
+        const char *name;
+        uint64_t cursor; /* seq of the line last matched; expectations look after it */
 } Proc;
 
 typedef struct {
-        char *dir;
-        Proc *procs[MAX_PROCS];
+        Harness *h;
+        Proc procs[MAX_PROCS];
         unsigned n_procs;
 } Fixture;
 
-static const char *build_root(void)
-{
-        const char *r = g_getenv("VHOST_SHARE_BUILD_ROOT");
-
-        if (!r)
-                g_error("VHOST_SHARE_BUILD_ROOT is not set: run the test through meson test");
-        return r;
-}
-
-static char *tool_path(const char *name)
-{
-        return g_build_filename(build_root(), "service", name, NULL);
-}
-
 static char *fx_path(Fixture *fx, const char *name)
 {
-        return g_build_filename(fx->dir, name, NULL);
+        return harness_path(fx->h, name);
 }
 
-static Proc *proc_spawn(Fixture *fx, const char *name, bool want_stdin, char **argv)
+static Proc *fx_add(Fixture *fx, HarnessProc *hp)
 {
-        int out[2], in[2] = {-1, -1};
         Proc *p;
-        pid_t pid;
 
         g_assert_cmpuint(fx->n_procs, <, MAX_PROCS);
-        g_assert_no_errno(pipe2(out, O_CLOEXEC));
-        if (want_stdin)
-                g_assert_no_errno(pipe2(in, O_CLOEXEC));
-        pid = fork();
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                /* A failed assertion aborts the test without its teardown:
-                 * take every child along, QEMU included. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() == 1)
-                        _exit(127);
-                dup2(want_stdin ? in[0] : null, 0);
-                dup2(out[1], 1);
-                dup2(out[1], 2);
-                execv(argv[0], argv);
-                fprintf(stderr, "cannot execute %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(out[1]);
-        if (want_stdin)
-                close(in[0]);
-        fcntl(out[0], F_SETFL, O_NONBLOCK);
-        p = g_new0(Proc, 1);
-        p->name = g_strdup(name);
-        p->pid = pid;
-        p->out_fd = out[0];
-        p->in_fd = in[1];
-        p->partial = g_string_new(NULL);
-        p->lines = g_ptr_array_new_with_free_func(g_free);
-        p->times = g_array_new(false, false, sizeof(gint64));
-        fx->procs[fx->n_procs++] = p;
+        p = &fx->procs[fx->n_procs++];
+        p->hp = hp;
+        p->name = harness_proc_name(hp);
         return p;
 }
 
-/* Reads what p has written so far, stamping each line with the time. */
-static void proc_read(Proc *p)
+static pid_t proc_pid(Proc *p)
 {
-        char buf[4096];
-        ssize_t n;
+        return harness_proc_pid(p->hp);
+}
 
-        if (p->eof)
-                return;
-        while ((n = read(p->out_fd, buf, sizeof(buf))) > 0) {
-                gint64 now = g_get_monotonic_time();
-                char *nl;
+/* The first line after seq `after`, on either stream, containing a (and
+ * b), or NULL. */
+static const HarnessLine *proc_find_after(Proc *p, uint64_t after, const char *a, const char *b)
+{
+        const HarnessLine *best = NULL;
 
-                g_string_append_len(p->partial, buf, n);
-                while ((nl = memchr(p->partial->str, '\n', p->partial->len))) {
-                        g_ptr_array_add(p->lines,
-                                        g_strndup(p->partial->str, (gsize) (nl - p->partial->str)));
-                        g_array_append_val(p->times, now);
-                        g_string_erase(p->partial, 0, nl - p->partial->str + 1);
+        for (int s = HARNESS_STDOUT; s <= HARNESS_STDERR; s++) {
+                const GPtrArray *lines = harness_lines(p->hp, s);
+                for (guint i = 0; i < lines->len; i++) {
+                        const HarnessLine *l = g_ptr_array_index(lines, i);
+                        if (l->seq > after && strstr(l->text, a) && (!b || strstr(l->text, b))) {
+                                if (!best || l->seq < best->seq)
+                                        best = l;
+                                break;
+                        }
                 }
         }
-        if (n == 0)
-                p->eof = true;
+        return best;
 }
 
-/* Reads every process's output as it comes (waiting up to timeout_ms for
- * some), so line times are right for all of them, not only the one a test
- * waits on. */
-static void fx_pump(Fixture *fx, int timeout_ms)
-{
-        struct pollfd pfd[MAX_PROCS];
-
-        for (unsigned i = 0; i < fx->n_procs; i++)
-                pfd[i] = (struct pollfd){.fd = fx->procs[i]->eof ? -1 : fx->procs[i]->out_fd,
-                                         .events = POLLIN};
-        if (poll(pfd, fx->n_procs, timeout_ms) <= 0)
-                return;
-        for (unsigned i = 0; i < fx->n_procs; i++)
-                if (pfd[i].revents)
-                        proc_read(fx->procs[i]);
-}
-
-static void proc_dump(Proc *p)
-{
-        proc_read(p);
-        g_printerr("---- output of %s (pid %d) ----\n", p->name, (int) p->pid);
-        for (guint i = 0; i < p->lines->len; i++)
-                g_printerr("%s| %s\n", p->name, (char *) g_ptr_array_index(p->lines, i));
-        if (p->partial->len)
-                g_printerr("%s| %s\n", p->name, p->partial->str);
-}
-
-static void fx_dump(Fixture *fx)
-{
-        for (unsigned i = 0; i < fx->n_procs; i++)
-                proc_dump(fx->procs[i]);
-}
-
-static int proc_find_from(Proc *p, guint from, const char *a, const char *b)
-{
-        for (guint i = from; i < p->lines->len; i++) {
-                const char *l = g_ptr_array_index(p->lines, i);
-                if (strstr(l, a) && (!b || strstr(l, b)))
-                        return (int) i;
-        }
-        return -1;
-}
-
-/* Index of the first line from the cursor containing a (and b), waiting
- * up to WAIT_MS; the cursor moves past it. Fails the test with everything
+/* The first line after the cursor containing a (and b), waiting up to
+ * WAIT_MS; the cursor moves to it. Fails the test with why and everything
  * every process said when it does not come. */
-static guint proc_expect2(Fixture *fx, Proc *p, const char *a, const char *b, const char *why)
+static const HarnessLine *proc_expect2(Fixture *fx, Proc *p, const char *a, const char *b,
+                                       const char *why)
 {
-        gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
-        int i;
+        gint64 deadline = g_get_monotonic_time() + (gint64) WAIT_MS * 1000;
+        const HarnessLine *l;
 
-        for (;;) {
-                i = proc_find_from(p, p->cursor, a, b);
-                if (i >= 0)
-                        break;
-                gint64 left = deadline - g_get_monotonic_time();
-                if (left <= 0 || p->eof) {
-                        fx_dump(fx);
-                        g_error("%s: no line with '%s'%s%s from %s within %d ms%s: %s",
-                                g_test_get_path(), a, b ? " and " : "", b ? b : "", p->name,
-                                WAIT_MS, p->eof ? " (it exited)" : "", why);
-                }
-                fx_pump(fx, (int) MIN(left / 1000 + 1, 100));
+        while (!(l = proc_find_after(p, p->cursor, a, b))) {
+                if (g_get_monotonic_time() >= deadline)
+                        harness_fail(fx->h, "%s: no line with '%s'%s%s from %s within %d ms: %s",
+                                     g_test_get_path(), a, b ? "' and '" : "", b ? b : "", p->name,
+                                     WAIT_MS, why);
+                harness_pump(fx->h, 100);
         }
-        p->cursor = (guint) i + 1;
-        return (guint) i;
+        p->cursor = l->seq;
+        return l;
 }
 
 static const char *proc_expect(Fixture *fx, Proc *p, const char *a, const char *why)
 {
-        guint i = proc_expect2(fx, p, a, NULL, why); /* before reading pdata: it moves */
-
-        return g_ptr_array_index(p->lines, i);
-}
-
-static gint64 proc_line_time(Proc *p, guint i)
-{
-        return g_array_index(p->times, gint64, i);
+        return proc_expect2(fx, p, a, NULL, why)->text;
 }
 
 /* Whether any line so far (cursor or not) contains a (and b). */
 static bool proc_said(Fixture *fx, Proc *p, const char *a, const char *b)
 {
-        fx_pump(fx, 0);
-        return proc_find_from(p, 0, a, b) >= 0;
+        return proc_find_after(p, 0, a, b) != NULL;
 }
 
 static void proc_send(Proc *p, const char *line)
 {
-        g_autofree char *l = g_strconcat(line, "\n", NULL);
-
-        g_assert_cmpint(p->in_fd, >=, 0);
-        g_assert_cmpint(write(p->in_fd, l, strlen(l)), ==, (ssize_t) strlen(l));
+        harness_send_line(p->hp, "%s", line);
 }
 
-/* Waits for the process to exit, up to timeout_ms; true when it did. */
-static bool proc_wait_exit(Proc *p, int timeout_ms)
-{
-        gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
-        int pidfd = (int) syscall(SYS_pidfd_open, p->pid, 0);
-
-        while (!p->reaped) {
-                pid_t r = waitpid(p->pid, &p->status, WNOHANG);
-                if (r == p->pid) {
-                        p->reaped = true;
-                        break;
-                }
-                gint64 left = deadline - g_get_monotonic_time();
-                if (left <= 0)
-                        break;
-                /* Keep draining its output so it never blocks on a full pipe. */
-                struct pollfd pfd[2] = {{.fd = pidfd, .events = POLLIN},
-                                        {.fd = p->eof ? -1 : p->out_fd, .events = POLLIN}};
-                if (pidfd < 0)
-                        pfd[0].fd = -1;
-                poll(pfd, 2, (int) MIN(left / 1000 + 1, pidfd < 0 ? 10 : 1000));
-                proc_read(p);
-        }
-        if (pidfd >= 0)
-                close(pidfd);
-        return p->reaped;
-}
-
-/* SIGTERM, wait, SIGKILL after the deadline. */
+/* SIGTERM, and waits for the exit. */
 static void proc_stop(Proc *p)
 {
-        if (p->reaped)
-                return;
-        kill(p->pid, SIGTERM);
-        if (!proc_wait_exit(p, WAIT_MS)) {
-                g_printerr("%s did not stop within %d ms; killing it\n", p->name, WAIT_MS);
-                kill(p->pid, SIGKILL);
-                proc_wait_exit(p, WAIT_MS);
-        }
-        proc_read(p);
+        harness_stop(p->hp, WAIT_MS);
 }
 
-static void proc_free(Proc *p)
-{
-        if (p->out_fd >= 0)
-                close(p->out_fd);
-        if (p->in_fd >= 0)
-                close(p->in_fd);
-        g_string_free(p->partial, true);
-        g_ptr_array_free(p->lines, true);
-        g_array_free(p->times, true);
-        g_free(p->name);
-        g_free(p);
-}
-
-/* ---- the fixture: a directory, processes, an orderly end ---- */
+/* ---- the fixture ---- */
 
 static void fx_setup(Fixture *fx, gconstpointer data)
 {
-        g_autoptr(GError) error = NULL;
-
-        fx->dir = g_dir_make_tmp("vhost-share-interop-XXXXXX", &error);
-        g_assert_no_error(error);
+        memset(fx, 0, sizeof(*fx));
+        fx->h = harness_new();
 }
 
 static void fx_teardown(Fixture *fx, gconstpointer data)
 {
-        bool unclean = false;
-
-        /* QEMU first: it aborts when its back-ends go away under it. */
-        for (unsigned i = 0; i < fx->n_procs; i++)
-                if (fx->procs[i]->is_qemu)
-                        proc_stop(fx->procs[i]);
-        for (unsigned i = fx->n_procs; i-- > 0;)
-                proc_stop(fx->procs[i]);
-        for (unsigned i = 0; i < fx->n_procs; i++) {
-                Proc *p = fx->procs[i];
-                if (p->check_exit && (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0)) {
-                        g_printerr("%s ended uncleanly (status 0x%x)\n", p->name, p->status);
-                        unclean = true;
-                }
-        }
-        if (unclean)
-                fx_dump(fx);
-        for (unsigned i = 0; i < fx->n_procs; i++)
-                proc_free(fx->procs[i]);
-        g_autoptr(GDir) d = g_dir_open(fx->dir, 0, NULL);
-        const char *name;
-        while (d && (name = g_dir_read_name(d))) {
-                g_autofree char *f = fx_path(fx, name);
-                g_unlink(f);
-        }
-        g_rmdir(fx->dir);
-        g_free(fx->dir);
-        g_assert_false(unclean);
+        /* Newest first: importers, QEMU, then the services and the devices
+         * QEMU connected to. Services must exit cleanly. */
+        harness_free(fx->h);
 }
 
 /* ---- the programs ---- */
@@ -354,15 +162,23 @@ static void require_qemu(void)
                         g_strstrip(out));
 }
 
-/* vhost-shared --no-bus -v ARGS...; returns once it is running. */
+static GPtrArray *argv_new(const char *program)
+{
+        GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+
+        g_ptr_array_add(argv, g_strdup(program));
+        return argv;
+}
+
+/* vhost-shared --no-bus -v ARGS...; returns once it sent READY=1. At the
+ * end it must exit with status 0 on SIGTERM. */
 static Proc *start_service(Fixture *fx, const char *name, ...)
 {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+        g_autofree char *exe = harness_build_file("service/vhost-shared");
+        g_autoptr(GPtrArray) argv = argv_new(exe);
         va_list ap;
         const char *a;
-        Proc *p;
 
-        g_ptr_array_add(argv, tool_path("vhost-shared"));
         g_ptr_array_add(argv, g_strdup("--no-bus"));
         g_ptr_array_add(argv, g_strdup("-v"));
         va_start(ap, name);
@@ -370,41 +186,36 @@ static Proc *start_service(Fixture *fx, const char *name, ...)
                 g_ptr_array_add(argv, g_strdup(a));
         va_end(ap);
         g_ptr_array_add(argv, NULL);
-        p = proc_spawn(fx, name, false, (char **) argv->pdata);
-        p->check_exit = true;
-        proc_expect(fx, p, " running", "the service should start");
-        return p;
+        return fx_add(fx, harness_spawn(fx->h, name, (const char *const *) argv->pdata, NULL,
+                                        HARNESS_SPAWN_WAIT_READY | HARNESS_SPAWN_CHECK_EXIT));
 }
 
-/* vhost-share-device ARGS... (with --commands on stdin). */
+/* vhost-share-device ARGS.... */
 static Proc *start_device(Fixture *fx, const char *name, ...)
 {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-        bool commands = false;
+        g_autofree char *exe = harness_build_file("service/vhost-share-device");
+        g_autoptr(GPtrArray) argv = argv_new(exe);
         va_list ap;
         const char *a;
 
-        g_ptr_array_add(argv, tool_path("vhost-share-device"));
         va_start(ap, name);
-        while ((a = va_arg(ap, const char *))) {
-                commands |= g_str_equal(a, "--commands");
+        while ((a = va_arg(ap, const char *)))
                 g_ptr_array_add(argv, g_strdup(a));
-        }
         va_end(ap);
         g_ptr_array_add(argv, NULL);
-        return proc_spawn(fx, name, commands, (char **) argv->pdata);
+        return fx_add(fx, harness_spawn(fx->h, name, (const char *const *) argv->pdata, NULL,
+                                        HARNESS_SPAWN_DEFAULT));
 }
 
 /* QEMU with one vhost-user-rng-pci per socket (each already listening). */
 static Proc *start_qemu(Fixture *fx, const char *const *sockets)
 {
-        g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
         g_autofree char *qmp = fx_path(fx, "qmp.sock");
-        g_autofree char *exe = g_find_program_in_path("qemu-system-x86_64");
-        Proc *p;
+        g_autofree char *exe = NULL;
 
         require_qemu();
-        g_ptr_array_add(argv, g_strdup(exe));
+        exe = g_find_program_in_path("qemu-system-x86_64");
+        g_autoptr(GPtrArray) argv = argv_new(exe);
         const char *fixed[] = {"-machine",    "q35,accel=tcg", "-m", "64M",
                                "-nodefaults", "-nographic",    "-S"};
         for (unsigned i = 0; i < G_N_ELEMENTS(fixed); i++)
@@ -418,9 +229,8 @@ static Proc *start_qemu(Fixture *fx, const char *const *sockets)
         g_ptr_array_add(argv, g_strdup("-qmp"));
         g_ptr_array_add(argv, g_strdup_printf("unix:%s,server=on,wait=off", qmp));
         g_ptr_array_add(argv, NULL);
-        p = proc_spawn(fx, "qemu", false, (char **) argv->pdata);
-        p->is_qemu = true;
-        return p;
+        return fx_add(fx, harness_spawn(fx->h, "qemu", (const char *const *) argv->pdata, NULL,
+                                        HARNESS_SPAWN_DEFAULT));
 }
 
 /* --serve=PATH[,options] for a socket in the fixture directory. */
@@ -453,8 +263,8 @@ static char *field(const char *line, unsigned n)
 #define UUID_D "d00dfeed-9876-4543-8210-fedcba987654"
 
 /* Waits for the bridge on socket sock (a file name in the fixture) to be
- * ready with shared objects; returns the line index. */
-static guint expect_bridge_ready(Fixture *fx, Proc *svc, const char *sock)
+ * ready with shared objects; returns the line. */
+static const HarnessLine *expect_bridge_ready(Fixture *fx, Proc *svc, const char *sock)
 {
         g_autofree char *path = fx_path(fx, sock);
 
@@ -474,13 +284,9 @@ static Proc *start_commands_device(Fixture *fx, const char *name, const char *ac
 
 static int count_fds(pid_t pid)
 {
-        g_autofree char *dir = g_strdup_printf("/proc/%d/fd", (int) pid);
-        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-        int n = 0;
+        int n = harness_count_fds(pid);
 
-        g_assert_nonnull(d);
-        while (g_dir_read_name(d))
-                n++;
+        g_assert_cmpint(n, >=, 0);
         return n;
 }
 
@@ -507,12 +313,11 @@ static int wait_fds_at_most(Fixture *fx, Proc *p, int n)
         gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
         int c;
 
-        while ((c = count_fds(p->pid)) > n) {
-                if (g_get_monotonic_time() > deadline) {
-                        fx_dump(fx);
-                        g_error("%s still has %d fds open, expected at most %d", p->name, c, n);
-                }
-                fx_pump(fx, 10);
+        while ((c = count_fds(proc_pid(p))) > n) {
+                if (g_get_monotonic_time() > deadline)
+                        harness_fail(fx->h, "%s still has %d fds open, expected at most %d",
+                                     p->name, c, n);
+                harness_pump(fx->h, 10);
         }
         return c;
 }
@@ -529,14 +334,14 @@ static void test_handshake_one(Fixture *fx, gconstpointer data)
         g_autofree char *serve = serve_arg(fx, "bridge.sock", NULL);
         g_autofree char *sock = fx_path(fx, "bridge.sock");
         Proc *svc = start_service(fx, "service", serve, NULL);
-        int baseline = count_fds(svc->pid);
+        int baseline = count_fds(proc_pid(svc));
         gint64 t0 = g_get_monotonic_time();
-        guint ready;
+        const HarnessLine *ready;
 
         Proc *qemu = start_qemu(fx, (const char *[]){sock, NULL});
         ready = expect_bridge_ready(fx, svc, "bridge.sock");
         g_test_message("handshake with QEMU: %" G_GINT64_FORMAT " ms from its start",
-                       (proc_line_time(svc, ready) - t0) / 1000);
+                       (ready->usec - t0) / 1000);
 
         /* What QEMU 10.0.2 sends at realize: exactly these, in this order
          * (the bridge logs each request with -v). */
@@ -545,8 +350,9 @@ static void test_handshake_one(Fixture *fx, gconstpointer data)
         g_autoptr(GString) want = g_string_new(NULL);
         for (unsigned i = 0; i < G_N_ELEMENTS(sequence); i++)
                 g_string_append(want, sequence[i]);
-        for (guint i = 0; i < svc->lines->len; i++) {
-                const char *l = g_ptr_array_index(svc->lines, i);
+        const GPtrArray *lines = harness_lines(svc->hp, HARNESS_STDERR);
+        for (guint i = 0; i < lines->len; i++) {
+                const char *l = ((const HarnessLine *) g_ptr_array_index(lines, i))->text;
                 const char *colon = strstr(l, "): ");
                 if (g_str_has_prefix(l, "<7>front-end#") && colon && strstr(l, " flags 0x")) {
                         g_autofree char *name = field(colon + 3, 0);
@@ -568,12 +374,12 @@ static void test_handshake_one(Fixture *fx, gconstpointer data)
          * err eventfds) and gives all back when QEMU goes. The first round
          * also creates the service's lazy ones (sd-event's timerfd), so the
          * count is compared over a second QEMU on the same socket. */
-        int held = count_fds(svc->pid);
+        int held = count_fds(proc_pid(svc));
         proc_stop(qemu);
         int after = wait_fds_at_most(fx, svc, held - 4);
         qemu = start_qemu(fx, (const char *[]){sock, NULL});
         proc_expect(fx, svc, "SET_VRING_ERR", "the second QEMU's realize");
-        g_assert_cmpint(count_fds(svc->pid), ==, after + 4);
+        g_assert_cmpint(count_fds(proc_pid(svc)), ==, after + 4);
         proc_stop(qemu);
         g_assert_cmpint(wait_fds_at_most(fx, svc, after), ==, after);
         g_test_message("service fds: %d before QEMU, %d with it, %d after", baseline, held, after);
@@ -587,7 +393,7 @@ static void test_handshake_two(Fixture *fx, gconstpointer data)
         g_autofree char *s2 = fx_path(fx, "b2.sock");
         Proc *svc = start_service(fx, "service", serve1, serve2, NULL);
         gint64 t0 = g_get_monotonic_time();
-        guint r1, r2;
+        const HarnessLine *r1, *r2;
 
         svc->cursor = 0;
         proc_expect2(fx, svc, s1, "virtio device 4, 1 queue(s)", "defaults on the first socket");
@@ -596,9 +402,9 @@ static void test_handshake_two(Fixture *fx, gconstpointer data)
         r1 = expect_bridge_ready(fx, svc, "b1.sock");
         svc->cursor = 0;
         r2 = expect_bridge_ready(fx, svc, "b2.sock");
-        g_test_message(
-            "two devices ready %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT " ms after QEMU started",
-            (proc_line_time(svc, r1) - t0) / 1000, (proc_line_time(svc, r2) - t0) / 1000);
+        g_test_message("two devices ready %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                       " ms after QEMU started",
+                       (r1->usec - t0) / 1000, (r2->usec - t0) / 1000);
         /* Each bridge answered GET_QUEUE_NUM with its own socket's count. */
         g_assert_false(proc_said(fx, svc, "front-end#", "disconnecting"));
 }
@@ -614,7 +420,7 @@ static void test_serve_options(Fixture *fx, gconstpointer data)
         g_autofree char *s1 = fx_path(fx, "b1.sock");
         g_autofree char *s2 = fx_path(fx, "b2.sock");
         g_autofree char *bad = serve_arg(fx, "bad.sock", "queues=0");
-        g_autofree char *exe = tool_path("vhost-shared");
+        g_autofree char *exe = harness_build_file("service/vhost-shared");
 
         start_service(fx, "bridges", serve1, serve2, NULL);
         Proc *hub = start_service(fx, "hub", c1, c2, NULL);
@@ -622,15 +428,17 @@ static void test_serve_options(Fixture *fx, gconstpointer data)
         proc_expect2(fx, hub, s1, "3 queue(s), protocol features MQ|REPLY_ACK|",
                      "the first socket answers GET_QUEUE_NUM with 3 and offers REPLY_ACK");
         hub->cursor = 0;
-        guint i = proc_expect2(fx, hub, s2, "1 queue(s), protocol features",
-                               "the second socket has the default queue count");
-        g_assert_null(strstr(g_ptr_array_index(hub->lines, i), "REPLY_ACK"));
+        const HarnessLine *l = proc_expect2(fx, hub, s2, "1 queue(s), protocol features",
+                                            "the second socket has the default queue count");
+        g_assert_null(strstr(l->text, "REPLY_ACK"));
 
         /* A bad option is refused with a message naming it. */
-        Proc *p = proc_spawn(fx, "bad", false, (char *[]){exe, "--no-bus", bad, NULL});
-        g_assert_true(proc_wait_exit(p, WAIT_MS));
-        g_assert_true(WIFEXITED(p->status));
-        g_assert_cmpint(WEXITSTATUS(p->status), ==, 1);
+        Proc *p = fx_add(fx, harness_spawn(fx->h, "bad",
+                                           (const char *const[]){exe, "--no-bus", bad, NULL}, NULL,
+                                           HARNESS_SPAWN_DEFAULT));
+        int status = harness_wait_exit(p->hp, WAIT_MS);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 1);
         proc_expect(fx, p, "serve option 'queues=0'", "the bad option is named");
 }
 
@@ -775,9 +583,9 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
         Proc *qemu = start_qemu(fx, (const char *[]){d0s, sb, NULL}); /* first: see above */
         expect_bridge_ready(fx, svc_b, "b.sock");
         proc_expect(fx, d0, "EXPORTED " UUID_A, "the exporter's ADD went to QEMU");
-        g_assert_null(fd_target_matching(qemu->pid, "memfd:" UUID_A));
+        g_assert_null(fd_target_matching(proc_pid(qemu), "memfd:" UUID_A));
         proc_expect(fx, svc_b, "SET_VRING_ERR", "the eventfds come after 'ready'");
-        int svc_fds = count_fds(svc_b->pid);
+        int svc_fds = count_fds(proc_pid(svc_b));
 
         g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
         Proc *imp =
@@ -791,12 +599,11 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
         /* The buffer stayed in QEMU (queued on B's main socket, for
          * whatever QEMU sends there next). The exporter names its memfds
          * after the UUID. */
-        g_autofree char *held = fd_target_matching(qemu->pid, "memfd:" UUID_A);
-        if (!held) {
-                fx_dump(fx);
-                g_error("QEMU no longer holds the exporter's buffer after acking the LOOKUP "
-                        "without it: update docs/interop.md and this test");
-        }
+        g_autofree char *held = fd_target_matching(proc_pid(qemu), "memfd:" UUID_A);
+        if (!held)
+                harness_fail(fx->h,
+                             "QEMU no longer holds the exporter's buffer after acking the LOOKUP "
+                             "without it: update docs/interop.md and this test");
         g_test_message("QEMU keeps the exporter's buffer: %s", held);
         /* Nothing stays behind in the service once the importer is gone. */
         proc_expect2(fx, svc_b, "back-end#", ": closed", "the importer disconnects");
@@ -874,23 +681,24 @@ static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
         g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
         Proc *imp =
             start_device(fx, "importer", connect, "--import=" UUID_A, "--exit-when-done", NULL);
-        guint g = proc_expect2(fx, d0, "arrived without a UUID", NULL,
-                               "QEMU asks the exporter (GET_SHARED_OBJECT)");
-        gint64 t_get = proc_line_time(d0, g);
+        gint64 t_get = proc_expect2(fx, d0, "arrived without a UUID", NULL,
+                                    "QEMU asks the exporter (GET_SHARED_OBJECT)")
+                           ->usec;
         gint64 t_add = g_get_monotonic_time();
         proc_send(dev_c, "export " UUID_C);
-        guint i = proc_expect2(fx, svc_c, "front-end acked ADD " UUID_C, NULL,
-                               "the ADD is answered once QEMU is free again");
-        gint64 t_ack = proc_line_time(svc_c, i);
+        gint64 t_ack = proc_expect2(fx, svc_c, "front-end acked ADD " UUID_C, NULL,
+                                    "the ADD is answered once QEMU is free again")
+                           ->usec;
         gint64 waited_ms = (t_ack - t_add) / 1000;
         gint64 left_ms = delay_ms - (t_add - t_get) / 1000; /* of the exporter's delay */
         if (waited_ms < left_ms * 8 / 10) {
-                fx_dump(fx);
-                g_error("the ADD was answered after %" G_GINT64_FORMAT " ms, less than most of "
-                        "the %" G_GINT64_FORMAT " ms the exporter still took: QEMU no longer "
-                        "blocks its main loop on GET_SHARED_OBJECT; update docs/interop.md "
-                        "and this test",
-                        waited_ms, left_ms);
+                harness_fail(fx->h,
+                             "the ADD was answered after %" G_GINT64_FORMAT
+                             " ms, less than most of "
+                             "the %" G_GINT64_FORMAT " ms the exporter still took: QEMU no longer "
+                             "blocks its main loop on GET_SHARED_OBJECT; update docs/interop.md "
+                             "and this test",
+                             waited_ms, left_ms);
         }
         proc_expect(fx, d0, "NOT-SERVED -", "the exporter answered after its delay");
         proc_expect(fx, imp, "IMPORT-FAILED " UUID_A, "the importer gets an error");
@@ -898,8 +706,9 @@ static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
          * overwrite QEMU's dangling key), an ADD is answered at once. */
         gint64 t = g_get_monotonic_time();
         proc_send(dev_c, "export " UUID_B);
-        i = proc_expect2(fx, svc_c, "front-end acked ADD " UUID_B, NULL, "a plain ADD");
-        gint64 baseline_ms = (proc_line_time(svc_c, i) - t) / 1000;
+        gint64 t_plain =
+            proc_expect2(fx, svc_c, "front-end acked ADD " UUID_B, NULL, "a plain ADD")->usec;
+        gint64 baseline_ms = (t_plain - t) / 1000;
         g_test_message("ADD answered after %" G_GINT64_FORMAT
                        " ms while an exporter took %" G_GINT64_FORMAT " ms (%" G_GINT64_FORMAT
                        " ms of it left when the ADD was sent); "
