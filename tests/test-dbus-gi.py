@@ -66,6 +66,15 @@ def call(conn, method, args, reply_type, fds=None):
     return result.unpack()
 
 
+def iterate_until(done):
+    """Runs the default main context until done() or TIMEOUT; returns done()."""
+    ctx = GLib.MainContext.default()
+    deadline = time.monotonic() + TIMEOUT
+    while not done() and time.monotonic() < deadline:
+        ctx.iteration(False) or time.sleep(0.001)
+    return done()
+
+
 class Watcher:
     """Records the object manager's object-added/-removed, in order."""
 
@@ -76,12 +85,8 @@ class Watcher:
         manager.connect("object-removed", lambda m, o: self.events.append(("removed", o.get_object_path())))
 
     def wait_for(self, event):
-        ctx = GLib.MainContext.default()
-        deadline = time.monotonic() + TIMEOUT
-        while event not in self.events:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {event} within {TIMEOUT}s; saw {self.events}")
-            ctx.iteration(False) or time.sleep(0.001)
+        if not iterate_until(lambda: event in self.events):
+            raise AssertionError(f"no {event} within {TIMEOUT}s; saw {self.events}")
         return True
 
 
@@ -116,10 +121,7 @@ def objects_appear_and_disappear(tb):
     changed = []
     iface.connect("g-properties-changed", lambda p, c, i: changed.append(c.unpack()))
     call(conn, "Lookup", GLib.Variant("(s)", (uuid,)), "(h)")
-    ctx = GLib.MainContext.default()
-    deadline = time.monotonic() + TIMEOUT
-    while not changed and time.monotonic() < deadline:
-        ctx.iteration(False) or time.sleep(0.001)
+    iterate_until(lambda: changed)
     assert changed and changed[0].get("LookupCount") == 1, f"LookupCount change: {changed}"
 
     call(conn, "Remove", GLib.Variant("(s)", (uuid,)), "()")
