@@ -59,20 +59,22 @@ def config_keys_documented():
     assert not missing, f"undocumented in vhost-shared.conf(5): {missing}"
 
 
+def assert_options_documented(name, section):
+    """Every option of service/NAME's --help is *--option* in its page."""
+    doc = page(f"{name}.{section}")
+    opts = options_of(os.path.join(BUILD, "service", name))
+    missing = [o for o in sorted(opts) if f"*{o}*" not in doc]
+    assert not missing, f"undocumented in {name}({section}): {missing}"
+
+
 @test
 def daemon_options_documented():
-    doc = page("vhost-shared.8")
-    opts = options_of(os.path.join(BUILD, "service", "vhost-shared"))
-    missing = [o for o in sorted(opts) if f"*{o}*" not in doc]
-    assert not missing, f"undocumented in vhost-shared(8): {missing}"
+    assert_options_documented("vhost-shared", 8)
 
 
 @test
 def device_options_documented():
-    doc = page("vhost-share-device.1")
-    opts = options_of(os.path.join(BUILD, "service", "vhost-share-device"))
-    missing = [o for o in sorted(opts) if f"*{o}*" not in doc]
-    assert not missing, f"undocumented in vhost-share-device(1): {missing}"
+    assert_options_documented("vhost-share-device", 1)
 
 
 @test
