@@ -132,7 +132,7 @@ static void bridge_on_change(VuBackend *b, void *userdata)
 
 static void bridge_on_fail(VuBackend *b, int error, const char *reason, void *userdata)
 {
-        peer_fail(userdata, reason);
+        peer_fail_errno(userdata, error, reason);
 }
 
 static void bridge_get_done(Service *s, int fd, int error, void *userdata)

@@ -23,7 +23,7 @@ typedef struct {
 
 static void hub_on_main_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
 {
-        peer_fail(userdata, reason);
+        peer_fail_errno(userdata, error, reason);
 }
 
 static void hub_ready(VuPeer *p)
@@ -84,7 +84,7 @@ static void hub_on_chan_fail(VuEndpoint *ep, int error, const char *reason, void
         char buf[200];
 
         snprintf(buf, sizeof(buf), "back-end channel: %s", reason);
-        peer_fail(userdata, buf);
+        peer_fail_errno(userdata, error, buf);
 }
 
 static void hub_finish_handshake(VuPeer *p)

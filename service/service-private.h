@@ -90,6 +90,8 @@ void peer_set_state(VuPeer *p, PeerState state);
 void peer_set_error(VuPeer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A peer broke: log, purge, fail lookups; reconnecting peers retry, others go. */
 void peer_fail(VuPeer *p, const char *reason);
+/* The same, for a connection that reported error (-EPIPE: an orderly hang-up). */
+void peer_fail_errno(VuPeer *p, int error, const char *reason);
 
 /* service_lookup() for p's request waiting in slot: done gets a PeerLookup
  * (at once, if the lookup cannot start) and begins with peer_lookup_claim(). */

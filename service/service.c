@@ -317,11 +317,18 @@ static int peer_on_free_later(sd_event_source *src, void *userdata)
 
 void peer_fail(VuPeer *p, const char *reason)
 {
+        peer_fail_errno(p, -EPROTO, reason);
+}
+
+void peer_fail_errno(VuPeer *p, int error, const char *reason)
+{
         Service *s = p->service;
 
         if (p->state == PEER_STATE_CLOSED)
                 return;
-        log_warning("%s: %s; disconnecting", p->name, reason);
+        /* A peer that hangs up is leaving, not misbehaving. */
+        log_internal(error == -EPIPE ? LOG_INFO : LOG_WARNING, 0, "%s: %s; disconnecting", p->name,
+                     reason);
         peer_set_error(p, "%s", reason);
         if (p->reconnect) {
                 peer_disconnect(p);
