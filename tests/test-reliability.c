@@ -253,6 +253,17 @@ static void test_fd_flood(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* The end of a test that held a buffer as a bus-client-like owner: the
+ * owner's entries go, the service goes, and every fd the test saw open at
+ * its start is the only one left. */
+static void finish_with_client(TestService *t, ShareOwner *client, int fds)
+{
+        share_table_remove_owner(service_table(t->s), client);
+        share_owner_clear(client);
+        test_service_clear(t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
 /* A back-end that asks and asks (5,000 LOOKUPs of an object the service
  * holds, each answered with a duplicate of its fd) and never reads: the
  * replies cannot leave, so the hub must stop reading from it rather than
@@ -332,10 +343,7 @@ stuck:
         g_assert_cmpuint(answered, ==, total);
         raw_be_free(r);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
-        share_table_remove_owner(service_table(t.s), &client);
-        share_owner_clear(&client);
-        test_service_clear(&t);
-        g_assert_cmpint(fd_count_open(), ==, fds);
+        finish_with_client(&t, &client, fds);
 }
 
 /* Replies leave in request order: behind one LOOKUP waiting for a silent
@@ -428,10 +436,7 @@ static void test_head_of_line(void)
         raw_be_free(importer);
         raw_be_free(exporter);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
-        share_table_remove_owner(service_table(t.s), &client);
-        share_owner_clear(&client);
-        test_service_clear(&t);
-        g_assert_cmpint(fd_count_open(), ==, fds);
+        finish_with_client(&t, &client, fds);
 }
 
 /* The exporter dies with a lookup outstanding, and the importer can no
@@ -539,10 +544,7 @@ static void test_vmm_never_reads(void)
         }
         vu_conn_free(vmm);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
-        share_table_remove_owner(service_table(t.s), &client);
-        share_owner_clear(&client);
-        test_service_clear(&t);
-        g_assert_cmpint(fd_count_open(), ==, fds);
+        finish_with_client(&t, &client, fds);
 }
 
 /* 10,000 ADDs from one back-end, pipelined: the quota (4096 by default)
@@ -869,10 +871,7 @@ static void run_vmm_ack_fault(VmmAckFault fault)
         g_assert_nonnull(share_table_lookup(service_table(t.s), uuid));
         test_assert_serves(&t);
         raw_vmm_free(v);
-        share_table_remove_owner(service_table(t.s), &client);
-        share_owner_clear(&client);
-        test_service_clear(&t);
-        g_assert_cmpint(fd_count_open(), ==, fds);
+        finish_with_client(&t, &client, fds);
 }
 
 static void test_vmm_ack_late(void)
