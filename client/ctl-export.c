@@ -17,6 +17,7 @@
 #include <uuid/uuid.h>
 
 #include "ctl.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 static void message_unrefp(sd_bus_message **m)

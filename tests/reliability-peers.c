@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define TEST_PF                                                                                    \

@@ -13,7 +13,7 @@
 
 #include "backend.h"
 #include "service.h"
-#include "vu-transport.h"
+#include "vu-connection.h"
 
 /* Generous: the suite runs on loaded 2-core machines and under valgrind. */
 #define TEST_DEADLINE_USEC (30 * G_USEC_PER_SEC)

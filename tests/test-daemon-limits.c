@@ -24,6 +24,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 #include "harness.h"
 #include "share-table.h"

@@ -16,6 +16,7 @@
 #include <glib.h>
 
 #include "dbus-testbed.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define DEST "org.vhostshare.share1"

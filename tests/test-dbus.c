@@ -31,6 +31,7 @@
 
 #include "dbus-testbed.h"
 #include "introspect-check.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define DEST "org.vhostshare.share1"

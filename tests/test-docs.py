@@ -47,7 +47,7 @@ def pages_are_built():
 
 @test
 def config_keys_documented():
-    code = read(SOURCE, "service", "daemon-config.c")
+    code = read(SOURCE, "service", "daemon", "daemon-config.c")
     # Keys are string literals handed to a reader: read_uint(kf, "Key", ...),
     # read_id(kf, "Key", ...), g_key_file_has_key(kf, "Group", "Key", ...).
     keys = set(re.findall(r'\(kf, "([A-Z]\w+)"', code))

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 static int open_devnull(void)

@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 #include "harness.h"
 #include "share-table.h"

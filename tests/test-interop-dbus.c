@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dbus-testbed.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define DEST "org.vhostshare.share1"

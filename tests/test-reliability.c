@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 #include "reliability-peers.h"
 

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <uuid/uuid.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 #include "share-table.h"
 

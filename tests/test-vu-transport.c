@@ -15,7 +15,7 @@
 #include <glib.h>
 
 #include "fd-util.h"
-#include "vu-transport.h"
+#include "vu-connection.h"
 
 #define DEADLINE_MS 5000
 

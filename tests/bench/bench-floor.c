@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define REQUEST_SIZE 28 /* VU_HEADER_SIZE + VU_UUID_SIZE */

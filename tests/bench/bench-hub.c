@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 typedef struct {

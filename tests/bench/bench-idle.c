@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define IDLE_WINDOW_MS 2000

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "buffer-pattern.h"
 #include "fd-util.h"
 
 #define QEMU_READY_TIMEOUT_MS 20000 /* TCG start-up on a loaded machine */

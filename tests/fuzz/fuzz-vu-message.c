@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vu-transport.h"
+#include "vu-connection.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,8 +2,7 @@
 #pragma once
 
 /* Small helpers for file descriptors: closing, counting, identifying
- * buffer fds (dma-buf, memfd) and making sealed memfds with a known
- * content, the stand-in for a dma-buf in tests and benchmarks. */
+ * buffer fds (dma-buf, memfd). */
 
 #include <fcntl.h>
 #include <stdbool.h>
@@ -22,20 +21,6 @@ void fd_close_safe(int *fd);
 /* Number of open fds of this process (entries of /proc/self/fd, not
  * counting the one used to read it), or -errno. For leak checks in tests. */
 int fd_count_open(void);
-
-/* Creates a memfd of size bytes (MFD_ALLOW_SEALING|MFD_CLOEXEC) named name,
- * fills it with the pattern of seed (memfd_pattern_byte) and seals it
- * against shrinking, growing, writing and further sealing. 0 or -errno. */
-int memfd_new_sealed_pattern(const char *name, size_t size, uint8_t seed, int *ret_fd);
-
-/* The byte memfd_new_sealed_pattern writes at offset: depends on both seed
- * and offset so that a shifted or foreign buffer does not verify. */
-uint8_t memfd_pattern_byte(uint8_t seed, uint64_t offset);
-
-/* Checks that fd holds exactly size bytes of seed's pattern (reads with
- * pread, the file offset is not moved). 0, -EBADMSG when the content or
- * the size differ, or -errno when the fd cannot be read. */
-int memfd_verify_pattern(int fd, size_t size, uint8_t seed);
 
 /* 1 if fd is a dma-buf (its filesystem is the dma-buf one), 0 if not,
  * -errno if fd is not valid. */

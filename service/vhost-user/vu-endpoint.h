@@ -13,7 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "vu-message.h"
-#include "vu-transport.h"
+#include "vu-connection.h"
 
 typedef struct VuEndpoint VuEndpoint;
 typedef struct VuReplySlot VuReplySlot;

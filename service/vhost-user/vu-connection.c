@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "vu-transport.h"
+#include "vu-connection.h"
 
 #include <errno.h>
 #include <fcntl.h>

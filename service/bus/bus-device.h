@@ -12,9 +12,6 @@
 #include "bus-manager.h"
 #include "drm-device.h"
 
-#define BUS_DEVICE_INTERFACE "org.vhostshare.share1.Device"
-#define BUS_DEVICE_PREFIX BUS_MANAGER_PATH "/device"
-
 /* The object path of d (allocated), or NULL on ENOMEM. */
 char *bus_device_path(const DrmDevice *d);
 

@@ -29,7 +29,8 @@
 #include "config.h"
 #include "fd-util.h"
 #include "log.h"
-#include "share-table.h"
+#include "buffer-pattern.h"
+#include "uuid-util.h"
 
 typedef struct {
         uint8_t uuid[16];

@@ -15,11 +15,8 @@
 #include <glib.h>
 
 #include "bus-access.h"
+#include "bus-names.h"
 #include "service.h"
-
-#define BUS_NAME "org.vhostshare.share1"
-#define BUS_MANAGER_PATH "/org/vhostshare/share1"
-#define BUS_MANAGER_INTERFACE "org.vhostshare.share1.Manager"
 
 typedef struct BusManager BusManager;
 typedef struct DrmDeviceList DrmDeviceList;

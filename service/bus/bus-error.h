@@ -8,21 +8,7 @@
 
 #include <systemd/sd-bus.h>
 
-#define BUS_ERROR_PREFIX "org.vhostshare.share1.Error."
-#define BUS_ERROR_NOT_FOUND BUS_ERROR_PREFIX "NotFound"
-#define BUS_ERROR_EXISTS BUS_ERROR_PREFIX "Exists"
-#define BUS_ERROR_NOT_OWNER BUS_ERROR_PREFIX "NotOwner"
-#define BUS_ERROR_INVALID_UUID BUS_ERROR_PREFIX "InvalidUuid"
-#define BUS_ERROR_INVALID_FD BUS_ERROR_PREFIX "InvalidFd"
-#define BUS_ERROR_UNSUPPORTED BUS_ERROR_PREFIX "Unsupported"
-#define BUS_ERROR_TIMEOUT BUS_ERROR_PREFIX "Timeout"
-#define BUS_ERROR_LIMIT_REACHED BUS_ERROR_PREFIX "LimitReached"
-#define BUS_ERROR_ACCESS_DENIED BUS_ERROR_PREFIX "AccessDenied"
-#define BUS_ERROR_PEER_GONE BUS_ERROR_PREFIX "PeerGone"
-#define BUS_ERROR_NO_DEVICE BUS_ERROR_PREFIX "NoDevice"
-#define BUS_ERROR_NO_MEMORY BUS_ERROR_PREFIX "NoMemory"
-#define BUS_ERROR_INVALID_SIZE BUS_ERROR_PREFIX "InvalidSize"
-#define BUS_ERROR_FAILED BUS_ERROR_PREFIX "Failed"
+#include "bus-names.h"
 
 /* Name <-> errno. The first entry with a given errno is the name that errno
  * turns into; InvalidUuid maps to EINVAL only in the name -> errno

@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SHARE_UUID_SIZE 16
-#define SHARE_UUID_STR_LEN 37 /* 36 + NUL */
+#include "buffer-info.h"
+#include "uuid-util.h"
 
 typedef enum {
         SHARE_TYPE_DMABUF,    /* the table holds the fd */
@@ -46,18 +46,6 @@ typedef struct ShareOwner {
         void *entries_head;
         unsigned n_entries;
 } ShareOwner;
-
-/* What is known about a stored buffer. */
-typedef struct {
-        uint64_t size;     /* bytes, 0 when unknown */
-        char exporter[64]; /* dma-buf exp_name, "memfd", or "" */
-        char name[64];     /* dma-buf name or memfd name, or "" */
-        dev_t dev;         /* inode identity of the buffer */
-        ino_t ino;
-        char device[128];   /* DRM device it came from, or "" */
-        char allocator[16]; /* how the service made it ("drm-dumb", "udmabuf",
-                               "memfd"), "" when it was handed in */
-} ShareBufferInfo;
 
 typedef enum {
         SHARE_EVENT_ADDED,
@@ -140,17 +128,3 @@ uint64_t share_entry_created_usec(const ShareEntry *e); /* CLOCK_REALTIME µs */
 uint64_t share_entry_lookup_count(const ShareEntry *e);
 
 const char *share_type_to_string(ShareType t); /* "dma-buf" | "vhost-device" */
-
-/* Fills info from an fd: size, exporter ("memfd" or dma-buf exp_name from
- * /proc/self/fdinfo), name, inode identity. 0 or -errno. */
-int share_buffer_info_from_fd(int fd, ShareBufferInfo *info);
-/* Takes size, exp_name and name from the text of /proc/self/fdinfo/N of a
- * dma-buf into info (other fields untouched). Returns how many were found. */
-int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info);
-
-/* UUID helpers (libuuid underneath). */
-void share_uuid_to_string(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_STR_LEN]);
-/* Accepts the 36-char form and the 32-hex-digit form, either case; checks
- * syntax only (the nil UUID parses). -EINVAL otherwise. */
-int share_uuid_from_string(const char *s, uint8_t uuid[SHARE_UUID_SIZE]);
-bool share_uuid_is_valid(const uint8_t uuid[SHARE_UUID_SIZE]); /* not nil, not max */

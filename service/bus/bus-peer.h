@@ -10,8 +10,6 @@
 
 #include "bus-manager.h"
 
-#define BUS_PEER_INTERFACE "org.vhostshare.share1.Peer"
-#define BUS_PEER_PREFIX BUS_MANAGER_PATH "/peer"
 #define BUS_PEER_PATH_MAX (sizeof(BUS_PEER_PREFIX "/") + 20)
 
 void bus_peer_path(const VuPeer *p, char out[BUS_PEER_PATH_MAX]);

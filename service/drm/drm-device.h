@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "share-table.h"
+#include "buffer-info.h"
 
 typedef struct DrmDevice DrmDevice;
 typedef struct DrmDeviceList DrmDeviceList;

@@ -3,7 +3,7 @@
 
 /* The vhost-user wire format: message ids of both channels, the 12-byte
  * header, payload size rules, and parse/build helpers. Knows nothing of
- * sockets; vu-transport.h moves these messages. */
+ * sockets; vu-connection.h moves these messages. */
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -11,8 +11,6 @@
 #include "bus-manager.h"
 #include "share-table.h"
 
-#define BUS_OBJECT_INTERFACE "org.vhostshare.share1.Object"
-#define BUS_OBJECT_PREFIX BUS_MANAGER_PATH "/object"
 #define BUS_OBJECT_PATH_MAX (sizeof(BUS_OBJECT_PREFIX "/") + 2 * SHARE_UUID_SIZE)
 
 void bus_object_path(const uint8_t uuid[SHARE_UUID_SIZE], char out[BUS_OBJECT_PATH_MAX]);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "uuid-util.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib.h>
+#include <uuid/uuid.h>
+
+void share_uuid_to_string(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_STR_LEN])
+{
+        uuid_unparse_lower(uuid, out);
+}
+
+static int parse_hex(const char *s, uint8_t uuid[SHARE_UUID_SIZE])
+{
+        uint8_t u[SHARE_UUID_SIZE];
+
+        for (size_t i = 0; i < SHARE_UUID_SIZE; i++) {
+                int hi = g_ascii_xdigit_value(s[2 * i]);
+                int lo = g_ascii_xdigit_value(s[2 * i + 1]);
+
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                u[i] = (uint8_t) (hi << 4 | lo);
+        }
+        memcpy(uuid, u, SHARE_UUID_SIZE);
+        return 0;
+}
+
+int share_uuid_from_string(const char *s, uint8_t uuid[SHARE_UUID_SIZE])
+{
+        size_t len;
+
+        if (!s || !uuid)
+                return -EINVAL;
+        len = strlen(s);
+        if (len == SHARE_UUID_STR_LEN - 1) {
+                uuid_t u;
+
+                if (uuid_parse(s, u) < 0)
+                        return -EINVAL;
+                memcpy(uuid, u, SHARE_UUID_SIZE);
+                return 0;
+        }
+        if (len == 2 * SHARE_UUID_SIZE)
+                return parse_hex(s, uuid);
+        return -EINVAL;
+}
+
+bool share_uuid_is_valid(const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        static const uint8_t max[SHARE_UUID_SIZE] = {
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        };
+        static const uint8_t nil[SHARE_UUID_SIZE];
+
+        return uuid && memcmp(uuid, nil, SHARE_UUID_SIZE) != 0 &&
+               memcmp(uuid, max, SHARE_UUID_SIZE) != 0;
+}
+
+void share_uuid_to_hex(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_HEX_LEN])
+{
+        static const char digits[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < SHARE_UUID_SIZE; i++) {
+                out[2 * i] = digits[uuid[i] >> 4];
+                out[2 * i + 1] = digits[uuid[i] & 15];
+        }
+        out[2 * SHARE_UUID_SIZE] = '\0';
+}
