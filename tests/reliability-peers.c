@@ -83,9 +83,9 @@ static void dev_on_fail(VuBackend *b, int error, const char *reason, void *userd
 
 static bool dev_ready(TestDev *d)
 {
-        VuPeer *p = service_find_peer(d->t->s, d->peer_id);
+        Peer *p = service_find_peer(d->t->s, d->peer_id);
 
-        return p && vu_peer_state(p) == PEER_STATE_READY && vu_backend_shared_objects(d->b);
+        return p && peer_state(p) == PEER_STATE_READY && vu_backend_shared_objects(d->b);
 }
 
 TestDev *test_dev_new(TestService *t)
@@ -98,13 +98,13 @@ TestDev *test_dev_new(TestService *t)
             .get_shared_object = dev_on_get,
             .on_fail = dev_on_fail,
         };
-        VuPeer *p;
+        Peer *p;
         int sv[2];
 
         d->t = t;
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t->s, PEER_ROLE_BACKEND, sv[0], "test-dev", &p), ==, 0);
-        d->peer_id = vu_peer_id(p);
+        g_assert_cmpint(service_adopt_peer(t->s, ROLE_FRONTEND, sv[0], "test-dev", &p), ==, 0);
+        d->peer_id = peer_id(p);
         g_assert_cmpint(vu_backend_new(t->ev, sv[1], &ops, "test-dev", d, &d->b), ==, 0);
         TEST_WAIT_FOR(t, dev_ready(d) || d->failed);
         g_assert_false(d->failed);
@@ -171,10 +171,10 @@ bool raw_be_connected(RawBe *r)
 
 static bool raw_be_ready(RawBe *r)
 {
-        VuPeer *p = service_find_peer(r->t->s, r->peer_id);
+        Peer *p = service_find_peer(r->t->s, r->peer_id);
 
         g_assert_nonnull(p);
-        return vu_peer_state(p) == PEER_STATE_READY;
+        return peer_state(p) == PEER_STATE_READY;
 }
 
 void raw_be_send(RawBe *r, VuConnection *c, VuMessage *m)
@@ -218,13 +218,13 @@ static void raw_reply_u64(RawBe *r, const VuMessage *req, uint64_t v)
 RawBe *raw_be_new(TestService *t)
 {
         RawBe *r = g_new0(RawBe, 1);
-        VuPeer *p;
+        Peer *p;
         int sv[2];
 
         r->t = t;
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t->s, PEER_ROLE_BACKEND, sv[0], "raw", &p), ==, 0);
-        r->peer_id = vu_peer_id(p);
+        g_assert_cmpint(service_adopt_peer(t->s, ROLE_FRONTEND, sv[0], "raw", &p), ==, 0);
+        r->peer_id = peer_id(p);
         r->main = vu_conn_new(sv[1]);
 
         while (!r->chan) {

@@ -78,14 +78,14 @@ static void test_disconnect_mid_handshake(void)
         ServiceConfig c;
         int fds = fd_count_open(), sv[2];
         const uint8_t half_header[6] = {1, 0, 0, 0, 5, 0};
-        VuPeer *p;
+        Peer *p;
         uint64_t id;
 
         config_defaults(&c);
         test_service_init(&t, &c);
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t.s, PEER_ROLE_BACKEND, sv[0], "raw", &p), ==, 0);
-        id = vu_peer_id(p);
+        g_assert_cmpint(service_adopt_peer(t.s, ROLE_FRONTEND, sv[0], "raw", &p), ==, 0);
+        id = peer_id(p);
         write_all(sv[1], half_header, sizeof(half_header));
         test_service_iterate(&t);
         close(sv[1]);
@@ -489,7 +489,7 @@ static void test_vmm_never_reads(void)
         VuConnection *vmm;
         uint8_t uuid[16];
         ShareOwner client;
-        VuPeer *p;
+        Peer *p;
 
         config_defaults(&c);
         test_service_init(&t, &c);
@@ -500,7 +500,7 @@ static void test_vmm_never_reads(void)
             0);
         g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t.s, PEER_ROLE_FRONTEND, sv[0], "vmm", &p), ==, 0);
+        g_assert_cmpint(service_adopt_peer(t.s, ROLE_BACKEND, sv[0], "vmm", &p), ==, 0);
         vmm = vu_conn_new(sv[1]);
 
         /* Write while the bridge reads; stop when it stops. */
@@ -594,7 +594,7 @@ static void test_add_flood(void)
         g_assert_cmpuint(acked, ==, 4096);
         g_assert_cmpuint(refused, ==, total - 4096);
         g_assert_cmpuint(share_table_size(service_table(t.s)), ==, 4096);
-        g_assert_cmpuint(vu_peer_exported_count(service_find_peer(t.s, r->peer_id)), ==, 4096);
+        g_assert_cmpuint(peer_exported_count(service_find_peer(t.s, r->peer_id)), ==, 4096);
         test_assert_serves(&t);
         g_assert_true(raw_be_connected(r));
 
@@ -768,12 +768,12 @@ static RawVmm *raw_vmm_new(TestService *t)
         RawVmm *v = g_new0(RawVmm, 1);
         uint64_t features;
         int sv[2], ch[2];
-        VuPeer *p;
+        Peer *p;
 
         v->t = t;
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t->s, PEER_ROLE_FRONTEND, sv[0], "vmm", &p), ==, 0);
-        v->peer_id = vu_peer_id(p);
+        g_assert_cmpint(service_adopt_peer(t->s, ROLE_BACKEND, sv[0], "vmm", &p), ==, 0);
+        v->peer_id = peer_id(p);
         v->main = vu_conn_new(sv[1]);
         features = vmm_call(v, VU_REQ_GET_FEATURES, 0, NULL, -1);
         vmm_call(v, VU_REQ_SET_FEATURES, 0, &features, -1);
@@ -783,7 +783,7 @@ static RawVmm *raw_vmm_new(TestService *t)
         g_assert_cmpuint(vmm_call(v, VU_REQ_SET_BACKEND_REQ_FD, VU_FLAG_NEED_REPLY, NULL, ch[1]),
                          ==, 0);
         v->chan = vu_conn_new(ch[0]);
-        TEST_WAIT_FOR(t, vu_peer_state(service_find_peer(t->s, v->peer_id)) == PEER_STATE_READY);
+        TEST_WAIT_FOR(t, peer_state(service_find_peer(t->s, v->peer_id)) == PEER_STATE_READY);
         return v;
 }
 
@@ -834,14 +834,14 @@ static void run_vmm_ack_fault(VmmAckFault fault)
         switch (fault) {
         case VMM_ACK_LATE: {
                 VuMessage ack;
-                VuPeer *p = service_find_peer(t.s, v->peer_id);
+                Peer *p = service_find_peer(t.s, v->peer_id);
 
-                TEST_WAIT_FOR(&t, strstr(vu_peer_last_error(p), "no answer to ADD") != NULL);
+                TEST_WAIT_FOR(&t, strstr(peer_last_error(p), "no answer to ADD") != NULL);
                 vu_message_init_reply_u64(&ack, &m, 0);
                 raw_be_send(&as_be, v->chan, &ack);
                 test_assert_serves(&t);
                 g_assert_true(service_find_peer(t.s, v->peer_id) == p);
-                g_assert_cmpuint(vu_peer_exported_count(p), ==, 0);
+                g_assert_cmpuint(peer_exported_count(p), ==, 0);
                 /* The VM leaves; the grace does not outlive it. */
                 vu_conn_free(v->chan);
                 v->chan = NULL;
@@ -854,7 +854,7 @@ static void run_vmm_ack_fault(VmmAckFault fault)
 
                 vu_message_init_reply_u64(&ack, &m, 0);
                 raw_be_send(&as_be, v->chan, &ack);
-                TEST_WAIT_FOR(&t, vu_peer_exported_count(service_find_peer(t.s, v->peer_id)) == 1);
+                TEST_WAIT_FOR(&t, peer_exported_count(service_find_peer(t.s, v->peer_id)) == 1);
                 vu_message_init_reply_u64(&ack, &m, 0);
                 raw_be_send(&as_be, v->chan, &ack);
                 break;
@@ -988,15 +988,15 @@ static void test_peer_credentials(void)
         TestService t;
         ServiceConfig c;
         TestDev *d;
-        VuPeer *p;
+        Peer *p;
 
         config_defaults(&c);
         test_service_init(&t, &c);
         d = test_dev_new(&t);
         p = service_find_peer(t.s, d->peer_id);
-        g_assert_cmpint(vu_peer_pid(p), ==, getpid());
-        g_assert_cmpint(vu_peer_uid(p), ==, getuid());
-        g_assert_cmpint(vu_peer_owner(p)->uid, ==, getuid());
+        g_assert_cmpint(peer_pid(p), ==, getpid());
+        g_assert_cmpint(peer_uid(p), ==, getuid());
+        g_assert_cmpint(peer_owner(p)->uid, ==, getuid());
         test_dev_free(d);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         test_service_clear(&t);
@@ -1017,7 +1017,7 @@ static void test_max_peers(void)
         for (unsigned i = 0; i < 3; i++)
                 devs[i] = test_dev_new(&t);
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t.s, PEER_ROLE_BACKEND, sv[0], "one-too-many", NULL), ==,
+        g_assert_cmpint(service_adopt_peer(t.s, ROLE_FRONTEND, sv[0], "one-too-many", NULL), ==,
                         -EUSERS);
         /* Refused and closed: the other end sees the hang-up. */
         g_assert_cmpint(recv(sv[1], (char[1]){0}, 1, MSG_DONTWAIT), ==, 0);

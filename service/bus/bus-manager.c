@@ -612,12 +612,12 @@ static int method_allocate(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return reply_object(msg, e, share_entry_fd(e));
 }
 
-static bool append_peer(VuPeer *p, void *userdata)
+static bool append_peer(Peer *p, void *userdata)
 {
         char path[BUS_PEER_PATH_MAX];
 
         bus_peer_path(p, path);
-        return sd_bus_message_append(userdata, "(so)", vu_peer_name(p) ?: "", path) >= 0;
+        return sd_bus_message_append(userdata, "(so)", peer_name(p) ?: "", path) >= 0;
 }
 
 static int method_list_peers(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -638,7 +638,7 @@ static int method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_error *er
         BusManager *m = userdata;
         char path[BUS_PEER_PATH_MAX];
         const char *role, *socket_path;
-        VuPeer *p = NULL;
+        Peer *p = NULL;
         int r;
 
         r = bus_access_check(&m->access, msg, error);
@@ -682,7 +682,7 @@ static int method_remove_peer(sd_bus_message *msg, void *userdata, sd_bus_error 
         BusManager *m = userdata;
         g_autofree char *reason = NULL;
         const char *path;
-        VuPeer *p;
+        Peer *p;
         int r;
 
         r = bus_access_check(&m->access, msg, error);
@@ -695,7 +695,7 @@ static int method_remove_peer(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (!p)
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_FOUND, "No peer %s", path);
         reason = g_strdup_printf("removed over D-Bus by %s", sd_bus_message_get_sender(msg));
-        log_info("Bus client %s removes peer %s", sd_bus_message_get_sender(msg), vu_peer_name(p));
+        log_info("Bus client %s removes peer %s", sd_bus_message_get_sender(msg), peer_name(p));
         service_close_peer(m->service, p, reason);
         return sd_bus_reply_method_return(msg, NULL);
 }

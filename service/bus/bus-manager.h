@@ -65,7 +65,7 @@ struct BusManager {
          * out of the table or the peer list; the find callbacks still know
          * it through these. */
         const ShareEntry *announcing_entry;
-        VuPeer *announcing_peer;
+        Peer *announcing_peer;
 
         /* ObjectCount/PeerCount/Devices changes, coalesced into one
          * PropertiesChanged per loop iteration. */

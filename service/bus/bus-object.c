@@ -108,14 +108,14 @@ static int property_get_type(sd_bus *bus, const char *path, const char *interfac
 
 typedef struct {
         const ShareOwner *owner;
-        VuPeer *found;
+        Peer *found;
 } FindOwner;
 
-static bool find_owner_peer(VuPeer *p, void *userdata)
+static bool find_owner_peer(Peer *p, void *userdata)
 {
         FindOwner *f = userdata;
 
-        if (vu_peer_owner(p) != f->owner)
+        if (peer_owner(p) != f->owner)
                 return true;
         f->found = p;
         return false;
@@ -134,7 +134,7 @@ static int property_get_owner(sd_bus *bus, const char *path, const char *interfa
         /* The peer that owns an entry is found by its owner identity;
          * owner->userdata is not a documented way to get the peer. */
         if (m && owner && owner->kind == SHARE_OWNER_PEER) {
-                if (m->announcing_peer && vu_peer_owner(m->announcing_peer) == owner)
+                if (m->announcing_peer && peer_owner(m->announcing_peer) == owner)
                         f.found = m->announcing_peer;
                 else
                         service_foreach_peer(m->service, find_owner_peer, &f);

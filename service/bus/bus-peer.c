@@ -9,9 +9,9 @@
 
 #include "log.h"
 
-void bus_peer_path(const VuPeer *p, char out[BUS_PEER_PATH_MAX])
+void bus_peer_path(const Peer *p, char out[BUS_PEER_PATH_MAX])
 {
-        snprintf(out, BUS_PEER_PATH_MAX, BUS_PEER_PREFIX "/%" PRIu64, vu_peer_id(p));
+        snprintf(out, BUS_PEER_PATH_MAX, BUS_PEER_PREFIX "/%" PRIu64, peer_id(p));
 }
 
 int bus_peer_path_to_id(const char *path, uint64_t *ret)
@@ -34,13 +34,13 @@ int bus_peer_path_to_id(const char *path, uint64_t *ret)
         return 0;
 }
 
-VuPeer *bus_peer_find(BusManager *m, const char *path)
+Peer *bus_peer_find(BusManager *m, const char *path)
 {
         uint64_t id;
 
         if (bus_peer_path_to_id(path, &id) < 0)
                 return NULL;
-        if (m->announcing_peer && vu_peer_id(m->announcing_peer) == id)
+        if (m->announcing_peer && peer_id(m->announcing_peer) == id)
                 return m->announcing_peer;
         return service_find_peer(m->service, id);
 }
@@ -48,7 +48,7 @@ VuPeer *bus_peer_find(BusManager *m, const char *path)
 static int peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                      void **found, sd_bus_error *error)
 {
-        VuPeer *p = bus_peer_find(userdata, path);
+        Peer *p = bus_peer_find(userdata, path);
 
         if (!p)
                 return 0;
@@ -56,7 +56,7 @@ static int peer_find(sd_bus *bus, const char *path, const char *interface, void 
         return 1;
 }
 
-static bool collect_peer_path(VuPeer *p, void *userdata)
+static bool collect_peer_path(Peer *p, void *userdata)
 {
         char path[BUS_PEER_PATH_MAX];
 
@@ -80,30 +80,30 @@ static int peer_enumerate(sd_bus *bus, const char *prefix, void *userdata, char 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
 
         if (strcmp(property, "Name") == 0)
-                return sd_bus_message_append(reply, "s", vu_peer_name(p) ?: "");
+                return sd_bus_message_append(reply, "s", peer_name(p) ?: "");
         if (strcmp(property, "Role") == 0)
-                return sd_bus_message_append(reply, "s", peer_role_to_string(vu_peer_role(p)));
+                return sd_bus_message_append(reply, "s", role_remote_to_string(peer_role(p)));
         if (strcmp(property, "SocketPath") == 0)
-                return sd_bus_message_append(reply, "s", vu_peer_socket_path(p) ?: "");
+                return sd_bus_message_append(reply, "s", peer_socket_path(p) ?: "");
         if (strcmp(property, "State") == 0)
-                return sd_bus_message_append(reply, "s", peer_state_to_string(vu_peer_state(p)));
+                return sd_bus_message_append(reply, "s", peer_state_to_string(peer_state(p)));
         if (strcmp(property, "Features") == 0)
-                return sd_bus_message_append(reply, "t", vu_peer_features(p));
+                return sd_bus_message_append(reply, "t", peer_features(p));
         if (strcmp(property, "ProtocolFeatures") == 0)
-                return sd_bus_message_append(reply, "t", vu_peer_protocol_features(p));
+                return sd_bus_message_append(reply, "t", peer_protocol_features(p));
         if (strcmp(property, "SharedObjects") == 0)
-                return sd_bus_message_append(reply, "b", (int) vu_peer_shared_objects(p));
+                return sd_bus_message_append(reply, "b", (int) peer_shared_objects(p));
         if (strcmp(property, "Pid") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) vu_peer_pid(p));
+                return sd_bus_message_append(reply, "u", (uint32_t) peer_pid(p));
         if (strcmp(property, "Uid") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) vu_peer_uid(p));
+                return sd_bus_message_append(reply, "u", (uint32_t) peer_uid(p));
         if (strcmp(property, "ExportedCount") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) vu_peer_exported_count(p));
+                return sd_bus_message_append(reply, "u", (uint32_t) peer_exported_count(p));
         if (strcmp(property, "LastError") == 0)
-                return sd_bus_message_append(reply, "s", vu_peer_last_error(p) ?: "");
+                return sd_bus_message_append(reply, "s", peer_last_error(p) ?: "");
         return -EINVAL;
 }
 
@@ -128,10 +128,10 @@ static const sd_bus_vtable peer_vtable[] = {
     SD_BUS_VTABLE_END,
 };
 
-static void on_peer_event(Service *s, VuPeer *p, PeerEvent ev, void *userdata)
+static void on_peer_event(Service *s, Peer *p, PeerEvent ev, void *userdata)
 {
         BusManager *m = userdata;
-        VuPeer *saved = m->announcing_peer;
+        Peer *saved = m->announcing_peer;
         char path[BUS_PEER_PATH_MAX];
         int r = 0;
 
@@ -155,7 +155,7 @@ static void on_peer_event(Service *s, VuPeer *p, PeerEvent ev, void *userdata)
         }
         m->announcing_peer = saved;
         if (r < 0)
-                log_warning_errno(r, "Failed to announce peer %s on the bus", vu_peer_name(p));
+                log_warning_errno(r, "Failed to announce peer %s on the bus", peer_name(p));
 }
 
 int bus_peer_register(BusManager *m)

@@ -12,11 +12,11 @@
 
 #define BUS_PEER_PATH_MAX (sizeof(BUS_PEER_PREFIX "/") + 20)
 
-void bus_peer_path(const VuPeer *p, char out[BUS_PEER_PATH_MAX]);
+void bus_peer_path(const Peer *p, char out[BUS_PEER_PATH_MAX]);
 /* -EINVAL unless path is BUS_PEER_PREFIX/<decimal id>. */
 int bus_peer_path_to_id(const char *path, uint64_t *ret);
 /* The peer at path, or NULL. */
-VuPeer *bus_peer_find(BusManager *m, const char *path);
+Peer *bus_peer_find(BusManager *m, const char *path);
 
 int bus_peer_register(BusManager *m);
 void bus_peer_unregister(BusManager *m);

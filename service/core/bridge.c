@@ -19,7 +19,7 @@
 #define BRIDGE_LATE_REPLY_GRACE_USEC (60ull * 1000 * 1000)
 
 typedef struct {
-        VuPeer *peer;
+        Peer *peer;
         uint8_t uuid[SHARE_UUID_SIZE];
         bool add;
 } Announcement;
@@ -33,7 +33,7 @@ typedef struct {
 static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
 {
         Announcement *a = userdata;
-        VuPeer *p = a->peer;
+        Peer *p = a->peer;
         char ustr[SHARE_UUID_STR_LEN];
 
         share_uuid_to_string(a->uuid, ustr);
@@ -61,9 +61,9 @@ static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
         g_free(a);
 }
 
-static bool bridge_is_live(const VuPeer *p);
+static bool bridge_is_live(const Peer *p);
 
-static void bridge_send(VuPeer *p, const uint8_t *uuid, bool add)
+static void bridge_send(Peer *p, const uint8_t *uuid, bool add)
 {
         Announcement *a;
         int r;
@@ -83,16 +83,16 @@ static void bridge_send(VuPeer *p, const uint8_t *uuid, bool add)
         }
 }
 
-static bool bridge_is_live(const VuPeer *p)
+static bool bridge_is_live(const Peer *p)
 {
-        return p->role == PEER_ROLE_FRONTEND && p->state == PEER_STATE_READY && p->backend &&
+        return p->role == ROLE_BACKEND && p->state == PEER_STATE_READY && p->backend &&
                vu_backend_shared_objects(p->backend);
 }
 
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev)
 {
         for (GList *l = s->peers.head, *next; l; l = next) {
-                VuPeer *p = l->data;
+                Peer *p = l->data;
 
                 /* A failed send closes p, which unlinks l. */
                 next = l->next;
@@ -104,7 +104,7 @@ void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev)
 
 static bool announce_one(const ShareEntry *e, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
 
         if (share_entry_owner(e) != &p->owner)
                 bridge_send(p, share_entry_uuid(e), true);
@@ -114,7 +114,7 @@ static bool announce_one(const ShareEntry *e, void *userdata)
 
 static void bridge_on_change(VuBackend *b, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
         bool was_ready = p->state == PEER_STATE_READY;
 
         p->features = vu_backend_features(b);
@@ -138,7 +138,7 @@ static void bridge_on_fail(VuBackend *b, int error, const char *reason, void *us
 static void bridge_get_done(Service *s, int fd, int error, void *userdata)
 {
         PeerLookup *l = userdata;
-        VuPeer *p = peer_lookup_claim(l, fd);
+        Peer *p = peer_lookup_claim(l, fd);
         char ustr[SHARE_UUID_STR_LEN];
 
         if (!p)
@@ -153,7 +153,7 @@ static void bridge_get_done(Service *s, int fd, int error, void *userdata)
 static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
                                      void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
 
         /* Without a UUID (QEMU 10.x; the back-end engine warned) there is
          * nothing to look up. Only what the table holds: asking the VMM back
@@ -167,7 +167,7 @@ static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         peer_lookup_start(p, slot, uuid, bridge_get_done);
 }
 
-void bridge_peer_start(VuPeer *p, int fd)
+void bridge_peer_start(Peer *p, int fd)
 {
         const ServiceConfig *c = &p->service->config;
         VuBackendOps ops = {
@@ -197,7 +197,7 @@ void bridge_peer_start(VuPeer *p, int fd)
         peer_set_state(p, PEER_STATE_NEGOTIATING);
 }
 
-void bridge_peer_stop(VuPeer *p)
+void bridge_peer_stop(Peer *p)
 {
         VuBackend *b = p->backend;
 
@@ -213,7 +213,7 @@ static void bridge_on_upstream_lookup(VuBackend *b, int fd, int error, void *use
         g_free(u);
 }
 
-int bridge_peer_lookup(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+int bridge_peer_lookup(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                        void *userdata)
 {
         UpstreamLookup *u = g_new0(UpstreamLookup, 1);

@@ -17,7 +17,7 @@
 typedef struct {
         ServiceLookupFn done;
         void *userdata;
-        VuPeer *exporter;
+        Peer *exporter;
         uint8_t uuid[SHARE_UUID_SIZE];
 } GetRequest;
 
@@ -26,7 +26,7 @@ static void hub_on_main_fail(VuEndpoint *ep, int error, const char *reason, void
         peer_fail_errno(userdata, error, reason);
 }
 
-static void hub_ready(VuPeer *p)
+static void hub_ready(Peer *p)
 {
         char pf[256];
 
@@ -34,12 +34,12 @@ static void hub_ready(VuPeer *p)
         vu_protocol_features_to_string(p->protocol_features, pf, sizeof(pf));
         log_info("%s: ready, features 0x%llx, %llu queue(s), protocol features %s%s", p->name,
                  (unsigned long long) p->features, (unsigned long long) p->queues, pf,
-                 vu_peer_shared_objects(p) ? ""
-                                           : " (no SHARED_OBJECT: its shared-object "
-                                             "requests will be refused)");
+                 peer_shared_objects(p) ? ""
+                                        : " (no SHARED_OBJECT: its shared-object "
+                                          "requests will be refused)");
 }
 
-static int hub_send(VuPeer *p, uint32_t request, uint32_t flags, const uint64_t *value,
+static int hub_send(Peer *p, uint32_t request, uint32_t flags, const uint64_t *value,
                     VuReplyFn done)
 {
         VuMessage m;
@@ -52,7 +52,7 @@ static int hub_send(VuPeer *p, uint32_t request, uint32_t flags, const uint64_t 
 }
 
 /* Replies in the handshake must be a plain u64. */
-static bool hub_reply_u64(VuPeer *p, VuMessage *m, int error, uint64_t *ret)
+static bool hub_reply_u64(Peer *p, VuMessage *m, int error, uint64_t *ret)
 {
         if (error < 0)
                 return false; /* the endpoint failure path reports it */
@@ -66,7 +66,7 @@ static bool hub_reply_u64(VuPeer *p, VuMessage *m, int error, uint64_t *ret)
 
 static void hub_on_backend_req_ack(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
         uint64_t ack;
 
         if (!hub_reply_u64(p, m, error, &ack))
@@ -87,7 +87,7 @@ static void hub_on_chan_fail(VuEndpoint *ep, int error, const char *reason, void
         peer_fail_errno(userdata, error, buf);
 }
 
-static void hub_finish_handshake(VuPeer *p)
+static void hub_finish_handshake(Peer *p)
 {
         bool reply_ack = p->protocol_features & VU_BIT(VU_PF_REPLY_ACK);
         int sv[2] = {-1, -1};
@@ -131,7 +131,7 @@ static void hub_finish_handshake(VuPeer *p)
 
 static void hub_on_queue_num(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
 
         if (!hub_reply_u64(p, m, error, &p->queues))
                 return;
@@ -140,7 +140,7 @@ static void hub_on_queue_num(VuEndpoint *ep, VuMessage *m, int error, void *user
 
 static void hub_on_protocol_features(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
         uint64_t offered;
 
         if (!hub_reply_u64(p, m, error, &offered))
@@ -161,7 +161,7 @@ static void hub_on_protocol_features(VuEndpoint *ep, VuMessage *m, int error, vo
 
 static void hub_on_features(VuEndpoint *ep, VuMessage *m, int error, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
         uint64_t offered;
 
         if (!hub_reply_u64(p, m, error, &offered))
@@ -176,7 +176,7 @@ static void hub_on_features(VuEndpoint *ep, VuMessage *m, int error, void *userd
         hub_send(p, VU_REQ_GET_PROTOCOL_FEATURES, 0, NULL, hub_on_protocol_features);
 }
 
-void frontend_peer_start(VuPeer *p, int fd)
+void hub_peer_start(Peer *p, int fd)
 {
         VuEndpointOps ops = {
             .channel = VU_CHANNEL_FRONTEND,
@@ -195,7 +195,7 @@ void frontend_peer_start(VuPeer *p, int fd)
         hub_send(p, VU_REQ_GET_FEATURES, 0, NULL, hub_on_features);
 }
 
-void frontend_peer_stop(VuPeer *p)
+void hub_peer_stop(Peer *p)
 {
         VuEndpoint *main = p->main, *chan = p->chan;
 
@@ -254,8 +254,8 @@ static void hub_on_get_reply(VuEndpoint *ep, VuMessage *m, int error, void *user
         g_free(g);
 }
 
-int frontend_peer_get_shared_object(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE],
-                                    ServiceLookupFn done, void *userdata)
+int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                               void *userdata)
 {
         Service *s = p->service;
         GetRequest *g;
@@ -292,7 +292,7 @@ int frontend_peer_get_shared_object(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZ
 static void hub_lookup_done(Service *s, int fd, int error, void *userdata)
 {
         PeerLookup *l = userdata;
-        VuPeer *p = peer_lookup_claim(l, fd);
+        Peer *p = peer_lookup_claim(l, fd);
         char ustr[SHARE_UUID_STR_LEN];
         VuMessage reply;
 
@@ -310,36 +310,36 @@ static void hub_lookup_done(Service *s, int fd, int error, void *userdata)
         g_free(l);
 }
 
-static void hub_on_lookup(VuPeer *p, VuMessage *m, VuReplySlot *slot)
+static void hub_on_lookup(Peer *p, VuMessage *m, VuReplySlot *slot)
 {
         if (m->n_fds > 0)
                 log_debug("%s: LOOKUP came with an fd attached (rust-vmm form); closing it",
                           p->name);
         vu_message_close_fds(m);
-        if (!vu_peer_shared_objects(p)) {
+        if (!peer_shared_objects(p)) {
                 vu_endpoint_complete_u64(p->chan, slot, 1);
                 return;
         }
         peer_lookup_start(p, slot, m->payload.uuid, hub_lookup_done);
 }
 
-static int hub_add(VuPeer *p, const uint8_t *uuid)
+static int hub_add(Peer *p, const uint8_t *uuid)
 {
-        if (!vu_peer_shared_objects(p))
+        if (!peer_shared_objects(p))
                 return -EOPNOTSUPP;
         return share_table_add_exporter(p->service->table, uuid, &p->owner, NULL);
 }
 
-static int hub_remove(VuPeer *p, const uint8_t *uuid)
+static int hub_remove(Peer *p, const uint8_t *uuid)
 {
-        if (!vu_peer_shared_objects(p))
+        if (!peer_shared_objects(p))
                 return -EOPNOTSUPP;
         return service_remove(p->service, uuid, &p->owner);
 }
 
 static void hub_on_chan_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
         bool need_reply = m->hdr.flags & VU_FLAG_NEED_REPLY;
         uint32_t request = m->hdr.request;
         char ustr[SHARE_UUID_STR_LEN];

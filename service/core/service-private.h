@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Internals shared by service.c (lifecycle, listeners, lookups), frontend.c
+/* Internals shared by service.c (lifecycle, listeners, lookups), hub.c
  * (the hub's side of a back-end) and bridge.c (our back-end side towards a
  * VMM). Nothing outside those files includes this. */
 
@@ -19,7 +19,7 @@
 typedef struct {
         Service *service;
         char *path;
-        PeerRole role;      /* of the peers it accepts */
+        Role role;          /* of the peers it accepts */
         ServeOptions serve; /* role front-end: what the bridge presents */
         int fd;
         sd_event_source *io;
@@ -32,15 +32,15 @@ typedef struct {
 /* A request of a peer waiting for service_lookup(). peer is cleared when the
  * peer goes away first, so a late answer only closes its fd. */
 typedef struct {
-        VuPeer *peer;
+        Peer *peer;
         VuReplySlot *slot;
         uint8_t uuid[SHARE_UUID_SIZE];
 } PeerLookup;
 
-struct VuPeer {
+struct Peer {
         Service *service;
         uint64_t id;
-        PeerRole role;
+        Role role;
         PeerState state;
         char *name;
         char *socket_path;
@@ -75,8 +75,8 @@ struct Service {
         ServiceConfig config;
         ShareTable *table;
         GPtrArray *listeners; /* Listener* */
-        GQueue peers;         /* VuPeer*, creation order */
-        GQueue closing;       /* closed VuPeer* waiting to be freed */
+        GQueue peers;         /* Peer*, creation order */
+        GQueue closing;       /* closed Peer* waiting to be freed */
         GHashTable *peers_by_id;
         uint64_t next_peer_id;
         unsigned pending_lookups;
@@ -85,34 +85,34 @@ struct Service {
         unsigned table_observer;
 };
 
-void service_notify_peer(Service *s, VuPeer *p, PeerEvent ev);
-void peer_set_state(VuPeer *p, PeerState state);
-void peer_set_error(VuPeer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void service_notify_peer(Service *s, Peer *p, PeerEvent ev);
+void peer_set_state(Peer *p, PeerState state);
+void peer_set_error(Peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A peer broke: log, purge, fail lookups; reconnecting peers retry, others go. */
-void peer_fail(VuPeer *p, const char *reason);
+void peer_fail(Peer *p, const char *reason);
 /* The same, for a connection that reported error (-EPIPE: an orderly hang-up). */
-void peer_fail_errno(VuPeer *p, int error, const char *reason);
+void peer_fail_errno(Peer *p, int error, const char *reason);
 
 /* service_lookup() for p's request waiting in slot: done gets a PeerLookup
  * (at once, if the lookup cannot start) and begins with peer_lookup_claim(). */
-void peer_lookup_start(VuPeer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
+void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
                        ServiceLookupFn done);
 /* In done: the peer still waiting, l now off its queue; or NULL when it went
  * away first, and then fd is closed and l freed. */
-VuPeer *peer_lookup_claim(PeerLookup *l, int fd);
+Peer *peer_lookup_claim(PeerLookup *l, int fd);
 
-/* frontend.c: the hub's side of one back-end. */
-void frontend_peer_start(VuPeer *p, int fd);
-void frontend_peer_stop(VuPeer *p);
+/* hub.c: the hub's side of one back-end. */
+void hub_peer_start(Peer *p, int fd);
+void hub_peer_stop(Peer *p);
 /* Asks the exporting back-end for the object; done as for service_lookup. */
-int frontend_peer_get_shared_object(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE],
-                                    ServiceLookupFn done, void *userdata);
+int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                               void *userdata);
 
 /* bridge.c: our back-end side towards a VMM front-end. */
-void bridge_peer_start(VuPeer *p, int fd);
-void bridge_peer_stop(VuPeer *p);
+void bridge_peer_start(Peer *p, int fd);
+void bridge_peer_stop(Peer *p);
 /* Tell bridged front-ends of table changes. */
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
 /* Asks the front-end upstream (SHARED_OBJECT_LOOKUP). */
-int bridge_peer_lookup(VuPeer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+int bridge_peer_lookup(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                        void *userdata);

@@ -100,11 +100,11 @@ static void listener_free(Listener *l)
         g_free(l);
 }
 
-static void peer_destroy(VuPeer *p);
+static void peer_destroy(Peer *p);
 
 void service_free(Service *s)
 {
-        VuPeer *p;
+        Peer *p;
 
         if (!s)
                 return;
@@ -155,7 +155,7 @@ void service_remove_peer_observer(Service *s, unsigned id)
                 }
 }
 
-void service_notify_peer(Service *s, VuPeer *p, PeerEvent ev)
+void service_notify_peer(Service *s, Peer *p, PeerEvent ev)
 {
         for (guint i = 0; i < s->peer_observers->len; i++) {
                 PeerObserver o = g_array_index(s->peer_observers, PeerObserver, i);
@@ -165,16 +165,16 @@ void service_notify_peer(Service *s, VuPeer *p, PeerEvent ev)
 
 /* ---- peers ---- */
 
-static VuPeer *peer_new(Service *s, PeerRole role, const char *path, const char *how)
+static Peer *peer_new(Service *s, Role role, const char *path, const char *how)
 {
-        VuPeer *p = g_new0(VuPeer, 1);
+        Peer *p = g_new0(Peer, 1);
 
         p->service = s;
         p->id = s->next_peer_id++;
         p->role = role;
         p->state = PEER_STATE_CONNECTING;
         p->socket_path = g_strdup(path);
-        p->name = g_strdup_printf("%s#%llu(%s%s)", peer_role_to_string(role),
+        p->name = g_strdup_printf("%s#%llu(%s%s)", role_remote_to_string(role),
                                   (unsigned long long) p->id, how, path);
         p->uid = (uid_t) -1;
         share_owner_init(&p->owner, SHARE_OWNER_PEER, p->name, (uid_t) -1);
@@ -187,7 +187,7 @@ static VuPeer *peer_new(Service *s, PeerRole role, const char *path, const char 
         return p;
 }
 
-static void peer_read_credentials(VuPeer *p, int fd)
+static void peer_read_credentials(Peer *p, int fd)
 {
         struct ucred cred;
         socklen_t len = sizeof(cred);
@@ -199,17 +199,17 @@ static void peer_read_credentials(VuPeer *p, int fd)
         }
 }
 
-static void peer_start(VuPeer *p, int fd)
+static void peer_start(Peer *p, int fd)
 {
         peer_read_credentials(p, fd);
         log_info("%s: connected (pid %d, uid %d)", p->name, (int) p->pid, (int) p->uid);
-        if (p->role == PEER_ROLE_BACKEND)
-                frontend_peer_start(p, fd);
+        if (p->role == ROLE_FRONTEND)
+                hub_peer_start(p, fd);
         else
                 bridge_peer_start(p, fd);
 }
 
-void peer_set_state(VuPeer *p, PeerState state)
+void peer_set_state(Peer *p, PeerState state)
 {
         if (p->state == state)
                 return;
@@ -217,7 +217,7 @@ void peer_set_state(VuPeer *p, PeerState state)
         service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
 }
 
-void peer_set_error(VuPeer *p, const char *fmt, ...)
+void peer_set_error(Peer *p, const char *fmt, ...)
 {
         va_list ap;
 
@@ -228,7 +228,7 @@ void peer_set_error(VuPeer *p, const char *fmt, ...)
                 service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
 }
 
-void peer_lookup_start(VuPeer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
+void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
                        ServiceLookupFn done)
 {
         PeerLookup *l = g_new0(PeerLookup, 1);
@@ -243,9 +243,9 @@ void peer_lookup_start(VuPeer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UU
                 done(p->service, -1, r, l);
 }
 
-VuPeer *peer_lookup_claim(PeerLookup *l, int fd)
+Peer *peer_lookup_claim(PeerLookup *l, int fd)
 {
-        VuPeer *p = l->peer;
+        Peer *p = l->peer;
 
         if (!p) {
                 if (fd >= 0)
@@ -257,7 +257,7 @@ VuPeer *peer_lookup_claim(PeerLookup *l, int fd)
         return p;
 }
 
-static void peer_forget_lookups(VuPeer *p)
+static void peer_forget_lookups(Peer *p)
 {
         PeerLookup *l;
 
@@ -266,13 +266,13 @@ static void peer_forget_lookups(VuPeer *p)
 }
 
 /* Drops the connection and everything that hangs off it. */
-static void peer_disconnect(VuPeer *p)
+static void peer_disconnect(Peer *p)
 {
         unsigned purged;
 
         peer_forget_lookups(p);
-        if (p->role == PEER_ROLE_BACKEND)
-                frontend_peer_stop(p);
+        if (p->role == ROLE_FRONTEND)
+                hub_peer_stop(p);
         else
                 bridge_peer_stop(p);
         purged = share_table_remove_owner(p->service->table, &p->owner);
@@ -282,18 +282,18 @@ static void peer_disconnect(VuPeer *p)
         p->exported_count = 0;
 }
 
-static int peer_connect_now(VuPeer *p);
+static int peer_connect_now(Peer *p);
 
 static int peer_on_retry(sd_event_source *src, uint64_t usec, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
 
         p->retry = sd_event_source_disable_unref(p->retry);
         peer_connect_now(p);
         return 0;
 }
 
-static void peer_schedule_retry(VuPeer *p)
+static void peer_schedule_retry(Peer *p)
 {
         uint64_t now = 0;
 
@@ -308,19 +308,19 @@ static void peer_schedule_retry(VuPeer *p)
 
 static int peer_on_free_later(sd_event_source *src, void *userdata)
 {
-        VuPeer *p = userdata;
+        Peer *p = userdata;
 
         g_queue_remove(&p->service->closing, p);
         peer_destroy(p);
         return 0;
 }
 
-void peer_fail(VuPeer *p, const char *reason)
+void peer_fail(Peer *p, const char *reason)
 {
         peer_fail_errno(p, -EPROTO, reason);
 }
 
-void peer_fail_errno(VuPeer *p, int error, const char *reason)
+void peer_fail_errno(Peer *p, int error, const char *reason)
 {
         Service *s = p->service;
 
@@ -339,7 +339,7 @@ void peer_fail_errno(VuPeer *p, int error, const char *reason)
         service_close_peer(s, p, reason);
 }
 
-void service_close_peer(Service *s, VuPeer *p, const char *reason)
+void service_close_peer(Service *s, Peer *p, const char *reason)
 {
         if (p->state == PEER_STATE_CLOSED)
                 return;
@@ -355,7 +355,7 @@ void service_close_peer(Service *s, VuPeer *p, const char *reason)
         (void) sd_event_add_defer(s->event, &p->free_later, peer_on_free_later, p);
 }
 
-static void peer_destroy(VuPeer *p)
+static void peer_destroy(Peer *p)
 {
         sd_event_source_disable_unref(p->free_later);
         sd_event_source_disable_unref(p->retry);
@@ -386,7 +386,7 @@ static int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len
         return 0;
 }
 
-static int peer_connect_now(VuPeer *p)
+static int peer_connect_now(Peer *p)
 {
         struct sockaddr_un sa;
         socklen_t len;
@@ -413,9 +413,9 @@ static int peer_connect_now(VuPeer *p)
         return 0;
 }
 
-int service_connect_backend(Service *s, const char *path, VuPeer **ret)
+int service_connect_backend(Service *s, const char *path, Peer **ret)
 {
-        VuPeer *p;
+        Peer *p;
         struct sockaddr_un sa;
         socklen_t len;
         int r;
@@ -425,7 +425,7 @@ int service_connect_backend(Service *s, const char *path, VuPeer **ret)
                 return log_error_errno(r, "socket path %s unusable", path);
         if (peers_at_limit(s))
                 return -EUSERS;
-        p = peer_new(s, PEER_ROLE_BACKEND, path, "");
+        p = peer_new(s, ROLE_FRONTEND, path, "");
         p->reconnect = true;
         r = peer_connect_now(p);
         if (r < 0) {
@@ -482,7 +482,7 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
         Service *s = l->service;
         struct ucred cred = {.uid = (uid_t) -1};
         socklen_t len = sizeof(cred);
-        VuPeer *p;
+        Peer *p;
         int cfd, r;
 
         cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -536,9 +536,9 @@ int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, un
         return -ENOENT;
 }
 
-int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuPeer **ret)
+int service_adopt_peer(Service *s, Role role, int fd, const char *label, Peer **ret)
 {
-        VuPeer *p;
+        Peer *p;
 
         if (peers_at_limit(s)) {
                 close(fd);
@@ -551,7 +551,7 @@ int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuP
         return 0;
 }
 
-static int service_listen(Service *s, const char *path, PeerRole role, const ServeOptions *opts)
+static int service_listen(Service *s, const char *path, Role role, const ServeOptions *opts)
 {
         g_autofree Listener *l = NULL;
         struct sockaddr_un sa;
@@ -590,7 +590,7 @@ static int service_listen(Service *s, const char *path, PeerRole role, const Ser
                 listener_free(tmp);
                 return r;
         }
-        if (role == PEER_ROLE_BACKEND)
+        if (role == ROLE_FRONTEND)
                 log_info("listening for back-ends on %s", path);
         else
                 log_info("listening for front-ends on %s (virtio device %u, %u queue(s), "
@@ -603,19 +603,19 @@ static int service_listen(Service *s, const char *path, PeerRole role, const Ser
 
 int service_listen_backends(Service *s, const char *path)
 {
-        return service_listen(s, path, PEER_ROLE_BACKEND, NULL);
+        return service_listen(s, path, ROLE_FRONTEND, NULL);
 }
 
 int service_listen_frontends(Service *s, const char *path)
 {
-        return service_listen(s, path, PEER_ROLE_FRONTEND, NULL);
+        return service_listen(s, path, ROLE_BACKEND, NULL);
 }
 
 int service_listen_frontends_with(Service *s, const char *path, const ServeOptions *opts)
 {
         if (opts->queues < 1 || opts->queues > 64)
                 return -EINVAL;
-        return service_listen(s, path, PEER_ROLE_FRONTEND, opts);
+        return service_listen(s, path, ROLE_BACKEND, opts);
 }
 
 unsigned service_n_peers(Service *s)
@@ -623,7 +623,7 @@ unsigned service_n_peers(Service *s)
         return s->peers.length;
 }
 
-void service_foreach_peer(Service *s, bool (*fn)(VuPeer *p, void *userdata), void *userdata)
+void service_foreach_peer(Service *s, bool (*fn)(Peer *p, void *userdata), void *userdata)
 {
         for (GList *l = s->peers.head; l;) {
                 GList *next = l->next;
@@ -633,83 +633,83 @@ void service_foreach_peer(Service *s, bool (*fn)(VuPeer *p, void *userdata), voi
         }
 }
 
-VuPeer *service_find_peer(Service *s, uint64_t id)
+Peer *service_find_peer(Service *s, uint64_t id)
 {
         return g_hash_table_lookup(s->peers_by_id, &id);
 }
 
 /* ---- peer properties ---- */
 
-uint64_t vu_peer_id(const VuPeer *p)
+uint64_t peer_id(const Peer *p)
 {
         return p->id;
 }
 
-PeerRole vu_peer_role(const VuPeer *p)
+Role peer_role(const Peer *p)
 {
         return p->role;
 }
 
-PeerState vu_peer_state(const VuPeer *p)
+PeerState peer_state(const Peer *p)
 {
         return p->state;
 }
 
-const char *vu_peer_name(const VuPeer *p)
+const char *peer_name(const Peer *p)
 {
         return p->name;
 }
 
-const char *vu_peer_socket_path(const VuPeer *p)
+const char *peer_socket_path(const Peer *p)
 {
         return p->socket_path;
 }
 
-uint64_t vu_peer_features(const VuPeer *p)
+uint64_t peer_features(const Peer *p)
 {
         return p->features;
 }
 
-uint64_t vu_peer_protocol_features(const VuPeer *p)
+uint64_t peer_protocol_features(const Peer *p)
 {
         return p->protocol_features;
 }
 
-bool vu_peer_shared_objects(const VuPeer *p)
+bool peer_shared_objects(const Peer *p)
 {
         return (p->protocol_features & VU_BIT(VU_PF_SHARED_OBJECT)) &&
-               (p->role == PEER_ROLE_BACKEND ? p->chan != NULL
-                                             : p->backend && vu_backend_has_channel(p->backend));
+               (p->role == ROLE_FRONTEND ? p->chan != NULL
+                                         : p->backend && vu_backend_has_channel(p->backend));
 }
 
-pid_t vu_peer_pid(const VuPeer *p)
+pid_t peer_pid(const Peer *p)
 {
         return p->pid;
 }
 
-uid_t vu_peer_uid(const VuPeer *p)
+uid_t peer_uid(const Peer *p)
 {
         return p->uid;
 }
 
-unsigned vu_peer_exported_count(const VuPeer *p)
+unsigned peer_exported_count(const Peer *p)
 {
-        return p->role == PEER_ROLE_BACKEND ? p->owner.n_entries : p->exported_count;
+        return p->role == ROLE_FRONTEND ? p->owner.n_entries : p->exported_count;
 }
 
-const char *vu_peer_last_error(const VuPeer *p)
+const char *peer_last_error(const Peer *p)
 {
         return p->last_error;
 }
 
-ShareOwner *vu_peer_owner(VuPeer *p)
+ShareOwner *peer_owner(Peer *p)
 {
         return &p->owner;
 }
 
-const char *peer_role_to_string(PeerRole r)
+const char *role_remote_to_string(Role r)
 {
-        return r == PEER_ROLE_BACKEND ? "back-end" : "front-end";
+        return r == ROLE_FRONTEND ? "back-end" : "front-end";
 }
 
 const char *peer_state_to_string(PeerState s)
@@ -741,14 +741,13 @@ static bool upstream_asked(const UpstreamLookup *u, pid_t pid)
         return false;
 }
 
-static VuPeer *next_upstream(UpstreamLookup *u)
+static Peer *next_upstream(UpstreamLookup *u)
 {
         for (GList *l = u->service->peers.head; l; l = l->next) {
-                VuPeer *p = l->data;
+                Peer *p = l->data;
 
-                if (p->id > u->last_id && p->role == PEER_ROLE_FRONTEND &&
-                    p->state == PEER_STATE_READY && vu_peer_shared_objects(p) &&
-                    !upstream_asked(u, p->pid))
+                if (p->id > u->last_id && p->role == ROLE_BACKEND && p->state == PEER_STATE_READY &&
+                    peer_shared_objects(p) && !upstream_asked(u, p->pid))
                         return p;
         }
         return NULL;
@@ -782,7 +781,7 @@ static void upstream_on_answer(Service *s, int fd, int error, void *userdata)
  * done when there was none to ask at all. */
 static int upstream_ask_next(UpstreamLookup *u)
 {
-        VuPeer *p;
+        Peer *p;
 
         while ((p = next_upstream(u))) {
                 u->last_id = p->id;
@@ -851,7 +850,7 @@ int service_lookup(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE], ServiceLo
         owner = share_entry_owner(e);
         if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
                 return -ENOENT;
-        r = frontend_peer_get_shared_object(owner->userdata, uuid, done, userdata);
+        r = hub_peer_get_shared_object(owner->userdata, uuid, done, userdata);
         service_note_lookup(s, uuid); /* refused ones count too */
         return r;
 }

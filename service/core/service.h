@@ -14,12 +14,13 @@
 #include "share-table.h"
 
 typedef struct Service Service;
-typedef struct VuPeer VuPeer;
+typedef struct Peer Peer;
 
+/* What *we* are on a connection (docs/hacking.md, "Vocabulary"). */
 typedef enum {
-        PEER_ROLE_BACKEND,  /* the remote is a vhost-user back-end; we are its front-end (hub) */
-        PEER_ROLE_FRONTEND, /* the remote is a front-end (a VMM); we are its back-end (bridge) */
-} PeerRole;
+        ROLE_FRONTEND, /* we are the front-end of a vhost-user back-end: the hub */
+        ROLE_BACKEND,  /* we are the back-end of a front-end (a VMM): the bridge */
+} Role;
 
 typedef enum {
         PEER_STATE_CONNECTING,
@@ -34,7 +35,7 @@ typedef enum {
         PEER_EVENT_GONE,    /* about to be freed; its entries are already purged */
 } PeerEvent;
 
-typedef void (*PeerObserverFn)(Service *s, VuPeer *p, PeerEvent ev, void *userdata);
+typedef void (*PeerObserverFn)(Service *s, Peer *p, PeerEvent ev, void *userdata);
 
 #define SERVICE_MAX_ALLOWED_UIDS 64
 
@@ -86,7 +87,7 @@ void service_remove_peer_observer(Service *s, unsigned id);
 
 /* Front-end role: connect to a back-end listening at path (retrying with
  * backoff while it is not there), or listen at path for back-ends. */
-int service_connect_backend(Service *s, const char *path, VuPeer **ret);
+int service_connect_backend(Service *s, const char *path, Peer **ret);
 int service_listen_backends(Service *s, const char *path);
 /* Back-end role: listen at path for a front-end (a VMM), presenting the
  * service's defaults or opts. */
@@ -98,30 +99,32 @@ int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, un
 /* Takes fd, an already connected socket, as a peer of role (as if accepted
  * on a listener; label names it in logs). For embedding, tests and fuzzers.
  * -EUSERS at the peer cap (fd closed). */
-int service_adopt_peer(Service *s, PeerRole role, int fd, const char *label, VuPeer **ret);
+int service_adopt_peer(Service *s, Role role, int fd, const char *label, Peer **ret);
 
 /* Peers, in creation order. */
 unsigned service_n_peers(Service *s);
-void service_foreach_peer(Service *s, bool (*fn)(VuPeer *p, void *userdata), void *userdata);
-VuPeer *service_find_peer(Service *s, uint64_t id);
+void service_foreach_peer(Service *s, bool (*fn)(Peer *p, void *userdata), void *userdata);
+Peer *service_find_peer(Service *s, uint64_t id);
 /* Closes a peer: entries purged (observers hear Removed), lookups failed. */
-void service_close_peer(Service *s, VuPeer *p, const char *reason);
+void service_close_peer(Service *s, Peer *p, const char *reason);
 
 /* Peer properties. */
-uint64_t vu_peer_id(const VuPeer *p);
-PeerRole vu_peer_role(const VuPeer *p);
-PeerState vu_peer_state(const VuPeer *p);
-const char *vu_peer_name(const VuPeer *p); /* for logs, e.g. "backend#3(dev.sock)" */
-const char *vu_peer_socket_path(const VuPeer *p);
-uint64_t vu_peer_features(const VuPeer *p);          /* negotiated virtio features */
-uint64_t vu_peer_protocol_features(const VuPeer *p); /* negotiated protocol features */
-bool vu_peer_shared_objects(const VuPeer *p);        /* SHARED_OBJECT negotiated */
-pid_t vu_peer_pid(const VuPeer *p);                  /* SO_PEERCRED, 0 unknown */
-uid_t vu_peer_uid(const VuPeer *p);                  /* SO_PEERCRED, (uid_t)-1 unknown */
-unsigned vu_peer_exported_count(const VuPeer *p);    /* entries it owns, or ADDs acked upstream */
-const char *vu_peer_last_error(const VuPeer *p);     /* "" when none */
-ShareOwner *vu_peer_owner(VuPeer *p);
-const char *peer_role_to_string(PeerRole r); /* "back-end" | "front-end" */
+uint64_t peer_id(const Peer *p);
+Role peer_role(const Peer *p);
+PeerState peer_state(const Peer *p);
+const char *peer_name(const Peer *p); /* for logs, e.g. "backend#3(dev.sock)" */
+const char *peer_socket_path(const Peer *p);
+uint64_t peer_features(const Peer *p);          /* negotiated virtio features */
+uint64_t peer_protocol_features(const Peer *p); /* negotiated protocol features */
+bool peer_shared_objects(const Peer *p);        /* SHARED_OBJECT negotiated */
+pid_t peer_pid(const Peer *p);                  /* SO_PEERCRED, 0 unknown */
+uid_t peer_uid(const Peer *p);                  /* SO_PEERCRED, (uid_t)-1 unknown */
+unsigned peer_exported_count(const Peer *p);    /* entries it owns, or ADDs acked upstream */
+const char *peer_last_error(const Peer *p);     /* "" when none */
+ShareOwner *peer_owner(Peer *p);
+/* The remote's role, as the D-Bus Role property and the logs name it:
+ * ROLE_FRONTEND -> "back-end", ROLE_BACKEND -> "front-end". */
+const char *role_remote_to_string(Role r);
 const char *
 peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
 

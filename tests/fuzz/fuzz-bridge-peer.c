@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static const FuzzPeerSpec spec = {.role = PEER_ROLE_FRONTEND, .socket_fd_is_channel = true};
+        static const FuzzPeerSpec spec = {.role = ROLE_BACKEND, .socket_fd_is_channel = true};
 
         fuzz_peer_run(&spec, data, size);
         return 0;

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static const FuzzPeerSpec spec = {.role = PEER_ROLE_BACKEND};
+        static const FuzzPeerSpec spec = {.role = ROLE_FRONTEND};
 
         fuzz_peer_run(&spec, data, size);
         return 0;

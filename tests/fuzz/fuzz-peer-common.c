@@ -244,7 +244,7 @@ static void pump(FuzzRun *run)
                         FuzzPeer *peer = &run->peers[k];
 
                         if (peer->main_fd >= 0 &&
-                            drain(peer, peer->main_fd, run->spec->role == PEER_ROLE_BACKEND) > 0)
+                            drain(peer, peer->main_fd, run->spec->role == ROLE_FRONTEND) > 0)
                                 busy = true;
                         if (peer->chan_fd >= 0 && drain(peer, peer->chan_fd, false) > 0)
                                 busy = true;
@@ -272,9 +272,9 @@ static bool count_entry(const ShareEntry *e, void *userdata)
                 known = true;
         }
         for (unsigned k = 0; k < c->run->n_peers && !known; k++) {
-                VuPeer *p = service_find_peer(c->run->s, c->run->peers[k].peer_id);
+                Peer *p = service_find_peer(c->run->s, c->run->peers[k].peer_id);
 
-                if (p && o == vu_peer_owner(p)) {
+                if (p && o == peer_owner(p)) {
                         c->owned_by_peer[k]++;
                         known = true;
                 }
@@ -304,11 +304,11 @@ static void check_invariants(FuzzRun *run)
         if (c.owned_by_me != run->mine.n_entries)
                 die("the test's owner count is off");
         for (unsigned k = 0; k < run->n_peers; k++) {
-                VuPeer *p = service_find_peer(run->s, run->peers[k].peer_id);
+                Peer *p = service_find_peer(run->s, run->peers[k].peer_id);
 
                 if (!p)
                         continue;
-                if (c.owned_by_peer[k] != vu_peer_owner(p)->n_entries)
+                if (c.owned_by_peer[k] != peer_owner(p)->n_entries)
                         die("a peer's owner count is off");
                 if (cfg->max_objects_per_peer && c.owned_by_peer[k] > cfg->max_objects_per_peer)
                         die("the per-peer quota was exceeded");
@@ -368,7 +368,7 @@ static void peer_hang_up(FuzzPeer *peer)
 static void add_peer(FuzzRun *run)
 {
         FuzzPeer *peer = &run->peers[run->n_peers++];
-        VuPeer *p = NULL;
+        Peer *p = NULL;
         int sv[2];
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -377,7 +377,7 @@ static void add_peer(FuzzRun *run)
         peer->chan_fd = -1;
         if (service_adopt_peer(run->s, run->spec->role, sv[0], "fuzz", &p) < 0)
                 die("service_adopt_peer");
-        peer->peer_id = vu_peer_id(p);
+        peer->peer_id = peer_id(p);
 }
 
 void fuzz_peer_run(const FuzzPeerSpec *spec, const uint8_t *data, size_t size)

@@ -56,7 +56,7 @@ int fuzz_make_fd(FuzzFdKind kind, int *ret_other);
 const char *fuzz_fd_kind_name(FuzzFdKind kind);
 
 typedef struct {
-        PeerRole role;
+        Role role;
         /* For the bridge: a socketpair sent in a write becomes the channel. */
         bool socket_fd_is_channel;
 } FuzzPeerSpec;
