@@ -28,10 +28,12 @@ int log_internal(int level, int error, const char *fmt, ...)
                 char buf[1024];
                 va_list ap;
 
+                /* "%m" in fmt names error; without it, the reason is appended. */
+                errno = e;
                 va_start(ap, fmt);
                 vsnprintf(buf, sizeof(buf), fmt, ap);
                 va_end(ap);
-                if (e != 0)
+                if (e != 0 && !strstr(fmt, "%m"))
                         fprintf(stderr, "<%d>%s: %s\n", level, buf, strerror(e));
                 else
                         fprintf(stderr, "<%d>%s\n", level, buf);

@@ -3,7 +3,8 @@
 
 /* One line per event on stderr, prefixed with the sd-daemon "<N>" priority
  * that journald understands. Returns -abs(error) so callers can write
- * "return log_error_errno(r, ...)". */
+ * "return log_error_errno(r, "Failed to ...: %m")": "%m" is the text of
+ * error (when the format has no "%m", ": <text>" is appended). */
 
 #include <syslog.h>
 
