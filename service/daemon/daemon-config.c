@@ -112,6 +112,19 @@ static int parse_id(const char *v, bool group, unsigned *ret)
         return 0;
 }
 
+/* [group] key= as text, stripped. */
+static int read_string(GKeyFile *kf, const char *group, const char *key, char **ret, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        char *v;
+
+        v = g_key_file_get_string(kf, group, key, &local);
+        if (!v)
+                return invalid(error, "[%s] %s: %s", group, key, local->message);
+        *ret = g_strstrip(v);
+        return 0;
+}
+
 /* AllowedUids=: uids or user names, separated by spaces, commas or ';'. */
 static int read_uids(GKeyFile *kf, const char *section, uid_t *uids, unsigned *n, GError **error)
 {
@@ -128,10 +141,11 @@ static int read_uids(GKeyFile *kf, const char *section, uid_t *uids, unsigned *n
 
                 if (!**w)
                         continue;
-                if (count == SERVICE_MAX_ALLOWED_UIDS || parse_id(*w, false, &id) < 0)
-                        return invalid(error,
-                                       "[%s] AllowedUids: '%s' is not a user (or more than %u)",
-                                       section, *w, SERVICE_MAX_ALLOWED_UIDS);
+                if (count == SERVICE_MAX_ALLOWED_UIDS)
+                        return invalid(error, "[%s] AllowedUids: more than %u users", section,
+                                       SERVICE_MAX_ALLOWED_UIDS);
+                if (parse_id(*w, false, &id) < 0)
+                        return invalid(error, "[%s] AllowedUids: '%s' is not a user", section, *w);
                 uids[count++] = (uid_t) id;
         }
         if (count == 0)
@@ -270,9 +284,11 @@ static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
         return read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
 }
 
-/* [Socket PATH] sections. */
+/* [Socket PATH] sections. One without AllowedUids= has the global list,
+ * and still names a socket that must exist. */
 static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
 {
+        const ServiceConfig *s = &c->service_config;
         g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
 
         for (char **g = groups; *g; g++) {
@@ -282,6 +298,8 @@ static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
                 if (!g_str_has_prefix(*g, "Socket "))
                         continue;
                 section = g_new0(DaemonSocketSection, 1);
+                section->n_allowed_uids = s->n_allowed_uids;
+                memcpy(section->allowed_uids, s->allowed_uids, sizeof(section->allowed_uids));
                 r = read_uids(kf, *g, section->allowed_uids, &section->n_allowed_uids, error);
                 if (r < 0)
                         return r;
@@ -291,15 +309,15 @@ static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
         return 0;
 }
 
-/* [Peers] key=: a list separated by ';'; empty entries are passed over. */
+/* [Peers] key=: a list separated by ';'; blank entries are passed over. */
 static GStrv read_peer_list(GKeyFile *kf, const char *key)
 {
         g_auto(GStrv) list = g_key_file_get_string_list(kf, "Peers", key, NULL, NULL);
         g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 
         for (char **p = list; p && *p; p++)
-                if (**p)
-                        g_strv_builder_add(b, g_strstrip(*p));
+                if (*g_strstrip(*p))
+                        g_strv_builder_add(b, *p);
         return g_strv_builder_end(b);
 }
 
@@ -341,9 +359,13 @@ int daemon_config_load_key_file(DaemonConfig *c, GKeyFile *kf, GError **error)
         if (r < 0)
                 return r;
         if (g_key_file_has_key(kf, "DBus", "PrivilegedGroup", NULL)) {
+                g_autofree char *group = NULL;
+
+                r = read_string(kf, "DBus", "PrivilegedGroup", &group, error);
+                if (r < 0)
+                        return r;
                 g_free(c->privileged_group);
-                c->privileged_group = g_key_file_get_string(kf, "DBus", "PrivilegedGroup", NULL);
-                g_strstrip(c->privileged_group);
+                c->privileged_group = g_steal_pointer(&group);
         }
         return 0;
 }
