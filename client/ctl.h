@@ -6,8 +6,8 @@
  * and the verb table in vhost-sharectl.c.
  *
  * Verbs and the helpers that print their errors return a CTL_EXIT_* code;
- * the rest return 0 or -errno. sd-bus hands out malloc() memory, which
- * glib (>= 2.46) frees with free() as well: g_autofree holds either. */
+ * the rest return 0 or -errno. sd-bus hands out malloc() memory; glib
+ * (>= 2.46) allocates with malloc() too, so g_autofree holds either. */
 
 #include <glib.h>
 #include <glib/gi18n.h>
@@ -84,8 +84,8 @@ int ctl_call_manager(Ctl *ctl, const char *member, sd_bus_error *error, sd_bus_m
                      const char *types, ...);
 /* For the verbs that wait (monitor, hold): *ret, a new event loop with
  * ctl->bus attached that ends when the bus goes away; SIGINT and SIGTERM go
- * to handler (NULL: sd-event's default, ending the loop). *ret is set even
- * when a later step fails. 0 or -errno. */
+ * to handler (NULL: sd-event's default, ending the loop). 0 or -errno; on
+ * failure *ret may already hold the loop, for the caller to unref. */
 int ctl_event_new(Ctl *ctl, sd_event_signal_handler_t handler, void *userdata, sd_event **ret);
 /* Walks the dictionary a{KV} at m's position (key_type 's' or 'o', value_type
  * V): fn gets each key with m at its value and returns > 0 when it read the
@@ -95,7 +95,8 @@ int ctl_read_dict(sd_bus_message *m, char key_type, const char *value_type, CtlD
                   void *userdata);
 
 /* Prints "vhost-sharectl: WHAT: MESSAGE (ERROR.NAME)" on stderr, WHAT from
- * fmt, and returns the exit code for the error (r when error has no name). */
+ * fmt ("WHAT: strerror(r)" when error is NULL or unset), and returns the
+ * exit code for the error. */
 int ctl_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Prints "vhost-sharectl: MESSAGE" on stderr; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -219,8 +220,9 @@ void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size
 
 /* ctl-hold.c: an object we exported or allocated, after the call. */
 
-/* Holds an object we own until SIGINT/SIGTERM or until someone else
- * removes it, then removes it (ignoring NotFound). Returns an exit code. */
+/* Holds an object we own until SIGINT/SIGTERM (then removes it, ignoring
+ * NotFound), until someone else removes it, or until the service stops.
+ * Returns an exit code. */
 int ctl_hold_object(Ctl *ctl, const char *uuid);
 /* Hands an object we own over to the service (Manager.Disown). Returns an
  * exit code. */
