@@ -5,14 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <systemd/sd-event.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -20,21 +17,13 @@
 #include "buffer-pattern.h"
 #include "fd-util.h"
 
-static void message_unrefp(sd_bus_message **m)
-{
-        sd_bus_message_unref(*m);
-}
-#define _cleanup_message_ __attribute__((cleanup(message_unrefp)))
-
 /* A fresh random UUID, never nil or max. */
-static void new_uuid(char out[37])
+static void new_uuid(CtlUuid *ret)
 {
-        uuid_t u;
-
         do
-                uuid_generate_random(u);
-        while (uuid_is_null(u) || (u[0] == 0xff && u[7] == 0xff && u[15] == 0xff));
-        uuid_unparse_lower(u, out);
+                uuid_generate_random(ret->bytes);
+        while (!share_uuid_is_valid(ret->bytes));
+        share_uuid_to_string(ret->bytes, ret->str);
 }
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -69,9 +58,11 @@ static int file_to_sealed_memfd(const char *path, int *ret_fd, uint64_t *ret_siz
         in = strcmp(path, "-") == 0 ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3)
                                     : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (in < 0) {
+                int error = errno;
+
                 fprintf(stderr, _("%s: cannot open %s: %s\n"), program_invocation_short_name, path,
-                        strerror(errno));
-                return errno == ENOENT ? CTL_EXIT_NOT_FOUND : CTL_EXIT_FAILURE;
+                        strerror(error));
+                return error == ENOENT ? CTL_EXIT_NOT_FOUND : CTL_EXIT_FAILURE;
         }
         fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
@@ -101,161 +92,25 @@ static int file_to_sealed_memfd(const char *path, int *ret_fd, uint64_t *ret_siz
         return CTL_EXIT_OK;
 }
 
-static int call_remove(Ctl *ctl, const char *uuid, sd_bus_error *error)
-{
-        return sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                                  "Remove", error, NULL, "s", uuid);
-}
-
-typedef struct {
-        Ctl *ctl;
-        const char *uuid;
-        sd_event *event;
-        bool removed_elsewhere;
-        bool service_gone;
-        int exit_code;
-} Hold;
-
-static int on_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
-{
-        Hold *h = userdata;
-        const char *uuid, *path;
-
-        if (sd_bus_message_read(msg, "so", &uuid, &path) >= 0 && strcmp(uuid, h->uuid) == 0) {
-                h->removed_elsewhere = true;
-                sd_event_exit(h->event, 0);
-        }
-        return 0;
-}
-
-/* The service stopped: the object went with it. */
-static int on_service_gone(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
-{
-        Hold *h = userdata;
-        const char *name, *old_owner, *new_owner;
-
-        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) >= 0 && !*new_owner) {
-                h->service_gone = true;
-                sd_event_exit(h->event, 0);
-        }
-        return 0;
-}
-
-/* Removes the object while the loop still runs: when sd-event exits,
- * sd-bus closes the connection attached to it. */
-static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
-{
-        Hold *h = userdata;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = call_remove(h->ctl, h->uuid, &error);
-        if (r < 0 && !sd_bus_error_has_name(&error, CTL_ERROR_PREFIX "NotFound")) {
-                g_autofree char *what = g_strdup_printf(_("cannot remove %s"), h->uuid);
-
-                h->exit_code = ctl_bus_error(&error, r, what);
-        } else if (!h->ctl->json)
-                printf(_("Removed %s.\n"), h->uuid);
-        sd_bus_error_free(&error);
-        sd_event_exit(h->event, 0);
-        return 0;
-}
-
-int ctl_hold_object(Ctl *ctl, const char *uuid)
-{
-        g_autofree char *rule =
-            g_strdup_printf("type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
-                            "',interface='" CTL_MANAGER_INTERFACE "',member='Removed',arg0='%s'",
-                            uuid);
-        Hold h = {.ctl = ctl, .uuid = uuid, .exit_code = CTL_EXIT_OK};
-        _cleanup_message_ sd_bus_message *reply = NULL;
-        int has_owner = 0;
-        int r;
-
-        r = ctl_event_new(ctl, on_signal, &h, &h.event);
-        if (r >= 0)
-                r = sd_bus_add_match(ctl->bus, NULL, rule, on_removed, &h);
-        if (r >= 0)
-                r = sd_bus_add_match(
-                    ctl->bus, NULL,
-                    "type='signal',sender='org.freedesktop.DBus',"
-                    "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
-                    "member='NameOwnerChanged',arg0='" CTL_BUS_NAME "'",
-                    on_service_gone, &h);
-        if (r >= 0) {
-                /* It may have stopped before the match was in place. */
-                r = sd_bus_call_method(ctl->bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner", NULL, &reply, "s",
-                                       CTL_BUS_NAME);
-                if (r >= 0)
-                        r = sd_bus_message_read(reply, "b", &has_owner);
-                if (r >= 0 && !has_owner) {
-                        h.service_gone = true;
-                        r = 0;
-                } else if (r >= 0) {
-                        /* Scripts may rely on it: from now on nothing is missed. */
-                        if (!ctl->json)
-                                printf(_("Holding it until interrupted (Ctrl-C).\n"));
-                        fflush(stdout);
-                        r = sd_event_loop(h.event);
-                }
-        }
-        sd_bus_detach_event(ctl->bus);
-        sd_event_unref(h.event);
-
-        if (r != 0) {
-                fprintf(stderr, _("%s: lost the bus connection while holding %s\n"),
-                        program_invocation_short_name, uuid);
-                return CTL_EXIT_NO_SERVICE;
-        }
-        if (h.service_gone) {
-                fprintf(stderr, _("%s: the service stopped; %s is gone\n"),
-                        program_invocation_short_name, uuid);
-                return CTL_EXIT_NO_SERVICE;
-        }
-        if (h.removed_elsewhere)
-                fprintf(stderr, _("%s: %s was removed by someone else\n"),
-                        program_invocation_short_name, uuid);
-        return h.exit_code;
-}
-
-int ctl_disown_object(Ctl *ctl, const char *uuid)
-{
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r;
-
-        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                               "Disown", &error, NULL, "s", uuid);
-        if (r < 0) {
-                g_autofree char *what =
-                    g_strdup_printf(_("cannot hand %s over to the service"), uuid);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        if (!ctl->json)
-                printf(_("Handed %s over to the service.\n"), uuid);
-        return CTL_EXIT_OK;
-}
-
 int verb_export(Ctl *ctl, int argc, char **argv)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int fd = -1;
         const char *file = argc > 1 ? argv[1] : NULL, *uuid_out, *path;
-        char uuid[37];
+        CtlUuid uuid;
         uint64_t size = 0;
         int r;
 
-        if (!!file == ctl->size_set)
+        if (!!file == (ctl->size > 0))
                 return ctl_usage_error(_("export needs either a FILE or --size=SIZE"));
-        if (ctl->uuid && !ctl_parse_uuid(ctl->uuid, uuid))
-                return ctl_usage_error(_("\"%s\" is not a UUID"), ctl->uuid);
-        if (!ctl->uuid)
+        if (ctl->uuid) {
+                r = ctl_parse_uuid_arg(ctl->uuid, &uuid);
+                if (r != CTL_EXIT_OK)
+                        return r;
+        } else
                 /* Ours, not the service's: the pattern's seed comes from it. */
-                new_uuid(uuid);
+                new_uuid(&uuid);
 
         if (file) {
                 r = file_to_sealed_memfd(file, &fd, &size);
@@ -263,23 +118,17 @@ int verb_export(Ctl *ctl, int argc, char **argv)
                         return r;
         } else {
                 size = ctl->size;
-                r = memfd_new_sealed_pattern("vhost-sharectl", size, ctl_uuid_pattern_seed(uuid),
-                                             &fd);
+                r = memfd_new_sealed_pattern("vhost-sharectl", size,
+                                             buffer_pattern_seed(uuid.bytes), &fd);
                 if (r < 0)
                         return ctl_bus_error(NULL, r, _("cannot create the pattern buffer"));
         }
 
-        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                               "Export", &error, &reply, "hs", fd, uuid);
+        r = ctl_call_manager(ctl, "Export", &error, &reply, "hs", fd, uuid.str);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "so", &uuid_out, &path);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf(_("cannot export %s"), uuid);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot export %s"), uuid.str);
 
         if (ctl->json)
                 ctl_json_print_new_object(uuid_out, path, size);
@@ -342,31 +191,66 @@ static int copy_buffer(int fd, uint64_t size, int out)
         return r;
 }
 
+/* The lookup line of --json: identity, size, kind, and the verdict of
+ * --verify (verified < 0: not asked). */
+static void print_lookup_json(const CtlUuid *uuid, int64_t size, const struct stat *st,
+                              const char *kind, int verified)
+{
+        g_autoptr(GString) out = g_string_new("{");
+        g_autofree char *dev = g_strdup_printf("%u:%u", major(st->st_dev), minor(st->st_dev));
+
+        ctl_json_member_string(out, "uuid", uuid->str);
+        ctl_json_member_u64(out, "size", (uint64_t) size);
+        ctl_json_member_string(out, "dev", dev);
+        ctl_json_member_u64(out, "ino", (uint64_t) st->st_ino);
+        ctl_json_member_string(out, "kind", kind);
+        if (verified >= 0)
+                ctl_json_member_bool(out, "verified", verified);
+        g_string_append_c(out, '}');
+        puts(out->str);
+}
+
+/* lookup --output: the buffer's bytes to a file, or to stdout for "-". */
+static int write_output(Ctl *ctl, const CtlUuid *uuid, int fd, uint64_t size)
+{
+        _cleanup_close_ int out = -1;
+        int r;
+
+        out = strcmp(ctl->output, "-") == 0
+                  ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)
+                  : open(ctl->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (out < 0) {
+                fprintf(stderr, _("%s: cannot open %s: %s\n"), program_invocation_short_name,
+                        ctl->output, strerror(errno));
+                return CTL_EXIT_FAILURE;
+        }
+        fflush(stdout);
+        r = copy_buffer(fd, size, out);
+        if (r < 0)
+                return ctl_bus_error(NULL, r, _("cannot copy %s to %s"), uuid->str, ctl->output);
+        return CTL_EXIT_OK;
+}
+
 int verb_lookup(Ctl *ctl, int argc, char **argv)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_message_ sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int fd = -1;
         const char *kind;
         struct stat st;
-        char uuid[37];
+        CtlUuid uuid;
         int64_t size;
         int in_fd, r, verified = -1;
         bool quiet = ctl->output && strcmp(ctl->output, "-") == 0; /* stdout has the bytes */
 
-        if (!ctl_parse_uuid(argv[1], uuid))
-                return ctl_usage_error(_("\"%s\" is not a UUID"), argv[1]);
-        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                               "Lookup", &error, &reply, "s", uuid);
+        r = ctl_parse_uuid_arg(argv[1], &uuid);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = ctl_call_manager(ctl, "Lookup", &error, &reply, "s", uuid.str);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "h", &in_fd);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf(_("cannot look up %s"), uuid);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot look up %s"), uuid.str);
         /* The message owns in_fd. */
         fd = fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0 || fstat(fd, &st) < 0)
@@ -377,58 +261,28 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
         kind = fd_is_dmabuf(fd) == 1 ? "dma-buf" : fd_is_memfd(fd) == 1 ? "memfd" : "other";
 
         if (ctl->output) {
-                _cleanup_close_ int out = -1;
-                bool to_stdout = strcmp(ctl->output, "-") == 0;
-
-                out = to_stdout ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)
-                                : open(ctl->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (out < 0) {
-                        fprintf(stderr, _("%s: cannot open %s: %s\n"),
-                                program_invocation_short_name, ctl->output, strerror(errno));
-                        return CTL_EXIT_FAILURE;
-                }
-                fflush(stdout);
-                r = copy_buffer(fd, (uint64_t) size, out);
-                if (r < 0) {
-                        g_autofree char *what =
-                            g_strdup_printf(_("cannot copy %s to %s"), uuid, ctl->output);
-
-                        return ctl_bus_error(NULL, r, what);
-                }
+                r = write_output(ctl, &uuid, fd, (uint64_t) size);
+                if (r != CTL_EXIT_OK)
+                        return r;
         }
         if (ctl->verify) {
-                r = memfd_verify_pattern(fd, (size_t) size, ctl_uuid_pattern_seed(uuid));
-                if (r < 0 && r != -EBADMSG) {
-                        g_autofree char *what = g_strdup_printf(_("cannot read %s"), uuid);
-
-                        return ctl_bus_error(NULL, r, what);
-                }
+                r = memfd_verify_pattern(fd, (size_t) size, buffer_pattern_seed(uuid.bytes));
+                if (r < 0 && r != -EBADMSG)
+                        return ctl_bus_error(NULL, r, _("cannot read %s"), uuid.str);
                 verified = r == 0;
         }
 
-        if (!quiet && ctl->json) {
-                g_autoptr(GString) out = g_string_new("{\"uuid\": ");
-
-                ctl_json_string(out, uuid);
-                g_string_append_printf(
-                    out,
-                    ", \"size\": %" PRIi64 ", \"dev\": \"%u:%u\", \"ino\": %" PRIu64
-                    ", \"kind\": \"%s\"",
-                    size, major(st.st_dev), minor(st.st_dev), (uint64_t) st.st_ino, kind);
-                if (verified >= 0)
-                        g_string_append_printf(out, ", \"verified\": %s",
-                                               verified ? "true" : "false");
-                g_string_append_c(out, '}');
-                puts(out->str);
-        } else if (!quiet) {
-                printf(_("%s: %lld bytes, %s, inode %u:%u:%llu\n"), uuid, (long long) size, kind,
-                       major(st.st_dev), minor(st.st_dev), (unsigned long long) st.st_ino);
+        if (!quiet && ctl->json)
+                print_lookup_json(&uuid, size, &st, kind, verified);
+        else if (!quiet) {
+                printf(_("%s: %lld bytes, %s, inode %u:%u:%llu\n"), uuid.str, (long long) size,
+                       kind, major(st.st_dev), minor(st.st_dev), (unsigned long long) st.st_ino);
                 if (verified == 1)
-                        printf(_("%s: the content is the expected pattern\n"), uuid);
+                        printf(_("%s: the content is the expected pattern\n"), uuid.str);
         }
         if (verified == 0) {
                 fprintf(stderr, _("%s: %s does not hold the expected pattern\n"),
-                        program_invocation_short_name, uuid);
+                        program_invocation_short_name, uuid.str);
                 return CTL_EXIT_VERIFY;
         }
         return CTL_EXIT_OK;
@@ -436,20 +290,16 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
 
 int verb_remove(Ctl *ctl, int argc, char **argv)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        char uuid[37];
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        CtlUuid uuid;
         int r;
 
-        if (!ctl_parse_uuid(argv[1], uuid))
-                return ctl_usage_error(_("\"%s\" is not a UUID"), argv[1]);
-        r = call_remove(ctl, uuid, &error);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf(_("cannot remove %s"), uuid);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
+        r = ctl_parse_uuid_arg(argv[1], &uuid);
+        if (r != CTL_EXIT_OK)
                 return r;
-        }
-        printf(_("Removed %s.\n"), uuid);
+        r = ctl_call_manager(ctl, "Remove", &error, NULL, "s", uuid.str);
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot remove %s"), uuid.str);
+        printf(_("Removed %s.\n"), uuid.str);
         return CTL_EXIT_OK;
 }

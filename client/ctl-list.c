@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-sharectl list, show: the virtio-dmabuf table. */
+/* vhost-sharectl list, show: the shared objects of the virtio-dmabuf table. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,98 +7,46 @@
 
 #include "ctl.h"
 
-static void message_unrefp(sd_bus_message **m)
-{
-        sd_bus_message_unref(*m);
-}
-
 int verb_list(Ctl *ctl, int argc, char **argv)
 {
         g_autoptr(GPtrArray) objects = NULL;
         g_autoptr(GPtrArray) peers = NULL;
         g_autoptr(CtlTable) table = NULL;
+        g_autofree char *footer = NULL;
         int r;
 
         r = ctl_get_managed(ctl, &objects, &peers);
         if (r != CTL_EXIT_OK)
                 return r;
 
-        if (ctl->json) {
-                g_autoptr(GString) out = g_string_new("[");
-
-                for (guint i = 0; i < objects->len; i++) {
-                        g_string_append(out, i ? ",\n  " : "\n  ");
-                        ctl_json_object(out, g_ptr_array_index(objects, i), peers);
-                }
-                g_string_append(out, objects->len ? "\n]\n" : "]\n");
-                fputs(out->str, stdout);
-                return CTL_EXIT_OK;
-        }
-
         table = ctl_table_new("UUID", "TYPE", "OWNER", "SIZE", "EXPORTER", "LOOKUPS", NULL);
         for (guint i = 0; i < objects->len; i++) {
                 const CtlObject *o = g_ptr_array_index(objects, i);
+                g_autofree char *json = ctl_json_object(o, peers);
                 char size[32], lookups[32];
 
                 g_snprintf(lookups, sizeof(lookups), "%" PRIu64, o->lookup_count);
-                ctl_table_add_row(table, o->uuid ? o->uuid : "-", o->type ? o->type : "-",
+                ctl_table_add_row(table, json, o->uuid ? o->uuid : "-", o->type ? o->type : "-",
                                   ctl_object_owner_display(o, peers),
                                   o->size ? ctl_format_size(o->size, size) : "-",
-                                  o->exporter && *o->exporter ? o->exporter : "-", lookups, NULL);
+                                  ctl_cell(o->exporter), lookups, NULL);
         }
-        if (objects->len > 0 || ctl->no_legend)
-                ctl_table_print(table, ctl->no_legend);
-        if (!ctl->no_legend)
-                printf(ngettext("\n%u object listed.\n", "\n%u objects listed.\n", objects->len),
-                       objects->len);
+        footer = g_strdup_printf(
+            ngettext("\n%u object listed.\n", "\n%u objects listed.\n", objects->len),
+            objects->len);
+        ctl_table_print(table, ctl, footer);
         return CTL_EXIT_OK;
 }
 
-/* The object at uuid's path, with its properties; prints errors. */
-static int get_object(Ctl *ctl, const char *uuid, CtlObject **ret)
-{
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
-        g_autoptr(CtlObject) o = g_new0(CtlObject, 1);
-        g_autofree char *what = NULL;
-        const char *path;
-        int r;
-
-        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                               "GetObject", &error, &reply, "s", uuid);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &path);
-        if (r >= 0) {
-                o->path = g_strdup(path);
-                reply = sd_bus_message_unref(reply);
-                r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, o->path,
-                                       "org.freedesktop.DBus.Properties", "GetAll", &error, &reply,
-                                       "s", CTL_OBJECT_INTERFACE);
-        }
-        if (r >= 0)
-                r = ctl_read_object_props(reply, o);
-        if (r < 0) {
-                what = g_strdup_printf(_("cannot get object %s"), uuid);
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
-        *ret = g_steal_pointer(&o);
-        return CTL_EXIT_OK;
-}
-
-/* An owning peer's name, for show. */
+/* An owning peer's name, for show; NULL when it cannot be read. */
 static char *peer_name(Ctl *ctl, const char *path)
 {
         char *name = NULL;
 
-        if (sd_bus_get_property_string(ctl->bus, CTL_BUS_NAME, path, CTL_PEER_INTERFACE, "Name",
-                                       NULL, &name) < 0)
+        if (sd_bus_get_property_string(ctl->bus, BUS_NAME, path, BUS_PEER_INTERFACE, "Name", NULL,
+                                       &name) < 0)
                 return NULL;
-        /* sd-bus allocates with malloc; hand out glib memory. */
-        char *copy = g_strdup(name);
-        free(name);
-        return copy;
+        return name;
 }
 
 /* "  Label:    " padded by characters, not bytes: translations are UTF-8. */
@@ -109,27 +57,56 @@ static void print_label(const char *label)
         printf("  %s%*s ", label, n < 10 ? (int) (10 - n) : 0, "");
 }
 
+/* "  Label:    value" for the properties that are not always there. */
+static void print_optional(const char *label, const char *value)
+{
+        if (!value || !*value)
+                return;
+        print_label(label);
+        printf("%s\n", value);
+}
+
+static bool owned_by_peer(const CtlObject *o)
+{
+        return o->owner && strcmp(o->owner, "/") != 0;
+}
+
+static void print_owner(Ctl *ctl, const CtlObject *o)
+{
+        print_label(_("Owner:"));
+        if (owned_by_peer(o)) {
+                g_autofree char *name = peer_name(ctl, o->owner);
+
+                printf("%s (%s)\n", name ? name : "?", o->owner);
+        } else if (o->owner_bus_name && *o->owner_bus_name)
+                printf("%s\n", o->owner_bus_name);
+        else
+                printf("%s\n", _("the service"));
+}
+
 int verb_show(Ctl *ctl, int argc, char **argv)
 {
         g_autoptr(CtlObject) o = NULL;
-        char uuid[37], size[32], when[64];
+        char size[32], when[64];
+        CtlUuid uuid;
         int r;
 
-        if (!ctl_parse_uuid(argv[1], uuid))
-                return ctl_usage_error(_("\"%s\" is not a UUID"), argv[1]);
-        r = get_object(ctl, uuid, &o);
+        r = ctl_parse_uuid_arg(argv[1], &uuid);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = ctl_get_object(ctl, uuid.str, &o);
         if (r != CTL_EXIT_OK)
                 return r;
 
         if (ctl->json) {
-                g_autoptr(GString) out = g_string_new(NULL);
                 g_autoptr(GPtrArray) peers = NULL;
+                g_autofree char *json = NULL;
 
                 /* The owner's display name needs the peers. */
-                if (o->owner && strcmp(o->owner, "/") != 0)
+                if (owned_by_peer(o))
                         (void) ctl_get_managed(ctl, NULL, &peers);
-                ctl_json_object(out, o, peers);
-                printf("%s\n", out->str);
+                json = ctl_json_object(o, peers);
+                printf("%s\n", json);
                 return CTL_EXIT_OK;
         }
 
@@ -138,32 +115,15 @@ int verb_show(Ctl *ctl, int argc, char **argv)
         printf("%s\n", o->type);
         print_label(_("Path:"));
         printf("%s\n", o->path);
-        print_label(_("Owner:"));
-        if (o->owner && strcmp(o->owner, "/") != 0) {
-                g_autofree char *name = peer_name(ctl, o->owner);
-
-                printf("%s (%s)\n", name ? name : "?", o->owner);
-        } else if (o->owner_bus_name && *o->owner_bus_name)
-                printf("%s\n", o->owner_bus_name);
-        else
-                printf("%s\n", _("the service"));
+        print_owner(ctl, o);
         print_label(_("Size:"));
         if (o->size)
                 printf("%" PRIu64 " (%s)\n", o->size, ctl_format_size(o->size, size));
         else
                 printf("%s\n", _("unknown (the back-end holds the buffer)"));
-        if (o->exporter && *o->exporter) {
-                print_label(_("Exporter:"));
-                printf("%s\n", o->exporter);
-        }
-        if (o->name && *o->name) {
-                print_label(_("Name:"));
-                printf("%s\n", o->name);
-        }
-        if (o->device && *o->device) {
-                print_label(_("Device:"));
-                printf("%s\n", o->device);
-        }
+        print_optional(_("Exporter:"), o->exporter);
+        print_optional(_("Name:"), o->name);
+        print_optional(_("Device:"), o->device);
         print_label(_("Created:"));
         printf("%s UTC\n", ctl_format_timestamp(o->created_usec, when));
         print_label(_("Lookups:"));

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vhost-sharectl monitor: one line per event (objects added and removed,
- * peers appearing, changing and going, the service starting and stopping)
- * until SIGINT or SIGTERM. */
+ * peers and DRM devices appearing, changing and going, the service starting
+ * and stopping) until SIGINT or SIGTERM. A signal that does not parse is
+ * passed over: the monitor shows what it can read. */
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-event.h>
 
 #include "ctl.h"
 
@@ -35,11 +34,10 @@ static void line_begin(Monitor *m, const char *event)
 
 static void line_field(Monitor *m, const char *key, const char *value)
 {
-        if (m->ctl->json) {
-                g_string_append_printf(m->line, ", \"%s\": ", key);
-                ctl_json_string(m->line, value);
-        } else
-                g_string_append_printf(m->line, " %s", value && *value ? value : "-");
+        if (m->ctl->json)
+                ctl_json_member_string(m->line, key, value);
+        else
+                g_string_append_printf(m->line, " %s", ctl_cell(value));
 }
 
 static void line_end(Monitor *m)
@@ -50,9 +48,103 @@ static void line_end(Monitor *m)
         fflush(stdout);
 }
 
+/* A line with the id (or UUID) and path of what the event is about. */
+static void print_event(Monitor *m, const char *event, const char *id_key, const char *id,
+                        const char *path)
+{
+        line_begin(m, event);
+        line_field(m, id_key, id);
+        line_field(m, "path", path);
+        line_end(m);
+}
+
 static const char *path_tail(const char *path, const char *prefix)
 {
         return g_str_has_prefix(path, prefix) ? path + strlen(prefix) : NULL;
+}
+
+typedef union {
+        const char *s;
+        uint64_t t;
+        int64_t x;
+        uint32_t u;
+        int32_t i;
+        uint16_t q;
+        int16_t n;
+        uint8_t y;
+        int b;
+        double d;
+} BasicValue;
+
+/* An integer prints as its value, whatever its width. */
+static void append_integer(GString *val, char type, const BasicValue *v)
+{
+        if (strchr("nix", type))
+                g_string_append_printf(val, "%" PRIi64,
+                                       type == 'n'   ? (int64_t) v->n
+                                       : type == 'i' ? (int64_t) v->i
+                                                     : v->x);
+        else
+                g_string_append_printf(val, "%" PRIu64,
+                                       type == 'y'   ? (uint64_t) v->y
+                                       : type == 'q' ? (uint64_t) v->q
+                                       : type == 'u' ? (uint64_t) v->u
+                                                     : v->t);
+}
+
+/* A basic value, in text or JSON. */
+static int format_basic(Monitor *m, sd_bus_message *msg, char type, GString *val)
+{
+        BasicValue v = {0};
+        int r;
+
+        r = sd_bus_message_read_basic(msg, type, &v);
+        if (r < 0)
+                return r;
+        switch (type) {
+        case 's':
+        case 'o':
+        case 'g':
+                if (m->ctl->json || !*v.s)
+                        ctl_json_string(val, v.s);
+                else
+                        g_string_append(val, v.s);
+                break;
+        case 'b':
+                g_string_append(val, v.b ? "true" : "false");
+                break;
+        case 'd':
+                g_string_append_printf(val, "%g", v.d);
+                break;
+        default:
+                append_integer(val, type, &v);
+                break;
+        }
+        return 0;
+}
+
+/* A string array: ["a", "b"] in JSON, a,b in text. */
+static int format_strv(Monitor *m, sd_bus_message *msg, GString *val)
+{
+        g_auto(GStrv) strv = NULL;
+        int r;
+
+        r = sd_bus_message_read_strv(msg, &strv);
+        if (r < 0)
+                return r;
+        if (m->ctl->json)
+                g_string_append_c(val, '[');
+        for (char **s = strv; s && *s; s++) {
+                if (s != strv)
+                        g_string_append(val, m->ctl->json ? ", " : ",");
+                if (m->ctl->json)
+                        ctl_json_string(val, *s);
+                else
+                        g_string_append(val, *s);
+        }
+        if (m->ctl->json)
+                g_string_append_c(val, ']');
+        return 0;
 }
 
 /* Formats one variant's value into val, as text or JSON. */
@@ -68,136 +160,69 @@ static int format_variant(Monitor *m, sd_bus_message *msg, GString *val)
         r = sd_bus_message_enter_container(msg, 'v', contents);
         if (r < 0)
                 return r;
-        if (strlen(contents) == 1 && strchr("sogtubiqnxyd", contents[0])) {
-                union {
-                        const char *s;
-                        uint64_t t;
-                        int64_t x;
-                        uint32_t u;
-                        int32_t i;
-                        uint16_t q;
-                        int16_t n;
-                        uint8_t y;
-                        int b;
-                        double d;
-                } v = {0};
-
-                r = sd_bus_message_read_basic(msg, contents[0], &v);
-                if (r < 0)
-                        return r;
-                switch (contents[0]) {
-                case 's':
-                case 'o':
-                case 'g':
-                        if (m->ctl->json || !*v.s)
-                                ctl_json_string(val, v.s);
-                        else
-                                g_string_append(val, v.s);
-                        break;
-                case 'b':
-                        g_string_append(val, v.b ? "true" : "false");
-                        break;
-                case 't':
-                        g_string_append_printf(val, "%" PRIu64, v.t);
-                        break;
-                case 'x':
-                        g_string_append_printf(val, "%" PRIi64, v.x);
-                        break;
-                case 'u':
-                        g_string_append_printf(val, "%" PRIu32, v.u);
-                        break;
-                case 'i':
-                        g_string_append_printf(val, "%" PRIi32, v.i);
-                        break;
-                case 'q':
-                        g_string_append_printf(val, "%u", v.q);
-                        break;
-                case 'n':
-                        g_string_append_printf(val, "%d", v.n);
-                        break;
-                case 'y':
-                        g_string_append_printf(val, "%u", v.y);
-                        break;
-                case 'd':
-                        g_string_append_printf(val, "%g", v.d);
-                        break;
-                }
-        } else if (strcmp(contents, "as") == 0) {
-                char **strv = NULL;
-
-                r = sd_bus_message_read_strv(msg, &strv);
-                if (r < 0)
-                        return r;
-                if (m->ctl->json) {
-                        g_string_append_c(val, '[');
-                        for (char **s = strv; s && *s; s++) {
-                                if (s != strv)
-                                        g_string_append(val, ", ");
-                                ctl_json_string(val, *s);
-                        }
-                        g_string_append_c(val, ']');
-                } else {
-                        for (char **s = strv; s && *s; s++)
-                                g_string_append_printf(val, "%s%s", s != strv ? "," : "", *s);
-                }
-                for (char **s = strv; s && *s; s++)
-                        free(*s);
-                free(strv);
-        } else {
+        if (strlen(contents) == 1 && strchr("sogtubiqnxyd", contents[0]))
+                r = format_basic(m, msg, contents[0], val);
+        else if (strcmp(contents, "as") == 0)
+                r = format_strv(m, msg, val);
+        else {
                 r = sd_bus_message_skip(msg, contents);
-                if (r < 0)
-                        return r;
                 g_string_append(val, m->ctl->json ? "null" : "?");
         }
+        if (r < 0)
+                return r;
         return sd_bus_message_exit_container(msg);
+}
+
+typedef struct {
+        Monitor *monitor;
+        GHashTable *known; /* of the path */
+        GString *val;
+        unsigned n_changed;
+} PropsPrinter;
+
+static int append_prop(sd_bus_message *msg, const char *name, void *userdata)
+{
+        PropsPrinter *p = userdata;
+        GString *line = p->monitor->line;
+        int r;
+
+        g_string_truncate(p->val, 0);
+        r = format_variant(p->monitor, msg, p->val);
+        if (r < 0)
+                return r;
+        if (g_strcmp0(g_hash_table_lookup(p->known, name), p->val->str) == 0)
+                return 1;
+        if (p->monitor->ctl->json)
+                g_string_append_printf(line, "%s\"%s\": %s", p->n_changed ? ", " : "", name,
+                                       p->val->str);
+        else
+                g_string_append_printf(line, " %s=%s", name, p->val->str);
+        g_hash_table_insert(p->known, g_strdup(name), g_strdup(p->val->str));
+        p->n_changed++;
+        return 1;
 }
 
 /* Appends an a{sv} as " Name=value..." or ", \"properties\": {...}", only
  * what differs from what we knew of path. Returns how many were appended. */
 static int append_props(Monitor *m, sd_bus_message *msg, const char *path)
 {
-        GHashTable *known = g_hash_table_lookup(m->known, path);
         g_autoptr(GString) val = g_string_new(NULL);
-        int r, n = 0;
+        PropsPrinter p = {.monitor = m, .val = val};
+        int r;
 
-        if (!known) {
-                known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-                g_hash_table_insert(m->known, g_strdup(path), known);
+        p.known = g_hash_table_lookup(m->known, path);
+        if (!p.known) {
+                p.known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                g_hash_table_insert(m->known, g_strdup(path), p.known);
         }
         if (m->ctl->json)
                 g_string_append(m->line, ", \"properties\": {");
-        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-                const char *name;
-
-                r = sd_bus_message_read(msg, "s", &name);
-                if (r < 0)
-                        return r;
-                g_string_truncate(val, 0);
-                r = format_variant(m, msg, val);
-                if (r < 0)
-                        return r;
-                if (g_strcmp0(g_hash_table_lookup(known, name), val->str) != 0) {
-                        if (m->ctl->json)
-                                g_string_append_printf(m->line, "%s\"%s\": %s", n ? ", " : "", name,
-                                                       val->str);
-                        else
-                                g_string_append_printf(m->line, " %s=%s", name, val->str);
-                        g_hash_table_insert(known, g_strdup(name), g_strdup(val->str));
-                        n++;
-                }
-                r = sd_bus_message_exit_container(msg);
-                if (r < 0)
-                        return r;
-        }
+        r = ctl_read_dict(msg, 's', "v", append_prop, &p);
         if (r < 0)
                 return r;
         if (m->ctl->json)
                 g_string_append_c(m->line, '}');
-        r = sd_bus_message_exit_container(msg);
-        return r < 0 ? r : n;
+        return (int) p.n_changed;
 }
 
 static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
@@ -205,98 +230,96 @@ static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *
         Monitor *m = userdata;
         const char *uuid, *path, *type;
 
-        if (sd_bus_message_is_signal(msg, CTL_MANAGER_INTERFACE, "Added") &&
+        if (sd_bus_message_is_signal(msg, BUS_MANAGER_INTERFACE, "Added") &&
             sd_bus_message_read(msg, "sos", &uuid, &path, &type) >= 0) {
                 line_begin(m, "Added");
                 line_field(m, "uuid", uuid);
                 line_field(m, "type", type);
                 line_field(m, "path", path);
                 line_end(m);
-        } else if (sd_bus_message_is_signal(msg, CTL_MANAGER_INTERFACE, "Removed") &&
+        } else if (sd_bus_message_is_signal(msg, BUS_MANAGER_INTERFACE, "Removed") &&
                    sd_bus_message_read(msg, "so", &uuid, &path) >= 0) {
-                line_begin(m, "Removed");
-                line_field(m, "uuid", uuid);
-                line_field(m, "path", path);
-                line_end(m);
+                print_event(m, "Removed", "uuid", uuid, path);
                 g_hash_table_remove(m->known, path);
         }
         return 0;
 }
 
 /* What an ObjectManager path is, for InterfacesAdded/Removed: a peer or a
- * DRM device (objects are reported by Added/Removed already). Sets *what
- * to "Peer" or "Device", *iface, and *ret_id to the path's last element
- * (decoded for devices). */
-static bool classify(const char *path, const char **what, const char **iface, char **ret_id)
+ * DRM device (objects are reported by Added/Removed already). */
+typedef struct {
+        const char *what;      /* "Peer", "Device": the events' names start with it */
+        const char *interface; /* the interface that makes it one */
+        char *id;              /* the path's last element, decoded for devices */
+} PathKind;
+
+static bool classify(const char *path, PathKind *ret)
 {
+        g_autofree char *name = NULL;
         const char *id;
 
-        if ((id = path_tail(path, CTL_PEER_PATH_PREFIX))) {
-                *what = "Peer";
-                *iface = CTL_PEER_INTERFACE;
-                *ret_id = g_strdup(id);
+        if ((id = path_tail(path, BUS_PEER_PREFIX "/"))) {
+                *ret = (PathKind){"Peer", BUS_PEER_INTERFACE, g_strdup(id)};
                 return true;
         }
-        if (path_tail(path, CTL_DEVICE_PATH_PREFIX)) {
-                char *name = NULL;
-
-                if (sd_bus_path_decode(path, "/org/vhostshare/share1/device", &name) <= 0)
-                        return false;
-                *what = "Device";
-                *iface = CTL_DEVICE_INTERFACE;
-                *ret_id = g_strdup(name);
-                free(name);
+        if (path_tail(path, BUS_DEVICE_PREFIX "/") &&
+            sd_bus_path_decode(path, BUS_DEVICE_PREFIX, &name) > 0) {
+                *ret = (PathKind){"Device", BUS_DEVICE_INTERFACE, g_steal_pointer(&name)};
                 return true;
         }
         return false;
 }
 
-static int on_interfaces_added(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+typedef struct {
+        Monitor *monitor;
+        const char *path;
+        PathKind kind;
+} AddedPrinter;
+
+static int print_added_interface(sd_bus_message *msg, const char *interface, void *userdata)
 {
-        Monitor *m = userdata;
-        g_autofree char *id = NULL;
-        const char *path, *what, *want;
+        AddedPrinter *a = userdata;
+        Monitor *m = a->monitor;
+        g_autofree char *event = NULL;
         int r;
 
-        if (sd_bus_message_read(msg, "o", &path) < 0 || !classify(path, &what, &want, &id))
+        if (strcmp(interface, a->kind.interface) != 0)
                 return 0;
-        r = sd_bus_message_enter_container(msg, 'a', "{sa{sv}}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(msg, 'e', "sa{sv}")) > 0) {
-                g_autofree char *event = g_strconcat(what, "Added", NULL);
-                const char *iface;
+        event = g_strconcat(a->kind.what, "Added", NULL);
+        line_begin(m, event);
+        line_field(m, "id", a->kind.id);
+        line_field(m, "path", a->path);
+        g_hash_table_remove(m->known, a->path);
+        r = append_props(m, msg, a->path);
+        if (r < 0)
+                return r;
+        line_end(m);
+        return 1;
+}
 
-                r = sd_bus_message_read(msg, "s", &iface);
-                if (r < 0)
-                        break;
-                if (strcmp(iface, want) == 0) {
-                        line_begin(m, event);
-                        line_field(m, "id", id);
-                        line_field(m, "path", path);
-                        g_hash_table_remove(m->known, path);
-                        r = append_props(m, msg, path);
-                        if (r >= 0)
-                                line_end(m);
-                } else
-                        r = sd_bus_message_skip(msg, "a{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(msg);
-        }
+static int on_interfaces_added(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+{
+        AddedPrinter a = {.monitor = userdata};
+
+        if (sd_bus_message_read(msg, "o", &a.path) < 0 || !classify(a.path, &a.kind))
+                return 0;
+        (void) ctl_read_dict(msg, 's', "a{sv}", print_added_interface, &a);
+        g_free(a.kind.id);
         return 0;
 }
 
 static int on_interfaces_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         Monitor *m = userdata;
-        g_autofree char *id = NULL, *event = NULL;
-        const char *path, *what, *want;
+        g_autofree char *event = NULL;
+        const char *path;
+        PathKind kind;
 
-        if (sd_bus_message_read(msg, "o", &path) < 0 || !classify(path, &what, &want, &id))
+        if (sd_bus_message_read(msg, "o", &path) < 0 || !classify(path, &kind))
                 return 0;
-        event = g_strconcat(what, "Removed", NULL);
-        line_begin(m, event);
-        line_field(m, "id", id);
-        line_field(m, "path", path);
-        line_end(m);
+        event = g_strconcat(kind.what, "Removed", NULL);
+        print_event(m, event, "id", kind.id, path);
+        g_free(kind.id);
         g_hash_table_remove(m->known, path);
         return 0;
 }
@@ -308,14 +331,14 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
 
         if (!path || sd_bus_message_read(msg, "s", &iface) < 0)
                 return 0;
-        if ((tail = path_tail(path, CTL_PEER_PATH_PREFIX))) {
+        if ((tail = path_tail(path, BUS_PEER_PREFIX "/"))) {
                 line_begin(m, "PeerChanged");
                 line_field(m, "id", tail);
-        } else if ((tail = path_tail(path, CTL_OBJECT_PATH_PREFIX))) {
-                char uuid[37];
+        } else if ((tail = path_tail(path, BUS_OBJECT_PREFIX "/"))) {
+                CtlUuid uuid;
 
                 line_begin(m, "ObjectChanged");
-                line_field(m, "uuid", ctl_parse_uuid(tail, uuid) ? uuid : tail);
+                line_field(m, "uuid", ctl_parse_uuid(tail, &uuid) ? uuid.str : tail);
         } else
                 return 0; /* the manager's counters: Added/Removed say more */
         line_field(m, "path", path);
@@ -348,46 +371,41 @@ int verb_monitor(Ctl *ctl, int argc, char **argv)
                 const char *rule;
                 sd_bus_message_handler_t handler;
         } matches[] = {
-            {"type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
-             "',interface='" CTL_MANAGER_INTERFACE "'",
+            {"type='signal',sender='" BUS_NAME "',path='" BUS_MANAGER_PATH
+             "',interface='" BUS_MANAGER_INTERFACE "'",
              on_manager_signal},
-            {"type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
+            {"type='signal',sender='" BUS_NAME "',path='" BUS_MANAGER_PATH
              "',interface='org.freedesktop.DBus.ObjectManager',member='InterfacesAdded'",
              on_interfaces_added},
-            {"type='signal',sender='" CTL_BUS_NAME "',path='" CTL_MANAGER_PATH
+            {"type='signal',sender='" BUS_NAME "',path='" BUS_MANAGER_PATH
              "',interface='org.freedesktop.DBus.ObjectManager',member='InterfacesRemoved'",
              on_interfaces_removed},
-            {"type='signal',sender='" CTL_BUS_NAME
+            {"type='signal',sender='" BUS_NAME
              "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-             "path_namespace='" CTL_MANAGER_PATH "'",
+             "path_namespace='" BUS_MANAGER_PATH "'",
              on_properties_changed},
-            {"type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-             "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" CTL_BUS_NAME "'",
-             on_name_owner_changed},
+            {CTL_MATCH_SERVICE_OWNER, on_name_owner_changed},
         };
         g_autoptr(GString) line = g_string_new(NULL);
         g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                             (GDestroyNotify) g_hash_table_unref);
         Monitor m = {.ctl = ctl, .line = line, .known = known};
-        sd_event *ev = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
         int r;
 
         r = ctl_event_new(ctl, NULL, NULL, &ev);
         /* Synchronous AddMatch: once the header is out, no event is missed. */
         for (size_t i = 0; r >= 0 && i < G_N_ELEMENTS(matches); i++)
                 r = sd_bus_add_match(ctl->bus, NULL, matches[i].rule, matches[i].handler, &m);
-        if (r < 0) {
-                sd_event_unref(ev);
+        if (r < 0)
                 return ctl_bus_error(NULL, r, _("cannot subscribe to the service's signals"));
-        }
 
         if (!ctl->no_legend && !ctl->json) {
-                printf(_("Monitoring %s; press Ctrl-C to stop.\n"), CTL_BUS_NAME);
+                printf(_("Monitoring %s; press Ctrl-C to stop.\n"), BUS_NAME);
                 fflush(stdout);
         }
         r = sd_event_loop(ev);
-        sd_bus_detach_event(ctl->bus);
-        sd_event_unref(ev);
+        (void) sd_bus_detach_event(ctl->bus);
         if (r != 0) {
                 fprintf(stderr, _("%s: the bus connection was lost\n"),
                         program_invocation_short_name);

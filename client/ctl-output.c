@@ -1,241 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-sharectl: tables, JSON, and the formats of sizes, times and UUIDs. */
+/* vhost-sharectl: values as text, both ways (UUIDs, sizes, times), and the
+ * two output forms of the listings: tables and JSON. */
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <uuid/uuid.h>
 
 #include "ctl.h"
 
-struct CtlTable {
-        guint n_columns;
-        GPtrArray *rows; /* GStrv, the first one the header */
-};
-
-static GStrv collect(const char *first, va_list ap)
+bool ctl_parse_uuid(const char *s, CtlUuid *ret)
 {
-        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
-
-        for (const char *s = first; s; s = va_arg(ap, const char *))
-                g_strv_builder_add(b, s);
-        return g_strv_builder_end(b);
-}
-
-CtlTable *ctl_table_new(const char *first_header, ...)
-{
-        CtlTable *t = g_new0(CtlTable, 1);
-        va_list ap;
-        GStrv header;
-
-        va_start(ap, first_header);
-        header = collect(first_header, ap);
-        va_end(ap);
-        t->n_columns = g_strv_length(header);
-        t->rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
-        g_ptr_array_add(t->rows, header);
-        return t;
-}
-
-void ctl_table_add_row(CtlTable *t, const char *first_cell, ...)
-{
-        va_list ap;
-        GStrv row;
-
-        va_start(ap, first_cell);
-        row = collect(first_cell, ap);
-        va_end(ap);
-        g_assert(g_strv_length(row) == t->n_columns);
-        g_ptr_array_add(t->rows, row);
-}
-
-guint ctl_table_rows(const CtlTable *t)
-{
-        return t->rows->len - 1;
-}
-
-void ctl_table_print(const CtlTable *t, bool no_legend)
-{
-        g_autofree size_t *width = g_new0(size_t, t->n_columns);
-
-        for (guint r = no_legend ? 1 : 0; r < t->rows->len; r++) {
-                GStrv row = g_ptr_array_index(t->rows, r);
-
-                for (guint c = 0; c < t->n_columns; c++)
-                        width[c] = MAX(width[c], (size_t) g_utf8_strlen(row[c], -1));
-        }
-        for (guint r = no_legend ? 1 : 0; r < t->rows->len; r++) {
-                GStrv row = g_ptr_array_index(t->rows, r);
-
-                for (guint c = 0; c < t->n_columns; c++) {
-                        size_t pad = width[c] - (size_t) g_utf8_strlen(row[c], -1);
-
-                        fputs(row[c], stdout);
-                        if (c + 1 < t->n_columns)
-                                printf("%*s", (int) pad + 1, "");
-                }
-                fputc('\n', stdout);
-        }
-}
-
-void ctl_table_free(CtlTable *t)
-{
-        if (!t)
-                return;
-        g_ptr_array_unref(t->rows);
-        g_free(t);
-}
-
-void ctl_json_string(GString *out, const char *s)
-{
-        g_string_append_c(out, '"');
-        for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
-                switch (*p) {
-                case '"':
-                        g_string_append(out, "\\\"");
-                        break;
-                case '\\':
-                        g_string_append(out, "\\\\");
-                        break;
-                case '\n':
-                        g_string_append(out, "\\n");
-                        break;
-                case '\t':
-                        g_string_append(out, "\\t");
-                        break;
-                default:
-                        if (*p < 0x20)
-                                g_string_append_printf(out, "\\u%04x", *p);
-                        else
-                                g_string_append_c(out, (char) *p);
-                }
-        }
-        g_string_append_c(out, '"');
-}
-
-static void json_key_string(GString *out, const char *key, const char *value, bool comma)
-{
-        g_string_append_printf(out, "%s\"%s\": ", comma ? ", " : "", key);
-        ctl_json_string(out, value);
-}
-
-static void json_key_u64(GString *out, const char *key, uint64_t value)
-{
-        g_string_append_printf(out, ", \"%s\": %" PRIu64, key, value);
-}
-
-/* The JSON field names are a stable interface, listed in vhost-sharectl(1). */
-void ctl_json_object(GString *out, const CtlObject *o, GPtrArray *peers)
-{
-        g_string_append_c(out, '{');
-        json_key_string(out, "uuid", o->uuid, false);
-        json_key_string(out, "path", o->path, true);
-        json_key_string(out, "type", o->type, true);
-        json_key_string(out, "owner", ctl_object_owner_display(o, peers), true);
-        json_key_string(out, "owner_path", o->owner, true);
-        json_key_string(out, "owner_bus_name", o->owner_bus_name, true);
-        json_key_u64(out, "size", o->size);
-        json_key_string(out, "exporter", o->exporter, true);
-        json_key_string(out, "name", o->name, true);
-        json_key_string(out, "device", o->device, true);
-        json_key_u64(out, "created_usec", o->created_usec);
-        json_key_u64(out, "lookup_count", o->lookup_count);
-        g_string_append_c(out, '}');
-}
-
-void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size)
-{
-        g_autoptr(GString) out = g_string_new("{");
-
-        json_key_string(out, "uuid", uuid, false);
-        json_key_string(out, "path", path, true);
-        json_key_u64(out, "size", size);
-        g_string_append_c(out, '}');
-        puts(out->str);
-}
-
-void ctl_json_peer(GString *out, const CtlPeer *p)
-{
-        g_string_append_c(out, '{');
-        json_key_string(out, "id", ctl_peer_id(p), false);
-        json_key_string(out, "path", p->path, true);
-        json_key_string(out, "name", p->name, true);
-        json_key_string(out, "role", p->role, true);
-        json_key_string(out, "socket_path", p->socket_path, true);
-        json_key_string(out, "state", p->state, true);
-        json_key_u64(out, "features", p->features);
-        json_key_u64(out, "protocol_features", p->protocol_features);
-        g_string_append_printf(out, ", \"shared_objects\": %s",
-                               p->shared_objects ? "true" : "false");
-        json_key_u64(out, "pid", p->pid);
-        json_key_u64(out, "uid", p->uid);
-        json_key_u64(out, "exported_count", p->exported_count);
-        json_key_string(out, "last_error", p->last_error, true);
-        g_string_append_c(out, '}');
-}
-
-bool ctl_parse_uuid(const char *s, char out[37])
-{
-        uuid_t u;
-        char buf[37];
-
-        if (strlen(s) == 32) {
-                /* The object-path form: 32 hex digits. */
-                for (int i = 0; i < 32; i++)
-                        if (!g_ascii_isxdigit(s[i]))
-                                return false;
-                snprintf(buf, sizeof(buf), "%.8s-%.4s-%.4s-%.4s-%.12s", s, s + 8, s + 12, s + 16,
-                         s + 20);
-                s = buf;
-        }
-        if (strlen(s) != 36 || uuid_parse(s, u) < 0)
+        if (share_uuid_from_string(s, ret->bytes) < 0)
                 return false;
-        uuid_unparse_lower(u, out);
+        share_uuid_to_string(ret->bytes, ret->str);
         return true;
 }
 
-uint8_t ctl_uuid_pattern_seed(const char *uuid36)
+int ctl_parse_uuid_arg(const char *arg, CtlUuid *ret)
 {
-        uuid_t u;
-
-        if (uuid_parse(uuid36, u) < 0)
-                return 0;
-        return u[0] ^ u[7] ^ u[15];
+        if (!ctl_parse_uuid(arg, ret))
+                return ctl_usage_error(_("\"%s\" is not a UUID"), arg);
+        return CTL_EXIT_OK;
 }
 
 bool ctl_parse_size(const char *s, uint64_t *ret)
 {
+        static const struct {
+                char suffix;
+                uint64_t factor;
+        } units[] = {
+            {'K', 1ULL << 10}, {'k', 1ULL << 10}, {'M', 1ULL << 20}, {'G', 1ULL << 30}, {0, 1},
+        };
         char *end = NULL;
-        guint64 v, mult = 1;
+        guint64 v;
 
         if (!s || !g_ascii_isdigit(*s))
                 return false;
         v = g_ascii_strtoull(s, &end, 10);
-        switch (*end) {
-        case 'K':
-        case 'k':
-                mult = 1ULL << 10;
-                end++;
-                break;
-        case 'M':
-                mult = 1ULL << 20;
-                end++;
-                break;
-        case 'G':
-                mult = 1ULL << 30;
-                end++;
-                break;
-        case 0:
-                break;
-        default:
-                return false;
+        for (size_t i = 0; i < G_N_ELEMENTS(units); i++) {
+                if (*end != units[i].suffix)
+                        continue;
+                if (units[i].suffix && end[1])
+                        return false;
+                if (v > UINT64_MAX / units[i].factor)
+                        return false;
+                *ret = v * units[i].factor;
+                return true;
         }
-        if (*end || v > UINT64_MAX / mult)
-                return false;
-        *ret = v * mult;
-        return true;
+        return false;
 }
 
 const char *ctl_format_size(uint64_t bytes, char buf[32])
@@ -266,4 +80,168 @@ const char *ctl_format_timestamp(uint64_t usec, char buf[64])
         strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
         snprintf(buf, 64, "%s.%06u", date, (unsigned) (usec % 1000000));
         return buf;
+}
+
+struct CtlTable {
+        guint n_columns;
+        GPtrArray *rows; /* GStrv, the first one the header */
+        GPtrArray *json; /* char*, one per row after the header */
+};
+
+static GStrv collect(const char *first, va_list ap)
+{
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+        for (const char *s = first; s; s = va_arg(ap, const char *))
+                g_strv_builder_add(b, s);
+        return g_strv_builder_end(b);
+}
+
+CtlTable *ctl_table_new(const char *first_header, ...)
+{
+        CtlTable *t = g_new0(CtlTable, 1);
+        va_list ap;
+        GStrv header;
+
+        va_start(ap, first_header);
+        header = collect(first_header, ap);
+        va_end(ap);
+        t->n_columns = g_strv_length(header);
+        t->rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+        g_ptr_array_add(t->rows, header);
+        t->json = g_ptr_array_new_with_free_func(g_free);
+        return t;
+}
+
+void ctl_table_add_row(CtlTable *t, const char *json, const char *first_cell, ...)
+{
+        va_list ap;
+        GStrv row;
+
+        va_start(ap, first_cell);
+        row = collect(first_cell, ap);
+        va_end(ap);
+        g_assert(g_strv_length(row) == t->n_columns);
+        g_ptr_array_add(t->rows, row);
+        g_ptr_array_add(t->json, g_strdup(json));
+}
+
+static void print_json_array(const CtlTable *t)
+{
+        g_autoptr(GString) out = g_string_new("[");
+
+        for (guint i = 0; i < t->json->len; i++) {
+                g_string_append(out, i ? ",\n  " : "\n  ");
+                g_string_append(out, g_ptr_array_index(t->json, i));
+        }
+        g_string_append(out, t->json->len ? "\n]\n" : "]\n");
+        fputs(out->str, stdout);
+}
+
+static void print_rows(const CtlTable *t, bool no_legend)
+{
+        g_autofree size_t *width = g_new0(size_t, t->n_columns);
+
+        for (guint r = no_legend ? 1 : 0; r < t->rows->len; r++) {
+                GStrv row = g_ptr_array_index(t->rows, r);
+
+                for (guint c = 0; c < t->n_columns; c++)
+                        width[c] = MAX(width[c], (size_t) g_utf8_strlen(row[c], -1));
+        }
+        for (guint r = no_legend ? 1 : 0; r < t->rows->len; r++) {
+                GStrv row = g_ptr_array_index(t->rows, r);
+
+                for (guint c = 0; c < t->n_columns; c++) {
+                        size_t pad = width[c] - (size_t) g_utf8_strlen(row[c], -1);
+
+                        fputs(row[c], stdout);
+                        if (c + 1 < t->n_columns)
+                                printf("%*s", (int) pad + 1, "");
+                }
+                fputc('\n', stdout);
+        }
+}
+
+void ctl_table_print(const CtlTable *t, const Ctl *ctl, const char *footer)
+{
+        if (ctl->json) {
+                print_json_array(t);
+                return;
+        }
+        if (t->json->len > 0 || ctl->no_legend)
+                print_rows(t, ctl->no_legend);
+        if (!ctl->no_legend)
+                fputs(footer, stdout);
+}
+
+void ctl_table_free(CtlTable *t)
+{
+        if (!t)
+                return;
+        g_ptr_array_unref(t->rows);
+        g_ptr_array_unref(t->json);
+        g_free(t);
+}
+
+const char *ctl_cell(const char *s)
+{
+        return s && *s ? s : "-";
+}
+
+void ctl_json_string(GString *out, const char *s)
+{
+        static const char *const escapes[] = {
+            ['"'] = "\\\"",
+            ['\\'] = "\\\\",
+            ['\n'] = "\\n",
+            ['\t'] = "\\t",
+        };
+
+        g_string_append_c(out, '"');
+        for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
+                if (*p < G_N_ELEMENTS(escapes) && escapes[*p])
+                        g_string_append(out, escapes[*p]);
+                else if (*p < 0x20)
+                        g_string_append_printf(out, "\\u%04x", *p);
+                else
+                        g_string_append_c(out, (char) *p);
+        }
+        g_string_append_c(out, '"');
+}
+
+/* Starts a member: ", " unless it is the first, then "key": . */
+static void json_member(GString *out, const char *key)
+{
+        bool first = out->len > 0 && out->str[out->len - 1] == '{';
+
+        g_string_append_printf(out, "%s\"%s\": ", first ? "" : ", ", key);
+}
+
+void ctl_json_member_string(GString *out, const char *key, const char *value)
+{
+        json_member(out, key);
+        ctl_json_string(out, value);
+}
+
+void ctl_json_member_u64(GString *out, const char *key, uint64_t value)
+{
+        json_member(out, key);
+        g_string_append_printf(out, "%" PRIu64, value);
+}
+
+void ctl_json_member_bool(GString *out, const char *key, bool value)
+{
+        json_member(out, key);
+        g_string_append(out, value ? "true" : "false");
+}
+
+void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size)
+{
+        g_autoptr(GString) out = g_string_new("{");
+
+        ctl_json_member_string(out, "uuid", uuid);
+        ctl_json_member_string(out, "path", path);
+        ctl_json_member_u64(out, "size", size);
+        g_string_append_c(out, '}');
+        puts(out->str);
 }

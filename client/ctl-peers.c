@@ -6,58 +6,41 @@
 
 #include "ctl.h"
 
-static void message_unrefp(sd_bus_message **m)
-{
-        sd_bus_message_unref(*m);
-}
-
 int verb_peers(Ctl *ctl, int argc, char **argv)
 {
         g_autoptr(GPtrArray) peers = NULL;
         g_autoptr(CtlTable) table = NULL;
+        g_autofree char *footer = NULL;
         int r;
 
         r = ctl_get_managed(ctl, NULL, &peers);
         if (r != CTL_EXIT_OK)
                 return r;
 
-        if (ctl->json) {
-                g_autoptr(GString) out = g_string_new("[");
-
-                for (guint i = 0; i < peers->len; i++) {
-                        g_string_append(out, i ? ",\n  " : "\n  ");
-                        ctl_json_peer(out, g_ptr_array_index(peers, i));
-                }
-                g_string_append(out, peers->len ? "\n]\n" : "]\n");
-                fputs(out->str, stdout);
-                return CTL_EXIT_OK;
-        }
-
         table = ctl_table_new("ID", "NAME", "ROLE", "STATE", "SHARED", "OBJECTS", "PID", "SOCKET",
                               NULL);
         for (guint i = 0; i < peers->len; i++) {
                 const CtlPeer *p = g_ptr_array_index(peers, i);
+                g_autofree char *json = ctl_json_peer(p);
                 char pid[16], count[16];
 
                 g_snprintf(pid, sizeof(pid), "%u", p->pid);
                 g_snprintf(count, sizeof(count), "%u", p->exported_count);
-                ctl_table_add_row(table, ctl_peer_id(p), p->name ? p->name : "-",
+                ctl_table_add_row(table, json, ctl_peer_id(p), p->name ? p->name : "-",
                                   p->role ? p->role : "-", p->state ? p->state : "-",
                                   p->shared_objects ? "yes" : "no", count, p->pid ? pid : "-",
-                                  p->socket_path && *p->socket_path ? p->socket_path : "-", NULL);
+                                  ctl_cell(p->socket_path), NULL);
         }
-        if (peers->len > 0 || ctl->no_legend)
-                ctl_table_print(table, ctl->no_legend);
-        if (!ctl->no_legend)
-                printf(ngettext("\n%u peer listed.\n", "\n%u peers listed.\n", peers->len),
-                       peers->len);
+        footer = g_strdup_printf(
+            ngettext("\n%u peer listed.\n", "\n%u peers listed.\n", peers->len), peers->len);
+        ctl_table_print(table, ctl, footer);
         return CTL_EXIT_OK;
 }
 
 int verb_attach(Ctl *ctl, int argc, char **argv)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *role = argv[1], *path = argv[2], *peer;
         int r;
 
@@ -67,17 +50,11 @@ int verb_attach(Ctl *ctl, int argc, char **argv)
         if (path[0] != '/')
                 return ctl_usage_error(_("\"%s\" is not an absolute path"), path);
 
-        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                               "AddPeer", &error, &reply, "ss", role, path);
+        r = ctl_call_manager(ctl, "AddPeer", &error, &reply, "ss", role, path);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &peer);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf(_("cannot attach %s (%s)"), path, role);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot attach %s (%s)"), path, role);
         if (strcmp(peer, "/") == 0)
                 printf(_("Listening at %s (%s); peers appear as they connect.\n"), path, role);
         else
@@ -99,7 +76,7 @@ static int resolve_peer(Ctl *ctl, const char *arg, char **ret)
         for (p = arg; g_ascii_isdigit(*p); p++)
                 ;
         if (p != arg && !*p) {
-                *ret = g_strconcat(CTL_PEER_PATH_PREFIX, arg, NULL);
+                *ret = g_strconcat(BUS_PEER_PREFIX "/", arg, NULL);
                 return CTL_EXIT_OK;
         }
         r = ctl_get_managed(ctl, NULL, &peers);
@@ -119,7 +96,7 @@ static int resolve_peer(Ctl *ctl, const char *arg, char **ret)
 
 int verb_detach(Ctl *ctl, int argc, char **argv)
 {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         g_autofree char *path = NULL;
         int r;
 
@@ -128,15 +105,9 @@ int verb_detach(Ctl *ctl, int argc, char **argv)
                 return r;
         if (!sd_bus_object_path_is_valid(path))
                 return ctl_usage_error(_("\"%s\" is not a peer"), argv[1]);
-        r = sd_bus_call_method(ctl->bus, CTL_BUS_NAME, CTL_MANAGER_PATH, CTL_MANAGER_INTERFACE,
-                               "RemovePeer", &error, NULL, "o", path);
-        if (r < 0) {
-                g_autofree char *what = g_strdup_printf(_("cannot detach peer %s"), path);
-
-                r = ctl_bus_error(&error, r, what);
-                sd_bus_error_free(&error);
-                return r;
-        }
+        r = ctl_call_manager(ctl, "RemovePeer", &error, NULL, "o", path);
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot detach peer %s"), path);
         printf(_("Detached %s.\n"), path);
         return CTL_EXIT_OK;
 }

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* vhost-sharectl: what the verbs share. The verbs live in one file per
- * group (ctl-list.c, ctl-monitor.c, ...); main, options and the bus
- * connection in vhost-sharectl.c. */
+/* vhost-sharectl: what the verbs share. One file per verb group (ctl-list.c:
+ * list, show; ctl-peers.c: peers, attach, detach; ...); main, the options
+ * and the verb table in vhost-sharectl.c.
+ *
+ * Verbs and the helpers that print their errors return a CTL_EXIT_* code;
+ * the rest return 0 or -errno. sd-bus hands out malloc() memory; glib
+ * (>= 2.46) allocates with malloc() too, so g_autofree holds either. */
 
 #include <glib.h>
 #include <glib/gi18n.h>
@@ -12,16 +16,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#define CTL_BUS_NAME "org.vhostshare.share1"
-#define CTL_MANAGER_PATH "/org/vhostshare/share1"
-#define CTL_MANAGER_INTERFACE "org.vhostshare.share1.Manager"
-#define CTL_OBJECT_INTERFACE "org.vhostshare.share1.Object"
-#define CTL_PEER_INTERFACE "org.vhostshare.share1.Peer"
-#define CTL_DEVICE_INTERFACE "org.vhostshare.share1.Device"
-#define CTL_OBJECT_PATH_PREFIX "/org/vhostshare/share1/object/"
-#define CTL_PEER_PATH_PREFIX "/org/vhostshare/share1/peer/"
-#define CTL_DEVICE_PATH_PREFIX "/org/vhostshare/share1/device/"
-#define CTL_ERROR_PREFIX "org.vhostshare.share1.Error."
+#include "bus-names.h"
+#include "cleanup.h"
+#include "uuid-util.h"
 
 /* Exit codes, documented in vhost-sharectl(1). Keep in sync. */
 enum {
@@ -36,12 +33,18 @@ enum {
         CTL_EXIT_VERIFY = 8,     /* lookup --verify: the content is not the expected pattern */
 };
 
+/* The bus daemon's signal that the service started or stopped. */
+#define CTL_MATCH_SERVICE_OWNER                                                                    \
+        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"                \
+        "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='" BUS_NAME "'"
+
 typedef enum {
         CTL_BUS_SYSTEM,
         CTL_BUS_USER,
         CTL_BUS_ADDRESS,
 } CtlBusKind;
 
+/* The command line, and the connection made from it. */
 typedef struct {
         CtlBusKind bus_kind;
         const char *address;
@@ -49,8 +52,7 @@ typedef struct {
         bool no_legend;
         bool detach;
         bool verify;
-        bool size_set;
-        uint64_t size;
+        uint64_t size;      /* export --size; 0: not given */
         const char *uuid;   /* export --uuid */
         const char *output; /* lookup --output */
         const char *device; /* allocate --device */
@@ -72,34 +74,34 @@ int verb_remove(Ctl *ctl, int argc, char **argv);
 int verb_devices(Ctl *ctl, int argc, char **argv);
 int verb_allocate(Ctl *ctl, int argc, char **argv);
 
+/* ctl-bus.c: the connection, calls, errors and exit codes. */
+
 /* Connects ctl->bus as chosen by the options; prints why not. */
 int ctl_connect(Ctl *ctl);
-/* For the verbs that wait (monitor, export's hold): *ret, a new event loop
- * with ctl->bus attached that ends when the bus goes away; SIGINT and SIGTERM
- * go to handler (NULL: sd-event's default, ending the loop). *ret is set even
- * when a later step fails. */
+/* Calls member of the service's Manager with the arguments of types (as
+ * sd_bus_call_method); error and reply may be NULL. 0 or -errno. */
+int ctl_call_manager(Ctl *ctl, const char *member, sd_bus_error *error, sd_bus_message **reply,
+                     const char *types, ...);
+/* For the verbs that wait (monitor, hold): *ret, a new event loop with
+ * ctl->bus attached that ends when the bus goes away; SIGINT and SIGTERM go
+ * to handler (NULL: sd-event's default, ending the loop). 0 or -errno; on
+ * failure *ret may already hold the loop, for the caller to unref. */
 int ctl_event_new(Ctl *ctl, sd_event_signal_handler_t handler, void *userdata, sd_event **ret);
+/* Walks the dictionary a{KV} at m's position (key_type 's' or 'o', value_type
+ * V): fn gets each key with m at its value and returns > 0 when it read the
+ * value, 0 to have it skipped, or -errno to stop. 0 or -errno. */
+typedef int (*CtlDictFunc)(sd_bus_message *m, const char *key, void *userdata);
+int ctl_read_dict(sd_bus_message *m, char key_type, const char *value_type, CtlDictFunc fn,
+                  void *userdata);
 
-/* Prints "vhost-sharectl: WHAT: MESSAGE (ERROR.NAME)" on stderr and returns
- * the exit code for the error. */
-int ctl_bus_error(const sd_bus_error *error, int r, const char *what);
-int ctl_exit_code_for_error(const sd_bus_error *error, int r);
-
+/* Prints "vhost-sharectl: WHAT: MESSAGE (ERROR.NAME)" on stderr, WHAT from
+ * fmt ("WHAT: strerror(r)" when error is NULL or unset), and returns the
+ * exit code for the error. */
+int ctl_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Prints "vhost-sharectl: MESSAGE" on stderr; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
-/* Normalizes a UUID argument (36 characters or 32 hex digits) into its
- * 36-character lowercase form; false if it is not a UUID. */
-bool ctl_parse_uuid(const char *s, char out[37]);
-/* The pattern seed vhost-share-device and vhost-sharectl use for a UUID. */
-uint8_t ctl_uuid_pattern_seed(const char *uuid36);
-
-/* "4096", "64K", "1M", "2G" (powers of 1024). */
-bool ctl_parse_size(const char *s, uint64_t *ret);
-/* "64.0K" style; returns buf. */
-const char *ctl_format_size(uint64_t bytes, char buf[32]);
-/* "2026-11-25 15:18:07.123456" (UTC) for a CLOCK_REALTIME µs value; returns buf. */
-const char *ctl_format_timestamp(uint64_t usec, char buf[64]);
+/* ctl-managed.c: what the service publishes, read into records and shown as JSON. */
 
 /* Properties of org.vhostshare.share1.Object. */
 typedef struct {
@@ -132,19 +134,37 @@ typedef struct {
         char *last_error;
 } CtlPeer;
 
+/* Properties of org.vhostshare.share1.Device that the client shows. */
+typedef struct {
+        char *path;
+        char *devnode; /* from Manager.Devices */
+        char *kind;
+        char *driver;
+        char *pci_slot;
+} CtlDevice;
+
 void ctl_object_free(CtlObject *o);
 void ctl_peer_free(CtlPeer *p);
+void ctl_device_free(CtlDevice *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlObject, ctl_object_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlPeer, ctl_peer_free)
-
-/* Reads the properties of an a{sv} dictionary into o / p (unknown ones
- * are skipped). The message must be positioned at the array. */
-int ctl_read_object_props(sd_bus_message *m, CtlObject *o);
-int ctl_read_peer_props(sd_bus_message *m, CtlPeer *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlDevice, ctl_device_free)
 
 /* Everything below the manager, from GetManagedObjects: arrays of
- * CtlObject* and CtlPeer*, sorted by path. */
+ * CtlObject* and CtlPeer*, sorted (objects oldest first, peers by id).
+ * Prints errors; returns an exit code. */
 int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers);
+/* The object of uuid (GetObject, then its properties). Prints errors;
+ * returns an exit code. */
+int ctl_get_object(Ctl *ctl, const char *uuid, CtlObject **ret);
+/* What the service tells about the DRM device node devnode; fields it does
+ * not tell (a device that went away in between) stay NULL. */
+CtlDevice *ctl_get_device(Ctl *ctl, const char *devnode);
+
+/* One object / peer / device as a single-line JSON object. */
+char *ctl_json_object(const CtlObject *o, GPtrArray *peers);
+char *ctl_json_peer(const CtlPeer *p);
+char *ctl_json_device(const CtlDevice *d);
 
 /* The display name of an object's owner: the peer's name, the bus name, or
  * "service". peers may be NULL. */
@@ -152,27 +172,58 @@ const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers);
 /* The peer's short id: the last component of its path. */
 const char *ctl_peer_id(const CtlPeer *p);
 
-/* Output: tables and JSON. */
+/* ctl-output.c: values as text, both ways; tables; JSON text. */
+
+/* A UUID argument (36 characters or 32 hex digits, either case): its
+ * bytes and its 36-character lowercase form. */
+typedef struct {
+        uint8_t bytes[SHARE_UUID_SIZE];
+        char str[SHARE_UUID_STR_LEN];
+} CtlUuid;
+
+/* false if s is not a UUID. */
+bool ctl_parse_uuid(const char *s, CtlUuid *ret);
+/* As ctl_parse_uuid for a command-line argument: prints why not and returns
+ * CTL_EXIT_USAGE, or CTL_EXIT_OK. */
+int ctl_parse_uuid_arg(const char *arg, CtlUuid *ret);
+/* "4096", "64K", "1M", "2G" (powers of 1024). */
+bool ctl_parse_size(const char *s, uint64_t *ret);
+/* "64.0K" style; returns buf. */
+const char *ctl_format_size(uint64_t bytes, char buf[32]);
+/* "2026-11-25 15:18:07.123456" (UTC) for a CLOCK_REALTIME µs value; returns buf. */
+const char *ctl_format_timestamp(uint64_t usec, char buf[64]);
+
+/* A listing (list, peers, devices): a table, and each row's JSON for --json. */
 typedef struct CtlTable CtlTable;
 CtlTable *ctl_table_new(const char *first_header, ...) G_GNUC_NULL_TERMINATED;
-void ctl_table_add_row(CtlTable *t, const char *first_cell, ...) G_GNUC_NULL_TERMINATED;
-guint ctl_table_rows(const CtlTable *t);
-/* Prints the table, the header unless no_legend. */
-void ctl_table_print(const CtlTable *t, bool no_legend);
+/* A row: json (copied) is what --json prints for it, then the cells. */
+void ctl_table_add_row(CtlTable *t, const char *json, const char *first_cell,
+                       ...) G_GNUC_NULL_TERMINATED;
+/* With --json: the rows' JSON as an array, one row per line. Otherwise the
+ * table (its header unless --no-legend; nothing when empty unless
+ * --no-legend) and, unless --no-legend, footer. */
+void ctl_table_print(const CtlTable *t, const Ctl *ctl, const char *footer);
 void ctl_table_free(CtlTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlTable, ctl_table_free)
+/* A table cell: s, or "-" when s is NULL or empty. */
+const char *ctl_cell(const char *s);
 
-/* Appends s as a JSON string literal (with quotes). */
-void ctl_json_string(GString *out, const char *s);
-/* JSON for one object / peer (a single-line object). */
-void ctl_json_object(GString *out, const CtlObject *o, GPtrArray *peers);
-void ctl_json_peer(GString *out, const CtlPeer *p);
+/* JSON, built in a GString. The member functions put the ", " before a
+ * member unless out ends in "{". */
+void ctl_json_string(GString *out, const char *s); /* a string literal, with quotes */
+void ctl_json_member_string(GString *out, const char *key, const char *value);
+void ctl_json_member_u64(GString *out, const char *key, uint64_t value);
+void ctl_json_member_bool(GString *out, const char *key, bool value);
 /* Prints the line export and allocate print with --json for the object they
  * made: {"uuid": ..., "path": ..., "size": ...}. */
 void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size);
 
-/* Holds an object we own until SIGINT/SIGTERM or until someone else
- * removes it, then removes it (ignoring NotFound). Returns an exit code. */
+/* ctl-hold.c: an object we exported or allocated, after the call. */
+
+/* Holds an object we own until SIGINT/SIGTERM (then removes it, ignoring
+ * NotFound), until someone else removes it, or until the service stops.
+ * Returns an exit code. */
 int ctl_hold_object(Ctl *ctl, const char *uuid);
-/* Hands an object we own over to the service (Manager.Disown). */
+/* Hands an object we own over to the service (Manager.Disown). Returns an
+ * exit code. */
 int ctl_disown_object(Ctl *ctl, const char *uuid);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <locale.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,38 +12,83 @@
 #include "config.h"
 #include "ctl.h"
 
-/* Options a verb accepts besides the global ones. */
+/* getopt values of the long options without a short form. An option that
+ * lacks its argument is reported as "-%c" of its value (optopt), so the
+ * values stay as they were. */
 enum {
-        OPT_JSON = 1 << 0,
-        OPT_LEGEND = 1 << 1,
-        OPT_SIZE = 1 << 2,
-        OPT_UUID = 1 << 3,
-        OPT_DETACH = 1 << 4,
-        OPT_OUTPUT = 1 << 5,
-        OPT_VERIFY = 1 << 6,
-        OPT_DEVICE = 1 << 7,
+        ARG_VERSION = 0x100,
+        ARG_SYSTEM,
+        ARG_USER,
+        ARG_ADDRESS,
+        ARG_JSON,
+        ARG_NO_LEGEND,
+        ARG_SIZE,
+        ARG_UUID,
+        ARG_DETACH,
+        ARG_VERIFY,
+        ARG_DEVICE,
 };
+
+typedef enum {
+        VERB_OPTION_FLAG,   /* sets a bool */
+        VERB_OPTION_STRING, /* keeps its argument */
+        VERB_OPTION_SIZE,   /* its argument through ctl_parse_size, not 0 */
+} VerbOptionKind;
+
+/* An option that only some verbs take (the verb table says which), and the
+ * field of Ctl it sets. */
+typedef struct {
+        const char *name;
+        int val;
+        VerbOptionKind kind;
+        size_t offset;
+} VerbOption;
+
+enum {
+        OPTION_JSON,
+        OPTION_NO_LEGEND,
+        OPTION_SIZE,
+        OPTION_UUID,
+        OPTION_DETACH,
+        OPTION_OUTPUT,
+        OPTION_VERIFY,
+        OPTION_DEVICE,
+        _OPTION_MAX,
+};
+
+static const VerbOption verb_options[_OPTION_MAX] = {
+    [OPTION_JSON] = {"json", ARG_JSON, VERB_OPTION_FLAG, offsetof(Ctl, json)},
+    [OPTION_NO_LEGEND] = {"no-legend", ARG_NO_LEGEND, VERB_OPTION_FLAG, offsetof(Ctl, no_legend)},
+    [OPTION_SIZE] = {"size", ARG_SIZE, VERB_OPTION_SIZE, offsetof(Ctl, size)},
+    [OPTION_UUID] = {"uuid", ARG_UUID, VERB_OPTION_STRING, offsetof(Ctl, uuid)},
+    [OPTION_DETACH] = {"detach", ARG_DETACH, VERB_OPTION_FLAG, offsetof(Ctl, detach)},
+    [OPTION_OUTPUT] = {"output", 'o', VERB_OPTION_STRING, offsetof(Ctl, output)},
+    [OPTION_VERIFY] = {"verify", ARG_VERIFY, VERB_OPTION_FLAG, offsetof(Ctl, verify)},
+    [OPTION_DEVICE] = {"device", ARG_DEVICE, VERB_OPTION_STRING, offsetof(Ctl, device)},
+};
+
+#define OPT(name) (1u << OPTION_##name)
 
 typedef struct {
         const char *name;
         int min_args; /* positional arguments after the verb */
         int max_args;
-        unsigned options;
+        unsigned options; /* OPT() of the verb options it takes */
         CtlVerbFunc func;
 } CtlVerb;
 
 static const CtlVerb verbs[] = {
-    {"list", 0, 0, OPT_JSON | OPT_LEGEND, verb_list},
-    {"show", 1, 1, OPT_JSON, verb_show},
-    {"peers", 0, 0, OPT_JSON | OPT_LEGEND, verb_peers},
-    {"monitor", 0, 0, OPT_JSON | OPT_LEGEND, verb_monitor},
-    {"export", 0, 1, OPT_SIZE | OPT_UUID | OPT_DETACH | OPT_JSON, verb_export},
-    {"lookup", 1, 1, OPT_OUTPUT | OPT_VERIFY | OPT_JSON, verb_lookup},
+    {"list", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_list},
+    {"show", 1, 1, OPT(JSON), verb_show},
+    {"peers", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_peers},
+    {"monitor", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_monitor},
+    {"export", 0, 1, OPT(SIZE) | OPT(UUID) | OPT(DETACH) | OPT(JSON), verb_export},
+    {"lookup", 1, 1, OPT(OUTPUT) | OPT(VERIFY) | OPT(JSON), verb_lookup},
     {"remove", 1, 1, 0, verb_remove},
     {"attach", 2, 2, 0, verb_attach},
     {"detach", 1, 1, 0, verb_detach},
-    {"devices", 0, 0, OPT_JSON | OPT_LEGEND, verb_devices},
-    {"allocate", 1, 1, OPT_DEVICE | OPT_DETACH | OPT_JSON, verb_allocate},
+    {"devices", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_devices},
+    {"allocate", 1, 1, OPT(DEVICE) | OPT(DETACH) | OPT(JSON), verb_allocate},
 };
 
 static void help(void)
@@ -94,58 +140,69 @@ static const CtlVerb *find_verb(const char *name)
         return NULL;
 }
 
-enum {
-        ARG_VERSION = 0x100,
-        ARG_SYSTEM,
-        ARG_USER,
-        ARG_ADDRESS,
-        ARG_JSON,
-        ARG_NO_LEGEND,
-        ARG_SIZE,
-        ARG_UUID,
-        ARG_DETACH,
-        ARG_VERIFY,
-        ARG_DEVICE,
-};
+static int verb_option_index(int val)
+{
+        for (int i = 0; i < _OPTION_MAX; i++)
+                if (verb_options[i].val == val)
+                        return i;
+        return -1;
+}
 
-static const struct {
-        int arg;
-        unsigned mask;
-        const char *name;
-} verb_options[] = {
-    {ARG_JSON, OPT_JSON, "--json"},       {ARG_NO_LEGEND, OPT_LEGEND, "--no-legend"},
-    {ARG_SIZE, OPT_SIZE, "--size"},       {ARG_UUID, OPT_UUID, "--uuid"},
-    {ARG_DETACH, OPT_DETACH, "--detach"}, {'o', OPT_OUTPUT, "--output"},
-    {ARG_VERIFY, OPT_VERIFY, "--verify"}, {ARG_DEVICE, OPT_DEVICE, "--device"},
-};
+/* Stores the argument of a verb option; -1 to go on, or an exit code. */
+static int verb_option_store(Ctl *ctl, const VerbOption *o, const char *arg)
+{
+        void *field = (char *) ctl + o->offset;
 
-/* Returns -1 to go on, or an exit code. */
+        switch (o->kind) {
+        case VERB_OPTION_FLAG:
+                *(bool *) field = true;
+                break;
+        case VERB_OPTION_STRING:
+                *(const char **) field = arg;
+                break;
+        case VERB_OPTION_SIZE:
+                if (!ctl_parse_size(arg, field) || *(uint64_t *) field == 0)
+                        return ctl_usage_error(_("invalid size \"%s\""), arg);
+                break;
+        }
+        return -1;
+}
+
+/* Returns -1 to go on, or an exit code. *ret_used: OPT() of the verb
+ * options given. */
 static int parse_argv(Ctl *ctl, int argc, char **argv, unsigned *ret_used)
 {
-        static const struct option options[] = {
+        static const struct option global_options[] = {
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, ARG_VERSION},
             {"system", no_argument, NULL, ARG_SYSTEM},
             {"user", no_argument, NULL, ARG_USER},
             {"address", required_argument, NULL, ARG_ADDRESS},
-            {"json", no_argument, NULL, ARG_JSON},
-            {"no-legend", no_argument, NULL, ARG_NO_LEGEND},
-            {"size", required_argument, NULL, ARG_SIZE},
-            {"uuid", required_argument, NULL, ARG_UUID},
-            {"detach", no_argument, NULL, ARG_DETACH},
-            {"output", required_argument, NULL, 'o'},
-            {"verify", no_argument, NULL, ARG_VERIFY},
-            {"device", required_argument, NULL, ARG_DEVICE},
-            {},
         };
+        struct option options[G_N_ELEMENTS(global_options) + _OPTION_MAX + 1] = {};
         unsigned used = 0;
-        int c;
+        int c, r;
+
+        memcpy(options, global_options, sizeof(global_options));
+        for (size_t i = 0; i < _OPTION_MAX; i++)
+                options[G_N_ELEMENTS(global_options) + i] = (struct option){
+                    verb_options[i].name,
+                    verb_options[i].kind == VERB_OPTION_FLAG ? no_argument : required_argument,
+                    NULL,
+                    verb_options[i].val,
+                };
 
         opterr = 0;
         while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0) {
-                for (size_t i = 0; i < G_N_ELEMENTS(verb_options); i++)
-                        if (verb_options[i].arg == c)
-                                used |= verb_options[i].mask;
+                int i = verb_option_index(c);
+
+                if (i >= 0) {
+                        used |= 1u << i;
+                        r = verb_option_store(ctl, &verb_options[i], optarg);
+                        if (r >= 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'h':
                         help();
@@ -154,40 +211,12 @@ static int parse_argv(Ctl *ctl, int argc, char **argv, unsigned *ret_used)
                         printf("vhost-sharectl %s\n", PACKAGE_VERSION);
                         return CTL_EXIT_OK;
                 case ARG_SYSTEM:
-                        ctl->bus_kind = CTL_BUS_SYSTEM;
-                        break;
                 case ARG_USER:
-                        ctl->bus_kind = CTL_BUS_USER;
+                        ctl->bus_kind = c == ARG_USER ? CTL_BUS_USER : CTL_BUS_SYSTEM;
                         break;
                 case ARG_ADDRESS:
                         ctl->bus_kind = CTL_BUS_ADDRESS;
                         ctl->address = optarg;
-                        break;
-                case ARG_JSON:
-                        ctl->json = true;
-                        break;
-                case ARG_NO_LEGEND:
-                        ctl->no_legend = true;
-                        break;
-                case ARG_SIZE:
-                        if (!ctl_parse_size(optarg, &ctl->size) || ctl->size == 0)
-                                return ctl_usage_error(_("invalid size \"%s\""), optarg);
-                        ctl->size_set = true;
-                        break;
-                case ARG_UUID:
-                        ctl->uuid = optarg;
-                        break;
-                case ARG_DETACH:
-                        ctl->detach = true;
-                        break;
-                case 'o':
-                        ctl->output = optarg;
-                        break;
-                case ARG_VERIFY:
-                        ctl->verify = true;
-                        break;
-                case ARG_DEVICE:
-                        ctl->device = optarg;
                         break;
                 case '?':
                         if (optopt)
@@ -202,13 +231,36 @@ static int parse_argv(Ctl *ctl, int argc, char **argv, unsigned *ret_used)
         return -1;
 }
 
+/* Checks the verb's arguments and options; -1 to go on, or an exit code. */
+static int check_verb_args(const CtlVerb *verb, unsigned used, int nargs)
+{
+        for (size_t i = 0; i < _OPTION_MAX; i++)
+                if ((used & (1u << i)) && !(verb->options & (1u << i))) {
+                        g_autofree char *option = g_strconcat("--", verb_options[i].name, NULL);
+
+                        return ctl_usage_error(_("option %s does not apply to \"%s\""), option,
+                                               verb->name);
+                }
+        if (nargs < verb->min_args)
+                return ctl_usage_error(_("\"%s\" needs more arguments; see --help"), verb->name);
+        if (nargs > verb->max_args) {
+                if (verb->max_args == 0)
+                        return ctl_usage_error(_("\"%s\" takes no arguments"), verb->name);
+                return ctl_usage_error(ngettext("\"%s\" takes at most %d argument",
+                                                "\"%s\" takes at most %d arguments",
+                                                verb->max_args),
+                                       verb->name, verb->max_args);
+        }
+        return -1;
+}
+
 int main(int argc, char **argv)
 {
         const char *localedir = getenv("TEXTDOMAINDIR");
         Ctl ctl = {.bus_kind = CTL_BUS_SYSTEM};
         const CtlVerb *verb;
         unsigned used = 0;
-        int r, nargs;
+        int r;
 
         setlocale(LC_ALL, "");
         /* TEXTDOMAINDIR lets the tests use the build tree's catalogs. */
@@ -225,21 +277,9 @@ int main(int argc, char **argv)
         verb = find_verb(argv[optind]);
         if (!verb)
                 return ctl_usage_error(_("unknown command \"%s\"; see --help"), argv[optind]);
-        for (size_t i = 0; i < G_N_ELEMENTS(verb_options); i++)
-                if ((used & verb_options[i].mask) && !(verb->options & verb_options[i].mask))
-                        return ctl_usage_error(_("option %s does not apply to \"%s\""),
-                                               verb_options[i].name, verb->name);
-        nargs = argc - optind - 1;
-        if (nargs < verb->min_args)
-                return ctl_usage_error(_("\"%s\" needs more arguments; see --help"), verb->name);
-        if (nargs > verb->max_args) {
-                if (verb->max_args == 0)
-                        return ctl_usage_error(_("\"%s\" takes no arguments"), verb->name);
-                return ctl_usage_error(ngettext("\"%s\" takes at most %d argument",
-                                                "\"%s\" takes at most %d arguments",
-                                                verb->max_args),
-                                       verb->name, verb->max_args);
-        }
+        r = check_verb_args(verb, used, argc - optind - 1);
+        if (r >= 0)
+                return r;
 
         /* Events and results reach pipes (scripts, tests) as they happen. */
         setvbuf(stdout, NULL, _IOLBF, 0);

@@ -48,9 +48,11 @@ def pages_are_built():
 @test
 def config_keys_documented():
     code = read(SOURCE, "service", "daemon", "daemon-config.c")
-    # Keys are string literals handed to a reader: read_uint(kf, "Key", ...),
-    # read_id(kf, "Key", ...), g_key_file_has_key(kf, "Group", "Key", ...).
+    # Keys are string literals handed to a reader: read_paths(kf, "Key", ...),
+    # g_key_file_has_key(kf, "Group", "Key", ...), or rows of the [Service]
+    # table: {"Key", VALUE_NUMBER, ...}.
     keys = set(re.findall(r'\(kf, "([A-Z]\w+)"', code))
+    keys |= set(re.findall(r'\{"([A-Z]\w+)", VALUE_', code))
     keys |= set(re.findall(r'\(kf, (?:"\w+"|section), "([A-Z]\w+)"', code))
     keys -= {"Service", "Peers", "DBus"}  # group names
     assert {"LookupTimeoutMSec", "SocketMode", "Connect"} <= keys, keys

@@ -1,30 +1,59 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vhost-shared's configuration file and serve specs, read into a
+ * DaemonConfig. The [Service] keys are a table: key, kind of value, limit,
+ * field of ServiceConfig. */
+
 #include "daemon-config.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 
-static void socket_allow_free(gpointer p)
-{
-        DaemonSocketAllow *a = p;
+static int invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
-        g_free(a->path);
-        g_free(a);
+/* Sets error to the message of fmt; returns -EINVAL. */
+static int invalid(GError **error, const char *fmt, ...)
+{
+        va_list ap;
+        GError *e;
+
+        va_start(ap, fmt);
+        e = g_error_new_valist(G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, fmt, ap);
+        va_end(ap);
+        g_propagate_error(error, e);
+        return -EINVAL;
+}
+
+static void serve_socket_free(gpointer p)
+{
+        DaemonServeSocket *s = p;
+
+        g_free(s->path);
+        g_free(s);
+}
+
+static void socket_section_free(gpointer p)
+{
+        DaemonSocketSection *s = p;
+
+        g_free(s->path);
+        g_free(s);
 }
 
 void daemon_config_init(DaemonConfig *c)
 {
-        service_config_init_defaults(&c->service);
+        service_config_init_defaults(&c->service_config);
         c->connect = g_ptr_array_new_with_free_func(g_free);
         c->accept = g_ptr_array_new_with_free_func(g_free);
-        c->serve = g_ptr_array_new_with_free_func(g_free);
+        c->serve = g_ptr_array_new_with_free_func(serve_socket_free);
         c->privileged_group = g_strdup(PRIVILEGED_GROUP);
-        c->socket_allow = g_ptr_array_new_with_free_func(socket_allow_free);
+        c->sockets = g_ptr_array_new_with_free_func(socket_section_free);
 }
 
 void daemon_config_clear(DaemonConfig *c)
@@ -33,27 +62,27 @@ void daemon_config_clear(DaemonConfig *c)
         g_clear_pointer(&c->accept, g_ptr_array_unref);
         g_clear_pointer(&c->serve, g_ptr_array_unref);
         g_clear_pointer(&c->privileged_group, g_free);
-        g_clear_pointer(&c->socket_allow, g_ptr_array_unref);
+        g_clear_pointer(&c->sockets, g_ptr_array_unref);
 }
 
-static int read_uint(GKeyFile *kf, const char *key, unsigned max, unsigned *ret, GError **error)
+/* A decimal number in min..max, nothing else (no sign, no suffix). */
+static bool parse_bounded(const char *v, unsigned min, unsigned max, unsigned *ret)
 {
-        g_autoptr(GError) local = NULL;
-        guint64 v;
+        char *end = NULL;
+        unsigned long n;
 
-        if (!g_key_file_has_key(kf, "Service", key, NULL))
-                return 0;
-        v = g_key_file_get_uint64(kf, "Service", key, &local);
-        if (local || v > max) {
-                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                            "[Service] %s: expected a number up to %u", key, max);
-                return -EINVAL;
-        }
-        *ret = (unsigned) v;
-        return 0;
+        if (!*v || *v == '-' || *v == '+')
+                return false;
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno != 0 || *end || n < min || n > max)
+                return false;
+        *ret = (unsigned) n;
+        return true;
 }
 
-/* A number, or a name looked up with lookup (getpwnam/getgrnam). */
+/* A uid or gid: a number, or a user or group name. -EINVAL when empty,
+ * -ESRCH when no such user or group. */
 static int parse_id(const char *v, bool group, unsigned *ret)
 {
         char *end = NULL;
@@ -69,11 +98,13 @@ static int parse_id(const char *v, bool group, unsigned *ret)
         }
         if (group) {
                 struct group *g = getgrnam(v);
+
                 if (!g)
                         return -ESRCH;
                 *ret = g->gr_gid;
         } else {
                 struct passwd *pw = getpwnam(v);
+
                 if (!pw)
                         return -ESRCH;
                 *ret = pw->pw_uid;
@@ -81,20 +112,16 @@ static int parse_id(const char *v, bool group, unsigned *ret)
         return 0;
 }
 
-static int read_id(GKeyFile *kf, const char *key, bool group, unsigned *ret, GError **error)
+/* [group] key= as text, stripped. */
+static int read_string(GKeyFile *kf, const char *group, const char *key, char **ret, GError **error)
 {
-        g_autofree char *v = NULL;
+        g_autoptr(GError) local = NULL;
+        char *v;
 
-        if (!g_key_file_has_key(kf, "Service", key, NULL))
-                return 0;
-        v = g_key_file_get_string(kf, "Service", key, NULL);
-        if (v)
-                g_strstrip(v);
-        if (parse_id(v, group, ret) < 0) {
-                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                            "[Service] %s: no %s '%s'", key, group ? "group" : "user", v ? v : "");
-                return -EINVAL;
-        }
+        v = g_key_file_get_string(kf, group, key, &local);
+        if (!v)
+                return invalid(error, "[%s] %s: %s", group, key, local->message);
+        *ret = g_strstrip(v);
         return 0;
 }
 
@@ -114,93 +141,310 @@ static int read_uids(GKeyFile *kf, const char *section, uid_t *uids, unsigned *n
 
                 if (!**w)
                         continue;
-                if (count == SERVICE_MAX_ALLOWED_UIDS || parse_id(*w, false, &id) < 0) {
-                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                                    "[%s] AllowedUids: '%s' is not a user (or more than %u)",
-                                    section, *w, SERVICE_MAX_ALLOWED_UIDS);
-                        return -EINVAL;
-                }
+                if (count == SERVICE_MAX_ALLOWED_UIDS)
+                        return invalid(error, "[%s] AllowedUids: more than %u users", section,
+                                       SERVICE_MAX_ALLOWED_UIDS);
+                if (parse_id(*w, false, &id) < 0)
+                        return invalid(error, "[%s] AllowedUids: '%s' is not a user", section, *w);
                 uids[count++] = (uid_t) id;
         }
-        if (count == 0) {
-                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                            "[%s] AllowedUids: empty (leave the key out to allow anyone)", section);
-                return -EINVAL;
-        }
+        if (count == 0)
+                return invalid(error, "[%s] AllowedUids: empty (leave the key out to allow anyone)",
+                               section);
         *n = count;
         return 0;
 }
 
-static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
+typedef enum {
+        VALUE_NUMBER, /* unsigned, 0..max */
+        VALUE_MSEC,   /* milliseconds 0..max into a uint64_t of µs */
+        VALUE_MODE,   /* octal, 0..max, into a mode_t */
+        VALUE_USER,   /* uid or user name into a uid_t */
+        VALUE_GROUP,  /* gid or group name into a gid_t */
+} ValueKind;
+
+typedef struct {
+        const char *key;
+        ValueKind kind;
+        unsigned max;
+        size_t offset; /* in ServiceConfig */
+} ServiceKey;
+
+/* In the order they are checked; vhost-shared.conf(5) documents each. */
+static const ServiceKey service_keys[] = {
+    {"LookupTimeoutMSec", VALUE_MSEC, 3600 * 1000, offsetof(ServiceConfig, lookup_timeout_usec)},
+    {"ReplyTimeoutMSec", VALUE_MSEC, 3600 * 1000, offsetof(ServiceConfig, reply_timeout_usec)},
+    {"MaxObjectsPerPeer", VALUE_NUMBER, 1u << 24, offsetof(ServiceConfig, max_objects_per_peer)},
+    {"MaxObjectsPerClient", VALUE_NUMBER, 1u << 24,
+     offsetof(ServiceConfig, max_objects_per_client)},
+    {"MaxPeers", VALUE_NUMBER, 1u << 16, offsetof(ServiceConfig, max_peers)},
+    {"MaxPendingLookupsPerPeer", VALUE_NUMBER, 1u << 20,
+     offsetof(ServiceConfig, max_pending_lookups_per_peer)},
+    {"MaxPendingLookups", VALUE_NUMBER, 1u << 20, offsetof(ServiceConfig, max_pending_lookups)},
+    {"BridgeDeviceId", VALUE_NUMBER, 255, offsetof(ServiceConfig, bridge_device_id)},
+    {"BridgeQueues", VALUE_NUMBER, 64, offsetof(ServiceConfig, bridge_queues)},
+    {"SocketMode", VALUE_MODE, 07777, offsetof(ServiceConfig, socket_mode)},
+    {"SocketUser", VALUE_USER, 0, offsetof(ServiceConfig, socket_uid)},
+    {"SocketGroup", VALUE_GROUP, 0, offsetof(ServiceConfig, socket_gid)},
+};
+
+static int read_number(GKeyFile *kf, const ServiceKey *k, unsigned *ret, GError **error)
 {
-        g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+        g_autoptr(GError) local = NULL;
+        guint64 v;
 
-        for (char **g = groups; *g; g++) {
-                g_autofree DaemonSocketAllow *a = NULL;
-                int r;
+        v = g_key_file_get_uint64(kf, "Service", k->key, &local);
+        if (local || v > k->max)
+                return invalid(error, "[Service] %s: expected a number up to %u", k->key, k->max);
+        *ret = (unsigned) v;
+        return 0;
+}
 
-                if (!g_str_has_prefix(*g, "Socket "))
-                        continue;
-                a = g_new0(DaemonSocketAllow, 1);
-                r = read_uids(kf, *g, a->uids, &a->n_uids, error);
-                if (r < 0)
-                        return r;
-                a->path = g_strdup(g_strstrip(*g + strlen("Socket ")));
-                g_ptr_array_add(c->socket_allow, g_steal_pointer(&a));
+static int read_mode(GKeyFile *kf, const ServiceKey *k, unsigned *ret, GError **error)
+{
+        g_autofree char *v = g_key_file_get_string(kf, "Service", k->key, NULL);
+        char *end = NULL;
+        unsigned long m = 0;
+
+        if (v) {
+                errno = 0;
+                m = strtoul(v, &end, 8);
+        }
+        if (!v || !*v || errno != 0 || *end || m > k->max)
+                return invalid(error, "[Service] %s: expected an octal mode such as 0660", k->key);
+        *ret = (unsigned) m;
+        return 0;
+}
+
+static int read_id(GKeyFile *kf, const ServiceKey *k, unsigned *ret, GError **error)
+{
+        bool group = k->kind == VALUE_GROUP;
+        g_autofree char *v = g_key_file_get_string(kf, "Service", k->key, NULL);
+
+        if (v)
+                g_strstrip(v);
+        if (parse_id(v, group, ret) < 0)
+                return invalid(error, "[Service] %s: no %s '%s'", k->key, group ? "group" : "user",
+                               v ? v : "");
+        return 0;
+}
+
+/* One [Service] key into its field of s, when the file has it. */
+static int read_service_key(GKeyFile *kf, const ServiceKey *k, ServiceConfig *s, GError **error)
+{
+        void *field = (char *) s + k->offset;
+        unsigned v = 0;
+        int r;
+
+        if (!g_key_file_has_key(kf, "Service", k->key, NULL))
+                return 0;
+        switch (k->kind) {
+        case VALUE_NUMBER:
+        case VALUE_MSEC:
+                r = read_number(kf, k, &v, error);
+                break;
+        case VALUE_MODE:
+                r = read_mode(kf, k, &v, error);
+                break;
+        default:
+                r = read_id(kf, k, &v, error);
+                break;
+        }
+        if (r < 0)
+                return r;
+        switch (k->kind) {
+        case VALUE_NUMBER:
+                *(unsigned *) field = v;
+                break;
+        case VALUE_MSEC:
+                *(uint64_t *) field = (uint64_t) v * 1000;
+                break;
+        case VALUE_MODE:
+                *(mode_t *) field = (mode_t) v;
+                break;
+        case VALUE_USER:
+                *(uid_t *) field = (uid_t) v;
+                break;
+        case VALUE_GROUP:
+                *(gid_t *) field = (gid_t) v;
+                break;
         }
         return 0;
 }
 
-static void read_paths(GKeyFile *kf, const char *key, GPtrArray *out)
+static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
+{
+        int r;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(service_keys); i++) {
+                r = read_service_key(kf, &service_keys[i], s, error);
+                if (r < 0)
+                        return r;
+        }
+        return read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
+}
+
+/* [Socket PATH] sections. One without AllowedUids= has the global list,
+ * and still names a socket that must exist. */
+static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
+{
+        const ServiceConfig *s = &c->service_config;
+        g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+
+        for (char **g = groups; *g; g++) {
+                g_autofree DaemonSocketSection *section = NULL;
+                int r;
+
+                if (!g_str_has_prefix(*g, "Socket "))
+                        continue;
+                section = g_new0(DaemonSocketSection, 1);
+                section->n_allowed_uids = s->n_allowed_uids;
+                memcpy(section->allowed_uids, s->allowed_uids, sizeof(section->allowed_uids));
+                r = read_uids(kf, *g, section->allowed_uids, &section->n_allowed_uids, error);
+                if (r < 0)
+                        return r;
+                section->path = g_strdup(g_strstrip(*g + strlen("Socket ")));
+                g_ptr_array_add(c->sockets, g_steal_pointer(&section));
+        }
+        return 0;
+}
+
+/* [Peers] key=: a list separated by ';'; blank entries are passed over. */
+static GStrv read_peer_list(GKeyFile *kf, const char *key)
 {
         g_auto(GStrv) list = g_key_file_get_string_list(kf, "Peers", key, NULL, NULL);
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
 
         for (char **p = list; p && *p; p++)
-                if (**p)
-                        g_ptr_array_add(out, g_strdup(g_strstrip(*p)));
+                if (*g_strstrip(*p))
+                        g_strv_builder_add(b, *p);
+        return g_strv_builder_end(b);
 }
 
-static bool parse_bounded(const char *v, unsigned min, unsigned max, unsigned *ret)
+static void read_paths(GKeyFile *kf, const char *key, GPtrArray *out)
 {
-        char *end = NULL;
-        unsigned long n;
+        g_auto(GStrv) list = read_peer_list(kf, key);
 
-        if (!*v || *v == '-' || *v == '+')
-                return false;
-        n = strtoul(v, &end, 10);
-        if (*end || n < min || n > max)
-                return false;
-        *ret = (unsigned) n;
-        return true;
+        for (char **p = list; *p; p++)
+                g_ptr_array_add(out, g_strdup(*p));
 }
 
-/* Applies one "key=value"; 0 applied, -ENOENT not an option (part of the
- * path), -EINVAL an option with a bad value. */
-static int serve_option_apply(const char *opt, ServeOptions *o, GError **error)
+static int read_peers_section(GKeyFile *kf, DaemonConfig *c, GError **error)
+{
+        g_auto(GStrv) serve = read_peer_list(kf, "Serve");
+        int r;
+
+        read_paths(kf, "Connect", c->connect);
+        read_paths(kf, "Accept", c->accept);
+        for (char **spec = serve; *spec; spec++) {
+                r = daemon_config_add_serve(c, *spec, error);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int daemon_config_load_key_file(DaemonConfig *c, GKeyFile *kf, GError **error)
+{
+        int r;
+
+        r = read_service_section(kf, &c->service_config, error);
+        if (r < 0)
+                return r;
+        r = read_socket_sections(kf, c, error);
+        if (r < 0)
+                return r;
+        /* After [Service]: a serve spec's defaults are its Bridge* keys. */
+        r = read_peers_section(kf, c, error);
+        if (r < 0)
+                return r;
+        if (g_key_file_has_key(kf, "DBus", "PrivilegedGroup", NULL)) {
+                g_autofree char *group = NULL;
+
+                r = read_string(kf, "DBus", "PrivilegedGroup", &group, error);
+                if (r < 0)
+                        return r;
+                g_free(c->privileged_group);
+                c->privileged_group = g_steal_pointer(&group);
+        }
+        return 0;
+}
+
+int daemon_config_load_data(DaemonConfig *c, const char *data, GError **error)
+{
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+
+        if (!g_key_file_load_from_data(kf, data, (gsize) -1, G_KEY_FILE_NONE, error))
+                return -EINVAL;
+        return daemon_config_load_key_file(c, kf, error);
+}
+
+int daemon_config_load_file(DaemonConfig *c, const char *path, GError **error)
+{
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_autoptr(GError) local = NULL;
+
+        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
+                bool missing = g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+
+                g_propagate_error(error, g_steal_pointer(&local));
+                return missing ? -ENOENT : -EINVAL;
+        }
+        return daemon_config_load_key_file(c, kf, error);
+}
+
+/* The options of a serve spec: a number in min..max, or yes|no. */
+typedef struct {
+        const char *key;
+        bool yes_no;
+        unsigned min, max;
+        size_t offset; /* in ServeOptions: an unsigned, or the bool of yes_no */
+} ServeOptionKey;
+
+static const ServeOptionKey serve_option_keys[] = {
+    {"queues", false, 1, 64, offsetof(ServeOptions, queues)},
+    {"device-id", false, 1, 255, offsetof(ServeOptions, device_id)},
+    {"reply-ack", true, 0, 0, offsetof(ServeOptions, reply_ack)},
+};
+
+static const ServeOptionKey *serve_option_key(const char *opt, size_t len)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(serve_option_keys); i++)
+                if (strlen(serve_option_keys[i].key) == len &&
+                    strncmp(serve_option_keys[i].key, opt, len) == 0)
+                        return &serve_option_keys[i];
+        return NULL;
+}
+
+/* Applies one "key=value" of a serve spec to o, unless one given later in
+ * the spec was applied already (seen). 0; -ENOENT when opt is no option
+ * (it is part of the path); -EINVAL (error set) for a bad value. */
+static int serve_option_apply(const char *opt, ServeOptions *o, unsigned *seen, GError **error)
 {
         const char *eq = strchr(opt, '=');
-        g_autofree char *key = eq ? g_strndup(opt, (gsize) (eq - opt)) : NULL;
-        const char *v = eq ? eq + 1 : NULL;
+        const ServeOptionKey *k = eq ? serve_option_key(opt, (size_t) (eq - opt)) : NULL;
+        unsigned bit, n = 0;
         bool ok;
 
-        if (!key)
+        if (!k)
                 return -ENOENT;
-        if (g_str_equal(key, "queues"))
-                ok = parse_bounded(v, 1, 64, &o->queues);
-        else if (g_str_equal(key, "device-id"))
-                ok = parse_bounded(v, 1, 255, &o->device_id);
-        else if (g_str_equal(key, "reply-ack")) {
-                ok = g_str_equal(v, "yes") || g_str_equal(v, "no");
-                o->reply_ack = g_str_equal(v, "yes");
-        } else
-                return -ENOENT;
-        if (!ok) {
-                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                            "serve option '%s': expected queues=1..64, device-id=1..255 or "
-                            "reply-ack=yes|no",
-                            opt);
-                return -EINVAL;
-        }
+        if (k->yes_no)
+                ok = g_str_equal(eq + 1, "yes") || g_str_equal(eq + 1, "no");
+        else
+                ok = parse_bounded(eq + 1, k->min, k->max, &n);
+        if (!ok)
+                return invalid(error,
+                               "serve option '%s': expected queues=1..64, device-id=1..255 or "
+                               "reply-ack=yes|no",
+                               opt);
+        bit = 1u << (k - serve_option_keys);
+        if (*seen & bit)
+                return 0;
+        *seen |= bit;
+        if (k->yes_no)
+                *(bool *) ((char *) o + k->offset) = g_str_equal(eq + 1, "yes");
+        else
+                *(unsigned *) ((char *) o + k->offset) = n;
         return 0;
 }
 
@@ -208,120 +452,38 @@ int serve_spec_parse(const char *spec, const ServiceConfig *defaults, char **ret
                      ServeOptions *ret, GError **error)
 {
         g_autofree char *path = g_strdup(spec);
-        g_autoptr(GPtrArray) opts = g_ptr_array_new();
+        unsigned seen = 0;
         ServeOptions o;
         char *comma;
         int r;
 
         serve_options_init(&o, defaults);
-        /* Split options off the right end; the first segment that is not
-         * one belongs to the path. Then apply them left to right, so the
-         * last of a repeated option wins, as on a command line. */
+        /* Options come off the right end until a segment is none: that one
+         * and what is left of it is the path. Right to left, the first of
+         * a repeated option seen is the last one given, the one that counts. */
         while ((comma = strrchr(path, ','))) {
-                ServeOptions probe = o;
-                r = serve_option_apply(comma + 1, &probe, error);
+                r = serve_option_apply(comma + 1, &o, &seen, error);
                 if (r == -ENOENT)
                         break;
                 if (r < 0)
                         return r;
-                g_ptr_array_insert(opts, 0, comma + 1);
                 *comma = '\0';
         }
-        for (guint i = 0; i < opts->len; i++)
-                (void) serve_option_apply(g_ptr_array_index(opts, i), &o, NULL);
-        if (!*path) {
-                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                            "serve '%s': no socket path", spec);
-                return -EINVAL;
-        }
+        if (!*path)
+                return invalid(error, "serve '%s': no socket path", spec);
         *ret_path = g_steal_pointer(&path);
         *ret = o;
         return 0;
 }
 
-int daemon_config_load(DaemonConfig *c, const char *path, GError **error)
+int daemon_config_add_serve(DaemonConfig *c, const char *spec, GError **error)
 {
-        g_autoptr(GKeyFile) kf = g_key_file_new();
-        g_autoptr(GError) local = NULL;
-        ServiceConfig *s = &c->service;
-        unsigned lookup_ms = (unsigned) (s->lookup_timeout_usec / 1000);
-        unsigned reply_ms = (unsigned) (s->reply_timeout_usec / 1000);
-        unsigned mode = s->socket_mode;
-        int r = 0;
+        g_autofree DaemonServeSocket *s = g_new0(DaemonServeSocket, 1);
+        int r;
 
-        if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-                if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-                        g_propagate_error(error, g_steal_pointer(&local));
-                        return -ENOENT;
-                }
-                g_propagate_error(error, g_steal_pointer(&local));
-                return -EINVAL;
-        }
-        if (r >= 0)
-                r = read_uint(kf, "LookupTimeoutMSec", 3600 * 1000, &lookup_ms, error);
-        if (r >= 0)
-                r = read_uint(kf, "ReplyTimeoutMSec", 3600 * 1000, &reply_ms, error);
-        if (r >= 0)
-                r = read_uint(kf, "MaxObjectsPerPeer", 1u << 24, &s->max_objects_per_peer, error);
-        if (r >= 0)
-                r = read_uint(kf, "MaxObjectsPerClient", 1u << 24, &s->max_objects_per_client,
-                              error);
-        if (r >= 0)
-                r = read_uint(kf, "MaxPeers", 1u << 16, &s->max_peers, error);
-        if (r >= 0)
-                r = read_uint(kf, "MaxPendingLookupsPerPeer", 1u << 20,
-                              &s->max_pending_lookups_per_peer, error);
-        if (r >= 0)
-                r = read_uint(kf, "MaxPendingLookups", 1u << 20, &s->max_pending_lookups, error);
-        if (r >= 0)
-                r = read_uint(kf, "BridgeDeviceId", 255, &s->bridge_device_id, error);
-        if (r >= 0)
-                r = read_uint(kf, "BridgeQueues", 64, &s->bridge_queues, error);
-        if (r >= 0 && g_key_file_has_key(kf, "Service", "SocketMode", NULL)) {
-                g_autofree char *v = g_key_file_get_string(kf, "Service", "SocketMode", NULL);
-                char *end = NULL;
-                unsigned long m = v ? strtoul(v, &end, 8) : 0;
-
-                if (!v || !*v || *end || m > 07777) {
-                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                                    "[Service] SocketMode: expected an octal mode such as 0660");
-                        return -EINVAL;
-                }
-                mode = (unsigned) m;
-        }
-        if (r >= 0) {
-                unsigned uid = s->socket_uid, gid = s->socket_gid;
-
-                r = read_id(kf, "SocketUser", false, &uid, error);
-                if (r >= 0)
-                        r = read_id(kf, "SocketGroup", true, &gid, error);
-                s->socket_uid = (uid_t) uid;
-                s->socket_gid = (gid_t) gid;
-        }
-        if (r >= 0)
-                r = read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
-        if (r >= 0)
-                r = read_socket_sections(kf, c, error);
+        r = serve_spec_parse(spec, &c->service_config, &s->path, &s->options, error);
         if (r < 0)
                 return r;
-        s->lookup_timeout_usec = (uint64_t) lookup_ms * 1000;
-        s->reply_timeout_usec = (uint64_t) reply_ms * 1000;
-        s->socket_mode = (mode_t) mode;
-        read_paths(kf, "Connect", c->connect);
-        read_paths(kf, "Accept", c->accept);
-        read_paths(kf, "Serve", c->serve);
-        if (g_key_file_has_key(kf, "DBus", "PrivilegedGroup", NULL)) {
-                g_free(c->privileged_group);
-                c->privileged_group = g_key_file_get_string(kf, "DBus", "PrivilegedGroup", NULL);
-                g_strstrip(c->privileged_group);
-        }
-        for (guint i = 0; i < c->serve->len; i++) {
-                g_autofree char *serve_path = NULL;
-                ServeOptions o;
-
-                r = serve_spec_parse(g_ptr_array_index(c->serve, i), s, &serve_path, &o, error);
-                if (r < 0)
-                        return r;
-        }
+        g_ptr_array_add(c->serve, g_steal_pointer(&s));
         return 0;
 }

@@ -1,39 +1,70 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* vhost-shared.conf (GKeyFile): the same peers and limits as the command
- * line. See vhost-shared.conf(5). */
+/* What vhost-shared is told to do: its configuration file
+ * (vhost-shared.conf(5), a GKeyFile) with the command line's peers added.
+ *
+ * The words:
+ *   ServiceConfig  the service's settings, the [Service] keys (core/service.h)
+ *   DaemonConfig   all of it: the ServiceConfig, the peers to start, the
+ *                  bus's privileged group, the [Socket PATH] sections
+ *   serve spec     the text of a --serve value or [Peers] Serve= entry:
+ *                  PATH[,queues=N][,device-id=N][,reply-ack=yes|no]
+ *   ServeOptions   what one --serve socket presents to the VMMs it accepts,
+ *                  the options of its serve spec (core/service.h)
+ *
+ * Nothing here touches a socket or the bus: main.c starts what the
+ * DaemonConfig says. Errors are -EINVAL with a GError naming the key or
+ * option, in the form vhost-shared prints them. */
 
 #include <glib.h>
 
 #include "service.h"
 
-typedef struct {
-        ServiceConfig service;
-        GPtrArray *connect;      /* char*: back-end sockets to connect to */
-        GPtrArray *accept;       /* char*: sockets to accept back-ends on */
-        GPtrArray *serve;        /* char*: sockets to serve front-ends on */
-        char *privileged_group;  /* [DBus] PrivilegedGroup: who may change the table */
-        GPtrArray *socket_allow; /* DaemonSocketAllow*: [Socket PATH] AllowedUids= */
-} DaemonConfig;
-
-/* A per-socket uid allow-list, overriding [Service] AllowedUids=. */
+/* A socket to serve VMM front-ends on (--serve, [Peers] Serve=). */
 typedef struct {
         char *path;
-        unsigned n_uids;
-        uid_t uids[SERVICE_MAX_ALLOWED_UIDS];
-} DaemonSocketAllow;
+        ServeOptions options;
+} DaemonServeSocket;
 
+/* A [Socket PATH] section: the uids the listening socket at path accepts,
+ * instead of [Service] AllowedUids=. */
+typedef struct {
+        char *path;
+        unsigned n_allowed_uids;
+        uid_t allowed_uids[SERVICE_MAX_ALLOWED_UIDS];
+} DaemonSocketSection;
+
+typedef struct {
+        ServiceConfig service_config; /* [Service] */
+        GPtrArray *connect;           /* char*: back-ends to connect to (Connect=, --connect) */
+        GPtrArray *accept;      /* char*: sockets to accept back-ends on (Accept=, --accept) */
+        GPtrArray *serve;       /* DaemonServeSocket*: (Serve=, --serve) */
+        char *privileged_group; /* [DBus] PrivilegedGroup=: who may change the table */
+        GPtrArray *sockets;     /* DaemonSocketSection*: [Socket PATH] */
+} DaemonConfig;
+
+/* The defaults: ServiceConfig's, no peers, the build's privileged group. */
 void daemon_config_init(DaemonConfig *c);
 void daemon_config_clear(DaemonConfig *c);
 
-/* Reads path into c (values present in the file override c). A missing file
- * is -ENOENT; a malformed one -EINVAL with error set. */
-int daemon_config_load(DaemonConfig *c, const char *path, GError **error);
+/* Reads a configuration file into c: the keys it sets override c, the
+ * peers and sections it lists are appended. 0; -ENOENT (error set) when
+ * there is no file at path; -EINVAL (error set) when it cannot be read or
+ * parsed or holds a bad value. On failure c may hold part of the file. */
+int daemon_config_load_file(DaemonConfig *c, const char *path, GError **error);
+/* The same for the text of a configuration file, and for a parsed one. */
+int daemon_config_load_data(DaemonConfig *c, const char *data, GError **error);
+int daemon_config_load_key_file(DaemonConfig *c, GKeyFile *kf, GError **error);
 
-/* A --serve value or [Peers] Serve= entry: PATH[,queues=N][,device-id=N]
- * [,reply-ack=yes|no]. Options are only recognised at the end, so a path
- * may contain commas. Unset options come from defaults (serve_options_init). */
+/* Appends the socket of a serve spec to c->serve; options it does not give
+ * are c->service_config's (serve_options_init). 0 or -EINVAL (error set). */
+int daemon_config_add_serve(DaemonConfig *c, const char *spec, GError **error);
+
+/* Parses a serve spec. Options are recognised only at its end, so a path
+ * may hold commas; of a repeated option the last one counts, as on a
+ * command line. Unset options come from defaults (serve_options_init).
+ * 0 or -EINVAL (error set): an option with a bad value, or no path. */
 int serve_spec_parse(const char *spec, const ServiceConfig *defaults, char **ret_path,
                      ServeOptions *ret, GError **error);
 

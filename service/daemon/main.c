@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-shared: command line, configuration, the event loop. */
+/* vhost-shared: the command line, the configuration it names, and the
+ * event loop that runs the service and its bus connection. */
 
 #include <errno.h>
 #include <glib.h>
@@ -18,10 +19,13 @@
 #include "daemon-config.h"
 #include "log.h"
 #include "bus-setup.h"
+#include "cleanup.h"
 #include "service.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/vhost-share/vhost-shared.conf"
 
+/* What the command line says; the peers and the timeout are added to the
+ * configuration file's (load_config). */
 typedef struct {
         gboolean system;
         gboolean session;
@@ -29,47 +33,50 @@ typedef struct {
         char *bus_address;
         char **connect;
         char **accept;
-        char **serve;
-        char *config;
+        char **serve; /* serve specs */
+        char *config_file;
         gboolean verbose;
         gboolean version;
         int lookup_timeout_ms;
-} Options;
+} CommandLine;
 
-static void options_clear(Options *o)
+static void command_line_clear(CommandLine *cl)
 {
-        g_free(o->bus_address);
-        g_strfreev(o->connect);
-        g_strfreev(o->accept);
-        g_strfreev(o->serve);
-        g_free(o->config);
+        g_free(cl->bus_address);
+        g_strfreev(cl->connect);
+        g_strfreev(cl->accept);
+        g_strfreev(cl->serve);
+        g_free(cl->config_file);
 }
 
-static int parse_options(int *argc, char ***argv, Options *o)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CommandLine, command_line_clear)
+
+/* Errors are printed for the user, translated, not logged. */
+static int parse_command_line(int *argc, char ***argv, CommandLine *cl)
 {
         GOptionEntry entries[] = {
-            {"system", 0, 0, G_OPTION_ARG_NONE, &o->system,
+            {"system", 0, 0, G_OPTION_ARG_NONE, &cl->system,
              N_("Connect to the system bus (the default)"), NULL},
-            {"session", 0, 0, G_OPTION_ARG_NONE, &o->session, N_("Connect to the session bus"),
+            {"session", 0, 0, G_OPTION_ARG_NONE, &cl->session, N_("Connect to the session bus"),
              NULL},
-            {"bus-address", 0, 0, G_OPTION_ARG_STRING, &o->bus_address,
+            {"bus-address", 0, 0, G_OPTION_ARG_STRING, &cl->bus_address,
              N_("Connect to the bus at ADDRESS"), "ADDRESS"},
-            {"no-bus", 0, 0, G_OPTION_ARG_NONE, &o->no_bus, N_("Run without D-Bus"), NULL},
-            {"connect", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->connect,
+            {"no-bus", 0, 0, G_OPTION_ARG_NONE, &cl->no_bus, N_("Run without D-Bus"), NULL},
+            {"connect", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &cl->connect,
              N_("Front-end role: connect to a back-end listening at PATH (repeatable)"), "PATH"},
-            {"accept", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->accept,
+            {"accept", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &cl->accept,
              N_("Front-end role: listen at PATH for back-ends (repeatable)"), "PATH"},
-            {"serve", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->serve,
+            {"serve", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &cl->serve,
              N_("Back-end role: listen at PATH for a VMM front-end (repeatable). Options: "
                 "queues=N (GET_QUEUE_NUM answer, default 1), device-id=N (virtio device id, "
                 "default 4 = rng), reply-ack=no (do not offer REPLY_ACK)"),
              "PATH[,queues=N][,device-id=N][,reply-ack=yes|no]"},
-            {"config", 0, 0, G_OPTION_ARG_FILENAME, &o->config,
+            {"config", 0, 0, G_OPTION_ARG_FILENAME, &cl->config_file,
              N_("Read FILE instead of the default configuration file"), "FILE"},
-            {"lookup-timeout-ms", 0, 0, G_OPTION_ARG_INT, &o->lookup_timeout_ms,
+            {"lookup-timeout-ms", 0, 0, G_OPTION_ARG_INT, &cl->lookup_timeout_ms,
              N_("Deadline for an exporter's answer to GET_SHARED_OBJECT (default 1000)"), "MS"},
-            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose, N_("Log debug messages"), NULL},
-            {"version", 0, 0, G_OPTION_ARG_NONE, &o->version, N_("Print the version and exit"),
+            {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cl->verbose, N_("Log debug messages"), NULL},
+            {"version", 0, 0, G_OPTION_ARG_NONE, &cl->version, N_("Print the version and exit"),
              NULL},
             {NULL},
         };
@@ -90,15 +97,49 @@ static int parse_options(int *argc, char ***argv, Options *o)
                 fprintf(stderr, _("vhost-shared: unexpected argument '%s'\n"), (*argv)[1]);
                 return -EINVAL;
         }
-        if ((o->system + o->session + o->no_bus + (o->bus_address != NULL)) > 1) {
+        if ((cl->system + cl->session + cl->no_bus + (cl->bus_address != NULL)) > 1) {
                 fprintf(stderr, _("vhost-shared: --system, --session, --bus-address and --no-bus "
                                   "exclude each other\n"));
                 return -EINVAL;
         }
-        if (o->lookup_timeout_ms < 0) {
+        if (cl->lookup_timeout_ms < 0) {
                 fprintf(stderr, _("vhost-shared: --lookup-timeout-ms must not be negative\n"));
                 return -EINVAL;
         }
+        return 0;
+}
+
+/* The configuration file (the default one may be missing), then the
+ * command line's peers and timeout on top. Logs why not. */
+static int load_config(const CommandLine *cl, DaemonConfig *config)
+{
+        const char *file = cl->config_file ? cl->config_file : DEFAULT_CONFIG_FILE;
+        g_autoptr(GError) error = NULL;
+        int r;
+
+        r = daemon_config_load_file(config, file, &error);
+        if (r == -ENOENT && !cl->config_file)
+                r = 0; /* no configuration file is fine */
+        if (r < 0) {
+                log_error("cannot use configuration %s: %s", file, error->message);
+                return r;
+        }
+        for (char **p = cl->connect; p && *p; p++)
+                g_ptr_array_add(config->connect, g_strdup(*p));
+        for (char **p = cl->accept; p && *p; p++)
+                g_ptr_array_add(config->accept, g_strdup(*p));
+        for (char **spec = cl->serve; spec && *spec; spec++) {
+                g_autoptr(GError) serve_error = NULL;
+
+                r = daemon_config_add_serve(config, *spec, &serve_error);
+                if (r < 0) {
+                        log_error("--serve=%s: %s", *spec, serve_error->message);
+                        return r;
+                }
+        }
+        if (cl->lookup_timeout_ms > 0)
+                config->service_config.lookup_timeout_usec =
+                    (uint64_t) cl->lookup_timeout_ms * 1000;
         return 0;
 }
 
@@ -109,142 +150,148 @@ static void raise_fd_limit(void)
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
                 rl.rlim_cur = rl.rlim_max;
                 if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                        log_warning_errno(-errno, "cannot raise the fd limit");
+                        log_warning_errno(errno, "Failed to raise the fd limit: %m");
         }
 }
 
-static void add_paths(GPtrArray *to, char **paths)
-{
-        for (char **p = paths; p && *p; p++)
-                g_ptr_array_add(to, g_strdup(*p));
-}
-
-static int start_peers(Service *s, const DaemonConfig *c)
+/* Listens and connects as config says. The service_* calls log the socket
+ * errors they meet; only what is the configuration's fault is logged here. */
+static int start_peers(Service *s, const DaemonConfig *config)
 {
         int r;
 
-        for (guint i = 0; i < c->accept->len; i++)
-                if ((r = service_listen_backends(s, g_ptr_array_index(c->accept, i))) < 0)
-                        return r;
-        for (guint i = 0; i < c->serve->len; i++) {
-                g_autoptr(GError) error = NULL;
-                g_autofree char *path = NULL;
-                ServeOptions opts;
-
-                r = serve_spec_parse(g_ptr_array_index(c->serve, i), &c->service, &path, &opts,
-                                     &error);
-                if (r < 0) {
-                        log_error("--serve=%s: %s", (char *) g_ptr_array_index(c->serve, i),
-                                  error->message);
-                        return r;
-                }
-                if ((r = service_listen_frontends_with(s, path, &opts)) < 0)
+        for (guint i = 0; i < config->accept->len; i++) {
+                r = service_listen_backends(s, g_ptr_array_index(config->accept, i));
+                if (r < 0)
                         return r;
         }
-        for (guint i = 0; i < c->connect->len; i++)
-                if ((r = service_connect_backend(s, g_ptr_array_index(c->connect, i), NULL)) < 0)
-                        return r;
-        /* Before the loop runs, so no connection gets in ahead of its list. */
-        for (guint i = 0; i < c->socket_allow->len; i++) {
-                const DaemonSocketAllow *a = g_ptr_array_index(c->socket_allow, i);
+        for (guint i = 0; i < config->serve->len; i++) {
+                const DaemonServeSocket *serve = g_ptr_array_index(config->serve, i);
 
-                r = service_set_allowed_uids(s, a->path, a->uids, a->n_uids);
+                r = service_listen_frontends_with(s, serve->path, &serve->options);
                 if (r < 0)
-                        return log_error_errno(r, "[Socket %s]: no such listening socket", a->path);
+                        return r;
+        }
+        for (guint i = 0; i < config->connect->len; i++) {
+                r = service_connect_backend(s, g_ptr_array_index(config->connect, i), NULL);
+                if (r < 0)
+                        return r;
+        }
+        /* Before the loop runs, so no connection gets in ahead of its list. */
+        for (guint i = 0; i < config->sockets->len; i++) {
+                const DaemonSocketSection *section = g_ptr_array_index(config->sockets, i);
+
+                r = service_set_allowed_uids(s, section->path, section->allowed_uids,
+                                             section->n_allowed_uids);
+                if (r < 0)
+                        return log_error_errno(r, "[Socket %s]: no such listening socket",
+                                               section->path);
         }
         return 0;
 }
 
-static int run(Options *o)
+/* SIGTERM and SIGINT end the loop (sd-event's default handler). */
+static int event_new(sd_event **ret)
 {
-        g_auto(DaemonConfig) cfg = {0};
-        g_autoptr(GError) error = NULL;
-        sd_event *ev = NULL;
-        Service *s = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
         sigset_t mask;
         int r;
 
-        daemon_config_init(&cfg);
-        r = daemon_config_load(&cfg, o->config ? o->config : DEFAULT_CONFIG_FILE, &error);
-        if (r == -ENOENT && !o->config)
-                r = 0; /* no configuration file is fine */
-        if (r < 0) {
-                log_error("cannot use configuration %s: %s",
-                          o->config ? o->config : DEFAULT_CONFIG_FILE, error->message);
-                return r;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block SIGTERM and SIGINT: %m");
+        r = sd_event_default(&ev);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m");
+        r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGTERM: %m");
+        r = sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGINT: %m");
+        *ret = g_steal_pointer(&ev);
+        return 0;
+}
+
+/* The service, its peers and (unless --no-bus) its bus connection, until
+ * a signal or the loss of the bus ends the loop. */
+static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLine *cl)
+{
+        BusSetup *bus = NULL;
+        Service *s = NULL;
+        int r;
+
+        r = service_new(ev, &config->service_config, &s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the service: %m");
+        r = start_peers(s, config);
+        if (r >= 0 && !cl->no_bus) {
+                BusKind kind = cl->session       ? BUS_KIND_SESSION
+                               : cl->bus_address ? BUS_KIND_ADDRESS
+                                                 : BUS_KIND_SYSTEM;
+
+                /* Sends READY=1 itself, once the bus name is owned. */
+                r = bus_setup_new(s, kind, cl->bus_address, config->privileged_group, &bus);
         }
-        add_paths(cfg.connect, o->connect);
-        add_paths(cfg.accept, o->accept);
-        add_paths(cfg.serve, o->serve);
-        if (o->lookup_timeout_ms > 0)
-                cfg.service.lookup_timeout_usec = (uint64_t) o->lookup_timeout_ms * 1000;
+        if (r >= 0) {
+                if (!bus)
+                        (void) sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
+                log_info("vhost-shared %s running", PACKAGE_VERSION);
+                r = sd_event_loop(ev);
+                (void) sd_notify(0, "STOPPING=1");
+                log_info("stopping");
+        }
+        bus_setup_free(bus);
+        service_free(s);
+        return r;
+}
+
+static int run(const CommandLine *cl)
+{
+        g_auto(DaemonConfig) config = {0};
+        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
+        int r;
+
+        daemon_config_init(&config);
+        r = load_config(cl, &config);
+        if (r < 0)
+                return r;
 
         raise_fd_limit();
         /* Sockets are bound with the umask's mode and then chmod'ed to
          * SocketMode=: start from nothing so no wider mode is ever visible. */
         umask(0077);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* A peer that hangs up mid-write is an EPIPE of that write, not our end. */
         signal(SIGPIPE, SIG_IGN);
-
-        r = sd_event_default(&ev);
+        r = event_new(&ev);
         if (r < 0)
-                return log_error_errno(r, "cannot create the event loop");
-        sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
-        sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
-        service_new(ev, &cfg.service, &s);
-
-        r = start_peers(s, &cfg);
-        /* bus */
-        BusSetup *bus = NULL;
-        if (r >= 0 && !o->no_bus) {
-                BusKind kind = o->session       ? BUS_KIND_SESSION
-                               : o->bus_address ? BUS_KIND_ADDRESS
-                                                : BUS_KIND_SYSTEM;
-                /* Sends READY=1 itself, once the bus name is owned. */
-                r = bus_setup_new(s, kind, o->bus_address, cfg.privileged_group, &bus);
-        }
-        if (r >= 0) {
-                if (!bus)
-                        sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
-                log_info("vhost-shared %s running", PACKAGE_VERSION);
-                r = sd_event_loop(ev);
-                sd_notify(0, "STOPPING=1");
-                log_info("stopping");
-        }
-        bus_setup_free(bus);
-        service_free(s);
-        sd_event_unref(ev);
-        return r;
+                return r;
+        return run_service(ev, &config, cl);
 }
 
 int main(int argc, char **argv)
 {
-        Options o = {0};
+        g_auto(CommandLine) cl = {0};
+        const char *localedir = getenv("TEXTDOMAINDIR"); /* tests: the build tree's catalogs */
         int r;
 
         setlocale(LC_ALL, "");
         /* Options and command-line errors are translated; the log is not
          * (it is read by journald and grep). */
-        const char *localedir = getenv("TEXTDOMAINDIR"); /* tests: the build tree's catalogs */
         bindtextdomain(GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
         bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
         textdomain(GETTEXT_PACKAGE);
-        r = parse_options(&argc, &argv, &o);
-        if (r < 0) {
-                options_clear(&o);
+        r = parse_command_line(&argc, &argv, &cl);
+        if (r < 0)
                 return 2;
-        }
-        if (o.version) {
+        if (cl.version) {
                 printf("vhost-shared %s\n", PACKAGE_VERSION);
-                options_clear(&o);
                 return 0;
         }
-        if (o.verbose)
+        if (cl.verbose)
                 log_set_max_level(LOG_DEBUG);
-        r = run(&o);
-        options_clear(&o);
+        r = run(&cl);
         return r < 0 ? 1 : 0;
 }

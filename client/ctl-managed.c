@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vhost-sharectl: what the service publishes (objects, peers, devices) as
+ * records: read from their D-Bus properties, shown as JSON. One table per
+ * record type says which property and which JSON member each field is;
+ * reading, freeing and JSON are the same code for all. */
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* A field of a record: the D-Bus property it is read from and the JSON
+ * member it is shown as, in the order of the JSON object. */
+typedef struct {
+        const char *property; /* NULL: not a property (the path, the devnode) */
+        const char *json;     /* NULL: not in the JSON */
+        char type;            /* 's', 'o', 't', 'u', 'b' at offset; 0: derive() */
+        size_t offset;
+        const char *(*derive)(const void *record, GPtrArray *peers);
+} RecordField;
+
+typedef struct {
+        const char *interface;
+        size_t size;
+        const RecordField *fields; /* up to an empty entry */
+} RecordType;
+
+/* Every record starts with its object path. */
+G_STATIC_ASSERT(offsetof(CtlObject, path) == 0);
+G_STATIC_ASSERT(offsetof(CtlPeer, path) == 0);
+G_STATIC_ASSERT(offsetof(CtlDevice, path) == 0);
+
+static const char *object_owner(const void *record, GPtrArray *peers)
+{
+        return ctl_object_owner_display(record, peers);
+}
+
+static const char *peer_id(const void *record, GPtrArray *peers)
+{
+        return ctl_peer_id(record);
+}
+
+/* The JSON member names are a stable interface, listed in vhost-sharectl(1). */
+static const RecordField object_fields[] = {
+    {"Uuid", "uuid", 's', offsetof(CtlObject, uuid)},
+    {NULL, "path", 'o', offsetof(CtlObject, path)},
+    {"Type", "type", 's', offsetof(CtlObject, type)},
+    {NULL, "owner", 0, 0, object_owner},
+    {"Owner", "owner_path", 'o', offsetof(CtlObject, owner)},
+    {"OwnerBusName", "owner_bus_name", 's', offsetof(CtlObject, owner_bus_name)},
+    {"Size", "size", 't', offsetof(CtlObject, size)},
+    {"Exporter", "exporter", 's', offsetof(CtlObject, exporter)},
+    {"Name", "name", 's', offsetof(CtlObject, name)},
+    {"Device", "device", 's', offsetof(CtlObject, device)},
+    {"CreatedTimestamp", "created_usec", 't', offsetof(CtlObject, created_usec)},
+    {"LookupCount", "lookup_count", 't', offsetof(CtlObject, lookup_count)},
+    {},
+};
+
+static const RecordField peer_fields[] = {
+    {NULL, "id", 0, 0, peer_id},
+    {NULL, "path", 'o', offsetof(CtlPeer, path)},
+    {"Name", "name", 's', offsetof(CtlPeer, name)},
+    {"Role", "role", 's', offsetof(CtlPeer, role)},
+    {"SocketPath", "socket_path", 's', offsetof(CtlPeer, socket_path)},
+    {"State", "state", 's', offsetof(CtlPeer, state)},
+    {"Features", "features", 't', offsetof(CtlPeer, features)},
+    {"ProtocolFeatures", "protocol_features", 't', offsetof(CtlPeer, protocol_features)},
+    {"SharedObjects", "shared_objects", 'b', offsetof(CtlPeer, shared_objects)},
+    {"Pid", "pid", 'u', offsetof(CtlPeer, pid)},
+    {"Uid", "uid", 'u', offsetof(CtlPeer, uid)},
+    {"ExportedCount", "exported_count", 'u', offsetof(CtlPeer, exported_count)},
+    {"LastError", "last_error", 's', offsetof(CtlPeer, last_error)},
+    {},
+};
+
+static const RecordField device_fields[] = {
+    {NULL, NULL, 'o', offsetof(CtlDevice, path)},
+    {NULL, "device", 's', offsetof(CtlDevice, devnode)},
+    {"Kind", "kind", 's', offsetof(CtlDevice, kind)},
+    {"Driver", "driver", 's', offsetof(CtlDevice, driver)},
+    {"PciSlot", "pci_slot", 's', offsetof(CtlDevice, pci_slot)},
+    {},
+};
+
+static const RecordType object_type = {BUS_OBJECT_INTERFACE, sizeof(CtlObject), object_fields};
+static const RecordType peer_type = {BUS_PEER_INTERFACE, sizeof(CtlPeer), peer_fields};
+static const RecordType device_type = {BUS_DEVICE_INTERFACE, sizeof(CtlDevice), device_fields};
+
+static bool field_is_end(const RecordField *f)
+{
+        return !f->property && !f->json && !f->type;
+}
+
+static void *record_new(const RecordType *type, const char *path)
+{
+        char **record = g_malloc0(type->size);
+
+        *record = g_strdup(path);
+        return record;
+}
+
+static void record_free(const RecordType *type, void *record)
+{
+        if (!record)
+                return;
+        for (const RecordField *f = type->fields; !field_is_end(f); f++)
+                if (f->type == 's' || f->type == 'o')
+                        g_free(*(char **) ((char *) record + f->offset));
+        g_free(record);
+}
+
+void ctl_object_free(CtlObject *o)
+{
+        record_free(&object_type, o);
+}
+
+void ctl_peer_free(CtlPeer *p)
+{
+        record_free(&peer_type, p);
+}
+
+void ctl_device_free(CtlDevice *d)
+{
+        record_free(&device_type, d);
+}
+
+/* One property's variant into its field. */
+static int read_field(sd_bus_message *m, const RecordField *f, void *record)
+{
+        char type[2] = {f->type, 0};
+        void *p = (char *) record + f->offset;
+        const char *s;
+        int b, r;
+
+        r = sd_bus_message_enter_container(m, 'v', type);
+        if (r < 0)
+                return r;
+        switch (f->type) {
+        case 's':
+        case 'o':
+                r = sd_bus_message_read_basic(m, f->type, &s);
+                if (r >= 0) {
+                        g_free(*(char **) p);
+                        *(char **) p = g_strdup(s);
+                }
+                break;
+        case 'b':
+                r = sd_bus_message_read_basic(m, 'b', &b);
+                if (r >= 0)
+                        *(bool *) p = b;
+                break;
+        default:
+                r = sd_bus_message_read_basic(m, f->type, p);
+                break;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+typedef struct {
+        const RecordType *type;
+        void *record;
+} RecordReader;
+
+/* A property with an unexpected type is an error: the API says what each
+ * one is. Unknown ones are skipped. */
+static int read_property(sd_bus_message *m, const char *name, void *userdata)
+{
+        RecordReader *reader = userdata;
+        int r;
+
+        for (const RecordField *f = reader->type->fields; !field_is_end(f); f++)
+                if (f->property && strcmp(f->property, name) == 0) {
+                        r = read_field(m, f, reader->record);
+                        return r < 0 ? r : 1;
+                }
+        return 0;
+}
+
+/* The a{sv} at m's position into record. */
+static int read_record(sd_bus_message *m, const RecordType *type, void *record)
+{
+        RecordReader reader = {type, record};
+
+        return ctl_read_dict(m, 's', "v", read_property, &reader);
+}
+
+/* Properties.GetAll of record's interface at its path. */
+static int get_record(Ctl *ctl, const RecordType *type, void *record, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(ctl->bus, BUS_NAME, *(char **) record,
+                               "org.freedesktop.DBus.Properties", "GetAll", error, &reply, "s",
+                               type->interface);
+        if (r < 0)
+                return r;
+        return read_record(reply, type, record);
+}
+
+int ctl_get_object(Ctl *ctl, const char *uuid, CtlObject **ret)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_autoptr(CtlObject) o = NULL;
+        const char *path;
+        int r;
+
+        r = ctl_call_manager(ctl, "GetObject", &error, &reply, "s", uuid);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0) {
+                o = record_new(&object_type, path);
+                r = get_record(ctl, &object_type, o, &error);
+        }
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot get object %s"), uuid);
+        *ret = g_steal_pointer(&o);
+        return CTL_EXIT_OK;
+}
+
+CtlDevice *ctl_get_device(Ctl *ctl, const char *devnode)
+{
+        const char *sysname = strrchr(devnode, '/');
+        g_autofree char *path = NULL;
+        CtlDevice *d;
+
+        /* A device that went away in between: the caller shows what is known. */
+        if (sd_bus_path_encode(BUS_DEVICE_PREFIX, sysname ? sysname + 1 : devnode, &path) < 0)
+                path = NULL;
+        d = record_new(&device_type, path);
+        d->devnode = g_strdup(devnode);
+        if (path)
+                (void) get_record(ctl, &device_type, d, NULL);
+        return d;
+}
+
+static int compare_object(gconstpointer a, gconstpointer b)
+{
+        const CtlObject *x = *(CtlObject *const *) a, *y = *(CtlObject *const *) b;
+
+        /* Oldest first, the order things happened in. */
+        if (x->created_usec != y->created_usec)
+                return x->created_usec < y->created_usec ? -1 : 1;
+        return g_strcmp0(x->uuid, y->uuid);
+}
+
+static int compare_peer(gconstpointer a, gconstpointer b)
+{
+        const CtlPeer *x = *(CtlPeer *const *) a, *y = *(CtlPeer *const *) b;
+        unsigned long long ix = g_ascii_strtoull(ctl_peer_id(x), NULL, 10);
+        unsigned long long iy = g_ascii_strtoull(ctl_peer_id(y), NULL, 10);
+
+        return ix < iy ? -1 : ix > iy;
+}
+
+typedef struct {
+        const char *path;
+        GPtrArray *objects;
+        GPtrArray *peers;
+} ManagedReader;
+
+/* One interface of one path: objects and peers are kept, the rest skipped. */
+static int read_managed_interface(sd_bus_message *m, const char *interface, void *userdata)
+{
+        ManagedReader *reader = userdata;
+        const RecordType *type;
+        GPtrArray *into;
+        void *record;
+        int r;
+
+        if (strcmp(interface, object_type.interface) == 0) {
+                type = &object_type;
+                into = reader->objects;
+        } else if (strcmp(interface, peer_type.interface) == 0) {
+                type = &peer_type;
+                into = reader->peers;
+        } else
+                return 0;
+        record = record_new(type, reader->path);
+        g_ptr_array_add(into, record);
+        r = read_record(m, type, record);
+        return r < 0 ? r : 1;
+}
+
+static int read_managed_path(sd_bus_message *m, const char *path, void *userdata)
+{
+        ManagedReader *reader = userdata;
+        int r;
+
+        reader->path = path;
+        r = ctl_read_dict(m, 's', "a{sv}", read_managed_interface, reader);
+        return r < 0 ? r : 1;
+}
+
+int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        g_autoptr(GPtrArray) objects =
+            g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
+        g_autoptr(GPtrArray) peers = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_peer_free);
+        ManagedReader reader = {.objects = objects, .peers = peers};
+        int r;
+
+        r = sd_bus_call_method(ctl->bus, BUS_NAME, BUS_MANAGER_PATH,
+                               "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &error,
+                               &reply, "");
+        if (r < 0)
+                return ctl_bus_error(&error, r, _("cannot list the shared objects"));
+        r = ctl_read_dict(reply, 'o', "a{sa{sv}}", read_managed_path, &reader);
+        if (r < 0)
+                return ctl_bus_error(NULL, r, _("cannot parse the service's answer"));
+
+        g_ptr_array_sort(objects, compare_object);
+        g_ptr_array_sort(peers, compare_peer);
+        if (ret_objects)
+                *ret_objects = g_steal_pointer(&objects);
+        if (ret_peers)
+                *ret_peers = g_steal_pointer(&peers);
+        return CTL_EXIT_OK;
+}
+
+const char *ctl_peer_id(const CtlPeer *p)
+{
+        const char *slash = strrchr(p->path, '/');
+
+        return slash ? slash + 1 : p->path;
+}
+
+const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers)
+{
+        if (o->owner && strcmp(o->owner, "/") != 0) {
+                for (guint i = 0; peers && i < peers->len; i++) {
+                        const CtlPeer *p = g_ptr_array_index(peers, i);
+
+                        if (strcmp(p->path, o->owner) == 0 && p->name && *p->name)
+                                return p->name;
+                }
+                return o->owner;
+        }
+        if (o->owner_bus_name && *o->owner_bus_name)
+                return o->owner_bus_name;
+        return "service";
+}
+
+static char *record_to_json(const RecordType *type, const void *record, GPtrArray *peers)
+{
+        GString *out = g_string_new("{");
+
+        for (const RecordField *f = type->fields; !field_is_end(f); f++) {
+                const void *p = (const char *) record + f->offset;
+
+                if (!f->json)
+                        continue;
+                switch (f->type) {
+                case 's':
+                case 'o':
+                        ctl_json_member_string(out, f->json, *(char *const *) p);
+                        break;
+                case 't':
+                        ctl_json_member_u64(out, f->json, *(const uint64_t *) p);
+                        break;
+                case 'u':
+                        ctl_json_member_u64(out, f->json, *(const uint32_t *) p);
+                        break;
+                case 'b':
+                        ctl_json_member_bool(out, f->json, *(const bool *) p);
+                        break;
+                case 0:
+                        ctl_json_member_string(out, f->json, f->derive(record, peers));
+                        break;
+                }
+        }
+        g_string_append_c(out, '}');
+        return g_string_free(out, false);
+}
+
+char *ctl_json_object(const CtlObject *o, GPtrArray *peers)
+{
+        return record_to_json(&object_type, o, peers);
+}
+
+char *ctl_json_peer(const CtlPeer *p)
+{
+        return record_to_json(&peer_type, p, NULL);
+}
+
+char *ctl_json_device(const CtlDevice *d)
+{
+        return record_to_json(&device_type, d, NULL);
+}
