@@ -43,7 +43,8 @@ static void device_list(void *userdata, GPtrArray *paths)
                 drm_device_list_foreach(m->drm, collect_device_path, paths);
 }
 
-/* The getters' userdata is the device device_find() found. */
+/* The getters' userdata is the device at the path: device_find()'s, or
+ * the one being announced. */
 
 static int property_get_string(sd_bus *bus, const char *path, const char *interface,
                                const char *property, sd_bus_message *reply, void *userdata,

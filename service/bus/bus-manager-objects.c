@@ -242,8 +242,9 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
  * argument, its entry, and whether the caller owns that. */
 typedef struct {
         const char *sender;
-        const char *s; /* the argument, for messages */
+        const char *s; /* the argument as given, for error messages */
         uint8_t uuid[SHARE_UUID_SIZE];
+        char uuid_s[SHARE_UUID_STR_LEN]; /* the 36-character form, for logs */
         ShareEntry *e;
         bool by_owner; /* the caller exported e and still holds it */
 } EntryCall;
@@ -259,6 +260,7 @@ static int read_entry_call(BusManager *m, sd_bus_message *msg, EntryCall *c, sd_
         r = find_entry_arg(m, c->s, c->uuid, &c->e, error);
         if (r < 0)
                 return r;
+        share_uuid_to_string(c->uuid, c->uuid_s);
         c->by_owner = bus_clients_owns(m->clients, c->sender, c->e);
         return 0;
 }
@@ -290,7 +292,7 @@ int bus_manager_method_remove(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = service_remove(m->service, c.uuid, requester);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot remove %s", c.s);
-        log_info("Bus client %s removed %s", c.sender, c.s);
+        log_info("Bus client %s removed %s", c.sender, c.uuid_s);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -313,12 +315,12 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
                                          m->detached.max_entries);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot disown %s", c.s);
-        log_info("Bus client %s handed %s over to the service", c.sender, c.s);
+        log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
         bus_object_path(c.uuid, path);
         r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "OwnerBusName",
                                            NULL);
         if (r < 0)
-                log_warning_errno(r, "Failed to announce the new owner of %s: %m", c.s);
+                log_warning_errno(r, "Failed to announce the new owner of %s: %m", c.uuid_s);
         return sd_bus_reply_method_return(msg, NULL);
 }
 

@@ -39,7 +39,8 @@ static void object_list(void *userdata, GPtrArray *paths)
         share_table_foreach(service_table(m->service), collect_entry_path, paths);
 }
 
-/* The getters' userdata is the entry object_find() found. */
+/* The getters' userdata is the entry at the path: object_find()'s, or the
+ * one being announced. */
 
 static int property_get_uuid(sd_bus *bus, const char *path, const char *interface,
                              const char *property, sd_bus_message *reply, void *userdata,

@@ -76,9 +76,13 @@ char *bus_device_path(const char *sysname)
 int bus_device_path_to_sysname(const char *path, char **ret)
 {
         g_autofree char *name = NULL, *canonical = NULL;
+        int r;
 
-        /* 0: not below the prefix; < 0: not a valid path (or no memory). */
-        if (sd_bus_path_decode(path, BUS_DEVICE_PREFIX, &name) <= 0 || !name[0])
+        r = sd_bus_path_decode(path, BUS_DEVICE_PREFIX, &name);
+        if (r == -ENOMEM)
+                abort(); /* as in bus_device_path() */
+        /* 0: not below the prefix; -EINVAL: not a valid object path. */
+        if (r <= 0 || !name[0])
                 return -EINVAL;
         /* Decoding also takes "card_30" for "card0": one path per device. */
         canonical = bus_device_path(name);

@@ -43,7 +43,8 @@ static void peer_list(void *userdata, GPtrArray *paths)
         service_foreach_peer(m->service, collect_peer_path, paths);
 }
 
-/* The getter's userdata is the peer peer_find() found. */
+/* The getter's userdata is the peer at the path: peer_find()'s, or the one
+ * being announced. */
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
