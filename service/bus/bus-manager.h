@@ -2,11 +2,12 @@
 #pragma once
 
 /* The D-Bus face of the service: org.vhostshare.share1.Manager on
- * /org/vhostshare/share1 (its properties and methods are bus-manager.c)
- * with the ObjectManager, and the Object, Peer and Device objects below it
- * (bus-object.c, bus-peer.c, bus-device.c). The service core knows nothing
- * of D-Bus; this layer observes the table, the peers and the DRM devices
- * and maps them onto vtables, the way machined maps machines. */
+ * /org/vhostshare/share1 with the ObjectManager (bus-manager.c; its
+ * methods in bus-manager-objects.c and bus-manager-peers.c), and the
+ * Object, Peer and Device objects below it (bus-object.c, bus-peer.c,
+ * bus-device.c). The service core knows nothing of D-Bus; this layer
+ * observes the table, the peers and the DRM devices and maps them onto
+ * vtables, the way machined maps machines. */
 
 #include <stdbool.h>
 #include <stdint.h>
