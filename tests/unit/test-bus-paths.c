@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "buffer-pattern.h"
 #include "bus-args.h"
 #include "bus-paths.h"
 #include "cleanup.h"
@@ -244,12 +245,12 @@ static void test_args_uuid(void)
         }
 }
 
-static int memfd_with_seals(unsigned seals)
+/* A memfd sealed with seals only. */
+static int memfd_sealed_with(unsigned seals)
 {
         int fd = memfd_create("test-bus-paths", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 
         g_assert_cmpint(fd, >=, 0);
-        g_assert_cmpint(ftruncate(fd, 4096), ==, 0);
         if (seals)
                 g_assert_cmpint(fcntl(fd, F_ADD_SEALS, seals), ==, 0);
         return fd;
@@ -274,11 +275,10 @@ static void assert_fd(int fd, const char *what)
 
 static void test_args_buffer_fd(void)
 {
-        _cleanup_close_ int sealed = memfd_with_seals(F_SEAL_SHRINK | F_SEAL_GROW);
-        _cleanup_close_ int all =
-            memfd_with_seals(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
-        _cleanup_close_ int unsealed = memfd_with_seals(0);
-        _cleanup_close_ int shrink_only = memfd_with_seals(F_SEAL_SHRINK);
+        _cleanup_close_ int sealed = memfd_sealed_with(F_SEAL_SHRINK | F_SEAL_GROW);
+        _cleanup_close_ int unsealed = memfd_sealed_with(0);
+        _cleanup_close_ int shrink_only = memfd_sealed_with(F_SEAL_SHRINK);
+        _cleanup_close_ int all = -1; /* every seal: what the sample device sends */
         _cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         _cleanup_close_ int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int opath = open("/", O_PATH | O_CLOEXEC);
@@ -286,6 +286,7 @@ static void test_args_buffer_fd(void)
         _cleanup_close_ int pipe_r = -1, pipe_w = -1, sock_a = -1, sock_b = -1;
         int p[2], sv[2];
 
+        g_assert_cmpint(memfd_new_sealed_pattern("test-bus-paths", 4096, 1, &all), ==, 0);
         g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
         pipe_r = p[0];
         pipe_w = p[1];
