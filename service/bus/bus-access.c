@@ -2,33 +2,30 @@
 #include "bus-access.h"
 
 #include <errno.h>
-#include <unistd.h>
 #include <grp.h>
-#include <stdlib.h>
-#include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 
 #include "bus-error.h"
+#include "cleanup.h"
 #include "log.h"
 
-int bus_access_init(BusAccess *a, const char *group_name)
+void bus_access_init(BusAccess *a, const char *group_name)
 {
         struct group *gr;
 
         *a = (BusAccess){.group = (gid_t) -1};
         if (!group_name || !*group_name)
-                return 0;
+                return;
         a->group_name = g_strdup(group_name);
-        errno = 0;
         gr = getgrnam(group_name);
         if (!gr) {
                 log_debug("Privileged group \"%s\" does not exist", group_name);
-                return 0;
+                return;
         }
         a->group = gr->gr_gid;
         a->have_group = true;
-        return 0;
 }
 
 void bus_access_clear(BusAccess *a)
@@ -37,15 +34,9 @@ void bus_access_clear(BusAccess *a)
         a->have_group = false;
 }
 
-static void creds_unrefp(sd_bus_creds **c)
-{
-        if (*c)
-                sd_bus_creds_unref(*c);
-}
-
 int bus_access_get_euid(sd_bus_message *m, uid_t *ret)
 {
-        __attribute__((cleanup(creds_unrefp))) sd_bus_creds *creds = NULL;
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         int r;
 
         r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds);
@@ -67,7 +58,7 @@ int bus_access_is_root(sd_bus_message *m)
 
 int bus_access_is_privileged(const BusAccess *a, sd_bus_message *m)
 {
-        __attribute__((cleanup(creds_unrefp))) sd_bus_creds *creds = NULL;
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const gid_t *gids = NULL;
         uid_t euid;
         gid_t egid;

@@ -3,8 +3,8 @@
 
 /* Who may call the privileged methods (those that change the table or hand
  * out fds): effective uid 0, the service's own effective uid, or a member of
- * the privileged group. Checked
- * by the service itself on every call, whatever the bus policy says. */
+ * the privileged group. Checked by the service itself on every call,
+ * whatever the bus policy says. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -12,13 +12,14 @@
 
 typedef struct {
         gid_t group;     /* the privileged group */
-        bool have_group; /* false: the group does not exist, only root passes */
+        bool have_group; /* false: no such group, no member passes */
         char *group_name;
 } BusAccess;
 
 /* Resolves group_name (NULL or "" for none). A missing group is not an
- * error: only root passes then (have_group is false). */
-int bus_access_init(BusAccess *a, const char *group_name);
+ * error: then only root and the service's own user pass (have_group is
+ * false). */
+void bus_access_init(BusAccess *a, const char *group_name);
 void bus_access_clear(BusAccess *a);
 
 /* 1 if the caller of m is privileged, 0 if not, -errno if its credentials

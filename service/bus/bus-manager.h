@@ -2,10 +2,12 @@
 #pragma once
 
 /* The D-Bus face of the service: org.vhostshare.share1.Manager on
- * /org/vhostshare/share1 with the ObjectManager, plus the Object and Peer
- * objects below it (bus-object.c, bus-peer.c). The service core knows
- * nothing of D-Bus; this layer observes the table and the peers and maps
- * them onto vtables, the way machined maps machines. */
+ * /org/vhostshare/share1 with the ObjectManager (bus-manager.c; its
+ * methods in bus-manager-objects.c and bus-manager-peers.c), and the
+ * Object, Peer and Device objects below it (bus-object.c, bus-peer.c,
+ * bus-device.c). The service core knows nothing of D-Bus; this layer
+ * observes the table, the peers and the DRM devices and maps them onto
+ * vtables, the way machined maps machines. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,7 +22,6 @@
 
 typedef struct BusManager BusManager;
 typedef struct DrmDeviceList DrmDeviceList;
-typedef struct BusDevices BusDevices;
 
 /* Registers the objects on bus (which must be attached to the service's
  * event loop). Does not request the bus name: that is the caller's, once
@@ -33,47 +34,53 @@ void bus_manager_free(BusManager *m);
  * Not owned; must outlive m or be unset first. */
 void bus_manager_set_drm_devices(BusManager *m, DrmDeviceList *l);
 
-/* Who may call the privileged methods besides root: members of group
- * (default: the build's PRIVILEGED_GROUP; "" for root only). */
+/* Who may call the privileged methods besides root and the service's own
+ * user: members of group (default: the build's PRIVILEGED_GROUP; "" for
+ * none). */
 void bus_manager_set_privileged_group(BusManager *m, const char *group);
 
+static inline void bus_manager_freep(BusManager **m)
+{
+        bus_manager_free(*m);
+}
+
 /* Internal to bus-*.c. */
+typedef struct BusObjects BusObjects;
+typedef struct BusPeers BusPeers;
+typedef struct BusDevices BusDevices;
+typedef struct BusClients BusClients;
+
+/* The manager's properties that change, announced by one PropertiesChanged
+ * per loop iteration. */
+typedef enum {
+        BUS_MANAGER_OBJECT_COUNT = 1 << 0,
+        BUS_MANAGER_PEER_COUNT = 1 << 1,
+        BUS_MANAGER_DEVICES = 1 << 2,
+} BusManagerChange;
+
 struct BusManager {
         Service *service;
         sd_bus *bus;
-        DrmDeviceList *drm;
+        DrmDeviceList *drm; /* for Allocate() and Devices; set by bus_device_set_list() */
         BusAccess access;
 
         sd_bus_slot *manager_slot;
         sd_bus_slot *object_manager_slot;
-        sd_bus_slot *object_vtable_slot;
-        sd_bus_slot *object_enumerator_slot;
-        sd_bus_slot *peer_vtable_slot;
-        sd_bus_slot *peer_enumerator_slot;
-        BusDevices *devices; /* the Device objects (bus-device.c) */
+        BusObjects *objects; /* the Object subtree (bus-object.c) */
+        BusPeers *peers;     /* the Peer subtree (bus-peer.c) */
+        BusDevices *devices; /* the Device subtree (bus-device.c) */
 
-        unsigned table_observer, peer_observer, drm_observer;
-        bool table_observing, peer_observing, drm_observing;
-
-        /* Bus clients that own objects: unique name -> BusClient. */
-        GHashTable *clients;
+        /* Bus clients that own objects (bus-client.c). */
+        BusClients *clients;
         /* The owner of objects handed over with Disown(): they stay until
          * removed, whoever exported them. */
         ShareOwner detached;
 
-        /* While an observer announces an entry or a peer, it may already be
-         * out of the table or the peer list; the find callbacks still know
-         * it through these. */
-        const ShareEntry *announcing_entry;
-        Peer *announcing_peer;
-
-        /* ObjectCount/PeerCount/Devices changes, coalesced into one
-         * PropertiesChanged per loop iteration. */
         sd_event_source *changed_source;
-        bool object_count_changed, peer_count_changed, devices_changed;
+        BusManagerChange changed;
 };
 
-/* Marks a manager property as changed; the signal goes out from a deferred
- * event, after the change is complete. */
-void bus_manager_note_object_count_changed(BusManager *m);
-void bus_manager_note_peer_count_changed(BusManager *m);
+/* Marks manager properties as changed; the signal goes out from a deferred
+ * event, after the change is complete. 0 or -errno (it could not be
+ * scheduled). */
+int bus_manager_note_changed(BusManager *m, BusManagerChange what);

@@ -2,37 +2,16 @@
 #include "bus-peer.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "bus-subtree.h"
 #include "log.h"
 
-void bus_peer_path(const Peer *p, char out[BUS_PEER_PATH_MAX])
-{
-        snprintf(out, BUS_PEER_PATH_MAX, BUS_PEER_PREFIX "/%" PRIu64, peer_id(p));
-}
-
-int bus_peer_path_to_id(const char *path, uint64_t *ret)
-{
-        const char *p;
-        char *end;
-        unsigned long long v;
-
-        if (strncmp(path, BUS_PEER_PREFIX "/", sizeof(BUS_PEER_PREFIX "/") - 1) != 0)
-                return -EINVAL;
-        p = path + sizeof(BUS_PEER_PREFIX "/") - 1;
-        /* Digits only: no sign, no spaces, no leading zeros (one path per peer). */
-        if (*p < '0' || *p > '9' || (p[0] == '0' && p[1]))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(p, &end, 10);
-        if (errno != 0 || *end)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
+struct BusPeers {
+        BusSubtree *subtree;
+        unsigned peer_observer;
+        bool observing;
+};
 
 Peer *bus_peer_find(BusManager *m, const char *path)
 {
@@ -40,43 +19,32 @@ Peer *bus_peer_find(BusManager *m, const char *path)
 
         if (bus_peer_path_to_id(path, &id) < 0)
                 return NULL;
-        if (m->announcing_peer && peer_id(m->announcing_peer) == id)
-                return m->announcing_peer;
         return service_find_peer(m->service, id);
 }
 
-static int peer_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
-                     void **found, sd_bus_error *error)
+static void *peer_find(void *userdata, const char *path)
 {
-        Peer *p = bus_peer_find(userdata, path);
-
-        if (!p)
-                return 0;
-        *found = p;
-        return 1;
+        return bus_peer_find(userdata, path);
 }
 
 static bool collect_peer_path(Peer *p, void *userdata)
 {
         char path[BUS_PEER_PATH_MAX];
 
-        bus_peer_path(p, path);
+        bus_peer_path(peer_id(p), path);
         g_ptr_array_add(userdata, g_strdup(path));
         return true;
 }
 
-static int peer_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
-                          sd_bus_error *error)
+static void peer_list(void *userdata, GPtrArray *paths)
 {
         BusManager *m = userdata;
-        GPtrArray *paths = g_ptr_array_new();
 
         service_foreach_peer(m->service, collect_peer_path, paths);
-        g_ptr_array_add(paths, NULL);
-        *ret_nodes = (char **) g_ptr_array_free(paths, false);
-        return 0;
 }
 
+/* The getter's userdata is the peer at the path: peer_find()'s, or the one
+ * being announced. */
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -107,79 +75,91 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return -EINVAL;
 }
 
-#define CONST_PROPERTY(name, sig)                                                                  \
-        SD_BUS_PROPERTY(name, sig, property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST)
-#define CHANGING_PROPERTY(name, sig)                                                               \
-        SD_BUS_PROPERTY(name, sig, property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-
 static const sd_bus_vtable peer_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    CONST_PROPERTY("Name", "s"),
-    CONST_PROPERTY("Role", "s"),
-    CONST_PROPERTY("SocketPath", "s"),
-    CHANGING_PROPERTY("State", "s"),
-    CHANGING_PROPERTY("Features", "t"),
-    CHANGING_PROPERTY("ProtocolFeatures", "t"),
-    CHANGING_PROPERTY("SharedObjects", "b"),
-    CHANGING_PROPERTY("Pid", "u"),
-    CHANGING_PROPERTY("Uid", "u"),
-    CHANGING_PROPERTY("ExportedCount", "u"),
-    CHANGING_PROPERTY("LastError", "s"),
+    BUS_PROPERTY_CONST("Name", "s", property_get),
+    BUS_PROPERTY_CONST("Role", "s", property_get),
+    BUS_PROPERTY_CONST("SocketPath", "s", property_get),
+    BUS_PROPERTY_CHANGING("State", "s", property_get),
+    BUS_PROPERTY_CHANGING("Features", "t", property_get),
+    BUS_PROPERTY_CHANGING("ProtocolFeatures", "t", property_get),
+    BUS_PROPERTY_CHANGING("SharedObjects", "b", property_get),
+    BUS_PROPERTY_CHANGING("Pid", "u", property_get),
+    BUS_PROPERTY_CHANGING("Uid", "u", property_get),
+    BUS_PROPERTY_CHANGING("ExportedCount", "u", property_get),
+    BUS_PROPERTY_CHANGING("LastError", "s", property_get),
     SD_BUS_VTABLE_END,
 };
+
+static const BusSubtreeOps peer_ops = {
+    .prefix = BUS_PEER_PREFIX,
+    .interface = BUS_PEER_INTERFACE,
+    .vtable = peer_vtable,
+    .find = peer_find,
+    .list = peer_list,
+};
+
+static int announce(BusManager *m, PeerEvent ev, const char *path)
+{
+        int r;
+
+        switch (ev) {
+        case PEER_EVENT_NEW:
+                /* Deferred: PeerCount changes after InterfacesAdded. */
+                r = bus_manager_note_changed(m, BUS_MANAGER_PEER_COUNT);
+                if (r < 0)
+                        return r;
+                return sd_bus_emit_object_added(m->bus, path);
+        case PEER_EVENT_CHANGED:
+                /* Cheaper to send them all than to track which changed. */
+                return sd_bus_emit_properties_changed(
+                    m->bus, path, BUS_PEER_INTERFACE, "State", "Features", "ProtocolFeatures",
+                    "SharedObjects", "Pid", "Uid", "ExportedCount", "LastError", NULL);
+        case PEER_EVENT_GONE:
+                r = bus_manager_note_changed(m, BUS_MANAGER_PEER_COUNT);
+                if (r < 0)
+                        return r;
+                return sd_bus_emit_object_removed(m->bus, path);
+        }
+        return 0;
+}
 
 static void on_peer_event(Service *s, Peer *p, PeerEvent ev, void *userdata)
 {
         BusManager *m = userdata;
-        Peer *saved = m->announcing_peer;
         char path[BUS_PEER_PATH_MAX];
-        int r = 0;
+        BusSubtreeMark saved;
+        int r;
 
-        bus_peer_path(p, path);
-        m->announcing_peer = p;
-        switch (ev) {
-        case PEER_EVENT_NEW:
-                r = sd_bus_emit_object_added(m->bus, path);
-                bus_manager_note_peer_count_changed(m);
-                break;
-        case PEER_EVENT_CHANGED:
-                /* Cheaper to send them all than to track which changed. */
-                r = sd_bus_emit_properties_changed(
-                    m->bus, path, BUS_PEER_INTERFACE, "State", "Features", "ProtocolFeatures",
-                    "SharedObjects", "Pid", "Uid", "ExportedCount", "LastError", NULL);
-                break;
-        case PEER_EVENT_GONE:
-                r = sd_bus_emit_object_removed(m->bus, path);
-                bus_manager_note_peer_count_changed(m);
-                break;
-        }
-        m->announcing_peer = saved;
+        bus_peer_path(peer_id(p), path);
+        saved = bus_subtree_begin_announce(m->peers->subtree, path, p);
+        r = announce(m, ev, path);
+        bus_subtree_end_announce(m->peers->subtree, saved);
         if (r < 0)
-                log_warning_errno(r, "Failed to announce peer %s on the bus", peer_name(p));
+                log_warning_errno(r, "Failed to announce peer %s on the bus: %m", peer_name(p));
 }
 
 int bus_peer_register(BusManager *m)
 {
+        BusPeers *b = m->peers = g_new0(BusPeers, 1);
         int r;
 
-        r = sd_bus_add_fallback_vtable(m->bus, &m->peer_vtable_slot, BUS_PEER_PREFIX,
-                                       BUS_PEER_INTERFACE, peer_vtable, peer_find, m);
+        r = bus_subtree_new(m->bus, &peer_ops, m, &b->subtree);
         if (r < 0)
                 return r;
-        r = sd_bus_add_node_enumerator(m->bus, &m->peer_enumerator_slot, BUS_PEER_PREFIX,
-                                       peer_enumerate, m);
-        if (r < 0)
-                return r;
-        m->peer_observer = service_add_peer_observer(m->service, on_peer_event, m);
-        m->peer_observing = true;
+        b->peer_observer = service_add_peer_observer(m->service, on_peer_event, m);
+        b->observing = true;
         return 0;
 }
 
 void bus_peer_unregister(BusManager *m)
 {
-        if (m->peer_observing)
-                service_remove_peer_observer(m->service, m->peer_observer);
-        m->peer_observing = false;
-        m->peer_vtable_slot = sd_bus_slot_unref(m->peer_vtable_slot);
-        m->peer_enumerator_slot = sd_bus_slot_unref(m->peer_enumerator_slot);
+        BusPeers *b = m->peers;
+
+        if (!b)
+                return;
+        if (b->observing)
+                service_remove_peer_observer(m->service, b->peer_observer);
+        bus_subtree_free(b->subtree);
+        g_clear_pointer(&m->peers, g_free);
 }

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "bus-manager.h"
+#include "cleanup.h"
 #include "drm-device.h"
 #include "log.h"
 
@@ -24,6 +25,16 @@ struct BusSetup {
         sd_bus_slot *disconnect_slot;
 };
 
+/* Ends the event loop with error (< 0): the daemon exits non-zero. */
+static void bus_setup_exit(BusSetup *b, int error)
+{
+        int r;
+
+        r = sd_event_exit(service_event(b->service), error);
+        if (r < 0)
+                log_warning_errno(r, "Failed to end the event loop: %m");
+}
+
 static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
         BusSetup *b = userdata;
@@ -35,7 +46,7 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
         if (e) {
                 r = -sd_bus_error_get_errno(e);
                 log_error("Cannot own %s: %s", BUS_NAME, e->message ?: e->name);
-                sd_event_exit(service_event(b->service), r < 0 ? r : -EACCES);
+                bus_setup_exit(b, r < 0 ? r : -EACCES);
                 return 0;
         }
         r = sd_bus_message_read(reply, "u", &result);
@@ -44,11 +55,13 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
                 /* 2 (in queue) or 3 (exists): someone else serves this bus. */
                 log_error("Cannot own %s: another service has it (reply %u)", BUS_NAME,
                           r < 0 ? 0 : result);
-                sd_event_exit(service_event(b->service), -EEXIST);
+                bus_setup_exit(b, -EEXIST);
                 return 0;
         }
         log_info("Owning %s", BUS_NAME);
-        (void) sd_notify(false, "READY=1\nSTATUS=Serving " BUS_NAME);
+        r = sd_notify(false, "READY=1\nSTATUS=Serving " BUS_NAME);
+        if (r < 0)
+                log_warning_errno(r, "Failed to tell systemd that we are ready: %m");
         return 0;
 }
 
@@ -61,39 +74,46 @@ static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected"))
                 return 0;
         log_error("Lost the connection to the bus; exiting");
-        sd_event_exit(service_event(b->service), -ECONNRESET);
+        bus_setup_exit(b, -ECONNRESET);
+        return 0;
+}
+
+static int bus_open_address(const char *address, sd_bus **ret)
+{
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, address);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_bus_client(bus, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_description(bus, "vhost-shared");
+        if (r < 0)
+                return r;
+        r = sd_bus_negotiate_fds(bus, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(bus);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&bus);
         return 0;
 }
 
 static int bus_open(BusKind kind, const char *address, sd_bus **ret)
 {
-        sd_bus *bus = NULL;
-        int r;
-
         switch (kind) {
         case BUS_KIND_SYSTEM:
                 return sd_bus_open_system_with_description(ret, "vhost-shared");
         case BUS_KIND_SESSION:
                 return sd_bus_open_user_with_description(ret, "vhost-shared");
         case BUS_KIND_ADDRESS:
-                r = sd_bus_new(&bus);
-                if (r < 0)
-                        return r;
-                r = sd_bus_set_address(bus, address);
-                if (r >= 0)
-                        r = sd_bus_set_bus_client(bus, true);
-                if (r >= 0)
-                        r = sd_bus_set_description(bus, "vhost-shared");
-                if (r >= 0)
-                        r = sd_bus_negotiate_fds(bus, true);
-                if (r >= 0)
-                        r = sd_bus_start(bus);
-                if (r < 0) {
-                        sd_bus_unref(bus);
-                        return r;
-                }
-                *ret = bus;
-                return 0;
+                return bus_open_address(address, ret);
         }
         return -EINVAL;
 }
@@ -101,46 +121,39 @@ static int bus_open(BusKind kind, const char *address, sd_bus **ret)
 int bus_setup_new(Service *s, BusKind kind, const char *address, const char *privileged_group,
                   BusSetup **ret)
 {
-        g_autofree BusSetup *b = g_new0(BusSetup, 1);
+        _cleanup_(bus_setup_freep) BusSetup *b = g_new0(BusSetup, 1);
         static const char *const names[] = {"system bus", "session bus", "bus"};
         int r;
 
         b->service = s;
         r = bus_open(kind, address, &b->bus);
         if (r < 0)
-                return log_error_errno(r, "Cannot connect to the %s%s%s", names[kind],
+                return log_error_errno(r, "Cannot connect to the %s%s%s: %m", names[kind],
                                        kind == BUS_KIND_ADDRESS ? " at " : "",
                                        kind == BUS_KIND_ADDRESS ? address : "");
         r = sd_bus_attach_event(b->bus, service_event(s), SD_EVENT_PRIORITY_NORMAL);
-        if (r < 0) {
-                bus_setup_free(g_steal_pointer(&b));
-                return log_error_errno(r, "Cannot attach the bus to the event loop");
-        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot attach the bus to the event loop: %m");
         r = sd_bus_add_filter(b->bus, &b->disconnect_slot, on_bus_message, b);
-        if (r < 0) {
-                bus_setup_free(g_steal_pointer(&b));
-                return log_error_errno(r, "Cannot watch the bus connection");
-        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the bus connection: %m");
 
         /* The DRM devices are optional: Allocate() falls back to a memfd. */
         r = drm_device_list_new(service_event(s), &b->drm);
         if (r < 0)
-                log_warning_errno(r, "Cannot enumerate DRM devices; Allocate() will use memfds");
+                log_warning_errno(r,
+                                  "Cannot enumerate DRM devices; Allocate() will use memfds: %m");
 
         r = bus_manager_new(s, b->bus, &b->manager);
-        if (r < 0) {
-                bus_setup_free(g_steal_pointer(&b));
+        if (r < 0)
                 return r;
-        }
         bus_manager_set_drm_devices(b->manager, b->drm);
         if (privileged_group)
                 bus_manager_set_privileged_group(b->manager, privileged_group);
 
         r = sd_bus_request_name_async(b->bus, &b->name_slot, BUS_NAME, 0, on_name_acquired, b);
-        if (r < 0) {
-                bus_setup_free(g_steal_pointer(&b));
-                return log_error_errno(r, "Cannot request %s", BUS_NAME);
-        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot request %s: %m", BUS_NAME);
         *ret = g_steal_pointer(&b);
         return 0;
 }

@@ -25,3 +25,7 @@ int bus_setup_new(Service *s, BusKind kind, const char *address, const char *pri
                   BusSetup **ret);
 /* Flushes and closes the connection; objects of bus clients are purged. */
 void bus_setup_free(BusSetup *b);
+static inline void bus_setup_freep(BusSetup **b)
+{
+        bus_setup_free(*b);
+}

@@ -231,6 +231,19 @@ BUS = {
     "epoll": bytes([10]),
     "timerfd": bytes([11]),
     "closed": bytes([0]),
+    # Object paths (RemovePeer's argument, the path of every call to a child)
+    # and AddPeer's arguments: the same string goes to every parser.
+    "path-object": bytes([7]) + b"/org/vhostshare/share1/object/1234567890ab4cde8f0123456789abcd",
+    "path-object-upper": bytes([5]) + b"/org/vhostshare/share1/object/1234567890AB4CDE8F0123456789ABCD",
+    "path-object-31": bytes([6]) + b"/org/vhostshare/share1/object/1234567890ab4cde8f0123456789abc",
+    "path-peer": bytes([8]) + b"/org/vhostshare/share1/peer/7",
+    "path-peer-leading-zero": bytes([9]) + b"/org/vhostshare/share1/peer/07",
+    "path-peer-overflow": bytes([10]) + b"/org/vhostshare/share1/peer/18446744073709551616",
+    "path-device": bytes([11]) + b"/org/vhostshare/share1/device/card0",
+    "path-device-alias": bytes([4]) + b"/org/vhostshare/share1/device/card_30",
+    "role-connect": bytes([2]) + b"connect",
+    "socket-path": bytes([3 | SHRINK | GROW]) + b"/run/vhost-share/backend.sock",
+    "socket-path-long": bytes([7]) + b"/" + b"s" * 120,
 }
 
 
