@@ -126,6 +126,11 @@ enum {
 
 #define VU_BIT(n) (UINT64_C(1) << (n))
 
+/* The protocol features the service offers and asks for, in both roles. */
+#define VU_SHARED_OBJECT_PROTOCOL_FEATURES                                                         \
+        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
+         VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
+
 typedef struct __attribute__((packed)) {
         uint32_t request;
         uint32_t flags;
