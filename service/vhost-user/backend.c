@@ -13,18 +13,24 @@
 
 #include <uuid/uuid.h>
 
+#include "fd-util.h"
 #include "log.h"
 
 #define MAX_QUEUES 64
 #define VRING_INDEX_MASK 0xffu
 #define VRING_NOFD_MASK 0x100u
 
+/* In the order of their requests, SET_VRING_KICK .. SET_VRING_ERR. */
 typedef enum {
         VRING_FD_KICK,
         VRING_FD_CALL,
         VRING_FD_ERR,
         _VRING_FD_MAX,
 } VringFd;
+
+_Static_assert(VU_REQ_SET_VRING_CALL == VU_REQ_SET_VRING_KICK + VRING_FD_CALL &&
+                   VU_REQ_SET_VRING_ERR == VU_REQ_SET_VRING_KICK + VRING_FD_ERR,
+               "the ring fd requests are consecutive");
 
 struct VuBackend {
         VuBackendOps ops;
@@ -122,8 +128,10 @@ static void backend_ack(VuBackend *b, VuMessage *m, VuReplySlot *slot, uint64_t 
                 vu_endpoint_complete(b->main, slot, NULL);
 }
 
-static void backend_keep_vring_fd(VuBackend *b, VuMessage *m, VringFd which)
+/* SET_VRING_KICK, _CALL and _ERR: the ring's fd, kept until replaced. */
+static void backend_keep_vring_fd(VuBackend *b, VuMessage *m)
 {
+        VringFd which = (VringFd) (m->hdr.request - VU_REQ_SET_VRING_KICK);
         unsigned index = (unsigned) (m->payload.u64 & VRING_INDEX_MASK);
         int fd = -1;
 
@@ -148,13 +156,15 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
             .userdata = b,
             .late_reply_grace_usec = b->ops.late_reply_grace_usec,
         };
-        int fd = vu_message_steal_fd(m, 0);
+        _cleanup_close_ int fd = vu_message_steal_fd(m, 0);
         int r;
 
         vu_endpoint_free(b->chan);
         b->chan = NULL;
         g_autofree char *name = g_strdup_printf("%s/channel", b->name);
-        r = fd >= 0 ? vu_endpoint_new(b->event, fd, &ops, name, &b->chan) : -EBADF;
+        r = vu_endpoint_new(b->event, fd, &ops, name, &b->chan);
+        if (r >= 0)
+                fd = -1; /* the endpoint's now */
         backend_ack(b, m, slot, r < 0 ? 1 : 0);
         if (r < 0)
                 log_warning_errno(r, "%s: cannot use the back-end channel", b->name);
@@ -224,15 +234,9 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
                 backend_on_set_backend_req_fd(b, m, slot);
                 break;
         case VU_REQ_SET_VRING_KICK:
-                backend_keep_vring_fd(b, m, VRING_FD_KICK);
-                backend_ack(b, m, slot, 0);
-                break;
         case VU_REQ_SET_VRING_CALL:
-                backend_keep_vring_fd(b, m, VRING_FD_CALL);
-                backend_ack(b, m, slot, 0);
-                break;
         case VU_REQ_SET_VRING_ERR:
-                backend_keep_vring_fd(b, m, VRING_FD_ERR);
+                backend_keep_vring_fd(b, m);
                 backend_ack(b, m, slot, 0);
                 break;
         case VU_REQ_GET_VRING_BASE: {
