@@ -128,6 +128,38 @@ static void backend_ack(VuBackend *b, VuMessage *m, VuReplySlot *slot, uint64_t 
                 vu_endpoint_complete(b->main, slot, NULL);
 }
 
+/* The answer to a GET_ request whose reply is one u64 we hold. */
+static uint64_t backend_get_u64(const VuBackend *b, uint32_t request)
+{
+        switch (request) {
+        case VU_REQ_GET_FEATURES:
+                return b->ops.features;
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+                return b->ops.protocol_features;
+        case VU_REQ_GET_QUEUE_NUM:
+                return b->ops.queues;
+        default: /* VU_REQ_GET_STATUS */
+                return b->status;
+        }
+}
+
+/* SET_FEATURES and SET_PROTOCOL_FEATURES: what the front-end took of our
+ * offer. Protocol features we did not offer are refused. */
+static void backend_take_features(VuBackend *b, VuMessage *m, VuReplySlot *slot)
+{
+        uint64_t value = m->payload.u64;
+        bool ok = true;
+
+        if (m->hdr.request == VU_REQ_SET_FEATURES) {
+                b->features = value;
+        } else {
+                b->protocol_features = value & b->ops.protocol_features;
+                ok = value == b->protocol_features;
+        }
+        backend_ack(b, m, slot, ok ? 0 : 1);
+        backend_changed(b);
+}
+
 /* SET_VRING_KICK, _CALL and _ERR: the ring's fd, kept until replaced. */
 static void backend_keep_vring_fd(VuBackend *b, VuMessage *m)
 {
@@ -204,23 +236,14 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
                           m->n_fds);
         switch (request) {
         case VU_REQ_GET_FEATURES:
-                vu_endpoint_complete_u64(ep, slot, b->ops.features);
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+        case VU_REQ_GET_QUEUE_NUM:
+        case VU_REQ_GET_STATUS:
+                vu_endpoint_complete_u64(ep, slot, backend_get_u64(b, request));
                 break;
         case VU_REQ_SET_FEATURES:
-                b->features = m->payload.u64;
-                backend_ack(b, m, slot, 0);
-                backend_changed(b);
-                break;
-        case VU_REQ_GET_PROTOCOL_FEATURES:
-                vu_endpoint_complete_u64(ep, slot, b->ops.protocol_features);
-                break;
         case VU_REQ_SET_PROTOCOL_FEATURES:
-                b->protocol_features = m->payload.u64 & b->ops.protocol_features;
-                backend_ack(b, m, slot, m->payload.u64 == b->protocol_features ? 0 : 1);
-                backend_changed(b);
-                break;
-        case VU_REQ_GET_QUEUE_NUM:
-                vu_endpoint_complete_u64(ep, slot, b->ops.queues);
+                backend_take_features(b, m, slot);
                 break;
         case VU_REQ_SET_OWNER:
                 b->owned = true;
@@ -251,9 +274,6 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
         case VU_REQ_SET_STATUS:
                 b->status = m->payload.u64;
                 backend_ack(b, m, slot, 0);
-                break;
-        case VU_REQ_GET_STATUS:
-                vu_endpoint_complete_u64(ep, slot, b->status);
                 break;
         case VU_REQ_GET_CONFIG: {
                 /* No config space: echo the request's header with zeros. */
