@@ -1019,7 +1019,7 @@ static void test_max_peers(void)
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
         g_assert_cmpint(service_adopt_peer(t.s, ROLE_FRONTEND, sv[0], "one-too-many", NULL), ==,
                         -EUSERS);
-        /* Refused and closed: the other end sees the hang-up. */
+        close(sv[0]); /* refused: the fd is still ours */
         g_assert_cmpint(recv(sv[1], (char[1]){0}, 1, MSG_DONTWAIT), ==, 0);
         close(sv[1]);
         g_assert_cmpuint(service_n_peers(t.s), ==, 3);

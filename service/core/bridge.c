@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bridge: our back-end side towards a VMM front-end (--serve). Objects
  * in the table are announced upstream with SHARED_OBJECT_ADD and withdrawn
- * with REMOVE; the VMM's GET_SHARED_OBJECT is served from the table; lookups
- * of UUIDs we do not know go upstream with SHARED_OBJECT_LOOKUP. */
+ * with REMOVE; the VMM's GET_SHARED_OBJECT is served from the table. A
+ * lookup of a UUID the table does not hold walks upstream: each VMM we serve
+ * is asked in turn with SHARED_OBJECT_LOOKUP. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +13,6 @@
 #include "log.h"
 #include "service-private.h"
 
-#define BRIDGE_PROTOCOL_FEATURES                                                                   \
-        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
-         VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
-
 #define BRIDGE_LATE_REPLY_GRACE_USEC (60ull * 1000 * 1000)
 
 typedef struct {
@@ -23,12 +20,6 @@ typedef struct {
         uint8_t uuid[SHARE_UUID_SIZE];
         bool add;
 } Announcement;
-
-typedef struct {
-        Service *service;
-        ServiceLookupFn done;
-        void *userdata;
-} UpstreamLookup;
 
 static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
 {
@@ -171,7 +162,7 @@ void bridge_peer_start(Peer *p, int fd)
 {
         const ServiceConfig *c = &p->service->config;
         VuBackendOps ops = {
-            .protocol_features = BRIDGE_PROTOCOL_FEATURES,
+            .protocol_features = VU_SHARED_OBJECT_PROTOCOL_FEATURES,
             .queues = p->serve.queues,
             .reply_timeout_usec = c->lookup_timeout_usec, /* an importer waits on LOOKUP */
             /* Nobody waits on an ack, and QEMU acks late while it is blocked
@@ -205,25 +196,101 @@ void bridge_peer_stop(Peer *p)
         vu_backend_free(b);
 }
 
-static void bridge_on_upstream_lookup(VuBackend *b, int fd, int error, void *userdata)
+bool bridge_peer_has_channel(const Peer *p)
 {
-        UpstreamLookup *u = userdata;
+        return p->backend && vu_backend_has_channel(p->backend);
+}
 
-        u->done(u->service, fd, error, u->userdata);
+/* ---- the upstream walk ---- */
+
+/* A lookup of a UUID the table does not hold, asking the VMMs we serve one
+ * after the other (in creation order, so a peer that comes or goes
+ * meanwhile is never asked twice) until one has it. */
+typedef struct {
+        Service *service;
+        uint8_t uuid[SHARE_UUID_SIZE];
+        uint64_t last_id; /* the peer asked last */
+        GArray *asked;    /* pid_t of the VMMs asked: one table per process */
+        int error;        /* the most telling failure so far */
+        ServiceLookupFn done;
+        void *userdata;
+} UpstreamLookup;
+
+static bool upstream_asked(const UpstreamLookup *u, pid_t pid)
+{
+        for (guint i = 0; pid > 0 && i < u->asked->len; i++)
+                if (g_array_index(u->asked, pid_t, i) == pid)
+                        return true;
+        return false;
+}
+
+static Peer *upstream_next_peer(UpstreamLookup *u)
+{
+        for (GList *l = u->service->peers.head; l; l = l->next) {
+                Peer *p = l->data;
+
+                if (p->id > u->last_id && p->role == ROLE_BACKEND && p->state == PEER_STATE_READY &&
+                    peer_shared_objects(p) && !upstream_asked(u, p->pid))
+                        return p;
+        }
+        return NULL;
+}
+
+static void upstream_free(UpstreamLookup *u)
+{
+        g_array_free(u->asked, true);
         g_free(u);
 }
 
-int bridge_peer_lookup(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                       void *userdata)
+static int upstream_ask_next(UpstreamLookup *u);
+
+static void upstream_on_answer(VuBackend *b, int fd, int error, void *userdata)
+{
+        UpstreamLookup *u = userdata;
+
+        if (fd >= 0) {
+                u->done(u->service, fd, 0, u->userdata);
+                upstream_free(u);
+                return;
+        }
+        /* "Not there" only when nobody said anything more telling. */
+        if (u->error == 0 || u->error == -ENOENT)
+                u->error = error;
+        upstream_ask_next(u);
+}
+
+/* Asks the next VMM (two bridges to one QEMU share its table: asked once),
+ * or ends the lookup when none is left. Returns -ENOENT without calling
+ * done when there was none to ask at all. */
+static int upstream_ask_next(UpstreamLookup *u)
+{
+        Peer *p;
+
+        while ((p = upstream_next_peer(u))) {
+                u->last_id = p->id;
+                if (p->pid > 0)
+                        g_array_append_val(u->asked, p->pid);
+                if (vu_backend_lookup(p->backend, u->uuid, upstream_on_answer, u) >= 0)
+                        return 0;
+        }
+        if (u->error == 0) {
+                upstream_free(u);
+                return -ENOENT;
+        }
+        u->done(u->service, -1, u->error, u->userdata);
+        upstream_free(u);
+        return 0;
+}
+
+int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                           void *userdata)
 {
         UpstreamLookup *u = g_new0(UpstreamLookup, 1);
-        int r;
 
-        u->service = p->service;
+        u->service = s;
+        memcpy(u->uuid, uuid, SHARE_UUID_SIZE);
         u->done = done;
         u->userdata = userdata;
-        r = vu_backend_lookup(p->backend, uuid, bridge_on_upstream_lookup, u);
-        if (r < 0)
-                g_free(u);
-        return r;
+        u->asked = g_array_new(false, false, sizeof(pid_t));
+        return upstream_ask_next(u);
 }

@@ -145,7 +145,7 @@ static void hub_on_protocol_features(VuEndpoint *ep, VuMessage *m, int error, vo
 
         if (!hub_reply_u64(p, m, error, &offered))
                 return;
-        p->protocol_features = offered & HUB_PROTOCOL_FEATURES;
+        p->protocol_features = offered & VU_SHARED_OBJECT_PROTOCOL_FEATURES;
         /* SHARED_OBJECT rides on the back-end channel. */
         if (!(p->protocol_features & VU_BIT(VU_PF_BACKEND_REQ)))
                 p->protocol_features &= ~VU_BIT(VU_PF_SHARED_OBJECT);
@@ -372,4 +372,9 @@ static void hub_on_chan_request(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot,
                 vu_endpoint_complete_u64(ep, slot, 1);
         else
                 vu_endpoint_complete(ep, slot, NULL);
+}
+
+bool hub_peer_has_channel(const Peer *p)
+{
+        return p->chan != NULL;
 }

@@ -1,33 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Internals shared by service.c (lifecycle, listeners, lookups), hub.c
- * (the hub's side of a back-end) and bridge.c (our back-end side towards a
- * VMM). Nothing outside those files includes this. */
+/* Internals shared by the files of the service core, one job each:
+ *
+ *   service.c   defaults, the Service's life, its accessors, peer observers
+ *   peer.c      a peer's life: credentials, start, failure, reconnect
+ *               backoff, closing and freeing; the peer list and accessors
+ *   listener.c  listening sockets: accept, uid allow-lists, pausing when
+ *               out of fds
+ *   lookup.c    service_lookup() routing (table, exporting back-end, or the
+ *               bridge's upstream walk) and a peer's request waiting on one
+ *   hub.c       the hub's side of a back-end (we are its front-end)
+ *   bridge.c    our back-end side towards a VMM, and the upstream walk that
+ *               asks the VMMs we serve for a UUID the table does not hold
+ *
+ * Nothing outside service/core includes this, except the peer fuzzers and
+ * unit tests, which read a few counters and fail a peer by hand. */
 
 #include <glib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "backend.h"
+#include "observer-list.h"
 #include "service.h"
 #include "vu-endpoint.h"
 
-/* The protocol features the hub asks back-ends for. */
-#define HUB_PROTOCOL_FEATURES                                                                      \
-        (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
-         VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
-
-typedef struct {
-        Service *service;
-        char *path;
-        Role role;          /* of the peers it accepts */
-        ServeOptions serve; /* role front-end: what the bridge presents */
-        int fd;
-        sd_event_source *io;
-        sd_event_source *resume; /* accept paused: out of fds */
-        bool starved;            /* logged the shortage, not yet recovered */
-        unsigned n_allowed_uids;
-        uid_t allowed_uids[SERVICE_MAX_ALLOWED_UIDS];
-} Listener;
+typedef struct Listener Listener;
 
 /* A request of a peer waiting for service_lookup(). peer is cleared when the
  * peer goes away first, so a late answer only closes its fd. */
@@ -67,7 +66,6 @@ struct Peer {
 
         sd_event_source *retry;
         uint64_t backoff_usec;
-        sd_event_source *free_later;
 };
 
 struct Service {
@@ -76,16 +74,31 @@ struct Service {
         ShareTable *table;
         GPtrArray *listeners; /* Listener* */
         GQueue peers;         /* Peer*, creation order */
-        GQueue closing;       /* closed Peer* waiting to be freed */
+        /* Closed Peer*, freed by reap (a defer source) once the callbacks
+         * that closed them have returned to the loop (peer.c says why). */
+        GQueue closing;
+        sd_event_source *reap;
         GHashTable *peers_by_id;
         uint64_t next_peer_id;
         unsigned pending_lookups;
-        GArray *peer_observers; /* PeerObserver */
-        unsigned next_observer_id;
+        ObserverList *peer_observers; /* PeerObserverFn */
         unsigned table_observer;
 };
 
+/* service.c */
 void service_notify_peer(Service *s, Peer *p, PeerEvent ev);
+
+/* peer.c */
+/* A peer object of role, announced to observers (PEER_EVENT_NEW); how and
+ * path name it in logs ("on /run/x.sock", "fd label"). */
+Peer *peer_new(Service *s, Role role, const char *path, const char *how);
+/* Hands the connected socket to the hub or the bridge (fd taken: a peer
+ * that cannot watch it fails like one that broke). */
+void peer_start(Peer *p, int fd);
+/* MaxPeers (0: no limit) reached: no new connection until one goes. */
+bool service_peers_at_limit(const Service *s);
+/* Frees the closed peers now (service_free: nothing runs any more). */
+void service_reap_peers(Service *s);
 void peer_set_state(Peer *p, PeerState state);
 void peer_set_error(Peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A peer broke: log, purge, fail lookups; reconnecting peers retry, others go. */
@@ -93,6 +106,13 @@ void peer_fail(Peer *p, const char *reason);
 /* The same, for a connection that reported error (-EPIPE: an orderly hang-up). */
 void peer_fail_errno(Peer *p, int error, const char *reason);
 
+/* listener.c */
+void listener_free(Listener *l);
+/* The address of the unix socket at path; logs and fails when path is
+ * empty or too long for one. */
+int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len);
+
+/* lookup.c */
 /* service_lookup() for p's request waiting in slot: done gets a PeerLookup
  * (at once, if the lookup cannot start) and begins with peer_lookup_claim(). */
 void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
@@ -100,6 +120,8 @@ void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID
 /* In done: the peer still waiting, l now off its queue; or NULL when it went
  * away first, and then fd is closed and l freed. */
 Peer *peer_lookup_claim(PeerLookup *l, int fd);
+/* p is going: the answers to its requests find no peer any more. */
+void peer_forget_lookups(Peer *p);
 
 /* hub.c: the hub's side of one back-end. */
 void hub_peer_start(Peer *p, int fd);
@@ -107,12 +129,18 @@ void hub_peer_stop(Peer *p);
 /* Asks the exporting back-end for the object; done as for service_lookup. */
 int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                                void *userdata);
+/* The back-end channel is up (SET_BACKEND_REQ_FD sent). */
+bool hub_peer_has_channel(const Peer *p);
 
 /* bridge.c: our back-end side towards a VMM front-end. */
 void bridge_peer_start(Peer *p, int fd);
 void bridge_peer_stop(Peer *p);
+/* The front-end handed us its back-end channel. */
+bool bridge_peer_has_channel(const Peer *p);
 /* Tell bridged front-ends of table changes. */
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
-/* Asks the front-end upstream (SHARED_OBJECT_LOOKUP). */
-int bridge_peer_lookup(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                       void *userdata);
+/* Asks the VMMs we serve, one after the other, for a UUID the table does not
+ * hold (SHARED_OBJECT_LOOKUP); done as for service_lookup. -ENOENT, without
+ * calling done, when there was no VMM to ask at all. */
+int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
+                           void *userdata);

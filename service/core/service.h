@@ -3,8 +3,13 @@
 
 /* The service core: one sd-event loop, the share table, the vhost-user
  * peers in both roles, and the asynchronous lookup that serves a UUID from
- * the table or from the back-end that exports it. The D-Bus layer and main.c
- * sit on top of this; nothing here knows D-Bus. */
+ * the table, from the back-end that exports it or from a VMM we serve. The
+ * D-Bus layer and main.c sit on top of this; nothing here knows D-Bus.
+ *
+ * Implemented by service.c (defaults, the service's life, peer observers),
+ * peer.c (peers: life, reconnects, properties), listener.c (listening
+ * sockets), lookup.c (service_lookup and the table's operations), hub.c and
+ * bridge.c (the two roles); service-private.h says more. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,7 +77,9 @@ typedef struct {
 /* The service's defaults (bridge_device_id, bridge_queues, REPLY_ACK on). */
 void serve_options_init(ServeOptions *o, const ServiceConfig *c);
 
-/* The service does not take the event loop's reference. */
+/* The service does not take the event loop's reference. Fails (-errno)
+ * only when the loop refuses an event source (e.g. -ESTALE: it has
+ * finished). */
 int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret);
 /* Closes all peers (purging their entries, failing their lookups), unlinks
  * listening sockets, frees the table. */
@@ -82,11 +89,14 @@ ShareTable *service_table(Service *s);
 sd_event *service_event(Service *s);
 const ServiceConfig *service_config(Service *s);
 
+/* Observers are called in the order added; one added or removed during a
+ * notification follows shared/observer-list.h's rule. Returns an id, never 0. */
 unsigned service_add_peer_observer(Service *s, PeerObserverFn fn, void *userdata);
 void service_remove_peer_observer(Service *s, unsigned id);
 
 /* Front-end role: connect to a back-end listening at path (retrying with
- * backoff while it is not there), or listen at path for back-ends. */
+ * backoff while it is not there, and after it breaks; a peer whose retry
+ * cannot be armed is closed), or listen at path for back-ends. */
 int service_connect_backend(Service *s, const char *path, Peer **ret);
 int service_listen_backends(Service *s, const char *path);
 /* Back-end role: listen at path for a front-end (a VMM), presenting the
@@ -96,9 +106,10 @@ int service_listen_frontends_with(Service *s, const char *path, const ServeOptio
 /* Replaces the uid allow-list of the listening socket at path (n == 0:
  * anyone). -ENOENT when nothing listens there, -E2BIG over the maximum. */
 int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n);
-/* Takes fd, an already connected socket, as a peer of role (as if accepted
- * on a listener; label names it in logs). For embedding, tests and fuzzers.
- * -EUSERS at the peer cap (fd closed). */
+/* Makes fd, an already connected socket, a peer of role (as if accepted on
+ * a listener; label names it in logs). For embedding, tests and fuzzers.
+ * fd taken on success; -EUSERS at the peer cap, and fd is still the
+ * caller's. */
 int service_adopt_peer(Service *s, Role role, int fd, const char *label, Peer **ret);
 
 /* Peers, in creation order. */
@@ -112,7 +123,7 @@ void service_close_peer(Service *s, Peer *p, const char *reason);
 uint64_t peer_id(const Peer *p);
 Role peer_role(const Peer *p);
 PeerState peer_state(const Peer *p);
-const char *peer_name(const Peer *p); /* for logs, e.g. "backend#3(dev.sock)" */
+const char *peer_name(const Peer *p); /* for logs, e.g. "back-end#3(on /run/dev.sock)" */
 const char *peer_socket_path(const Peer *p);
 uint64_t peer_features(const Peer *p);          /* negotiated virtio features */
 uint64_t peer_protocol_features(const Peer *p); /* negotiated protocol features */
@@ -128,11 +139,15 @@ const char *role_remote_to_string(Role r);
 const char *
 peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
 
-/* Asynchronous lookup of a UUID. done is called exactly once: with fd >= 0
- * (the callee owns it) and error 0, or fd -1 and -errno: -ENOENT unknown,
- * -ETIMEDOUT exporter did not answer in time, -ECONNRESET exporter went
- * away, -EIO exporter answered without fd, -EBUSY too many pending.
- * May be called before service_lookup returns (held buffers). */
+/* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
+ * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to
+ * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready.
+ * Otherwise 0, and done is called exactly once, maybe before service_lookup
+ * returns (held buffers): with fd >= 0 (the callee owns it) and error 0, or
+ * fd -1 and -errno: -ENOENT not known upstream either, -ETIMEDOUT exporter
+ * did not answer in time, -ECONNRESET exporter went away, -EIO exporter
+ * answered without fd, -EPROTO / -EBADFD with another object's UUID / with
+ * an fd that is no buffer. */
 typedef void (*ServiceLookupFn)(Service *s, int fd, int error, void *userdata);
 int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                    void *userdata);

@@ -3,17 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <glib.h>
 
 #include "fd-util.h"
 #include "log.h"
+#include "observer-list.h"
 
 struct ShareEntry {
         uint8_t uuid[SHARE_UUID_SIZE]; /* the hash key points here */
@@ -30,22 +27,14 @@ struct ShareEntry {
 };
 
 typedef struct {
-        unsigned id; /* 0 once removed */
-        ShareObserverFn fn;
-        void *userdata;
-} Observer;
-
-typedef struct {
         ShareEntry *entry; /* holds a reference */
         ShareEvent ev;
 } PendingEvent;
 
 struct ShareTable {
-        GHashTable *entries;  /* uuid (inside the entry) -> ShareEntry */
-        GPtrArray *observers; /* Observer*, in the order added */
-        unsigned next_observer_id;
-        bool observers_dirty; /* removed ones to drop once not dispatching */
-        GQueue pending;       /* PendingEvent*, delivered in order */
+        GHashTable *entries;     /* uuid (inside the entry) -> ShareEntry */
+        ObserverList *observers; /* ShareObserverFn */
+        GQueue pending;          /* PendingEvent*, delivered in order */
         bool dispatching;
 };
 
@@ -101,8 +90,7 @@ ShareTable *share_table_new(void)
 
         t = g_new0(ShareTable, 1);
         t->entries = g_hash_table_new(uuid_hash, uuid_equal);
-        t->observers = g_ptr_array_new_with_free_func(g_free);
-        t->next_observer_id = 1;
+        t->observers = observer_list_new();
         g_queue_init(&t->pending);
         return t;
 }
@@ -147,7 +135,7 @@ void share_table_free(ShareTable *t)
                 entry_unref(e);
         }
         g_hash_table_unref(t->entries);
-        g_ptr_array_unref(t->observers);
+        observer_list_free(t->observers);
         g_free(t);
 }
 
@@ -172,56 +160,25 @@ void share_owner_clear(ShareOwner *o)
 
 unsigned share_table_add_observer(ShareTable *t, ShareObserverFn fn, void *userdata)
 {
-        Observer *o;
-
         g_return_val_if_fail(t && fn, 0);
-        o = g_new0(Observer, 1);
-        o->id = t->next_observer_id++;
-        if (t->next_observer_id == 0) /* 0 means "removed" */
-                t->next_observer_id = 1;
-        o->fn = fn;
-        o->userdata = userdata;
-        g_ptr_array_add(t->observers, o);
-        return o->id;
-}
-
-static void drop_removed_observers(ShareTable *t)
-{
-        for (guint i = t->observers->len; i-- > 0;) {
-                Observer *o = g_ptr_array_index(t->observers, i);
-
-                if (o->id == 0)
-                        g_ptr_array_remove_index(t->observers, i);
-        }
-        t->observers_dirty = false;
+        return observer_list_add(t->observers, (ObserverFn) fn, userdata);
 }
 
 void share_table_remove_observer(ShareTable *t, unsigned id)
 {
-        if (!t || id == 0)
-                return;
-        for (guint i = 0; i < t->observers->len; i++) {
-                Observer *o = g_ptr_array_index(t->observers, i);
-
-                if (o->id != id)
-                        continue;
-                /* While dispatching, indices must stay put: mark it, drop it
-                 * later. */
-                o->id = 0;
-                t->observers_dirty = true;
-                break;
-        }
-        if (!t->dispatching)
-                drop_removed_observers(t);
+        if (t)
+                observer_list_remove(t->observers, id);
 }
 
 /* Queues ev for e and, unless a dispatch is already running further up the
- * stack, delivers every queued event to every observer in order. */
+ * stack, delivers every queued event to every observer in order: one
+ * notification of the list per event, so an observer added from a callback
+ * starts with the next event. */
 static void emit(ShareTable *t, ShareEntry *e, ShareEvent ev)
 {
         PendingEvent *pe;
 
-        if (t->observers->len == 0)
+        if (!t->dispatching && observer_list_size(t->observers) == 0)
                 return; /* nobody to tell; nothing queued can be waiting either */
         pe = g_new(PendingEvent, 1);
         e->refs++;
@@ -233,21 +190,15 @@ static void emit(ShareTable *t, ShareEntry *e, ShareEvent ev)
 
         t->dispatching = true;
         while ((pe = g_queue_pop_head(&t->pending))) {
-                /* Observers added during this event start with the next one. */
-                guint n = t->observers->len;
+                ObserverIter it;
 
-                for (guint i = 0; i < n; i++) {
-                        Observer *o = g_ptr_array_index(t->observers, i);
-
-                        if (o->id != 0)
-                                o->fn(t, pe->entry, pe->ev, o->userdata);
-                }
+                for (observer_list_begin(t->observers, &it); observer_list_next(t->observers, &it);)
+                        ((ShareObserverFn) it.fn)(t, pe->entry, pe->ev, it.userdata);
+                observer_list_end(t->observers);
                 entry_unref(pe->entry);
                 g_free(pe);
         }
         t->dispatching = false;
-        if (t->observers_dirty)
-                drop_removed_observers(t);
 }
 
 static void owner_link(ShareOwner *o, ShareEntry *e)

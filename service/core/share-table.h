@@ -41,7 +41,10 @@ typedef struct ShareOwner {
         char *name;           /* for logs: peer name or bus unique name */
         uid_t uid;            /* credentials, when known; (uid_t)-1 otherwise */
         unsigned max_entries; /* quota; 0 = unlimited */
-        void *userdata;       /* the peer or bus client behind this owner */
+        /* The caller's; the table never reads it (share_owner_init sets
+         * NULL). The service sets a peer's to its Peer and finds an entry's
+         * peer through it; the bus layer sets a client's to its BusClient. */
+        void *userdata;
         /* Table-private: the owner's entries. */
         void *entries_head;
         unsigned n_entries;
@@ -70,25 +73,26 @@ void share_owner_clear(ShareOwner *o);
  * What an observer sees: on ADDED the entry is already in the table (lookup
  * finds it, sizes count it); on REMOVED it is already out of the table and
  * its owner's list, but the entry, its fd and its owner pointer are still
- * valid until the last observer returns. An observer may remove observers
- * (itself too; a removed observer is not called again, not even for the
- * event in progress) and may add or remove entries: events caused from
- * inside a callback are queued and delivered after the current event has
- * reached every observer, so each observer sees every entry's events in
- * order (ADDED before REMOVED). The table must not be freed from a
- * callback. */
+ * valid until the last observer returns. An observer may add observers (a
+ * new one starts with the next event), remove observers (itself too; a
+ * removed observer is not called again, not even for the event in
+ * progress) and add or remove entries: events caused from inside a
+ * callback are queued and delivered after the current event has reached
+ * every observer, so each observer sees every entry's events in order
+ * (ADDED before REMOVED). The table must not be freed from a callback. */
 unsigned share_table_add_observer(ShareTable *t, ShareObserverFn fn, void *userdata);
 void share_table_remove_observer(ShareTable *t, unsigned id);
 
-/* Adds an entry holding fd. On success the table owns fd; on failure the
- * caller still does. Errors: -EINVAL (nil/max UUID, fd < 0, owner NULL),
- * -EBADF (fd is not open), -EEXIST (first writer wins), -EDQUOT (owner over
- * quota), -ENOMEM. info may be NULL: then it is read from the fd
- * (share_buffer_info_from_fd). */
+/* Adds an entry holding fd; fd taken on success (the table closes it when
+ * the entry goes), the caller's still on failure. Errors: -EINVAL (nil/max
+ * UUID, fd < 0, owner NULL), -EBADF (fd is not open), -EEXIST (first writer
+ * wins), -EDQUOT (owner over quota). info may be NULL: then it is read from
+ * the fd (share_buffer_info_from_fd, whose errors are returned too). */
 int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int fd,
                        ShareOwner *owner, const ShareBufferInfo *info, ShareEntry **ret);
 
-/* Adds an entry exported by owner (a back-end); no fd. Same errors. */
+/* Adds an entry exported by owner (a back-end); no fd. -EINVAL, -EEXIST,
+ * -EDQUOT as above. */
 int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], ShareOwner *owner,
                              ShareEntry **ret);
 

@@ -3,8 +3,8 @@
 
 /* What can be learnt of a buffer fd without trusting its sender: size,
  * exporter and name (from /proc/self/fdinfo for a dma-buf, from the
- * /proc/self/fd link for a memfd) and inode identity. Used by the table,
- * by DRM allocation and by the sample device. */
+ * /proc/self/fd link for a memfd) and inode identity. The table keeps one
+ * for every buffer it holds; DRM allocation fills in how it made one. */
 
 #include <stdint.h>
 #include <sys/types.h>

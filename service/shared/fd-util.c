@@ -6,13 +6,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <glib.h>
+
+#include "cleanup.h"
 
 void fd_close_safe(int *fd)
 {
@@ -32,7 +31,7 @@ static void closedirp(DIR **d)
 
 int fd_count_open(void)
 {
-        __attribute__((cleanup(closedirp))) DIR *d = opendir("/proc/self/fd");
+        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
         struct dirent *de;
         int n = 0;
 

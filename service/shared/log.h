@@ -11,7 +11,8 @@
 void log_set_max_level(int level); /* LOG_INFO by default; LOG_DEBUG with --verbose */
 int log_get_max_level(void);
 
-int log_internal(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int log_internal(int level, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), nonnull(3)));
 
 #define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)

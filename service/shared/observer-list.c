@@ -34,12 +34,24 @@ void observer_list_free(ObserverList *l)
         g_free(l);
 }
 
+static bool id_in_use(const ObserverList *l, unsigned id)
+{
+        for (guint i = 0; i < l->observers->len; i++)
+                if (g_array_index(l->observers, Observer, i).id == id)
+                        return true;
+        return false;
+}
+
 unsigned observer_list_add(ObserverList *l, ObserverFn fn, void *userdata)
 {
-        Observer o = {.id = l->next_id++, .fn = fn, .userdata = userdata};
+        Observer o = {.fn = fn, .userdata = userdata};
 
-        if (l->next_id == 0) /* 0 means "removed" */
-                l->next_id = 1;
+        g_assert(fn);
+        /* After 2^32 adds the counter wraps: skip 0 ("removed") and the ids
+         * of observers still here, or removing one could remove another. */
+        do
+                o.id = l->next_id++;
+        while (o.id == 0 || id_in_use(l, o.id));
         g_array_append_val(l->observers, o);
         return o.id;
 }

@@ -7,7 +7,7 @@
  *
  * - observers are called in the order added;
  * - an observer added during a notification is first called for the next
- *   one;
+ *   one (a notification that begins after the add, a nested one too);
  * - an observer removed during a notification (itself or another) is not
  *   called again, not even for the notification in progress, and no other
  *   observer is skipped because of it.
@@ -37,7 +37,8 @@ ObserverList *observer_list_new(void);
 /* Must not be called during a notification of l. */
 void observer_list_free(ObserverList *l);
 
-/* Returns an id, never 0. */
+/* fn must not be NULL. Returns an id, never 0 and never one of an observer
+ * still in l. */
 unsigned observer_list_add(ObserverList *l, ObserverFn fn, void *userdata);
 /* Unknown ids (and 0) are ignored. */
 void observer_list_remove(ObserverList *l, unsigned id);

@@ -375,8 +375,10 @@ static void add_peer(FuzzRun *run)
                 die("socketpair");
         peer->main_fd = sv[1];
         peer->chan_fd = -1;
-        if (service_adopt_peer(run->s, run->spec->role, sv[0], "fuzz", &p) < 0)
+        if (service_adopt_peer(run->s, run->spec->role, sv[0], "fuzz", &p) < 0) {
+                close(sv[0]); /* refused: the fd is still ours */
                 die("service_adopt_peer");
+        }
         peer->peer_id = peer_id(p);
 }
 

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A peer's life, whichever the role: created (accepted, adopted or
+ * connecting), started on its socket (the hub or the bridge takes over),
+ * failed or closed, reconnected with backoff (--connect), freed. And what
+ * the layers above may ask of peers: the list, the lookup by id, the
+ * properties.
+ *
+ * Freeing. A closed peer is unlinked and silenced at once (off the list and
+ * the id table, its sources and fds released, its entries purged, its
+ * lookups failed), but its memory is freed later, by the service's reap
+ * source, once control is back in the event loop. service_close_peer() runs
+ * inside the peer's own engine callbacks (hub.c's VuEndpoint ones, bridge.c's
+ * VuBackend ones), inside peer observers, inside walks of the peer list
+ * (bridge_announce) and inside another peer's lookup answer; those frames
+ * read the peer after the call. The loop is their one outermost dispatch:
+ * counting each of them (docs/hacking.md, dispatching + dead) would need a
+ * counter in every engine callback of hub.c and bridge.c. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "service-private.h"
+
+#define CONNECT_BACKOFF_MIN_USEC (50 * 1000)
+#define CONNECT_BACKOFF_MAX_USEC (5 * 1000 * 1000)
+
+Peer *peer_new(Service *s, Role role, const char *path, const char *how)
+{
+        Peer *p = g_new0(Peer, 1);
+
+        p->service = s;
+        p->id = s->next_peer_id++;
+        p->role = role;
+        p->state = PEER_STATE_CONNECTING;
+        p->socket_path = g_strdup(path);
+        p->name = g_strdup_printf("%s#%llu(%s%s)", role_remote_to_string(role),
+                                  (unsigned long long) p->id, how, path);
+        p->uid = (uid_t) -1;
+        share_owner_init(&p->owner, SHARE_OWNER_PEER, p->name, (uid_t) -1);
+        serve_options_init(&p->serve, &s->config); /* a listener may say otherwise */
+        p->owner.max_entries = s->config.max_objects_per_peer;
+        p->owner.userdata = p;
+        g_queue_push_tail(&s->peers, p);
+        g_hash_table_insert(s->peers_by_id, &p->id, p);
+        service_notify_peer(s, p, PEER_EVENT_NEW);
+        return p;
+}
+
+static void peer_read_credentials(Peer *p, int fd)
+{
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+                p->pid = cred.pid;
+                p->uid = cred.uid;
+                p->owner.uid = cred.uid;
+        }
+}
+
+void peer_start(Peer *p, int fd)
+{
+        peer_read_credentials(p, fd);
+        log_info("%s: connected (pid %d, uid %d)", p->name, (int) p->pid, (int) p->uid);
+        if (p->role == ROLE_FRONTEND)
+                hub_peer_start(p, fd);
+        else
+                bridge_peer_start(p, fd);
+}
+
+bool service_peers_at_limit(const Service *s)
+{
+        return s->config.max_peers && s->peers.length >= s->config.max_peers;
+}
+
+int service_adopt_peer(Service *s, Role role, int fd, const char *label, Peer **ret)
+{
+        Peer *p;
+
+        if (service_peers_at_limit(s))
+                return -EUSERS;
+        p = peer_new(s, role, label, "fd ");
+        peer_start(p, fd);
+        if (ret)
+                *ret = p;
+        return 0;
+}
+
+void peer_set_state(Peer *p, PeerState state)
+{
+        if (p->state == state)
+                return;
+        p->state = state;
+        service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
+}
+
+void peer_set_error(Peer *p, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(p->last_error, sizeof(p->last_error), fmt, ap);
+        va_end(ap);
+        if (p->state != PEER_STATE_CLOSED)
+                service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
+}
+
+/* Drops the connection and everything that hangs off it. */
+static void peer_disconnect(Peer *p)
+{
+        unsigned purged;
+
+        peer_forget_lookups(p);
+        if (p->role == ROLE_FRONTEND)
+                hub_peer_stop(p);
+        else
+                bridge_peer_stop(p);
+        purged = share_table_remove_owner(p->service->table, &p->owner);
+        if (purged > 0)
+                log_info("%s: %u shared object(s) purged", p->name, purged);
+        p->features = p->protocol_features = p->queues = 0;
+        p->exported_count = 0;
+}
+
+/* ---- reconnecting (--connect) ---- */
+
+static int peer_schedule_retry(Peer *p);
+
+/* Connects to the back-end's socket, or arms a retry while nobody listens
+ * there. Fails on any other error, or when the retry cannot be armed. */
+static int peer_connect_now(Peer *p)
+{
+        _cleanup_close_ int fd = -1;
+        struct sockaddr_un sa;
+        socklen_t len;
+        int r;
+
+        r = unix_address(p->socket_path, &sa, &len);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(-errno, "%s: Failed to create a socket: %m", p->name);
+        if (connect(fd, (struct sockaddr *) &sa, len) < 0) {
+                r = -errno;
+                if (r == -ENOENT || r == -ECONNREFUSED || r == -EAGAIN) {
+                        log_debug("%s: not there yet (%s), retrying", p->name, strerror(-r));
+                        return peer_schedule_retry(p);
+                }
+                return log_error_errno(r, "%s: connect failed", p->name);
+        }
+        p->backoff_usec = 0;
+        peer_start(p, g_steal_fd(&fd));
+        return 0;
+}
+
+static int peer_on_retry(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        Peer *p = userdata;
+        int r;
+
+        p->retry = sd_event_source_disable_unref(p->retry);
+        r = peer_connect_now(p);
+        if (r < 0) /* no retry armed: it would wait for ever */
+                service_close_peer(p->service, p, "connect failed");
+        return 0;
+}
+
+static int peer_schedule_retry(Peer *p)
+{
+        uint64_t now;
+        int r;
+
+        p->backoff_usec = p->backoff_usec ? MIN(p->backoff_usec * 2, CONNECT_BACKOFF_MAX_USEC)
+                                          : CONNECT_BACKOFF_MIN_USEC;
+        p->retry = sd_event_source_disable_unref(p->retry);
+        r = sd_event_now(p->service->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return log_error_errno(r, "%s: Failed to read the clock for a retry: %m", p->name);
+        r = sd_event_add_time(p->service->event, &p->retry, CLOCK_MONOTONIC, now + p->backoff_usec,
+                              0, peer_on_retry, p);
+        if (r < 0)
+                return log_error_errno(r, "%s: Failed to arm a retry: %m", p->name);
+        return 0;
+}
+
+int service_connect_backend(Service *s, const char *path, Peer **ret)
+{
+        struct sockaddr_un sa;
+        socklen_t len;
+        Peer *p;
+        int r;
+
+        r = unix_address(path, &sa, &len);
+        if (r < 0)
+                return r;
+        if (service_peers_at_limit(s))
+                return -EUSERS;
+        p = peer_new(s, ROLE_FRONTEND, path, "");
+        p->reconnect = true;
+        r = peer_connect_now(p);
+        if (r < 0) {
+                service_close_peer(s, p, "connect failed");
+                return r;
+        }
+        if (ret)
+                *ret = p;
+        return 0;
+}
+
+/* ---- failing, closing, freeing ---- */
+
+void peer_fail(Peer *p, const char *reason)
+{
+        peer_fail_errno(p, -EPROTO, reason);
+}
+
+void peer_fail_errno(Peer *p, int error, const char *reason)
+{
+        if (p->state == PEER_STATE_CLOSED)
+                return;
+        /* A peer that hangs up is leaving, not misbehaving. */
+        log_internal(error == -EPIPE ? LOG_INFO : LOG_WARNING, 0, "%s: %s; disconnecting", p->name,
+                     reason);
+        peer_set_error(p, "%s", reason);
+        if (p->state == PEER_STATE_CLOSED) /* an observer closed it */
+                return;
+        if (p->reconnect) {
+                peer_disconnect(p);
+                peer_set_state(p, PEER_STATE_CONNECTING);
+                if (p->state == PEER_STATE_CLOSED)
+                        return;
+                if (peer_schedule_retry(p) >= 0)
+                        return;
+                reason = "cannot retry"; /* or it would stay "connecting" for ever */
+        }
+        service_close_peer(p->service, p, reason);
+}
+
+void service_close_peer(Service *s, Peer *p, const char *reason)
+{
+        int r;
+
+        if (p->state == PEER_STATE_CLOSED)
+                return;
+        log_info("%s: closed (%s)", p->name, reason);
+        p->retry = sd_event_source_disable_unref(p->retry);
+        peer_disconnect(p);
+        p->state = PEER_STATE_CLOSED;
+        service_notify_peer(s, p, PEER_EVENT_GONE);
+        g_queue_remove(&s->peers, p);
+        g_hash_table_remove(s->peers_by_id, &p->id);
+        /* The caller may be inside one of the peer's callbacks: free later. */
+        g_queue_push_tail(&s->closing, p);
+        r = sd_event_source_set_enabled(s->reap, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r,
+                                "%s: Failed to schedule freeing the closed peer, "
+                                "kept until the service stops: %m",
+                                p->name);
+}
+
+static void peer_destroy(Peer *p)
+{
+        sd_event_source_disable_unref(p->retry);
+        share_owner_clear(&p->owner);
+        g_free(p->name);
+        g_free(p->socket_path);
+        g_free(p);
+}
+
+void service_reap_peers(Service *s)
+{
+        Peer *p;
+
+        while ((p = g_queue_pop_head(&s->closing)))
+                peer_destroy(p);
+}
+
+/* ---- the peers as the layers above see them ---- */
+
+unsigned service_n_peers(Service *s)
+{
+        return s->peers.length;
+}
+
+void service_foreach_peer(Service *s, bool (*fn)(Peer *p, void *userdata), void *userdata)
+{
+        for (GList *l = s->peers.head; l;) {
+                GList *next = l->next;
+                if (!fn(l->data, userdata))
+                        return;
+                l = next;
+        }
+}
+
+Peer *service_find_peer(Service *s, uint64_t id)
+{
+        return g_hash_table_lookup(s->peers_by_id, &id);
+}
+
+uint64_t peer_id(const Peer *p)
+{
+        return p->id;
+}
+
+Role peer_role(const Peer *p)
+{
+        return p->role;
+}
+
+PeerState peer_state(const Peer *p)
+{
+        return p->state;
+}
+
+const char *peer_name(const Peer *p)
+{
+        return p->name;
+}
+
+const char *peer_socket_path(const Peer *p)
+{
+        return p->socket_path;
+}
+
+uint64_t peer_features(const Peer *p)
+{
+        return p->features;
+}
+
+uint64_t peer_protocol_features(const Peer *p)
+{
+        return p->protocol_features;
+}
+
+bool peer_shared_objects(const Peer *p)
+{
+        return (p->protocol_features & VU_BIT(VU_PF_SHARED_OBJECT)) &&
+               (p->role == ROLE_FRONTEND ? hub_peer_has_channel(p) : bridge_peer_has_channel(p));
+}
+
+pid_t peer_pid(const Peer *p)
+{
+        return p->pid;
+}
+
+uid_t peer_uid(const Peer *p)
+{
+        return p->uid;
+}
+
+unsigned peer_exported_count(const Peer *p)
+{
+        return p->role == ROLE_FRONTEND ? p->owner.n_entries : p->exported_count;
+}
+
+const char *peer_last_error(const Peer *p)
+{
+        return p->last_error;
+}
+
+ShareOwner *peer_owner(Peer *p)
+{
+        return &p->owner;
+}
+
+const char *role_remote_to_string(Role r)
+{
+        return r == ROLE_FRONTEND ? "back-end" : "front-end";
+}
+
+const char *peer_state_to_string(PeerState s)
+{
+        static const char *const names[] = {"connecting", "negotiating", "ready", "closed"};
+        return (unsigned) s < G_N_ELEMENTS(names) ? names[s] : "unknown";
+}

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The one way this layer calls a DRM ioctl: the device list asks a node
+ * what it is, allocation makes buffers on it. */
+
+/* ioctl that retries when interrupted, as DRM ioctls may be. 0 or -errno. */
+int drm_ioctl(int fd, unsigned long request, void *arg);
