@@ -23,9 +23,7 @@ struct VuFrontend {
         sd_event *event;
         VuEndpoint *main; /* our requests out, the back-end's replies in */
         VuEndpoint *chan; /* the back-end's requests in, our replies out */
-        uint64_t features;
-        uint64_t protocol_features;
-        uint64_t queues;
+        VuFrontendNegotiated negotiated;
         bool ready;
         bool failed; /* on_fail ran (or f is being freed): nothing more is reported */
         unsigned dispatching;
@@ -62,7 +60,7 @@ static void frontend_leave(VuFrontend *f)
 
 static bool has_pf(const VuFrontend *f, unsigned bit)
 {
-        return f->protocol_features & VU_BIT(bit);
+        return f->negotiated.protocol_features & VU_BIT(bit);
 }
 
 static void frontend_fail(VuFrontend *f, int error, const char *reason)
@@ -106,12 +104,18 @@ static void frontend_ready(VuFrontend *f)
         if (f->failed)
                 return;
         /* After on_ready: the owner's own "ready" (its state) comes first. */
-        vu_protocol_features_to_string(f->protocol_features, pf, sizeof(pf));
+        vu_protocol_features_to_string(f->negotiated.protocol_features, pf, sizeof(pf));
         log_info("%s: ready, features 0x%llx, %llu queue(s), protocol features %s%s", f->name,
-                 (unsigned long long) f->features, (unsigned long long) f->queues, pf,
+                 (unsigned long long) f->negotiated.features,
+                 (unsigned long long) f->negotiated.queues, pf,
                  vu_frontend_shared_objects(f) ? ""
                                                : " (no SHARED_OBJECT: its shared-object "
                                                  "requests will be refused)");
+}
+
+bool vu_frontend_ready(const VuFrontend *f)
+{
+        return f->ready;
 }
 
 static int frontend_send(VuFrontend *f, uint32_t request, uint32_t flags, const uint64_t *value,
@@ -167,6 +171,11 @@ static void frontend_open_channel(VuFrontend *f)
         frontend_ready(f);
 }
 
+bool vu_frontend_has_channel(const VuFrontend *f)
+{
+        return f->chan != NULL;
+}
+
 static void frontend_finish_handshake(VuFrontend *f)
 {
         if (frontend_send(f, VU_REQ_SET_OWNER, 0, NULL, NULL) < 0)
@@ -179,10 +188,11 @@ static void frontend_finish_handshake(VuFrontend *f)
 
 static void frontend_take_features(VuFrontend *f, uint64_t offered)
 {
-        f->features = offered & (VU_BIT(VU_F_PROTOCOL_FEATURES) | VU_BIT(VIRTIO_F_VERSION_1));
-        if (frontend_send(f, VU_REQ_SET_FEATURES, 0, &f->features, NULL) < 0)
+        f->negotiated.features =
+            offered & (VU_BIT(VU_F_PROTOCOL_FEATURES) | VU_BIT(VIRTIO_F_VERSION_1));
+        if (frontend_send(f, VU_REQ_SET_FEATURES, 0, &f->negotiated.features, NULL) < 0)
                 return;
-        if (f->features & VU_BIT(VU_F_PROTOCOL_FEATURES))
+        if (f->negotiated.features & VU_BIT(VU_F_PROTOCOL_FEATURES))
                 frontend_send(f, VU_REQ_GET_PROTOCOL_FEATURES, 0, NULL,
                               frontend_on_handshake_reply);
         else
@@ -191,11 +201,12 @@ static void frontend_take_features(VuFrontend *f, uint64_t offered)
 
 static void frontend_take_protocol_features(VuFrontend *f, uint64_t offered)
 {
-        f->protocol_features = offered & VU_SHARED_OBJECT_PROTOCOL_FEATURES;
+        f->negotiated.protocol_features = offered & VU_SHARED_OBJECT_PROTOCOL_FEATURES;
         /* SHARED_OBJECT rides on the back-end channel. */
         if (!has_pf(f, VU_PF_BACKEND_REQ))
-                f->protocol_features &= ~VU_BIT(VU_PF_SHARED_OBJECT);
-        if (frontend_send(f, VU_REQ_SET_PROTOCOL_FEATURES, 0, &f->protocol_features, NULL) < 0)
+                f->negotiated.protocol_features &= ~VU_BIT(VU_PF_SHARED_OBJECT);
+        if (frontend_send(f, VU_REQ_SET_PROTOCOL_FEATURES, 0, &f->negotiated.protocol_features,
+                          NULL) < 0)
                 return;
         if (f->ops.on_change)
                 f->ops.on_change(f, f->userdata);
@@ -218,7 +229,7 @@ static void frontend_handshake_step(VuFrontend *f, uint32_t request, uint64_t va
                 frontend_take_protocol_features(f, value);
                 break;
         case VU_REQ_GET_QUEUE_NUM:
-                f->queues = value;
+                f->negotiated.queues = value;
                 frontend_finish_handshake(f);
                 break;
         case VU_REQ_SET_BACKEND_REQ_FD:
@@ -228,6 +239,11 @@ static void frontend_handshake_step(VuFrontend *f, uint32_t request, uint64_t va
                         frontend_ready(f);
                 break;
         }
+}
+
+const VuFrontendNegotiated *vu_frontend_negotiated(const VuFrontend *f)
+{
+        return &f->negotiated;
 }
 
 /* Every reply of the handshake is a plain u64. (The endpoint has checked
@@ -285,54 +301,14 @@ int vu_frontend_start(VuFrontend *f)
 
 void vu_frontend_free(VuFrontend *f)
 {
-        VuEndpoint *chan, *main;
-
         if (!f || f->dead)
                 return;
         f->dead = true;
         f->failed = true; /* callbacks from the teardown must not report again */
-        chan = f->chan;
-        main = f->main;
-        f->chan = f->main = NULL;
         frontend_enter(f);
-        vu_endpoint_free(chan);
-        vu_endpoint_free(main);
+        vu_endpoint_free(g_steal_pointer(&f->chan));
+        vu_endpoint_free(g_steal_pointer(&f->main));
         frontend_leave(f);
-}
-
-const char *vu_frontend_name(const VuFrontend *f)
-{
-        return f->name;
-}
-
-uint64_t vu_frontend_features(const VuFrontend *f)
-{
-        return f->features;
-}
-
-uint64_t vu_frontend_protocol_features(const VuFrontend *f)
-{
-        return f->protocol_features;
-}
-
-uint64_t vu_frontend_queues(const VuFrontend *f)
-{
-        return f->queues;
-}
-
-bool vu_frontend_has_channel(const VuFrontend *f)
-{
-        return f->chan != NULL;
-}
-
-bool vu_frontend_shared_objects(const VuFrontend *f)
-{
-        return f->chan && has_pf(f, VU_PF_SHARED_OBJECT);
-}
-
-bool vu_frontend_ready(const VuFrontend *f)
-{
-        return f->ready;
 }
 
 /* ---- GET_SHARED_OBJECT towards the back-end ---- */
@@ -408,6 +384,11 @@ int vu_frontend_get_shared_object(VuFrontend *f, const uint8_t uuid[VU_UUID_SIZE
 }
 
 /* ---- the back-end channel ---- */
+
+bool vu_frontend_shared_objects(const VuFrontend *f)
+{
+        return f->chan && has_pf(f, VU_PF_SHARED_OBJECT);
+}
 
 static void frontend_ack(VuFrontend *f, VuEndpoint *ep, const VuMessage *m, VuReplySlot *slot,
                          uint64_t value)

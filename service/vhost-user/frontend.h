@@ -5,8 +5,10 @@
  * handshake towards a back-end on the main socket (GET_FEATURES ..
  * SET_BACKEND_REQ_FD), serves the back-end channel it hands over
  * (SHARED_OBJECT_ADD / REMOVE / LOOKUP) and sends GET_SHARED_OBJECT with a
- * deadline. Used by the service's hub role. Knows no table: what an ADD,
- * a REMOVE or a LOOKUP means is the owner's, through the callbacks. */
+ * deadline. Written for the service's hub role (core/hub.c, which until
+ * it is ported still speaks this side of the protocol itself). Knows no
+ * table: what an ADD, a REMOVE or a LOOKUP means is the owner's, through
+ * the callbacks. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,11 +67,14 @@ void vu_frontend_free(VuFrontend *f);
  * on_fail has run (and the owner may have freed f). */
 int vu_frontend_start(VuFrontend *f);
 
-const char *vu_frontend_name(const VuFrontend *f);
-uint64_t vu_frontend_features(const VuFrontend *f); /* as sent with SET_FEATURES */
-uint64_t
-vu_frontend_protocol_features(const VuFrontend *f); /* as sent with SET_PROTOCOL_FEATURES */
-uint64_t vu_frontend_queues(const VuFrontend *f);   /* GET_QUEUE_NUM's answer; 0 without MQ */
+/* What the handshake settled, as far as it got. */
+typedef struct {
+        uint64_t features;          /* as sent with SET_FEATURES */
+        uint64_t protocol_features; /* as sent with SET_PROTOCOL_FEATURES */
+        uint64_t queues;            /* GET_QUEUE_NUM's answer; 0 without MQ */
+} VuFrontendNegotiated;
+
+const VuFrontendNegotiated *vu_frontend_negotiated(const VuFrontend *f);
 bool vu_frontend_has_channel(const VuFrontend *f);
 /* SHARED_OBJECT negotiated and a channel to serve it on. */
 bool vu_frontend_shared_objects(const VuFrontend *f);

@@ -485,11 +485,11 @@ static void test_handshake_full(void)
         RUN_UNTIL(&t, vu_frontend_ready(t.f));
         log = capture_end(&c);
         g_assert_cmpstr(t.events->str, ==, "change ready");
-        g_assert_cmphex(vu_frontend_features(t.f), ==, BASE_FEATURES);
-        g_assert_cmphex(vu_frontend_protocol_features(t.f), ==, VU_SHARED_OBJECT_PROTOCOL_FEATURES);
-        g_assert_cmpuint(vu_frontend_queues(t.f), ==, 3);
+        g_assert_cmphex(vu_frontend_negotiated(t.f)->features, ==, BASE_FEATURES);
+        g_assert_cmphex(vu_frontend_negotiated(t.f)->protocol_features, ==,
+                        VU_SHARED_OBJECT_PROTOCOL_FEATURES);
+        g_assert_cmpuint(vu_frontend_negotiated(t.f)->queues, ==, 3);
         g_assert_true(vu_frontend_shared_objects(t.f));
-        g_assert_cmpstr(vu_frontend_name(t.f), ==, "be");
         assert_logged(log, "<6>be: ready, features 0x140000000, 3 queue(s), protocol features "
                            "MQ|REPLY_ACK|BACKEND_REQ|BACKEND_SEND_FD|SHARED_OBJECT\n");
         t_clear(&t);
@@ -502,7 +502,7 @@ static void test_handshake_no_mq(void)
         t_init(&t);
         t_handshake(&t, &(Offer){.features = BASE_FEATURES,
                                  .protocol_features = ALL_PF & ~VU_BIT(VU_PF_MQ)});
-        g_assert_cmpuint(vu_frontend_queues(t.f), ==, 0);
+        g_assert_cmpuint(vu_frontend_negotiated(t.f)->queues, ==, 0);
         g_assert_true(vu_frontend_shared_objects(t.f));
         t_clear(&t);
 }
@@ -549,7 +549,8 @@ static void test_handshake_no_backend_req(void)
         t_handshake(&t, &(Offer){.features = BASE_FEATURES,
                                  .protocol_features =
                                      VU_BIT(VU_PF_SHARED_OBJECT) | VU_BIT(VU_PF_REPLY_ACK)});
-        g_assert_cmphex(vu_frontend_protocol_features(t.f), ==, VU_BIT(VU_PF_REPLY_ACK));
+        g_assert_cmphex(vu_frontend_negotiated(t.f)->protocol_features, ==,
+                        VU_BIT(VU_PF_REPLY_ACK));
         g_assert_false(vu_frontend_has_channel(t.f));
         g_assert_null(t.be_chan);
         t_clear(&t);
@@ -1149,8 +1150,9 @@ static void test_end_to_end(void)
         g_assert_cmpint(vu_backend_new(t.event, fd, &bops, "device", &e, &e.b), ==, 0);
         g_assert_cmpint(vu_frontend_start(t.f), ==, 0);
         RUN_UNTIL(&t, vu_frontend_ready(t.f) && vu_backend_shared_objects(e.b));
-        g_assert_cmpuint(vu_frontend_queues(t.f), ==, 2);
-        g_assert_cmphex(vu_frontend_protocol_features(t.f), ==, VU_SHARED_OBJECT_PROTOCOL_FEATURES);
+        g_assert_cmpuint(vu_frontend_negotiated(t.f)->queues, ==, 2);
+        g_assert_cmphex(vu_frontend_negotiated(t.f)->protocol_features, ==,
+                        VU_SHARED_OBJECT_PROTOCOL_FEATURES);
         g_assert_cmphex(vu_backend_protocol_features(e.b), ==, VU_SHARED_OBJECT_PROTOCOL_FEATURES);
         g_assert_cmphex(vu_backend_features(e.b), ==, BASE_FEATURES);
         g_assert_true(vu_backend_owned(e.b));
