@@ -11,10 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uuid/uuid.h>
-
 #include "fd-util.h"
 #include "log.h"
+#include "uuid-util.h"
 
 #define MAX_QUEUES 64
 #define VRING_INDEX_MASK 0xffu
@@ -488,9 +487,9 @@ static void backend_on_lookup_reply(VuEndpoint *ep, VuMessage *m, int error, voi
 
         if (error == 0) {
                 bool ok = m->hdr.size == sizeof(uint64_t) && m->payload.u64 == 0;
-                char ustr[37];
+                char ustr[SHARE_UUID_STR_LEN];
 
-                uuid_unparse_lower(c->uuid, ustr);
+                share_uuid_to_string(c->uuid, ustr);
                 if (ok && m->n_fds > 0)
                         fd = vu_message_steal_fd(m, 0);
                 else
