@@ -63,11 +63,6 @@ typedef struct {
         int exit_code;
 } Device;
 
-static uint8_t pattern_seed(const uint8_t uuid[16])
-{
-        return (uint8_t) (uuid[0] ^ uuid[7] ^ uuid[15]);
-}
-
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -147,6 +142,7 @@ static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         char ustr[SHARE_UUID_STR_LEN] = "-"; /* QEMU 10.x asks without a UUID */
         DelayedAnswer *a;
         uint64_t now;
+        int r;
 
         if (uuid)
                 share_uuid_to_string(uuid, ustr);
@@ -165,9 +161,17 @@ static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
                 memcpy(a->uuid, uuid, 16);
                 a->has_uuid = true;
         }
-        sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-        sd_event_add_time(d->event, &a->timer, CLOCK_MONOTONIC,
-                          now + (uint64_t) d->get_delay_ms * 1000, 0, device_on_delay, a);
+        r = sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &a->timer, CLOCK_MONOTONIC,
+                                      now + (uint64_t) d->get_delay_ms * 1000, 0, device_on_delay,
+                                      a);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to delay the answer for %s, answering at once: %m",
+                                  ustr);
+                g_free(a);
+                device_answer(d, slot, uuid);
+        }
 }
 
 /* ---- exporting, importing, removing ---- */
@@ -225,7 +229,7 @@ static int device_export(Device *d, const uint8_t *uuid)
 
         memcpy(x.uuid, uuid, 16);
         share_uuid_to_string(uuid, ustr);
-        r = memfd_new_sealed_pattern(ustr, x.size, pattern_seed(uuid), &x.fd);
+        r = memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
         if (r < 0)
                 return log_error_errno(r, "cannot make the buffer for %s", ustr);
         g_array_append_val(d->exports, x);
@@ -248,8 +252,9 @@ static void device_on_lookup(VuBackend *b, int fd, int error, void *userdata)
                 say("IMPORT-FAILED %s %s", ustr, strerror(-error));
                 op->device->exit_code = 1;
         } else {
-                bool ok = fstat(fd, &st) == 0 && memfd_verify_pattern(fd, (size_t) st.st_size,
-                                                                      pattern_seed(op->uuid)) == 0;
+                bool ok =
+                    fstat(fd, &st) == 0 && memfd_verify_pattern(fd, (size_t) st.st_size,
+                                                                buffer_pattern_seed(op->uuid)) == 0;
                 say("IMPORTED %s %llu:%llu %s", ustr, (unsigned long long) st.st_dev,
                     (unsigned long long) st.st_ino, ok ? "pattern-ok" : "pattern-bad");
                 if (!ok)
@@ -384,11 +389,14 @@ static int device_on_stdin(sd_event_source *s, int fd, uint32_t revents, void *u
         char buf[1024];
         ssize_t n = read(fd, buf, sizeof(buf));
         char *nl;
+        int r;
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
         if (n <= 0) {
-                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                r = sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to stop watching stdin: %m");
                 return 0;
         }
         g_string_append_len(d->input, buf, n);
@@ -428,16 +436,14 @@ static int device_attach(Device *d, int fd)
 static int device_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         Device *d = userdata;
-        int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        _cleanup_close_ int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-        if (cfd < 0)
+        if (cfd < 0 || d->backend) /* one front-end at a time */
                 return 0;
-        if (d->backend) { /* one front-end at a time */
-                close(cfd);
-                return 0;
-        }
         if (device_attach(d, cfd) < 0)
                 sd_event_exit(d->event, 1);
+        else
+                cfd = -1; /* the back-end's now */
         return 0;
 }
 
@@ -463,25 +469,95 @@ static int device_listen(Device *d, const char *path)
         if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
             listen(d->listen_fd, 4) < 0)
                 return log_error_errno(-errno, "cannot listen on %s", path);
-        return sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, device_on_accept, d);
+        r = sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, device_on_accept, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch %s: %m", path);
+        return 0;
 }
 
 static int device_connect(Device *d, const char *path)
 {
+        _cleanup_close_ int fd = -1;
         struct sockaddr_un sa;
-        int fd, r = socket_address(path, &sa);
+        int r = socket_address(path, &sa);
 
         if (r < 0)
                 return log_error_errno(r, "socket path %s", path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                r = -errno;
-                if (fd >= 0)
-                        close(fd);
-                return log_error_errno(r, "cannot connect to %s", path);
-        }
-        return device_attach(d, fd);
+        if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return log_error_errno(-errno, "cannot connect to %s", path);
+        r = device_attach(d, fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the back-end: %m");
+        fd = -1; /* the back-end's now */
+        return 0;
 }
+
+/* SIGTERM and SIGINT end the loop; with --commands, stdin feeds it. */
+static int device_setup_event(Device *d)
+{
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get the event loop: %m");
+        r = sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch SIGTERM and SIGINT: %m");
+        if (d->commands) {
+                r = sd_event_add_io(d->event, NULL, STDIN_FILENO, EPOLLIN, device_on_stdin, d);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to watch stdin for commands: %m");
+        }
+        return 0;
+}
+
+/* Returns the exit code. */
+static int device_run(Device *d, const char *listen_path, const char *connect_path)
+{
+        int r = device_setup_event(d);
+
+        if (r < 0)
+                return 1;
+        r = listen_path ? device_listen(d, listen_path) : device_connect(d, connect_path);
+        if (r < 0)
+                return 1;
+        if (listen_path)
+                say("LISTENING %s", listen_path);
+        r = sd_event_loop(d->event);
+        return r < 0 ? 1 : r;
+}
+
+static void device_clear(Device *d, const char *listen_path)
+{
+        vu_backend_free(d->backend);
+        d->backend = NULL;
+        for (guint i = 0; i < d->exports->len; i++)
+                close(g_array_index(d->exports, Export, i).fd);
+        g_array_free(d->exports, true);
+        g_ptr_array_free(d->import_uuids, true);
+        g_string_free(d->input, true);
+        g_strfreev(d->want_uuids);
+        sd_event_source_disable_unref(d->listen_io);
+        if (d->listen_fd >= 0) {
+                close(d->listen_fd);
+                unlink(listen_path);
+        }
+        sd_event_unref(d->event);
+}
+
+/* A flag: --NAME sets *var. */
+#define OPTION_FLAG(name, var, help)                                                               \
+        {                                                                                          \
+                name, 0, 0, G_OPTION_ARG_NONE, var, help, NULL                                     \
+        }
 
 int main(int argc, char **argv)
 {
@@ -501,28 +577,24 @@ int main(int argc, char **argv)
              "BYTES"},
             {"import", 0, 0, G_OPTION_ARG_STRING_ARRAY, &imports,
              "Look up UUID and verify its pattern (repeatable)", "UUID"},
-            {"remove", 0, 0, G_OPTION_ARG_NONE, &d.remove,
-             "Remove the exported buffers after the imports", NULL},
-            {"exit-when-done", 0, 0, G_OPTION_ARG_NONE, &d.exit_when_done,
-             "Exit once everything asked for is done", NULL},
-            {"commands", 0, 0, G_OPTION_ARG_NONE, &d.commands,
-             "Read commands from stdin: export [UUID], import UUID, remove UUID, quit (once the "
-             "earlier ones are done)",
-             NULL},
+            OPTION_FLAG("remove", &d.remove, "Remove the exported buffers after the imports"),
+            OPTION_FLAG("exit-when-done", &d.exit_when_done,
+                        "Exit once everything asked for is done"),
+            OPTION_FLAG("commands", &d.commands,
+                        "Read commands from stdin: export [UUID], import UUID, remove UUID, quit "
+                        "(once the earlier ones are done)"),
             {"get-delay-ms", 0, 0, G_OPTION_ARG_INT, &d.get_delay_ms,
              "Answer GET_SHARED_OBJECT after MS milliseconds", "MS"},
-            {"no-answer", 0, 0, G_OPTION_ARG_NONE, &d.no_answer,
-             "Never answer GET_SHARED_OBJECT (to test a front-end's deadline)", NULL},
-            {"no-shared-object", 0, 0, G_OPTION_ARG_NONE, &d.no_shared_object,
-             "Do not offer the SHARED_OBJECT protocol feature", NULL},
-            {"no-reply-ack", 0, 0, G_OPTION_ARG_NONE, &d.no_reply_ack,
-             "Do not offer REPLY_ACK (ADD and REMOVE go unacknowledged, as in "
-             "libvhost-user)",
-             NULL},
-            {"answer-without-uuid", 0, 0, G_OPTION_ARG_NONE, &d.answer_without_uuid,
-             "Answer GET_SHARED_OBJECT without a UUID (QEMU 10.x sends those) with the first "
-             "exported buffer",
-             NULL},
+            OPTION_FLAG("no-answer", &d.no_answer,
+                        "Never answer GET_SHARED_OBJECT (to test a front-end's deadline)"),
+            OPTION_FLAG("no-shared-object", &d.no_shared_object,
+                        "Do not offer the SHARED_OBJECT protocol feature"),
+            OPTION_FLAG("no-reply-ack", &d.no_reply_ack,
+                        "Do not offer REPLY_ACK (ADD and REMOVE go unacknowledged, as in "
+                        "libvhost-user)"),
+            OPTION_FLAG("answer-without-uuid", &d.answer_without_uuid,
+                        "Answer GET_SHARED_OBJECT without a UUID (QEMU 10.x sends those) with the "
+                        "first exported buffer"),
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
             {NULL},
@@ -557,38 +629,7 @@ int main(int argc, char **argv)
         for (char **p = imports; p && *p; p++)
                 g_ptr_array_add(d.import_uuids, *p);
 
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sd_event_default(&d.event);
-        sd_event_add_signal(d.event, NULL, SIGTERM, NULL, NULL);
-        sd_event_add_signal(d.event, NULL, SIGINT, NULL, NULL);
-        if (d.commands)
-                sd_event_add_io(d.event, NULL, STDIN_FILENO, EPOLLIN, device_on_stdin, &d);
-
-        r = listen_path ? device_listen(&d, listen_path) : device_connect(&d, connect_path);
-        if (r >= 0) {
-                if (listen_path)
-                        say("LISTENING %s", listen_path);
-                r = sd_event_loop(d.event);
-        } else {
-                r = 1;
-        }
-        vu_backend_free(d.backend);
-        d.backend = NULL;
-        for (guint i = 0; i < d.exports->len; i++)
-                close(g_array_index(d.exports, Export, i).fd);
-        g_array_free(d.exports, true);
-        g_ptr_array_free(d.import_uuids, true);
-        g_string_free(d.input, true);
-        g_strfreev(d.want_uuids);
-        sd_event_source_disable_unref(d.listen_io);
-        if (d.listen_fd >= 0) {
-                close(d.listen_fd);
-                unlink(listen_path);
-        }
-        sd_event_unref(d.event);
-        return r < 0 ? 1 : r;
+        r = device_run(&d, listen_path, connect_path);
+        device_clear(&d, listen_path);
+        return r;
 }

@@ -11,20 +11,25 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uuid/uuid.h>
-
+#include "fd-util.h"
 #include "log.h"
+#include "uuid-util.h"
 
 #define MAX_QUEUES 64
 #define VRING_INDEX_MASK 0xffu
 #define VRING_NOFD_MASK 0x100u
 
+/* In the order of their requests, SET_VRING_KICK .. SET_VRING_ERR. */
 typedef enum {
         VRING_FD_KICK,
         VRING_FD_CALL,
         VRING_FD_ERR,
         _VRING_FD_MAX,
 } VringFd;
+
+_Static_assert(VU_REQ_SET_VRING_CALL == VU_REQ_SET_VRING_KICK + VRING_FD_CALL &&
+                   VU_REQ_SET_VRING_ERR == VU_REQ_SET_VRING_KICK + VRING_FD_ERR,
+               "the ring fd requests are consecutive");
 
 struct VuBackend {
         VuBackendOps ops;
@@ -122,8 +127,42 @@ static void backend_ack(VuBackend *b, VuMessage *m, VuReplySlot *slot, uint64_t 
                 vu_endpoint_complete(b->main, slot, NULL);
 }
 
-static void backend_keep_vring_fd(VuBackend *b, VuMessage *m, VringFd which)
+/* The answer to a GET_ request whose reply is one u64 we hold. */
+static uint64_t backend_get_u64(const VuBackend *b, uint32_t request)
 {
+        switch (request) {
+        case VU_REQ_GET_FEATURES:
+                return b->ops.features;
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+                return b->ops.protocol_features;
+        case VU_REQ_GET_QUEUE_NUM:
+                return b->ops.queues;
+        default: /* VU_REQ_GET_STATUS */
+                return b->status;
+        }
+}
+
+/* SET_FEATURES and SET_PROTOCOL_FEATURES: what the front-end took of our
+ * offer. Protocol features we did not offer are refused. */
+static void backend_take_features(VuBackend *b, VuMessage *m, VuReplySlot *slot)
+{
+        uint64_t value = m->payload.u64;
+        bool ok = true;
+
+        if (m->hdr.request == VU_REQ_SET_FEATURES) {
+                b->features = value;
+        } else {
+                b->protocol_features = value & b->ops.protocol_features;
+                ok = value == b->protocol_features;
+        }
+        backend_ack(b, m, slot, ok ? 0 : 1);
+        backend_changed(b);
+}
+
+/* SET_VRING_KICK, _CALL and _ERR: the ring's fd, kept until replaced. */
+static void backend_keep_vring_fd(VuBackend *b, VuMessage *m)
+{
+        VringFd which = (VringFd) (m->hdr.request - VU_REQ_SET_VRING_KICK);
         unsigned index = (unsigned) (m->payload.u64 & VRING_INDEX_MASK);
         int fd = -1;
 
@@ -148,13 +187,15 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
             .userdata = b,
             .late_reply_grace_usec = b->ops.late_reply_grace_usec,
         };
-        int fd = vu_message_steal_fd(m, 0);
+        _cleanup_close_ int fd = vu_message_steal_fd(m, 0);
         int r;
 
         vu_endpoint_free(b->chan);
         b->chan = NULL;
         g_autofree char *name = g_strdup_printf("%s/channel", b->name);
-        r = fd >= 0 ? vu_endpoint_new(b->event, fd, &ops, name, &b->chan) : -EBADF;
+        r = vu_endpoint_new(b->event, fd, &ops, name, &b->chan);
+        if (r >= 0)
+                fd = -1; /* the endpoint's now */
         backend_ack(b, m, slot, r < 0 ? 1 : 0);
         if (r < 0)
                 log_warning_errno(r, "%s: cannot use the back-end channel", b->name);
@@ -194,23 +235,14 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
                           m->n_fds);
         switch (request) {
         case VU_REQ_GET_FEATURES:
-                vu_endpoint_complete_u64(ep, slot, b->ops.features);
+        case VU_REQ_GET_PROTOCOL_FEATURES:
+        case VU_REQ_GET_QUEUE_NUM:
+        case VU_REQ_GET_STATUS:
+                vu_endpoint_complete_u64(ep, slot, backend_get_u64(b, request));
                 break;
         case VU_REQ_SET_FEATURES:
-                b->features = m->payload.u64;
-                backend_ack(b, m, slot, 0);
-                backend_changed(b);
-                break;
-        case VU_REQ_GET_PROTOCOL_FEATURES:
-                vu_endpoint_complete_u64(ep, slot, b->ops.protocol_features);
-                break;
         case VU_REQ_SET_PROTOCOL_FEATURES:
-                b->protocol_features = m->payload.u64 & b->ops.protocol_features;
-                backend_ack(b, m, slot, m->payload.u64 == b->protocol_features ? 0 : 1);
-                backend_changed(b);
-                break;
-        case VU_REQ_GET_QUEUE_NUM:
-                vu_endpoint_complete_u64(ep, slot, b->ops.queues);
+                backend_take_features(b, m, slot);
                 break;
         case VU_REQ_SET_OWNER:
                 b->owned = true;
@@ -224,15 +256,9 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
                 backend_on_set_backend_req_fd(b, m, slot);
                 break;
         case VU_REQ_SET_VRING_KICK:
-                backend_keep_vring_fd(b, m, VRING_FD_KICK);
-                backend_ack(b, m, slot, 0);
-                break;
         case VU_REQ_SET_VRING_CALL:
-                backend_keep_vring_fd(b, m, VRING_FD_CALL);
-                backend_ack(b, m, slot, 0);
-                break;
         case VU_REQ_SET_VRING_ERR:
-                backend_keep_vring_fd(b, m, VRING_FD_ERR);
+                backend_keep_vring_fd(b, m);
                 backend_ack(b, m, slot, 0);
                 break;
         case VU_REQ_GET_VRING_BASE: {
@@ -247,9 +273,6 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
         case VU_REQ_SET_STATUS:
                 b->status = m->payload.u64;
                 backend_ack(b, m, slot, 0);
-                break;
-        case VU_REQ_GET_STATUS:
-                vu_endpoint_complete_u64(ep, slot, b->status);
                 break;
         case VU_REQ_GET_CONFIG: {
                 /* No config space: echo the request's header with zeros. */
@@ -464,9 +487,9 @@ static void backend_on_lookup_reply(VuEndpoint *ep, VuMessage *m, int error, voi
 
         if (error == 0) {
                 bool ok = m->hdr.size == sizeof(uint64_t) && m->payload.u64 == 0;
-                char ustr[37];
+                char ustr[SHARE_UUID_STR_LEN];
 
-                uuid_unparse_lower(c->uuid, ustr);
+                share_uuid_to_string(c->uuid, ustr);
                 if (ok && m->n_fds > 0)
                         fd = vu_message_steal_fd(m, 0);
                 else

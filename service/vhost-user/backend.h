@@ -38,7 +38,7 @@ typedef struct {
         void (*on_fail)(VuBackend *b, int error, const char *reason, void *userdata);
 } VuBackendOps;
 
-/* Takes fd. */
+/* fd taken on success; on failure it stays the caller's. */
 int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *name, void *userdata,
                    VuBackend **ret);
 void vu_backend_free(VuBackend *b);

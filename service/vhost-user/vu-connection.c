@@ -172,9 +172,37 @@ static ssize_t recv_some(VuConnection *c, void *buf, size_t len, bool *fds_ok)
         return n;
 }
 
+/* Reads into buf until *got reaches want. Returns 1 when it has, 0 when the
+ * socket has nothing more for now, -EPROTO (err set) when fds came in
+ * excess, or another -errno; *eof is set at end of stream. */
+static int recv_exactly(VuConnection *c, uint8_t *buf, size_t want, size_t *got, bool *eof,
+                        VuError *err)
+{
+        *eof = false;
+        while (*got < want) {
+                bool fds_ok = true;
+                ssize_t n = recv_some(c, buf + *got, want - *got, &fds_ok);
+
+                if (n == -EAGAIN)
+                        return 0;
+                if (n < 0)
+                        return (int) n;
+                if (!fds_ok)
+                        return fail(c, VU_ERR_TOO_MANY_FDS, err);
+                if (n == 0) {
+                        *eof = true;
+                        return 0;
+                }
+                *got += (size_t) n;
+        }
+        return 1;
+}
+
 int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuError *err)
 {
+        bool eof;
         VuError e;
+        int r;
 
         if (err)
                 *err = VU_OK;
@@ -184,45 +212,25 @@ int vu_conn_read(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, VuE
                 return c->rx_error;
         }
 
-        while (c->rx_hdr_got < VU_HEADER_SIZE) {
-                bool fds_ok = true;
-                ssize_t n = recv_some(c, (uint8_t *) &c->rx.hdr + c->rx_hdr_got,
-                                      VU_HEADER_SIZE - c->rx_hdr_got, &fds_ok);
-
-                if (n == -EAGAIN)
-                        return 0;
-                if (n < 0)
-                        return (int) n;
-                if (!fds_ok)
-                        return fail(c, VU_ERR_TOO_MANY_FDS, err);
-                if (n == 0) {
-                        if (c->rx_hdr_got == 0 && c->rx.n_fds == 0)
-                                return -EPIPE;
+        if (c->rx_hdr_got < VU_HEADER_SIZE) {
+                r = recv_exactly(c, (uint8_t *) &c->rx.hdr, VU_HEADER_SIZE, &c->rx_hdr_got, &eof,
+                                 err);
+                if (eof && c->rx_hdr_got == 0 && c->rx.n_fds == 0)
+                        return -EPIPE;
+                if (eof)
                         return fail(c, VU_ERR_SHORT_HEADER, err);
-                }
-                c->rx_hdr_got += (size_t) n;
-                if (c->rx_hdr_got == VU_HEADER_SIZE) {
-                        e = vu_header_check(&c->rx.hdr, ch, is_reply);
-                        if (e != VU_OK)
-                                return fail(c, e, err);
-                }
+                if (r <= 0)
+                        return r;
+                e = vu_header_check(&c->rx.hdr, ch, is_reply);
+                if (e != VU_OK)
+                        return fail(c, e, err);
         }
 
-        while (c->rx_payload_got < c->rx.hdr.size) {
-                bool fds_ok = true;
-                ssize_t n = recv_some(c, c->rx.payload.bytes + c->rx_payload_got,
-                                      c->rx.hdr.size - c->rx_payload_got, &fds_ok);
-
-                if (n == -EAGAIN)
-                        return 0;
-                if (n < 0)
-                        return (int) n;
-                if (!fds_ok)
-                        return fail(c, VU_ERR_TOO_MANY_FDS, err);
-                if (n == 0)
-                        return fail(c, VU_ERR_SHORT_PAYLOAD, err);
-                c->rx_payload_got += (size_t) n;
-        }
+        r = recv_exactly(c, c->rx.payload.bytes, c->rx.hdr.size, &c->rx_payload_got, &eof, err);
+        if (eof)
+                return fail(c, VU_ERR_SHORT_PAYLOAD, err);
+        if (r <= 0)
+                return r;
 
         e = vu_message_check(&c->rx, ch, is_reply);
         if (e == VU_ERR_MISSING_FD && c->rx_fds_lost) {

@@ -18,8 +18,9 @@
 
 typedef struct VuConnection VuConnection;
 
-/* Takes ownership of fd and makes it non-blocking. ch and is_reply_expected
- * are not part of the connection: the reader decides per message. */
+/* Takes ownership of fd and makes it non-blocking; NULL (fd untouched) when
+ * fd is negative. The channel and the direction are not part of the
+ * connection: vu_conn_read() is told them per message. */
 VuConnection *vu_conn_new(int fd);
 /* Closes the socket, any partial message's fds and the queued messages' fds. */
 void vu_conn_free(VuConnection *c);

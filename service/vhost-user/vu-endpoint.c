@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -142,23 +141,35 @@ static int endpoint_update_io(VuEndpoint *ep)
                                                  (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
 }
 
-static void endpoint_arm_timer(VuEndpoint *ep)
+/* Watches the socket for what it needs now; failing that breaks the endpoint. */
+static void endpoint_rewatch(VuEndpoint *ep)
+{
+        int r = endpoint_update_io(ep);
+
+        if (r < 0)
+                endpoint_fail(ep, r, "cannot watch the socket");
+}
+
+/* Sets the timer to the earliest deadline. 0 or -errno. */
+static int endpoint_arm_timer(VuEndpoint *ep)
 {
         uint64_t earliest = UINT64_MAX;
+        int r;
 
-        if (!ep->timer)
-                return;
+        /* As in endpoint_update_io(): after the loop nothing fires anyway. */
+        if (!ep->timer || sd_event_get_state(ep->event) == SD_EVENT_FINISHED)
+                return 0;
         for (GList *l = ep->pending.head; l; l = l->next) {
                 PendingReply *p = l->data;
                 if (p->deadline < earliest)
                         earliest = p->deadline;
         }
-        if (earliest == UINT64_MAX) {
-                sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
-                return;
-        }
-        sd_event_source_set_time(ep->timer, earliest);
-        sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
+        if (earliest == UINT64_MAX)
+                return sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
+        r = sd_event_source_set_time(ep->timer, earliest);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
 }
 
 static int endpoint_send(VuEndpoint *ep, VuMessage *m)
@@ -194,6 +205,7 @@ static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
 {
         PendingReply *p = g_queue_pop_head(&ep->pending);
         char reason[128];
+        int r;
 
         if (!p) {
                 vu_message_close_fds(m);
@@ -212,7 +224,13 @@ static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
                 endpoint_fail(ep, -EPROTO, reason);
                 return;
         }
-        endpoint_arm_timer(ep);
+        r = endpoint_arm_timer(ep);
+        if (r < 0) {
+                vu_message_close_fds(m);
+                g_queue_push_head(&ep->pending, p);
+                endpoint_fail(ep, r, "cannot arm the reply deadline");
+                return;
+        }
         if (p->expired)
                 log_info("%s: late reply to %s dropped", ep->name,
                          vu_request_name(ep->ops.channel, p->request));
@@ -230,7 +248,7 @@ static void endpoint_handle_request(VuEndpoint *ep, VuMessage *m)
         g_queue_push_tail(&ep->slots, slot);
         ep->ops.on_request(ep, m, slot, ep->ops.userdata);
         if (!ep->failed && !ep->dead)
-                endpoint_update_io(ep);
+                endpoint_rewatch(ep);
 }
 
 static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -243,7 +261,7 @@ static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
                 if (r < 0)
                         endpoint_fail(ep, r, "write failed");
                 else
-                        endpoint_update_io(ep);
+                        endpoint_rewatch(ep);
                 if (ep->failed || ep->dead)
                         return endpoint_leave(ep), 0;
         }
@@ -308,6 +326,7 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         PendingReply *p;
         char reason[128];
         uint64_t now = now_usec();
+        int r;
 
         ep->dispatching++;
         p = g_queue_peek_head(&ep->pending);
@@ -330,9 +349,11 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 log_warning("%s: no reply to %s in time; the request failed, a late reply "
                             "will be dropped",
                             ep->name, vu_request_name(ep->ops.channel, p->request));
-                endpoint_arm_timer(ep);
+                r = endpoint_arm_timer(ep);
                 if (done)
                         done(ep, NULL, -ETIMEDOUT, done_userdata);
+                if (r < 0 && !ep->dead)
+                        endpoint_fail(ep, r, "cannot arm the reply deadline");
         } else if (p && p->deadline <= now) {
                 /* No reply even after the grace (or none allowed): nothing
                  * after it could be matched any more. */
@@ -345,7 +366,9 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 if (!ep->dead)
                         endpoint_fail(ep, -ETIMEDOUT, reason);
         } else {
-                endpoint_arm_timer(ep);
+                r = endpoint_arm_timer(ep);
+                if (r < 0)
+                        endpoint_fail(ep, r, "cannot arm the reply deadline");
         }
         endpoint_leave(ep);
         return 0;
@@ -357,26 +380,24 @@ int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *
         VuEndpoint *ep;
         int r;
 
+        if (fd < 0)
+                return -EBADF;
         ep = g_new0(VuEndpoint, 1);
         ep->ops = *ops;
         ep->name = g_strdup(name);
         ep->event = ev;
-        ep->conn = vu_conn_new(fd);
-        if (!ep->conn) {
-                close(fd);
-                g_free(ep->name);
-                g_free(ep);
-                return -ENOMEM;
-        }
         r = sd_event_add_io(ev, &ep->io, fd, EPOLLIN, endpoint_on_io, ep);
         if (r >= 0)
                 r = sd_event_add_time(ev, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
                                       endpoint_on_timer, ep);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
         if (r < 0) {
+                /* No connection yet: the fd stays the caller's. */
                 vu_endpoint_free(ep);
                 return r;
         }
-        sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
+        ep->conn = vu_conn_new(fd);
         *ret = ep;
         return 0;
 }
@@ -413,7 +434,14 @@ int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuR
                 p->done = done;
                 p->userdata = userdata;
                 g_queue_push_tail(&ep->pending, p);
-                endpoint_arm_timer(ep);
+                r = endpoint_arm_timer(ep);
+                if (r < 0) {
+                        /* Reported by the return value, not through done. */
+                        g_queue_remove(&ep->pending, p);
+                        g_free(p);
+                        endpoint_fail(ep, r, "cannot arm the reply deadline");
+                        return r;
+                }
         }
         return 0;
 }
@@ -439,7 +467,7 @@ void vu_endpoint_complete(VuEndpoint *ep, VuReplySlot *slot, VuMessage *reply)
         ep->dispatching++;
         endpoint_flush_slots(ep);
         if (!ep->failed && !ep->dead)
-                endpoint_update_io(ep);
+                endpoint_rewatch(ep);
         endpoint_leave(ep);
 }
 

@@ -47,7 +47,8 @@ typedef struct {
         uint64_t late_reply_grace_usec;
 } VuEndpointOps;
 
-/* Takes fd. */
+/* fd taken on success (made non-blocking); on failure it stays the caller's.
+ * -EBADF for a negative fd. */
 int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *name,
                     VuEndpoint **ret);
 /* Fails outstanding replies with -ECONNRESET (callbacks run), drops
@@ -58,7 +59,9 @@ const char *vu_endpoint_name(const VuEndpoint *ep);
 int vu_endpoint_fd(const VuEndpoint *ep);
 
 /* Sends a request. With done != NULL a reply is expected within timeout_usec
- * (monotonic); m's fds are taken. Returns 0 or -errno. */
+ * (monotonic); m's fds are taken. Returns 0, -ECONNRESET when the endpoint
+ * already broke, or another -errno: the send broke it, and on_fail has run
+ * by the time this returns (the owner may have freed ep). */
 int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuReplyFn done,
                         void *userdata);
 
