@@ -13,9 +13,13 @@
 #include "buffer-pattern.h"
 #include "fd-util.h"
 
+/* What the test back-ends offer. */
 #define TEST_PF                                                                                    \
         (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
          VU_BIT(VU_PF_BACKEND_SEND_FD) | VU_BIT(VU_PF_SHARED_OBJECT))
+/* What a raw VMM negotiates with the bridge. */
+#define TEST_VMM_PF                                                                                \
+        (VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT))
 
 static void on_table_event(ShareTable *table, const ShareEntry *e, ShareEvent ev, void *userdata)
 {
@@ -94,7 +98,7 @@ TestDev *test_dev_new(TestService *t)
         VuBackendOps ops = {
             .protocol_features = TEST_PF,
             .queues = 1,
-            .reply_timeout_usec = TEST_DEADLINE_USEC,
+            .reply_timeout_usec = TEST_TIMEOUT_USEC,
             .get_shared_object = dev_on_get,
             .on_fail = dev_on_fail,
         };
@@ -162,120 +166,57 @@ int test_dev_lookup(TestDev *d, const uint8_t uuid[16])
         return c.fd;
 }
 
-/* ---- RawBe ---- */
+/* ---- raw peers ---- */
 
-bool raw_be_connected(RawBe *r)
+static void raw_wait(void *userdata, int fd, short events, int timeout_ms)
 {
-        return service_find_peer(r->t->s, r->peer_id) != NULL;
+        test_service_iterate(userdata);
 }
 
-static bool raw_be_ready(RawBe *r)
+static void raw_fail(void *userdata, const char *msg)
 {
-        Peer *p = service_find_peer(r->t->s, r->peer_id);
+        g_error("%s", msg);
+}
+
+bool test_raw_peer_connected(TestService *t, RawPeer *r)
+{
+        return service_find_peer(t->s, r->service_peer_id) != NULL;
+}
+
+static bool raw_peer_ready(TestService *t, RawPeer *r)
+{
+        Peer *p = service_find_peer(t->s, r->service_peer_id);
 
         g_assert_nonnull(p);
         return peer_state(p) == PEER_STATE_READY;
 }
 
-void raw_be_send(RawBe *r, VuConnection *c, VuMessage *m)
+RawPeer *test_raw_peer_new(TestService *t, RawPeerRole role, const char *name, bool handshake)
 {
-        gint64 end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
-
-        if (vu_conn_send(c, m) < 0)
-                return; /* the hub hung up: the caller checks what it expects */
-        while (vu_conn_want_write(c)) {
-                g_assert_cmpint(g_get_monotonic_time(), <, end);
-                test_service_iterate(r->t);
-                if (vu_conn_flush(c) < 0)
-                        return;
-        }
-}
-
-int raw_be_recv(RawBe *r, VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m)
-{
-        gint64 end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
-
-        for (;;) {
-                VuError err = VU_OK;
-                int k = vu_conn_read(c, ch, is_reply, m, &err);
-
-                if (k != 0)
-                        return k;
-                if (g_get_monotonic_time() > end)
-                        g_error("timed out waiting for a message from the hub");
-                test_service_iterate(r->t);
-        }
-}
-
-static void raw_reply_u64(RawBe *r, const VuMessage *req, uint64_t v)
-{
-        VuMessage m;
-
-        vu_message_init_reply_u64(&m, req, v);
-        raw_be_send(r, r->main, &m);
-}
-
-RawBe *raw_be_new(TestService *t)
-{
-        RawBe *r = g_new0(RawBe, 1);
+        const RawPeerEnv env = {.wait = raw_wait, .fail = raw_fail, .userdata = t};
+        /* We are the hub of a raw back-end, the bridge of a raw VMM. */
+        Role ours = role == RAW_PEER_BACKEND ? ROLE_FRONTEND : ROLE_BACKEND;
+        RawPeer *r;
         Peer *p;
         int sv[2];
 
-        r->t = t;
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t->s, ROLE_FRONTEND, sv[0], "raw", &p), ==, 0);
-        r->peer_id = peer_id(p);
-        r->main = vu_conn_new(sv[1]);
-
-        while (!r->chan) {
-                VuMessage m;
-
-                g_assert_cmpint(raw_be_recv(r, r->main, VU_CHANNEL_FRONTEND, false, &m), ==, 1);
-                switch (m.hdr.request) {
-                case VU_REQ_GET_FEATURES:
-                        raw_reply_u64(r, &m,
-                                      VU_BIT(VU_F_PROTOCOL_FEATURES) | VU_BIT(VIRTIO_F_VERSION_1));
-                        break;
-                case VU_REQ_GET_PROTOCOL_FEATURES:
-                        raw_reply_u64(r, &m, TEST_PF);
-                        break;
-                case VU_REQ_GET_QUEUE_NUM:
-                        raw_reply_u64(r, &m, 1);
-                        break;
-                case VU_REQ_SET_BACKEND_REQ_FD:
-                        r->chan = vu_conn_new(vu_message_steal_fd(&m, 0));
-                        g_assert_nonnull(r->chan);
-                        if (m.hdr.flags & VU_FLAG_NEED_REPLY)
-                                raw_reply_u64(r, &m, 0);
-                        break;
-                default:
-                        if (m.hdr.flags & VU_FLAG_NEED_REPLY)
-                                raw_reply_u64(r, &m, 0);
-                        break;
-                }
-                vu_message_close_fds(&m);
-        }
-        TEST_WAIT_FOR(t, raw_be_ready(r));
+        g_assert_cmpint(service_adopt_peer(t->s, ours, sv[0], name, &p), ==, 0);
+        r = raw_peer_new(role, sv[1], &env);
+        r->service_peer_id = peer_id(p);
+        if (!handshake)
+                return r;
+        raw_peer_handshake(r, role == RAW_PEER_BACKEND ? TEST_PF : TEST_VMM_PF);
+        TEST_WAIT_FOR(t, raw_peer_ready(t, r));
         return r;
 }
 
-void raw_be_free(RawBe *r)
-{
-        if (!r)
-                return;
-        vu_conn_free(r->chan);
-        vu_conn_free(r->main);
-        g_free(r);
-}
-
-int64_t raw_be_request(RawBe *r, uint32_t request, const uint8_t uuid[16], int *ret_fd)
+int64_t test_raw_request(RawPeer *r, uint32_t request, const uint8_t uuid[16], int *ret_fd)
 {
         VuMessage m;
         int k;
 
-        vu_message_init_uuid(&m, request, VU_FLAG_NEED_REPLY, uuid);
-        raw_be_send(r, r->chan, &m);
-        k = raw_be_recv(r, r->chan, VU_CHANNEL_BACKEND, true, &m);
+        k = raw_peer_request(r, request, uuid, -1, &m);
         if (k < 0)
                 return k;
         g_assert_cmpuint(m.hdr.request, ==, request);

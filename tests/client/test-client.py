@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid as uuidlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 import vshtest  # noqa: E402
 from vshtest import TIMEOUT  # noqa: E402
 

@@ -1,27 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* A small harness for integration tests that drive real processes: a
- * per-test temporary directory, child processes with their stdout and
- * stderr read line by line (each line stamped with a harness-wide arrival
- * number, so tests can assert on the order of events across processes),
- * sd_notify readiness, exit and fd-count waits, and raw vhost-user messages
- * over plain blocking sockets. Every wait has a deadline and fails the test
- * with everything the children printed so far; nothing sleeps a fixed time.
+/* The process harness of the tests that drive real programs: a per-test
+ * temporary directory, children (programs or forked functions) with their
+ * stdin, stdout and stderr piped and read line by line (each line stamped
+ * with a harness-wide arrival number, so tests can assert on the order of
+ * events across processes), sd_notify readiness, exit and fd-count waits.
+ * Every wait has a deadline (TEST_TIMEOUT_MS unless the caller says) and
+ * fails the test with everything the children printed so far; nothing
+ * sleeps a fixed time. Raw vhost-user peers (raw-peer.h) wait through it.
  *
  * Children die with the test process (PR_SET_PDEATHSIG) and are stopped and
- * reaped, newest first, by harness_free(). */
+ * reaped, newest first, by harness_free(). harness.c starts, pumps and
+ * stops them; harness-wait.c waits on their output and fds;
+ * harness-programs.c starts the project's own programs. */
 
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vu-message.h"
-
-/* The default deadline of every wait: generous, for loaded 2-core machines
- * and sanitizer builds. */
-#define HARNESS_TIMEOUT_MS 10000
+#include "raw-peer.h"
+#include "test-timeout.h"
 
 typedef struct Harness Harness;
 typedef struct HarnessProc HarnessProc;
@@ -55,8 +55,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Harness, harness_free)
 const char *harness_dir(Harness *h);
 /* dir/name; g_free the result. */
 char *harness_path(Harness *h, const char *name);
-/* $VHOST_SHARE_BUILD_ROOT/rel (fails the test when unset); g_free it. */
+/* $VHOST_SHARE_BUILD_ROOT/rel and $VHOST_SHARE_SOURCE_ROOT/rel (fail the
+ * test when unset: meson test sets them); g_free the result. */
 char *harness_build_file(const char *rel);
+char *harness_source_file(const char *rel);
 
 /* Fails the test: logs message, then every child's output, then aborts. */
 void harness_fail(Harness *h, const char *fmt, ...) G_GNUC_PRINTF(2, 3) G_GNUC_NORETURN;
@@ -74,6 +76,11 @@ HarnessProc *harness_spawn_device(Harness *h, const char *name, const char *arg,
 /* The same with a NULL-terminated argument array. */
 HarnessProc *harness_spawn_hubv(Harness *h, const char *const *args);
 HarnessProc *harness_spawn_devicev(Harness *h, const char *name, const char *const *args);
+
+/* Runs fn(userdata) in a forked child (stdin, stdout and stderr piped like
+ * a program's) and exits with what it returns. The child must not touch
+ * the harness. */
+HarnessProc *harness_fork(Harness *h, const char *name, int (*fn)(void *userdata), void *userdata);
 
 pid_t harness_proc_pid(const HarnessProc *p);
 const char *harness_proc_name(const HarnessProc *p);
@@ -114,32 +121,26 @@ void harness_kill(HarnessProc *p, int sig);
 /* Waits until the child exits; returns its wait status. */
 int harness_wait_exit(HarnessProc *p, int timeout_ms);
 bool harness_proc_exited(const HarnessProc *p);
+/* The test judges this child's exit itself: teardown no longer checks it. */
+void harness_proc_skip_exit_check(HarnessProc *p);
 
 /* Reads everything the children wrote, and notifications, for up to
  * timeout_ms or until something arrived. Tests that wait on their own fds
  * call it so children never block on a full pipe. */
 void harness_pump(Harness *h, int timeout_ms);
+/* The same, returning early with true when fd has one of events. */
+bool harness_wait_fd(Harness *h, int fd, short events, int timeout_ms);
 
-/* Entries of /proc/PID/fd, or -errno. */
+/* The open fds of pid (files under /proc, opened and closed in passing,
+ * do not count), or -errno. */
 int harness_count_fds(pid_t pid);
 /* Waits until the child has exactly n open fds; fails with the last count. */
 void harness_wait_fd_count(HarnessProc *p, int n, int timeout_ms);
 
-/* ---- raw vhost-user over blocking sockets, for scripted peers ---- */
+/* ---- sockets ---- */
 
 /* Connects an AF_UNIX stream socket to path. */
 int harness_unix_connect(Harness *h, const char *path);
-/* Sends bytes with fds (SCM_RIGHTS on the first byte); the fds are not
- * closed. Fails the test on error. */
-void harness_send_bytes(Harness *h, int sock, const void *buf, size_t len, const int *fds,
-                        unsigned n_fds);
-/* Serializes m and sends it with its fds (which stay open: the caller's). */
-void harness_vu_send(Harness *h, int sock, const VuMessage *m);
-/* Receives one message without checking it: returns 1 with m filled (the
- * caller owns m's fds), 0 on EOF before a header. Fails the test at the
- * deadline, on a partial message or a payload over VU_PAYLOAD_MAX. Children
- * are pumped while waiting. */
-int harness_vu_recv(Harness *h, int sock, VuMessage *m, int timeout_ms);
-/* Waits for EOF on sock, discarding (and closing the fds of) any messages
- * before it. Fails the test at the deadline. */
-void harness_wait_eof(Harness *h, int sock, int timeout_ms);
+/* A raw peer (raw-peer.h) connected to path, waiting through this harness
+ * and failing the test with its children's output. No handshake yet. */
+RawPeer *harness_raw_peer_connect(Harness *h, const char *path, RawPeerRole role);

@@ -2,9 +2,10 @@
 /* The hub end to end: vhost-shared --no-bus against vhost-share-device
  * processes, a raw scripted peer speaking the bytes by hand, and a real
  * back-end (qemu-storage-daemon). Every wait is on a line, a socket or a
- * notification, with HARNESS_TIMEOUT_MS as the deadline. */
+ * notification, with TEST_TIMEOUT_MS as the deadline. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,8 +21,6 @@
 #include "harness.h"
 #include "share-table.h"
 #include "vu-message.h"
-
-#define T HARNESS_TIMEOUT_MS
 
 /* Fixed UUIDs keep failures readable; each test has its own hub. */
 #define UUID_A "0b7a4c1e-5d2f-4e11-9a3b-000000000001"
@@ -78,7 +77,7 @@ static HarnessProc *start_device(Fixture *f, const char *name, ...)
         va_end(ap);
         g_ptr_array_add(args, NULL);
         d = harness_spawn_devicev(f->h, name, (const char *const *) args->pdata);
-        harness_expect_line(d, "READY", T);
+        harness_expect_line(d, "READY", TEST_TIMEOUT_MS);
         return d;
 }
 
@@ -107,7 +106,7 @@ static const HarnessLine *command(Fixture *f, HarnessProc *d, const char *cmd, c
         const HarnessLine *l;
 
         harness_send_line(d, "%s %s", cmd, uuid);
-        l = harness_expect_line(d, prefix, T);
+        l = harness_expect_line(d, prefix, TEST_TIMEOUT_MS);
         assert_line_is(f, d, l, answer, uuid);
         return l;
 }
@@ -156,7 +155,7 @@ static void test_export_import(Fixture *f, gconstpointer data)
 
         dev_ino = export_ok(f, a, UUID_A);
         import_ok(f, b, UUID_A, dev_ino);
-        harness_expect_line(a, "SERVED " UUID_A, T);
+        harness_expect_line(a, "SERVED " UUID_A, TEST_TIMEOUT_MS);
         /* A second import is a second GET_SHARED_OBJECT, the same buffer. */
         import_ok(f, b, UUID_A, dev_ino);
 }
@@ -191,7 +190,7 @@ static void test_duplicate_add(Fixture *f, gconstpointer data)
         command(f, second, "export", UUID_A, "EXPORT-REFUSED");
         /* Still the first exporter's buffer, fetched from the first. */
         import_ok(f, importer, UUID_A, dev_ino);
-        harness_expect_line(first, "SERVED " UUID_A, T);
+        harness_expect_line(first, "SERVED " UUID_A, TEST_TIMEOUT_MS);
         g_assert_null(harness_find_line(second, HARNESS_STDOUT, "ASKED"));
 }
 
@@ -221,12 +220,12 @@ static void test_slow_exporter(Fixture *f, gconstpointer data)
         dev_ino = export_ok(f, slow, UUID_A);
         harness_send_line(importer, "import %s", UUID_A);
         /* The hub is now waiting on the slow exporter. */
-        harness_expect_line(slow, "ASKED " UUID_A, T);
+        harness_expect_line(slow, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         exported = command(f, third, "export", UUID_B, "EXPORTED");
-        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         imported = l->seq;
-        served = harness_expect_line(slow, "SERVED " UUID_A, T);
+        served = harness_expect_line(slow, "SERVED " UUID_A, TEST_TIMEOUT_MS);
         /* Order, not time: the third device's ADD was answered while the
          * lookup was outstanding, before the exporter even answered. */
         if (!(exported->seq < served->seq && exported->seq < imported))
@@ -253,9 +252,10 @@ static void test_exporter_never_answers(Fixture *f, gconstpointer data)
         /* The hub's deadline answered, not the importer's own 10 s one. */
         if (strstr(l->text, "timed out"))
                 harness_fail(f->h, "the importer timed out itself: %s", l->text);
-        harness_expect_line(mute, "ASKED " UUID_A, T);
-        harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_SHARED_OBJECT in time", T);
-        harness_expect_line(mute, "DISCONNECTED", T);
+        harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_SHARED_OBJECT in time",
+                              TEST_TIMEOUT_MS);
+        harness_expect_line(mute, "DISCONNECTED", TEST_TIMEOUT_MS);
         /* Its entry went with it; everyone else carries on. */
         import_fails(f, importer, UUID_A);
         g_autofree char *dev_ino = export_ok(f, other, UUID_B);
@@ -288,15 +288,15 @@ static void test_exporter_killed(Fixture *f, gconstpointer data)
 
         /* Mid-way: a lookup of its object is outstanding when it dies. */
         harness_send_line(importer, "import %s", UUID_A);
-        harness_expect_line(victim, "ASKED " UUID_A, T);
+        harness_expect_line(victim, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         harness_kill(victim, SIGKILL);
-        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORT-FAILED", UUID_A);
-        harness_expect_output(f->hub, HARNESS_STDERR, "3 shared object(s) purged", T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "3 shared object(s) purged", TEST_TIMEOUT_MS);
 
         for (unsigned i = 0; i < G_N_ELEMENTS(uuids); i++)
                 import_fails(f, importer, uuids[i]);
-        harness_wait_fd_count(f->hub, baseline, T);
+        harness_wait_fd_count(f->hub, baseline, TEST_TIMEOUT_MS);
         /* The survivor's own object is untouched. */
         import_ok(f, importer, UUID_D, own);
 }
@@ -313,9 +313,9 @@ static void test_connect_role(Fixture *f, gconstpointer data)
         g_assert_false(g_file_test(dev_path, G_FILE_TEST_EXISTS));
         HarnessProc *listening =
             harness_spawn_device(f->h, "listening", listen_arg, "--commands", NULL);
-        harness_expect_line(listening, "LISTENING", T);
-        harness_expect_line(listening, "READY", T);
-        harness_expect_output(f->hub, HARNESS_STDERR, "ready", T);
+        harness_expect_line(listening, "LISTENING", TEST_TIMEOUT_MS);
+        harness_expect_line(listening, "READY", TEST_TIMEOUT_MS);
+        harness_expect_output(f->hub, HARNESS_STDERR, "ready", TEST_TIMEOUT_MS);
 
         HarnessProc *importer = start_device(f, "importer", NULL);
         dev_ino = export_ok(f, listening, UUID_A);
@@ -338,9 +338,9 @@ static void test_remove_during_lookup(Fixture *f, gconstpointer data)
          * fetched: the fetch still completes (a dma-buf lives while an fd
          * does), later lookups fail. */
         harness_send_line(importer, "import %s", UUID_A);
-        harness_expect_line(exporter, "ASKED " UUID_A, T);
+        harness_expect_line(exporter, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         l = command(f, exporter, "remove", UUID_A, "REMOVED");
-        l = harness_expect_line(importer, "IMPORT", T);
+        l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         g_assert_nonnull(strstr(l->text, dev_ino));
         import_fails(f, importer, UUID_A);
@@ -360,16 +360,16 @@ static void test_replies_in_order(Fixture *f, gconstpointer data)
         /* Two lookups on one channel: the second is fetched at once, but
          * vhost-user replies carry no id, so they must leave in order. */
         harness_send_line(importer, "import %s", UUID_A);
-        harness_expect_line(slow, "ASKED " UUID_A, T);
+        harness_expect_line(slow, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         harness_send_line(importer, "import %s", UUID_B);
-        served_fast = harness_expect_line(fast, "SERVED " UUID_B, T);
-        served_slow = harness_expect_line(slow, "SERVED " UUID_A, T);
+        served_fast = harness_expect_line(fast, "SERVED " UUID_B, TEST_TIMEOUT_MS);
+        served_slow = harness_expect_line(slow, "SERVED " UUID_A, TEST_TIMEOUT_MS);
         g_assert_cmpuint(served_fast->seq, <, served_slow->seq);
-        l = harness_expect_line(importer, "IMPORT", T);
+        l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         g_assert_nonnull(strstr(l->text, slow_ino));
         g_assert_nonnull(strstr(l->text, "pattern-ok"));
-        l = harness_expect_line(importer, "IMPORT", T);
+        l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORTED", UUID_B);
         g_assert_nonnull(strstr(l->text, fast_ino));
         g_assert_nonnull(strstr(l->text, "pattern-ok"));
@@ -382,7 +382,7 @@ static void test_no_reply_ack_exporter(Fixture *f, gconstpointer data)
         start_hub(f, NULL);
         /* libvhost-user's way: ADD and REMOVE go out unacknowledged. */
         HarnessProc *e = start_device(f, "no-reply-ack", "--no-reply-ack", NULL);
-        l = harness_expect_output(f->hub, HARNESS_STDERR, "ready, features", T);
+        l = harness_expect_output(f->hub, HARNESS_STDERR, "ready, features", TEST_TIMEOUT_MS);
         if (strstr(l->text, "REPLY_ACK") || !strstr(l->text, "SHARED_OBJECT"))
                 harness_fail(f->h, "unexpected negotiation: %s", l->text);
         HarnessProc *importer = start_device(f, "importer", NULL);
@@ -409,12 +409,12 @@ static void test_importer_gone_mid_lookup(Fixture *f, gconstpointer data)
 
         HarnessProc *importer = start_device(f, "importer", NULL);
         harness_send_line(importer, "import %s", UUID_A);
-        harness_expect_line(exporter, "ASKED " UUID_A, T);
+        harness_expect_line(exporter, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         harness_kill(importer, SIGKILL);
-        harness_wait_exit(importer, T);
+        harness_wait_exit(importer, TEST_TIMEOUT_MS);
         /* The buffer arrives for nobody: the hub must close it. */
-        harness_expect_line(exporter, "SERVED " UUID_A, T);
-        harness_wait_fd_count(f->hub, baseline, T);
+        harness_expect_line(exporter, "SERVED " UUID_A, TEST_TIMEOUT_MS);
+        harness_wait_fd_count(f->hub, baseline, TEST_TIMEOUT_MS);
 
         HarnessProc *later = start_device(f, "later-importer", NULL);
         import_ok(f, later, UUID_A, dev_ino);
@@ -428,18 +428,18 @@ static void test_connect_role_reconnect(Fixture *f, gconstpointer data)
 
         start_hub(f, connect_arg, NULL);
         HarnessProc *first = harness_spawn_device(f->h, "first", listen_arg, "--commands", NULL);
-        harness_expect_line(first, "READY", T);
+        harness_expect_line(first, "READY", TEST_TIMEOUT_MS);
         HarnessProc *importer = start_device(f, "importer", NULL);
         g_autofree char *first_ino = export_ok(f, first, UUID_A);
         import_ok(f, importer, UUID_A, first_ino);
 
         /* The back-end crashes: its entries go, the hub keeps trying. */
         harness_kill(first, SIGKILL);
-        harness_expect_output(f->hub, HARNESS_STDERR, "1 shared object(s) purged", T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "1 shared object(s) purged", TEST_TIMEOUT_MS);
         import_fails(f, importer, UUID_A);
 
         HarnessProc *second = harness_spawn_device(f->h, "second", listen_arg, "--commands", NULL);
-        harness_expect_line(second, "READY", T);
+        harness_expect_line(second, "READY", TEST_TIMEOUT_MS);
         g_autofree char *second_ino = export_ok(f, second, UUID_B);
         import_ok(f, importer, UUID_B, second_ino);
         g_autofree char *back = export_ok(f, importer, UUID_C);
@@ -456,17 +456,17 @@ static void test_shutdown_with_pending_lookup(Fixture *f, gconstpointer data)
         g_free(export_ok(f, mute, UUID_A));
         harness_send_line(importer, "import %s", UUID_A);
         harness_send_line(mute, "import %s", UUID_A);
-        harness_expect_line(mute, "ASKED " UUID_A, T);
-        harness_expect_line(mute, "ASKED " UUID_A, T);
+        harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
+        harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
 
         /* SIGTERM with two lookups outstanding (one a self-lookup): a clean
          * exit, no leak (the sanitizer build checks), and both importers told. */
-        status = harness_stop(f->hub, T);
+        status = harness_stop(f->hub, TEST_TIMEOUT_MS);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 harness_fail(f->h, "the hub did not exit cleanly (status 0x%x)", status);
         for (HarnessProc **d = (HarnessProc *[]){importer, mute, NULL}; *d; d++) {
-                harness_wait_output(*d, HARNESS_STDOUT, "IMPORT-FAILED " UUID_A, T);
-                harness_wait_output(*d, HARNESS_STDOUT, "DISCONNECTED", T);
+                harness_wait_output(*d, HARNESS_STDOUT, "IMPORT-FAILED " UUID_A, TEST_TIMEOUT_MS);
+                harness_wait_output(*d, HARNESS_STDOUT, "DISCONNECTED", TEST_TIMEOUT_MS);
         }
         /* At shutdown the answers still go out; nothing is reported as a
          * send failure. */
@@ -499,13 +499,6 @@ static void test_quota(Fixture *f, gconstpointer data)
 
 /* ---- a raw scripted peer ---- */
 
-typedef struct {
-        int main;
-        int chan;
-        uint64_t protocol_features; /* as the hub set them */
-        bool asked_queue_num;
-} RawPeer;
-
 /* What libvhost-user offers by default, plus SHARED_OBJECT. */
 #define RAW_LIBVHOST_USER_FEATURES                                                                 \
         (VU_BIT(VU_PF_MQ) | VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |                  \
@@ -513,89 +506,36 @@ typedef struct {
 #define RAW_FEATURES                                                                               \
         (VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT))
 
-static void raw_peer_close(RawPeer *r)
+/* A raw back-end connected to the hub, past the handshake: the hub must
+ * have taken every feature offered that it knows. */
+static RawPeer *raw_connect(Fixture *f, uint64_t offered)
 {
-        fd_close_safe(&r->main);
-        fd_close_safe(&r->chan);
-}
+        RawPeer *r = harness_raw_peer_connect(f->h, f->sock, RAW_PEER_BACKEND);
 
-static void raw_reply_u64(Fixture *f, int sock, const VuMessage *req, uint64_t value)
-{
-        VuMessage reply;
-
-        vu_message_init_reply_u64(&reply, req, value);
-        harness_vu_send(f->h, sock, &reply);
-}
-
-static void raw_ack_if_asked(Fixture *f, int sock, const VuMessage *req)
-{
-        if (req->hdr.flags & VU_FLAG_NEED_REPLY)
-                raw_reply_u64(f, sock, req, 0);
-}
-
-/* Receives one handshake request on the main socket and answers it by
- * hand, offering the protocol features offered. */
-static void raw_handshake_step(Fixture *f, RawPeer *r, uint64_t offered)
-{
-        VuMessage m;
-
-        if (harness_vu_recv(f->h, r->main, &m, T) == 0)
-                harness_fail(f->h, "the hub hung up during the handshake");
-        if ((m.hdr.flags & VU_FLAG_VERSION_MASK) != VU_VERSION || (m.hdr.flags & VU_FLAG_REPLY))
-                harness_fail(f->h, "handshake request %u with flags 0x%x", m.hdr.request,
-                             m.hdr.flags);
-        switch (m.hdr.request) {
-        case VU_REQ_GET_FEATURES:
-                raw_reply_u64(f, r->main, &m,
-                              VU_BIT(VIRTIO_F_VERSION_1) | VU_BIT(VU_F_PROTOCOL_FEATURES));
-                break;
-        case VU_REQ_GET_PROTOCOL_FEATURES:
-                raw_reply_u64(f, r->main, &m, offered);
-                break;
-        case VU_REQ_SET_PROTOCOL_FEATURES:
-                g_assert_cmpuint(m.hdr.size, ==, 8);
-                r->protocol_features = m.payload.u64;
-                raw_ack_if_asked(f, r->main, &m);
-                break;
-        case VU_REQ_GET_QUEUE_NUM:
-                r->asked_queue_num = true;
-                raw_reply_u64(f, r->main, &m, 1);
-                break;
-        case VU_REQ_SET_FEATURES:
-        case VU_REQ_SET_OWNER:
-                raw_ack_if_asked(f, r->main, &m);
-                break;
-        case VU_REQ_SET_BACKEND_REQ_FD:
-                g_assert_cmpuint(m.n_fds, ==, 1);
-                r->chan = vu_message_steal_fd(&m, 0);
-                raw_ack_if_asked(f, r->main, &m);
-                break;
-        default:
-                harness_fail(f->h, "unexpected handshake request %s",
-                             vu_request_name(VU_CHANNEL_FRONTEND, m.hdr.request));
-        }
-        vu_message_close_fds(&m);
-}
-
-/* Connects to the hub and runs the handshake until the back-end channel
- * arrives; the hub must have taken every feature offered that it knows. */
-static void raw_peer_connect(Fixture *f, RawPeer *r, uint64_t offered)
-{
-        *r = (RawPeer){.main = harness_unix_connect(f->h, f->sock), .chan = -1};
-        while (r->chan < 0)
-                raw_handshake_step(f, r, offered);
+        raw_peer_handshake(r, offered);
         g_assert_cmphex(r->protocol_features, ==, offered);
+        return r;
 }
 
-static void raw_send_uuid(Fixture *f, int sock, uint32_t request, uint32_t flags,
+/* A duplicate of fd for a message to take (the caller keeps fd). */
+static int dup_fd(int fd)
+{
+        int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+        g_assert_cmpint(copy, >=, 0);
+        return copy;
+}
+
+/* Sends request with uuid on c; fd (when >= 0) goes along as a copy. */
+static void raw_send_uuid(RawPeer *r, VuConnection *c, uint32_t request, uint32_t flags,
                           const uint8_t uuid[16], int fd)
 {
         VuMessage m;
 
         vu_message_init_uuid(&m, request, flags, uuid);
         if (fd >= 0)
-                g_assert_cmpint(vu_message_add_fd(&m, fd), ==, 0);
-        harness_vu_send(f->h, sock, &m);
+                g_assert_cmpint(vu_message_add_fd(&m, dup_fd(fd)), ==, 0);
+        raw_peer_send(r, c, &m);
 }
 
 static void parse_uuid(const char *s, uint8_t uuid[16])
@@ -623,7 +563,7 @@ static void raw_serve_get(Fixture *f, RawPeer *r, const uint8_t uuid[16], int bu
 {
         VuMessage m, reply;
 
-        if (harness_vu_recv(f->h, r->main, &m, T) == 0)
+        if (raw_peer_recv(r, r->main, &m) < 0)
                 harness_fail(f->h, "the hub hung up instead of sending GET_SHARED_OBJECT");
         if (m.hdr.request != VU_REQ_GET_SHARED_OBJECT)
                 harness_fail(f->h, "expected GET_SHARED_OBJECT on the main socket, got %s",
@@ -633,8 +573,8 @@ static void raw_serve_get(Fixture *f, RawPeer *r, const uint8_t uuid[16], int bu
         g_assert_cmpmem(m.payload.uuid, 16, uuid, 16);
         g_assert_cmpuint(m.n_fds, ==, 0);
         vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid);
-        g_assert_cmpint(vu_message_add_fd(&reply, buffer), ==, 0);
-        harness_vu_send(f->h, r->main, &reply);
+        g_assert_cmpint(vu_message_add_fd(&reply, dup_fd(buffer)), ==, 0);
+        raw_peer_send(r, r->main, &reply);
 }
 
 /* Expects the LOOKUP reply as the next message on the channel: u64 0 and
@@ -643,7 +583,7 @@ static void raw_expect_lookup_reply(Fixture *f, RawPeer *r, int buffer, const ui
 {
         VuMessage m;
 
-        if (harness_vu_recv(f->h, r->chan, &m, T) == 0)
+        if (raw_peer_recv(r, r->chan, &m) < 0)
                 harness_fail(f->h, "the hub hung up instead of answering LOOKUP");
         if (m.hdr.request != VU_BREQ_SHARED_OBJECT_LOOKUP)
                 harness_fail(f->h,
@@ -659,10 +599,10 @@ static void raw_expect_lookup_reply(Fixture *f, RawPeer *r, int buffer, const ui
         vu_message_close_fds(&m);
 }
 
-/* Nothing more is waiting on sock. */
-static void assert_quiet(Fixture *f, int sock, const char *what)
+/* Nothing more is waiting on c. */
+static void assert_quiet(Fixture *f, VuConnection *c, const char *what)
 {
-        struct pollfd p = {.fd = sock, .events = POLLIN};
+        struct pollfd p = {.fd = vu_conn_fd(c), .events = POLLIN};
 
         harness_pump(f->h, 0);
         if (poll(&p, 1, 0) != 0)
@@ -672,39 +612,39 @@ static void assert_quiet(Fixture *f, int sock, const char *what)
 static void test_raw_libvhost_user(Fixture *f, gconstpointer data)
 {
         _cleanup_close_ int buffer = -1;
-        RawPeer r;
+        RawPeer *r;
         uint8_t uuid[16];
         VuMessage m;
 
         start_hub(f, NULL);
         parse_uuid(UUID_A, uuid);
         g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
-        raw_peer_connect(f, &r, RAW_LIBVHOST_USER_FEATURES);
-        g_assert_true(r.asked_queue_num);
+        r = raw_connect(f, RAW_LIBVHOST_USER_FEATURES);
+        g_assert_true(r->asked_queue_num);
 
         /* libvhost-user: ADD without NEED_REPLY, then a lookup of its own object. */
-        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, 0, uuid, -1);
-        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, -1);
-        raw_serve_get(f, &r, uuid, buffer);
-        raw_expect_lookup_reply(f, &r, buffer, uuid);
+        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_ADD, 0, uuid, -1);
+        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, -1);
+        raw_serve_get(f, r, uuid, buffer);
+        raw_expect_lookup_reply(f, r, buffer, uuid);
 
         /* The next reply on the channel answers the next request: nothing
          * stray in between, and the ADD did register it to us. */
-        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_REMOVE, VU_FLAG_NEED_REPLY, uuid, -1);
-        g_assert_cmpint(harness_vu_recv(f->h, r.chan, &m, T), ==, 1);
+        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_REMOVE, VU_FLAG_NEED_REPLY, uuid, -1);
+        g_assert_cmpint(raw_peer_recv(r, r->chan, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_REMOVE);
         g_assert_cmphex(m.hdr.flags, ==, VU_FLAG_REPLY | VU_VERSION);
         g_assert_cmpuint(m.payload.u64, ==, 0);
         g_assert_cmpuint(m.n_fds, ==, 0);
-        assert_quiet(f, r.chan, "back-end channel");
-        assert_quiet(f, r.main, "main socket");
-        raw_peer_close(&r);
+        assert_quiet(f, r->chan, "back-end channel");
+        assert_quiet(f, r->main, "main socket");
+        raw_peer_free(r);
 }
 
 static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
 {
         _cleanup_close_ int buffer = -1, stray = -1;
-        RawPeer r;
+        RawPeer *r;
         uint8_t uuid[16];
         VuMessage m;
         int baseline;
@@ -713,26 +653,26 @@ static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
         parse_uuid(UUID_B, uuid);
         g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
         g_assert_cmpint(memfd_new_sealed_pattern("stray", 4096, 0x5a, &stray), ==, 0);
-        raw_peer_connect(f, &r, RAW_FEATURES);
-        g_assert_false(r.asked_queue_num);
+        r = raw_connect(f, RAW_FEATURES);
+        g_assert_false(r->asked_queue_num);
 
         /* rust-vmm asks for an ack when REPLY_ACK is on. */
-        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
-        g_assert_cmpint(harness_vu_recv(f->h, r.chan, &m, T), ==, 1);
+        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
+        g_assert_cmpint(raw_peer_recv(r, r->chan, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_ADD);
         g_assert_cmpuint(m.payload.u64, ==, 0);
         baseline = harness_count_fds(harness_proc_pid(f->hub));
         g_test_message("hub fd baseline with the raw peer: %d", baseline);
 
         /* rust-vmm's form: the LOOKUP request carries an fd. */
-        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, stray);
-        raw_serve_get(f, &r, uuid, buffer);
-        raw_expect_lookup_reply(f, &r, buffer, uuid);
+        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, stray);
+        raw_serve_get(f, r, uuid, buffer);
+        raw_expect_lookup_reply(f, r, buffer, uuid);
         g_assert_false(same_inode(stray, buffer));
         /* The stray fd was closed, the forwarded one too. */
-        harness_wait_fd_count(f->hub, baseline, T);
-        assert_quiet(f, r.chan, "back-end channel");
-        raw_peer_close(&r);
+        harness_wait_fd_count(f->hub, baseline, TEST_TIMEOUT_MS);
+        assert_quiet(f, r->chan, "back-end channel");
+        raw_peer_free(r);
 }
 
 /* Malformed input on the back-end channel: header fields as raw bytes. */
@@ -759,7 +699,7 @@ static void test_raw_malformed(Fixture *f, gconstpointer data)
         const Malformed *c = data;
         uint8_t buf[VU_HEADER_SIZE + 16] = {0}, uuid[16];
         VuHeader hdr = {.request = c->request, .flags = c->flags, .size = c->size};
-        RawPeer r;
+        RawPeer *r;
 
         start_hub(f, NULL);
         HarnessProc *a = start_device(f, "exporter", NULL);
@@ -767,20 +707,20 @@ static void test_raw_malformed(Fixture *f, gconstpointer data)
         g_autofree char *before = export_ok(f, a, UUID_A);
 
         /* The offender owns an object, which must go with it. */
-        raw_peer_connect(f, &r, RAW_FEATURES);
+        r = raw_connect(f, RAW_FEATURES);
         parse_uuid(UUID_C, uuid);
-        raw_send_uuid(f, r.chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
+        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
         VuMessage m;
-        g_assert_cmpint(harness_vu_recv(f->h, r.chan, &m, T), ==, 1);
+        g_assert_cmpint(raw_peer_recv(r, r->chan, &m), ==, 1);
         g_assert_cmpuint(m.payload.u64, ==, 0);
 
         memcpy(buf, &hdr, sizeof(hdr));
         memcpy(buf + VU_HEADER_SIZE, uuid, MIN(c->sent_bytes, 16u));
-        harness_send_bytes(f->h, r.chan, buf, VU_HEADER_SIZE + MIN(c->sent_bytes, 16u), NULL, 0);
-        harness_wait_eof(f->h, r.main, T);
-        harness_wait_eof(f->h, r.chan, T);
-        harness_expect_output(f->hub, HARNESS_STDERR, c->reason, T);
-        raw_peer_close(&r);
+        raw_peer_send_bytes(r, r->chan, buf, VU_HEADER_SIZE + MIN(c->sent_bytes, 16u));
+        raw_peer_wait_hangup(r, r->main);
+        raw_peer_wait_hangup(r, r->chan);
+        harness_expect_output(f->hub, HARNESS_STDERR, c->reason, TEST_TIMEOUT_MS);
+        raw_peer_free(r);
 
         import_fails(f, b, UUID_C);
         import_ok(f, b, UUID_A, before);
@@ -794,8 +734,8 @@ static uint64_t raw_request_u64(Fixture *f, RawPeer *r, uint32_t request, const 
         VuMessage m;
         uint64_t v;
 
-        raw_send_uuid(f, r->chan, request, VU_FLAG_NEED_REPLY, uuid, -1);
-        if (harness_vu_recv(f->h, r->chan, &m, T) == 0)
+        raw_send_uuid(r, r->chan, request, VU_FLAG_NEED_REPLY, uuid, -1);
+        if (raw_peer_recv(r, r->chan, &m) < 0)
                 harness_fail(f->h, "the hub hung up instead of answering %s",
                              vu_request_name(VU_CHANNEL_BACKEND, request));
         g_assert_cmpuint(m.hdr.request, ==, request);
@@ -810,23 +750,23 @@ static uint64_t raw_request_u64(Fixture *f, RawPeer *r, uint32_t request, const 
 static void test_raw_invalid_uuid(Fixture *f, gconstpointer data)
 {
         uint8_t nil[16] = {0}, max[16], ok[16];
-        RawPeer r;
+        RawPeer *r;
 
         memset(max, 0xff, sizeof(max));
         parse_uuid(UUID_A, ok);
         start_hub(f, NULL);
-        raw_peer_connect(f, &r, RAW_FEATURES);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, nil), !=, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, max), !=, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_LOOKUP, nil), !=, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, max), !=, 0);
+        r = raw_connect(f, RAW_FEATURES);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, nil), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, max), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_LOOKUP, nil), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_REMOVE, max), !=, 0);
         /* Refusals are answers, not a reason to drop the peer. */
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, ok), ==, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, ok), !=, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, ok), ==, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, ok), !=, 0);
-        assert_quiet(f, r.main, "main socket");
-        raw_peer_close(&r);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, ok), ==, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, ok), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_REMOVE, ok), ==, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_REMOVE, ok), !=, 0);
+        assert_quiet(f, r->main, "main socket");
+        raw_peer_free(r);
 }
 
 static void test_raw_get_error_reply(Fixture *f, gconstpointer data)
@@ -834,30 +774,30 @@ static void test_raw_get_error_reply(Fixture *f, gconstpointer data)
         _cleanup_close_ int buffer = -1;
         uint8_t uuid[16];
         VuMessage m, reply;
-        RawPeer r;
+        RawPeer *r;
 
         start_hub(f, NULL);
         parse_uuid(UUID_A, uuid);
         g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
         HarnessProc *importer = start_device(f, "importer", NULL);
-        raw_peer_connect(f, &r, RAW_FEATURES);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, uuid), ==, 0);
+        r = raw_connect(f, RAW_FEATURES);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, uuid), ==, 0);
 
         /* rust-vmm's error answer to GET_SHARED_OBJECT: empty, no fd. */
         harness_send_line(importer, "import %s", UUID_A);
-        g_assert_cmpint(harness_vu_recv(f->h, r.main, &m, T), ==, 1);
+        g_assert_cmpint(raw_peer_recv(r, r->main, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
         vu_message_init(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, 0);
-        harness_vu_send(f->h, r.main, &reply);
+        raw_peer_send(r, r->main, &reply);
         import_fails(f, importer, UUID_A);
 
         /* The exporter stays, and answers properly the next time. */
         harness_send_line(importer, "import %s", UUID_A);
-        raw_serve_get(f, &r, uuid, buffer);
-        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        raw_serve_get(f, r, uuid, buffer);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         g_assert_nonnull(strstr(l->text, "pattern-ok"));
-        raw_peer_close(&r);
+        raw_peer_free(r);
 }
 
 /* An exporter's answer is checked before it reaches the importer: another
@@ -869,7 +809,7 @@ static void test_raw_get_bad_answers(Fixture *f, gconstpointer data)
         int pipefd[2];
         uint8_t uuid[16], other[16];
         VuMessage m, reply;
-        RawPeer r;
+        RawPeer *r;
 
         start_hub(f, NULL);
         parse_uuid(UUID_A, uuid);
@@ -877,36 +817,38 @@ static void test_raw_get_bad_answers(Fixture *f, gconstpointer data)
         g_assert_cmpint(memfd_new_sealed_pattern("raw", 4096, pattern_seed(uuid), &buffer), ==, 0);
         g_assert_cmpint(pipe2(pipefd, O_CLOEXEC), ==, 0);
         HarnessProc *importer = start_device(f, "importer", NULL);
-        raw_peer_connect(f, &r, RAW_FEATURES);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, uuid), ==, 0);
+        r = raw_connect(f, RAW_FEATURES);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, uuid), ==, 0);
 
         /* A pipe instead of a buffer. */
         harness_send_line(importer, "import %s", UUID_A);
-        g_assert_cmpint(harness_vu_recv(f->h, r.main, &m, T), ==, 1);
+        g_assert_cmpint(raw_peer_recv(r, r->main, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
         vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid);
-        g_assert_cmpint(vu_message_add_fd(&reply, pipefd[0]), ==, 0);
-        harness_vu_send(f->h, r.main, &reply);
+        g_assert_cmpint(vu_message_add_fd(&reply, dup_fd(pipefd[0])), ==, 0);
+        raw_peer_send(r, r->main, &reply);
         import_fails(f, importer, UUID_A);
-        harness_expect_output(f->hub, HARNESS_STDERR, "neither a dma-buf nor a sealed memfd", T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "neither a dma-buf nor a sealed memfd",
+                              TEST_TIMEOUT_MS);
 
         /* The right buffer, but labelled with another UUID. */
         harness_send_line(importer, "import %s", UUID_A);
-        g_assert_cmpint(harness_vu_recv(f->h, r.main, &m, T), ==, 1);
+        g_assert_cmpint(raw_peer_recv(r, r->main, &m), ==, 1);
         vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, other);
-        g_assert_cmpint(vu_message_add_fd(&reply, buffer), ==, 0);
-        harness_vu_send(f->h, r.main, &reply);
+        g_assert_cmpint(vu_message_add_fd(&reply, dup_fd(buffer)), ==, 0);
+        raw_peer_send(r, r->main, &reply);
         import_fails(f, importer, UUID_A);
-        harness_expect_output(f->hub, HARNESS_STDERR, "with another object's UUID", T);
+        harness_expect_output(f->hub, HARNESS_STDERR, "with another object's UUID",
+                              TEST_TIMEOUT_MS);
 
         /* The exporter stays and a proper answer goes through. */
         harness_send_line(importer, "import %s", UUID_A);
-        raw_serve_get(f, &r, uuid, buffer);
-        const HarnessLine *l = harness_expect_line(importer, "IMPORT", T);
+        raw_serve_get(f, r, uuid, buffer);
+        const HarnessLine *l = harness_expect_line(importer, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, importer, l, "IMPORTED", UUID_A);
         close(pipefd[0]);
         close(pipefd[1]);
-        raw_peer_close(&r);
+        raw_peer_free(r);
 }
 
 /* Several commands in one write all run, and quit waits for them. */
@@ -916,34 +858,34 @@ static void test_device_commands_batched(Fixture *f, gconstpointer data)
         HarnessProc *d = start_device(f, "device", NULL);
 
         harness_send_line(d, "export %s\nexport %s\nimport %s\nquit", UUID_A, UUID_B, UUID_A);
-        assert_line_is(f, d, harness_expect_line(d, "EXPORT", T), "EXPORTED", UUID_A);
-        assert_line_is(f, d, harness_expect_line(d, "EXPORT", T), "EXPORTED", UUID_B);
-        const HarnessLine *l = harness_expect_line(d, "IMPORT", T);
+        assert_line_is(f, d, harness_expect_line(d, "EXPORT", TEST_TIMEOUT_MS), "EXPORTED", UUID_A);
+        assert_line_is(f, d, harness_expect_line(d, "EXPORT", TEST_TIMEOUT_MS), "EXPORTED", UUID_B);
+        const HarnessLine *l = harness_expect_line(d, "IMPORT", TEST_TIMEOUT_MS);
         assert_line_is(f, d, l, "IMPORTED", UUID_A);
         g_assert_nonnull(strstr(l->text, "pattern-ok"));
-        harness_expect_line(d, "DONE", T);
+        harness_expect_line(d, "DONE", TEST_TIMEOUT_MS);
 }
 
 static void test_raw_no_shared_object(Fixture *f, gconstpointer data)
 {
         uint8_t uuid[16];
-        RawPeer r;
+        RawPeer *r;
 
         start_hub(f, NULL);
         parse_uuid(UUID_A, uuid);
         /* A back-end channel but no SHARED_OBJECT: still a valid peer. */
-        raw_peer_connect(f, &r, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ));
-        harness_expect_output(f->hub, HARNESS_STDERR, "(no SHARED_OBJECT", T);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_ADD, uuid), !=, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_REMOVE, uuid), !=, 0);
+        r = raw_connect(f, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ));
+        harness_expect_output(f->hub, HARNESS_STDERR, "(no SHARED_OBJECT", TEST_TIMEOUT_MS);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_ADD, uuid), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_REMOVE, uuid), !=, 0);
         HarnessProc *d = start_device(f, "device", NULL);
         import_fails(f, d, UUID_A);
         g_autofree char *dev_ino = export_ok(f, d, UUID_A);
         /* Its lookups are refused even for objects that exist. */
-        g_assert_cmpuint(raw_request_u64(f, &r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
-        assert_quiet(f, r.main, "main socket");
-        raw_peer_close(&r);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
+        assert_quiet(f, r->main, "main socket");
+        raw_peer_free(r);
 }
 
 static void test_raw_handshake_timeout(Fixture *f, gconstpointer data)
@@ -951,7 +893,7 @@ static void test_raw_handshake_timeout(Fixture *f, gconstpointer data)
         g_autofree char *conf = harness_path(f->h, "vhost-shared.conf");
         g_autofree char *conf_arg = g_strdup_printf("--config=%s", conf);
         VuMessage m;
-        int sock;
+        RawPeer *r;
 
         g_assert_true(g_file_set_contents(conf, "[Service]\nReplyTimeoutMSec=1000\n", -1, NULL));
         start_hub(f, conf_arg, NULL);
@@ -959,12 +901,13 @@ static void test_raw_handshake_timeout(Fixture *f, gconstpointer data)
         HarnessProc *b = start_device(f, "importer", NULL);
 
         /* A back-end that connects and then says nothing. */
-        sock = harness_unix_connect(f->h, f->sock);
-        g_assert_cmpint(harness_vu_recv(f->h, sock, &m, T), ==, 1);
+        r = harness_raw_peer_connect(f->h, f->sock, RAW_PEER_BACKEND);
+        g_assert_cmpint(raw_peer_recv(r, r->main, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_FEATURES);
-        harness_wait_eof(f->h, sock, T);
-        close(sock);
-        harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_FEATURES in time", T);
+        raw_peer_wait_hangup(r, r->main);
+        raw_peer_free(r);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_FEATURES in time",
+                              TEST_TIMEOUT_MS);
         g_autofree char *dev_ino = export_ok(f, a, UUID_A);
         import_ok(f, b, UUID_A, dev_ino);
 }
@@ -989,21 +932,21 @@ static void test_raw_malformed_reply(Fixture *f, gconstpointer data)
 {
         const MalformedReply *c = data;
         VuMessage m;
-        int sock;
+        RawPeer *r;
 
         start_hub(f, NULL);
         HarnessProc *a = start_device(f, "exporter", NULL);
         HarnessProc *b = start_device(f, "importer", NULL);
 
-        sock = harness_unix_connect(f->h, f->sock);
-        g_assert_cmpint(harness_vu_recv(f->h, sock, &m, T), ==, 1);
+        r = harness_raw_peer_connect(f->h, f->sock, RAW_PEER_BACKEND);
+        g_assert_cmpint(raw_peer_recv(r, r->main, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_FEATURES);
         vu_message_init(&m, c->request, 0, c->size);
         m.hdr.flags = c->flags;
-        harness_vu_send(f->h, sock, &m);
-        harness_wait_eof(f->h, sock, T);
-        close(sock);
-        harness_expect_output(f->hub, HARNESS_STDERR, c->reason, T);
+        raw_peer_send(r, r->main, &m);
+        raw_peer_wait_hangup(r, r->main);
+        raw_peer_free(r);
+        harness_expect_output(f->hub, HARNESS_STDERR, c->reason, TEST_TIMEOUT_MS);
         g_autofree char *dev_ino = export_ok(f, a, UUID_A);
         import_ok(f, b, UUID_A, dev_ino);
 }
@@ -1011,19 +954,19 @@ static void test_raw_malformed_reply(Fixture *f, gconstpointer data)
 static void test_raw_unrequested_reply(Fixture *f, gconstpointer data)
 {
         VuMessage m;
-        RawPeer r;
+        RawPeer *r;
 
         start_hub(f, NULL);
         HarnessProc *a = start_device(f, "exporter", NULL);
         HarnessProc *b = start_device(f, "importer", NULL);
-        raw_peer_connect(f, &r, RAW_FEATURES);
+        r = raw_connect(f, RAW_FEATURES);
         /* A reply nobody asked for, on the main socket. */
         vu_message_init_u64(&m, VU_REQ_GET_FEATURES, VU_FLAG_REPLY, 0);
-        harness_vu_send(f->h, r.main, &m);
-        harness_wait_eof(f->h, r.main, T);
-        harness_wait_eof(f->h, r.chan, T);
-        harness_expect_output(f->hub, HARNESS_STDERR, "no request outstanding", T);
-        raw_peer_close(&r);
+        raw_peer_send(r, r->main, &m);
+        raw_peer_wait_hangup(r, r->main);
+        raw_peer_wait_hangup(r, r->chan);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no request outstanding", TEST_TIMEOUT_MS);
+        raw_peer_free(r);
         g_autofree char *dev_ino = export_ok(f, a, UUID_A);
         import_ok(f, b, UUID_A, dev_ino);
 }
@@ -1049,7 +992,8 @@ static void test_qemu_storage_daemon(Fixture *f, gconstpointer data)
 
         connect_arg = g_strdup_printf("--connect=%s", sock);
         start_hub(f, connect_arg, NULL);
-        const HarnessLine *l = harness_expect_output(f->hub, HARNESS_STDERR, "ready, features", T);
+        const HarnessLine *l =
+            harness_expect_output(f->hub, HARNESS_STDERR, "ready, features", TEST_TIMEOUT_MS);
         if (!strstr(l->text, "(no SHARED_OBJECT"))
                 harness_fail(f->h, "the hub did not record the missing SHARED_OBJECT: %s", l->text);
         g_test_message("%s", l->text);

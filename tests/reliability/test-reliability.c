@@ -22,8 +22,8 @@
 static void config_defaults(ServiceConfig *c)
 {
         service_config_init_defaults(c);
-        c->reply_timeout_usec = TEST_DEADLINE_USEC;
-        c->lookup_timeout_usec = TEST_DEADLINE_USEC;
+        c->reply_timeout_usec = TEST_TIMEOUT_USEC;
+        c->lookup_timeout_usec = TEST_TIMEOUT_USEC;
 }
 
 static void write_all(int fd, const void *buf, size_t len)
@@ -48,20 +48,20 @@ static void test_disconnect_mid_message(void)
         int fds = fd_count_open();
         uint8_t kept[16], cut[16], buf[64];
         size_t n;
-        RawBe *r;
+        RawPeer *r;
 
         config_defaults(&c);
         test_service_init(&t, &c);
-        r = raw_be_new(&t);
+        r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         test_uuid(kept);
         test_uuid(cut);
-        g_assert_cmpint(raw_be_request(r, VU_BREQ_SHARED_OBJECT_ADD, kept, NULL), ==, 0);
+        g_assert_cmpint(test_raw_request(r, VU_BREQ_SHARED_OBJECT_ADD, kept, NULL), ==, 0);
         g_assert_nonnull(share_table_lookup(service_table(t.s), kept));
 
         n = serialize(VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, cut, buf);
         write_all(vu_conn_fd(r->chan), buf, n - 8); /* header and half the uuid */
         test_service_iterate(&t);
-        raw_be_free(r);
+        raw_peer_free(r);
         TEST_WAIT_FOR(&t, share_table_lookup(service_table(t.s), kept) == NULL);
         g_assert_null(share_table_lookup(service_table(t.s), cut));
         g_assert_cmpuint(t.removed, ==, 1);
@@ -107,27 +107,27 @@ static void test_partial_header_stall(void)
         uint8_t uuid[16], buf[64];
         VuMessage m;
         size_t n;
-        RawBe *r;
+        RawPeer *r;
 
         config_defaults(&c);
         test_service_init(&t, &c);
-        r = raw_be_new(&t);
+        r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         test_uuid(uuid);
         n = serialize(VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, buf);
         write_all(vu_conn_fd(r->chan), buf, 5);
 
         test_assert_serves(&t);
         test_assert_serves(&t);
-        g_assert_true(raw_be_connected(r));
+        g_assert_true(test_raw_peer_connected(&t, r));
         g_assert_null(share_table_lookup(service_table(t.s), uuid));
 
         write_all(vu_conn_fd(r->chan), buf + 5, n - 5);
-        g_assert_cmpint(raw_be_recv(r, r->chan, VU_CHANNEL_BACKEND, true, &m), ==, 1);
+        g_assert_cmpint(raw_peer_recv(r, r->chan, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_ADD);
         g_assert_cmpuint(m.payload.u64, ==, 0);
         g_assert_nonnull(share_table_lookup(service_table(t.s), uuid));
 
-        raw_be_free(r);
+        raw_peer_free(r);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         g_assert_cmpuint(share_table_size(service_table(t.s)), ==, 0);
         test_service_clear(&t);
@@ -187,34 +187,34 @@ static void test_fd_flood(void)
         TestDev *exporter;
         VuMessage m;
         size_t n;
-        RawBe *r;
+        RawPeer *r;
 
         config_defaults(&c);
         test_service_init(&t, &c);
 
         for (unsigned round = 0; round < 20; round++) {
-                r = raw_be_new(&t);
+                r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
                 test_uuid(uuid);
-                g_assert_cmpint(raw_be_request(r, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
+                g_assert_cmpint(test_raw_request(r, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
                 if (round % 2 == 0) {
                         vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY,
                                              uuid);
                         add_memfds(&m, VU_MAX_FDS);
-                        raw_be_send(r, r->chan, &m);
+                        raw_peer_send(r, r->chan, &m);
                 } else {
                         n = serialize(VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, buf);
                         send_with_fds(vu_conn_fd(r->chan), buf, n, 12);
                 }
-                g_assert_cmpint(raw_be_recv(r, r->chan, VU_CHANNEL_BACKEND, true, &m), <, 0);
-                TEST_WAIT_FOR(&t, !raw_be_connected(r));
+                g_assert_cmpint(raw_peer_recv(r, r->chan, &m), <, 0);
+                TEST_WAIT_FOR(&t, !test_raw_peer_connected(&t, r));
                 g_assert_null(share_table_lookup(service_table(t.s), uuid));
-                raw_be_free(r);
+                raw_peer_free(r);
                 most = MAX(most, fd_count_open());
         }
         g_assert_cmpuint(t.removed, ==, 20);
 
         exporter = test_dev_new(&t);
-        r = raw_be_new(&t);
+        r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         test_uuid(uuid);
         g_assert_cmpint(test_dev_add(exporter, uuid), ==, 0);
         /* A window under max_pending_lookups_per_peer (64): beyond it the
@@ -246,7 +246,7 @@ static void test_fd_flood(void)
         g_assert_cmpint(most, <, fds + 200);
         g_test_message("fd flood: %u lookups with an fd each; at most %d fds open (%d before)",
                        lookups, most, fds);
-        raw_be_free(r);
+        raw_peer_free(r);
         test_dev_free(exporter);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         test_assert_serves(&t);
@@ -280,7 +280,7 @@ static void test_never_reads(void)
         uint8_t uuid[16];
         ShareOwner client;
         gint64 end;
-        RawBe *r;
+        RawPeer *r;
 
         config_defaults(&c);
         test_service_init(&t, &c);
@@ -290,11 +290,11 @@ static void test_never_reads(void)
             memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(uuid), &buffer), ==,
             0);
         g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
-        r = raw_be_new(&t);
+        r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
 
         /* Write until the socket is full or all are out; the hub reads as
          * it likes. */
-        end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
+        end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
         while (sent < total && g_get_monotonic_time() < end) {
                 VuMessage m;
 
@@ -342,7 +342,7 @@ stuck:
                 g_assert_cmpint(k, ==, 0);
         }
         g_assert_cmpuint(answered, ==, total);
-        raw_be_free(r);
+        raw_peer_free(r);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         finish_with_client(&t, &client, fds);
 }
@@ -361,7 +361,7 @@ static void test_head_of_line(void)
         unsigned answered = 0, sent = 0;
         uint8_t held[16], slow[16];
         ShareOwner client;
-        RawBe *exporter, *importer;
+        RawPeer *exporter, *importer;
         VuMessage m, get;
         gint64 end;
 
@@ -374,17 +374,16 @@ static void test_head_of_line(void)
             memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(held), &buffer), ==,
             0);
         g_assert_cmpint(service_export_fd(t.s, held, buffer, &client, NULL, NULL), ==, 0);
-        exporter = raw_be_new(&t);
-        importer = raw_be_new(&t);
-        g_assert_cmpint(raw_be_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, slow, NULL), ==, 0);
+        exporter = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
+        importer = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
+        g_assert_cmpint(test_raw_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, slow, NULL), ==, 0);
 
         vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, slow);
-        raw_be_send(importer, importer->chan, &m);
-        g_assert_cmpint(raw_be_recv(exporter, exporter->main, VU_CHANNEL_FRONTEND, false, &get), ==,
-                        1);
+        raw_peer_send(importer, importer->chan, &m);
+        g_assert_cmpint(raw_peer_recv(exporter, exporter->main, &get), ==, 1);
         /* Keep writing while the first stays unanswered, until the hub
          * stops reading (nothing moves for a while) or all are out. */
-        end = g_get_monotonic_time() + TEST_DEADLINE_USEC;
+        end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
         for (unsigned quiet = 0; sent < total && quiet < 50;) {
                 g_assert_cmpint(g_get_monotonic_time(), <, end);
                 while (sent < total && vu_conn_queued(importer->chan) < 4096) {
@@ -408,7 +407,7 @@ static void test_head_of_line(void)
             0);
         vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, slow);
         g_assert_cmpint(vu_message_add_fd(&m, buffer), ==, 0);
-        raw_be_send(exporter, exporter->main, &m);
+        raw_peer_send(exporter, exporter->main, &m);
         while (answered < total + 1) {
                 VuError err;
                 int k;
@@ -434,8 +433,8 @@ static void test_head_of_line(void)
                 }
                 g_assert_cmpint(k, ==, 0);
         }
-        raw_be_free(importer);
-        raw_be_free(exporter);
+        raw_peer_free(importer);
+        raw_peer_free(exporter);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         finish_with_client(&t, &client, fds);
 }
@@ -450,27 +449,26 @@ static void test_importer_gone_when_exporter_fails(void)
         TestService t;
         ServiceConfig c;
         int fds = fd_count_open();
-        RawBe *exporter, *importer;
+        RawPeer *exporter, *importer;
         uint8_t uuid[16];
         VuMessage m;
 
         config_defaults(&c);
         test_service_init(&t, &c);
-        exporter = raw_be_new(&t);
-        importer = raw_be_new(&t);
+        exporter = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
+        importer = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         test_uuid(uuid);
-        g_assert_cmpint(raw_be_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
+        g_assert_cmpint(test_raw_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
         vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid);
-        raw_be_send(importer, importer->chan, &m);
-        g_assert_cmpint(raw_be_recv(exporter, exporter->main, VU_CHANNEL_FRONTEND, false, &m), ==,
-                        1);
+        raw_peer_send(importer, importer->chan, &m);
+        g_assert_cmpint(raw_peer_recv(exporter, exporter->main, &m), ==, 1);
         /* No hang-up the hub would notice: only its sends will fail. */
         g_assert_cmpint(shutdown(vu_conn_fd(importer->chan), SHUT_RD), ==, 0);
-        raw_be_free(exporter);
+        raw_peer_free(exporter);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         g_assert_cmpuint(share_table_size(service_table(t.s)), ==, 0);
         test_assert_serves(&t);
-        raw_be_free(importer);
+        raw_peer_free(importer);
         test_service_clear(&t);
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
@@ -483,13 +481,12 @@ static void test_vmm_never_reads(void)
 {
         TestService t;
         ServiceConfig c;
-        int fds = fd_count_open(), buffer, most, sv[2];
+        int fds = fd_count_open(), buffer, most;
         const unsigned total = 5000;
         unsigned answered = 0, sent = 0;
-        VuConnection *vmm;
         uint8_t uuid[16];
         ShareOwner client;
-        Peer *p;
+        RawPeer *vmm;
 
         config_defaults(&c);
         test_service_init(&t, &c);
@@ -499,21 +496,20 @@ static void test_vmm_never_reads(void)
             memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(uuid), &buffer), ==,
             0);
         g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
-        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t.s, ROLE_BACKEND, sv[0], "vmm", &p), ==, 0);
-        vmm = vu_conn_new(sv[1]);
+        /* No handshake: a VMM asks at once. */
+        vmm = test_raw_peer_new(&t, RAW_PEER_FRONTEND, "vmm", false);
 
         /* Write while the bridge reads; stop when it stops. */
         for (unsigned quiet = 0; sent < total && quiet < 50;) {
-                while (sent < total && vu_conn_queued(vmm) < 4096) {
+                while (sent < total && vu_conn_queued(vmm->main) < 4096) {
                         VuMessage m;
 
                         vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_NEED_REPLY,
                                              uuid);
-                        g_assert_cmpint(vu_conn_send(vmm, &m), ==, 0);
+                        g_assert_cmpint(vu_conn_send(vmm->main, &m), ==, 0);
                         sent++;
                 }
-                vu_conn_flush(vmm);
+                vu_conn_flush(vmm->main);
                 quiet = sd_event_run(t.ev, 1000) == 0 ? quiet + 1 : 0;
         }
         most = fd_count_open();
@@ -527,15 +523,15 @@ static void test_vmm_never_reads(void)
                 VuError err;
                 int k;
 
-                while (sent < total && vu_conn_queued(vmm) < 4096) {
+                while (sent < total && vu_conn_queued(vmm->main) < 4096) {
                         vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_NEED_REPLY,
                                              uuid);
-                        g_assert_cmpint(vu_conn_send(vmm, &m), ==, 0);
+                        g_assert_cmpint(vu_conn_send(vmm->main, &m), ==, 0);
                         sent++;
                 }
-                vu_conn_flush(vmm);
+                vu_conn_flush(vmm->main);
                 test_service_iterate(&t);
-                while ((k = vu_conn_read(vmm, VU_CHANNEL_FRONTEND, true, &m, &err)) == 1) {
+                while ((k = vu_conn_read(vmm->main, VU_CHANNEL_FRONTEND, true, &m, &err)) == 1) {
                         g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
                         g_assert_cmpuint(m.n_fds, ==, 1);
                         vu_message_close_fds(&m);
@@ -543,7 +539,7 @@ static void test_vmm_never_reads(void)
                 }
                 g_assert_cmpint(k, ==, 0);
         }
-        vu_conn_free(vmm);
+        raw_peer_free(vmm);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         finish_with_client(&t, &client, fds);
 }
@@ -559,12 +555,12 @@ static void test_add_flood(void)
         const unsigned total = 10000;
         unsigned acked = 0, refused = 0, sent = 0;
         uint8_t uuid[16];
-        RawBe *r;
+        RawPeer *r;
 
         config_defaults(&c);
         g_assert_cmpuint(c.max_objects_per_peer, ==, 4096);
         test_service_init(&t, &c);
-        r = raw_be_new(&t);
+        r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         test_uuid(uuid);
         while (acked + refused < total) {
                 VuMessage m;
@@ -594,11 +590,11 @@ static void test_add_flood(void)
         g_assert_cmpuint(acked, ==, 4096);
         g_assert_cmpuint(refused, ==, total - 4096);
         g_assert_cmpuint(share_table_size(service_table(t.s)), ==, 4096);
-        g_assert_cmpuint(peer_exported_count(service_find_peer(t.s, r->peer_id)), ==, 4096);
+        g_assert_cmpuint(peer_exported_count(service_find_peer(t.s, r->service_peer_id)), ==, 4096);
         test_assert_serves(&t);
-        g_assert_true(raw_be_connected(r));
+        g_assert_true(test_raw_peer_connected(&t, r));
 
-        raw_be_free(r);
+        raw_peer_free(r);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         g_assert_cmpuint(share_table_size(service_table(t.s)), ==, 0);
         g_assert_cmpuint(t.removed, ==, t.added);
@@ -628,14 +624,14 @@ static void on_lookup(VuBackend *b, int fd, int error, void *userdata)
         l->done = true;
 }
 
-static void answer_get(RawBe *r, const VuMessage *get, uint32_t request, const uint8_t *uuid)
+static void answer_get(RawPeer *r, const VuMessage *get, uint32_t request, const uint8_t *uuid)
 {
         VuMessage m;
 
         vu_message_init_uuid(&m, request, VU_FLAG_REPLY, uuid);
         add_memfds(&m, 1);
         (void) get;
-        raw_be_send(r, r->main, &m);
+        raw_peer_send(r, r->main, &m);
 }
 
 static void run_answer_fault(AnswerFault fault)
@@ -648,24 +644,24 @@ static void run_answer_fault(AnswerFault fault)
         TestDev *importer;
         gint64 start;
         VuMessage get;
-        RawBe *r;
+        RawPeer *r;
 
         config_defaults(&c);
         /* Short enough to wait out, long enough for a loaded machine to
          * answer the well-behaved lookups in time. */
         c.lookup_timeout_usec =
-            (fault == ANSWER_LATE || fault == ANSWER_NEVER) ? 500 * 1000 : TEST_DEADLINE_USEC;
+            (fault == ANSWER_LATE || fault == ANSWER_NEVER) ? 500 * 1000 : TEST_TIMEOUT_USEC;
         test_service_init(&t, &c);
-        r = raw_be_new(&t);
+        r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         importer = test_dev_new(&t);
         test_uuid(uuid);
         test_uuid(other);
-        g_assert_cmpint(raw_be_request(r, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
-        g_assert_cmpint(raw_be_request(r, VU_BREQ_SHARED_OBJECT_ADD, other, NULL), ==, 0);
+        g_assert_cmpint(test_raw_request(r, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
+        g_assert_cmpint(test_raw_request(r, VU_BREQ_SHARED_OBJECT_ADD, other, NULL), ==, 0);
 
         start = g_get_monotonic_time();
         g_assert_cmpint(vu_backend_lookup(importer->b, uuid, on_lookup, &l), ==, 0);
-        g_assert_cmpint(raw_be_recv(r, r->main, VU_CHANNEL_FRONTEND, false, &get), ==, 1);
+        g_assert_cmpint(raw_peer_recv(r, r->main, &get), ==, 1);
         g_assert_cmpuint(get.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
         g_assert_cmpmem(get.payload.uuid, 16, uuid, 16);
 
@@ -675,7 +671,7 @@ static void run_answer_fault(AnswerFault fault)
                 TEST_WAIT_FOR(&t, l.done);
                 g_assert_cmpint(l.fd, <, 0);
                 g_assert_cmpint(g_get_monotonic_time() - start, >=, 500 * 1000);
-                TEST_WAIT_FOR(&t, !raw_be_connected(r));
+                TEST_WAIT_FOR(&t, !test_raw_peer_connected(&t, r));
                 if (fault == ANSWER_LATE) /* to a closed socket: nobody listens */
                         answer_get(r, &get, VU_REQ_GET_SHARED_OBJECT, uuid);
                 break;
@@ -684,15 +680,15 @@ static void run_answer_fault(AnswerFault fault)
                 TEST_WAIT_FOR(&t, l.done);
                 g_assert_cmpint(l.fd, >=, 0);
                 close(l.fd);
-                g_assert_true(raw_be_connected(r));
+                g_assert_true(test_raw_peer_connected(&t, r));
                 answer_get(r, &get, VU_REQ_GET_SHARED_OBJECT, uuid);
-                TEST_WAIT_FOR(&t, !raw_be_connected(r));
+                TEST_WAIT_FOR(&t, !test_raw_peer_connected(&t, r));
                 break;
         case ANSWER_WRONG_ID:
                 answer_get(r, &get, VU_REQ_GET_STATUS, uuid);
                 TEST_WAIT_FOR(&t, l.done);
                 g_assert_cmpint(l.fd, <, 0);
-                TEST_WAIT_FOR(&t, !raw_be_connected(r));
+                TEST_WAIT_FOR(&t, !test_raw_peer_connected(&t, r));
                 break;
         }
         /* The offender's objects are gone, with Removed for each. */
@@ -702,7 +698,7 @@ static void run_answer_fault(AnswerFault fault)
         g_assert_false(importer->failed);
         test_assert_serves(&t);
 
-        raw_be_free(r);
+        raw_peer_free(r);
         test_dev_free(importer);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         test_service_clear(&t);
@@ -731,69 +727,6 @@ static void test_get_wrong_id(void)
 
 /* ---- a raw VMM against the bridge ---- */
 
-typedef struct {
-        TestService *t;
-        uint64_t peer_id;
-        VuConnection *main; /* our requests out, the bridge's replies in */
-        VuConnection *chan; /* the bridge's requests in, our replies out */
-} RawVmm;
-
-static uint64_t vmm_call(RawVmm *v, uint32_t request, uint32_t flags, const uint64_t *value, int fd)
-{
-        RawBe as_be = {.t = v->t};
-        VuMessage m;
-
-        if (value)
-                vu_message_init_u64(&m, request, flags, *value);
-        else
-                vu_message_init(&m, request, flags, 0);
-        if (fd >= 0)
-                g_assert_cmpint(vu_message_add_fd(&m, fd), ==, 0);
-        raw_be_send(&as_be, v->main, &m);
-        if (!(flags & VU_FLAG_NEED_REPLY) && request != VU_REQ_GET_FEATURES &&
-            request != VU_REQ_GET_PROTOCOL_FEATURES)
-                return 0;
-        g_assert_cmpint(raw_be_recv(&as_be, v->main, VU_CHANNEL_FRONTEND, true, &m), ==, 1);
-        g_assert_cmpuint(m.hdr.request, ==, request);
-        vu_message_close_fds(&m);
-        return m.payload.u64;
-}
-
-/* Connects a VMM that negotiates REPLY_ACK and SHARED_OBJECT and hands over
- * its back-end channel; the bridge is ready when this returns. */
-static RawVmm *raw_vmm_new(TestService *t)
-{
-        const uint64_t pf =
-            VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) | VU_BIT(VU_PF_SHARED_OBJECT);
-        RawVmm *v = g_new0(RawVmm, 1);
-        uint64_t features;
-        int sv[2], ch[2];
-        Peer *p;
-
-        v->t = t;
-        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
-        g_assert_cmpint(service_adopt_peer(t->s, ROLE_BACKEND, sv[0], "vmm", &p), ==, 0);
-        v->peer_id = peer_id(p);
-        v->main = vu_conn_new(sv[1]);
-        features = vmm_call(v, VU_REQ_GET_FEATURES, 0, NULL, -1);
-        vmm_call(v, VU_REQ_SET_FEATURES, 0, &features, -1);
-        g_assert_cmphex(vmm_call(v, VU_REQ_GET_PROTOCOL_FEATURES, 0, NULL, -1) & pf, ==, pf);
-        vmm_call(v, VU_REQ_SET_PROTOCOL_FEATURES, 0, &pf, -1);
-        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch), ==, 0);
-        g_assert_cmpuint(vmm_call(v, VU_REQ_SET_BACKEND_REQ_FD, VU_FLAG_NEED_REPLY, NULL, ch[1]),
-                         ==, 0);
-        v->chan = vu_conn_new(ch[0]);
-        TEST_WAIT_FOR(t, peer_state(service_find_peer(t->s, v->peer_id)) == PEER_STATE_READY);
-        return v;
-}
-
-static void raw_vmm_free(RawVmm *v)
-{
-        vu_conn_free(v->chan);
-        vu_conn_free(v->main);
-        g_free(v);
-}
-
 typedef enum {
         VMM_ACK_LATE,
         VMM_ACK_TWICE,
@@ -811,36 +744,35 @@ static void run_vmm_ack_fault(VmmAckFault fault)
         TestService t;
         ServiceConfig c;
         int fds = fd_count_open(), buffer;
-        RawBe as_be = {.t = &t};
         ShareOwner client;
         uint8_t uuid[16];
         VuMessage m;
-        RawVmm *v;
+        RawPeer *v;
 
         config_defaults(&c);
         c.lookup_timeout_usec = 500 * 1000; /* the bridge's reply deadline */
         test_service_init(&t, &c);
         share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
-        v = raw_vmm_new(&t);
+        v = test_raw_peer_new(&t, RAW_PEER_FRONTEND, "vmm", true);
         test_uuid(uuid);
         g_assert_cmpint(
             memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, test_uuid_seed(uuid), &buffer), ==,
             0);
         g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
-        g_assert_cmpint(raw_be_recv(&as_be, v->chan, VU_CHANNEL_BACKEND, false, &m), ==, 1);
+        g_assert_cmpint(raw_peer_recv(v, v->chan, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_ADD);
         g_assert_true(m.hdr.flags & VU_FLAG_NEED_REPLY);
         g_assert_cmpmem(m.payload.uuid, 16, uuid, 16);
         switch (fault) {
         case VMM_ACK_LATE: {
                 VuMessage ack;
-                Peer *p = service_find_peer(t.s, v->peer_id);
+                Peer *p = service_find_peer(t.s, v->service_peer_id);
 
                 TEST_WAIT_FOR(&t, strstr(peer_last_error(p), "no answer to ADD") != NULL);
                 vu_message_init_reply_u64(&ack, &m, 0);
-                raw_be_send(&as_be, v->chan, &ack);
+                raw_peer_send(v, v->chan, &ack);
                 test_assert_serves(&t);
-                g_assert_true(service_find_peer(t.s, v->peer_id) == p);
+                g_assert_true(service_find_peer(t.s, v->service_peer_id) == p);
                 g_assert_cmpuint(peer_exported_count(p), ==, 0);
                 /* The VM leaves; the grace does not outlive it. */
                 vu_conn_free(v->chan);
@@ -853,25 +785,26 @@ static void run_vmm_ack_fault(VmmAckFault fault)
                 VuMessage ack;
 
                 vu_message_init_reply_u64(&ack, &m, 0);
-                raw_be_send(&as_be, v->chan, &ack);
-                TEST_WAIT_FOR(&t, peer_exported_count(service_find_peer(t.s, v->peer_id)) == 1);
+                raw_peer_send(v, v->chan, &ack);
+                TEST_WAIT_FOR(&t,
+                              peer_exported_count(service_find_peer(t.s, v->service_peer_id)) == 1);
                 vu_message_init_reply_u64(&ack, &m, 0);
-                raw_be_send(&as_be, v->chan, &ack);
+                raw_peer_send(v, v->chan, &ack);
                 break;
         }
         case VMM_ACK_WRONG_ID: {
                 VuMessage ack;
 
                 vu_message_init_u64(&ack, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_REPLY, 0);
-                raw_be_send(&as_be, v->chan, &ack);
+                raw_peer_send(v, v->chan, &ack);
                 break;
         }
         }
-        TEST_WAIT_FOR(&t, service_find_peer(t.s, v->peer_id) == NULL);
+        TEST_WAIT_FOR(&t, service_find_peer(t.s, v->service_peer_id) == NULL);
         /* The bus client's object is not the VMM's: it stays. */
         g_assert_nonnull(share_table_lookup(service_table(t.s), uuid));
         test_assert_serves(&t);
-        raw_vmm_free(v);
+        raw_peer_free(v);
         finish_with_client(&t, &client, fds);
 }
 
@@ -1052,7 +985,7 @@ static void run_pending_limit(bool global)
         int fds = fd_count_open();
         const unsigned cap = 3, asked = 7;
         uint8_t uuid[2][16];
-        RawBe *exporter[2], *importer;
+        RawPeer *exporter[2], *importer;
         unsigned gets = 0;
         VuMessage m;
 
@@ -1063,17 +996,17 @@ static void run_pending_limit(bool global)
                 c.max_pending_lookups_per_peer = cap;
         test_service_init(&t, &c);
         for (unsigned i = 0; i < 2; i++) {
-                exporter[i] = raw_be_new(&t);
+                exporter[i] = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
                 test_uuid(uuid[i]);
                 g_assert_cmpint(
-                    raw_be_request(exporter[i], VU_BREQ_SHARED_OBJECT_ADD, uuid[i], NULL), ==, 0);
+                    test_raw_request(exporter[i], VU_BREQ_SHARED_OBJECT_ADD, uuid[i], NULL), ==, 0);
         }
-        importer = raw_be_new(&t);
+        importer = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         for (unsigned i = 0; i < asked; i++) {
                 /* Per peer: all to exporter 0. Global: alternate. */
                 vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
                                      uuid[global ? i % 2 : 0]);
-                raw_be_send(importer, importer->chan, &m);
+                raw_peer_send(importer, importer->chan, &m);
         }
         /* Every lookup was handled once the entries count them (refused
          * ones too); by then each GET that was let through is on its way. */
@@ -1103,15 +1036,14 @@ static void run_pending_limit(bool global)
                 answer_get(exporter[held_from[i]], &held[i], VU_REQ_GET_SHARED_OBJECT,
                            held[i].payload.uuid);
         for (unsigned i = 0; i < asked; i++) {
-                g_assert_cmpint(raw_be_recv(importer, importer->chan, VU_CHANNEL_BACKEND, true, &m),
-                                ==, 1);
+                g_assert_cmpint(raw_peer_recv(importer, importer->chan, &m), ==, 1);
                 g_assert_cmpuint(m.payload.u64, ==, i < cap ? 0 : 1);
                 g_assert_cmpuint(m.n_fds, ==, i < cap ? 1 : 0);
                 vu_message_close_fds(&m);
         }
-        raw_be_free(importer);
+        raw_peer_free(importer);
         for (unsigned i = 0; i < 2; i++)
-                raw_be_free(exporter[i]);
+                raw_peer_free(exporter[i]);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         test_service_clear(&t);
         g_assert_cmpint(fd_count_open(), ==, fds);
@@ -1186,17 +1118,16 @@ static void test_soak(void)
                         test_dev_free(exporter); /* its socket closes as in a crash */
                 } else {
                         /* A raw exporter that dies with a lookup outstanding. */
-                        RawBe *exporter = raw_be_new(&t);
+                        RawPeer *exporter = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
                         Lookup l = {0};
                         VuMessage get;
 
                         g_assert_cmpint(
-                            raw_be_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==, 0);
+                            test_raw_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, uuid, NULL), ==,
+                            0);
                         g_assert_cmpint(vu_backend_lookup(importer->b, uuid, on_lookup, &l), ==, 0);
-                        g_assert_cmpint(
-                            raw_be_recv(exporter, exporter->main, VU_CHANNEL_FRONTEND, false, &get),
-                            ==, 1);
-                        raw_be_free(exporter);
+                        g_assert_cmpint(raw_peer_recv(exporter, exporter->main, &get), ==, 1);
+                        raw_peer_free(exporter);
                         TEST_WAIT_FOR(&t, l.done);
                         g_assert_cmpint(l.fd, <, 0);
                 }

@@ -713,6 +713,7 @@ static void run_access_case(Fixture *f, const char *denied_error)
 {
         AccessCase c = {.denied_error = denied_error};
         g_autofree char *err = NULL;
+        HarnessProc *listener;
         int fd = new_memfd(4096, 5), pp[2];
         uid_t uid;
         gid_t gid;
@@ -731,12 +732,7 @@ static void run_access_case(Fixture *f, const char *denied_error)
         g_assert_cmpint(pipe2(pp, O_CLOEXEC), ==, 0);
         c.ready_pipe = pp[1];
         c.uuid = g_strdup("5e1d7a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b");
-        pid_t pid = fork();
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                close(pp[0]);
-                _exit(testbed_run_as(&f->tb, uid, gid, (gid_t) -1, nobody_receives_signal, &c));
-        }
+        listener = testbed_start_as(&f->tb, uid, gid, (gid_t) -1, nobody_receives_signal, &c);
         close(pp[1]);
         g_assert_cmpint(read(pp[0], &byte, 1), ==, 1); /* the child dies with a deadline */
         close(pp[0]);
@@ -744,8 +740,7 @@ static void run_access_case(Fixture *f, const char *denied_error)
         fd = new_memfd(4096, 6);
         err = call_export(f->bus, fd, c.uuid, NULL, NULL);
         g_assert_null(err);
-        int status = 0;
-        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        int status = harness_wait_exit(listener, TEST_TIMEOUT_MS);
         g_assert_true(WIFEXITED(status));
         g_assert_cmpint(WEXITSTATUS(status), ==, 0);
         g_free(c.uuid);
@@ -883,29 +878,24 @@ static char *fd_devino(int fd)
 
 static void test_backend_objects(Fixture *f, gconstpointer data)
 {
-        g_autofree char *device = testbed_build_path("service/vhost-share-device");
         g_autofree char *sock = g_build_filename(f->tb.dir, "dev.sock", NULL);
         g_autofree char *listen = g_strdup_printf("--listen=%s", sock);
-        const char *argv[] = {device, listen, "--export=2", "--commands", NULL};
-        g_autofree char *peer = NULL, *err = NULL, *s = NULL, *ev = NULL, *line = NULL;
+        g_autofree char *peer = NULL, *err = NULL, *s = NULL, *ev = NULL;
         g_autofree char *p0 = NULL, *p1 = NULL, *p2 = NULL, *devino = NULL;
+        const HarnessLine *line;
         Exported x[3];
-        TestProcess dev;
+        HarnessProc *dev;
         int fd = -1;
 
-        test_process_spawn(&dev, argv, false);
-        line = test_process_expect(&dev, "LISTENING");
-        g_assert_nonnull(line);
-        g_clear_pointer(&line, g_free);
+        dev = harness_spawn_device(f->tb.h, "device", listen, "--export=2", "--commands", NULL);
+        harness_expect_line(dev, "LISTENING", TEST_TIMEOUT_MS);
 
         err = call_add_peer(f->bus, "connect", sock, &peer);
         g_assert_null(err);
         g_assert_true(g_str_has_prefix(peer, MPATH "/peer/"));
         for (int i = 0; i < 2; i++) {
-                line = test_process_expect(&dev, "EXPORTED");
-                g_assert_nonnull(line);
-                parse_exported(line, &x[i]);
-                g_clear_pointer(&line, g_free);
+                line = harness_expect_line(dev, "EXPORTED", TEST_TIMEOUT_MS);
+                parse_exported(line->text, &x[i]);
         }
         p0 = object_path(x[0].uuid);
         p1 = object_path(x[1].uuid);
@@ -932,7 +922,8 @@ static void test_backend_objects(Fixture *f, gconstpointer data)
         g_assert_cmpstr((s = get_string(f->bus, peer, PIFACE, "SocketPath")), ==, sock);
         g_clear_pointer(&s, g_free);
         g_assert_cmpuint(get_u32(f->bus, peer, PIFACE, "ExportedCount"), ==, 2);
-        g_assert_cmpuint(get_u32(f->bus, peer, PIFACE, "Pid"), ==, (uint32_t) dev.pid);
+        g_assert_cmpuint(get_u32(f->bus, peer, PIFACE, "Pid"), ==,
+                         (uint32_t) harness_proc_pid(dev));
         g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "PeerCount"), ==, 1);
 
         /* Lookup asks the back-end and hands over its buffer. */
@@ -941,27 +932,21 @@ static void test_backend_objects(Fixture *f, gconstpointer data)
         devino = fd_devino(fd);
         g_assert_cmpstr(devino, ==, x[0].devino);
         close(fd);
-        line = test_process_expect(&dev, "SERVED");
-        g_assert_cmpstr(line + strlen("SERVED "), ==, x[0].uuid);
-        g_clear_pointer(&line, g_free);
+        line = harness_expect_line(dev, "SERVED", TEST_TIMEOUT_MS);
+        g_assert_cmpstr(line->text + strlen("SERVED "), ==, x[0].uuid);
         g_assert_cmpuint(get_u64(f->bus, p0, OIFACE, "LookupCount"), ==, 1);
 
         /* The back-end's REMOVE and a new ADD. */
         /* One command at a time: the device reads stdin a line per wakeup. */
-        g_autofree char *cmd = g_strdup_printf("remove %s\n", x[0].uuid);
-        test_process_write(&dev, cmd);
-        line = test_process_expect(&dev, "REMOVED");
-        g_assert_nonnull(line);
-        g_clear_pointer(&line, g_free);
-        test_process_write(&dev, "export\n");
-        line = test_process_expect(&dev, "EXPORTED");
-        g_assert_nonnull(line);
-        parse_exported(line, &x[2]);
-        g_clear_pointer(&line, g_free);
+        harness_send_line(dev, "remove %s", x[0].uuid);
+        harness_expect_line(dev, "REMOVED", TEST_TIMEOUT_MS);
+        harness_send_line(dev, "export");
+        line = harness_expect_line(dev, "EXPORTED", TEST_TIMEOUT_MS);
+        parse_exported(line->text, &x[2]);
         p2 = object_path(x[2].uuid);
 
         /* The back-end goes away: its objects go with it, once each. */
-        g_assert_cmpint(test_process_stop(&dev), >=, 0);
+        harness_stop(dev, TEST_TIMEOUT_MS);
         g_assert_true(signal_log_wait(&f->log, f->bus, 9));
         testbed_sync(f->bus);
         guint removed = 0;
@@ -1030,23 +1015,20 @@ static bool async_done(void *data)
 
 /* Starts vhost-share-device --no-answer with one export, attaches it with
  * AddPeer and returns the exported UUID. */
-static void start_mute_device(Fixture *f, TestProcess *dev, Exported *x)
+static HarnessProc *start_mute_device(Fixture *f, Exported *x)
 {
-        g_autofree char *device = testbed_build_path("service/vhost-share-device");
         g_autofree char *sock = g_build_filename(f->tb.dir, "mute.sock", NULL);
         g_autofree char *listen = g_strdup_printf("--listen=%s", sock);
-        const char *argv[] = {device, listen, "--export=1", "--no-answer", NULL};
-        g_autofree char *line = NULL, *err = NULL;
+        g_autofree char *err = NULL;
+        HarnessProc *dev;
 
-        test_process_spawn(dev, argv, false);
-        line = test_process_expect(dev, "LISTENING");
-        g_assert_nonnull(line);
-        g_clear_pointer(&line, g_free);
+        dev =
+            harness_spawn_device(f->tb.h, "mute-device", listen, "--export=1", "--no-answer", NULL);
+        harness_expect_line(dev, "LISTENING", TEST_TIMEOUT_MS);
         err = call_add_peer(f->bus, "connect", sock, NULL);
         g_assert_null(err);
-        line = test_process_expect(dev, "EXPORTED");
-        g_assert_nonnull(line);
-        parse_exported(line, x);
+        parse_exported(harness_expect_line(dev, "EXPORTED", TEST_TIMEOUT_MS)->text, x);
+        return dev;
 }
 
 /* A lookup the exporter never answers costs its caller a Timeout, and only
@@ -1055,11 +1037,11 @@ static void test_backend_lookup_timeout(Fixture *f, gconstpointer data)
 {
         sd_bus_slot *slot = NULL;
         AsyncCall c = {0};
-        TestProcess dev;
+        HarnessProc *dev;
         Exported x;
         gint64 start;
 
-        start_mute_device(f, &dev, &x);
+        dev = start_mute_device(f, &x);
         /* The fixture's configuration: LookupTimeoutMSec=300. */
         start = g_get_monotonic_time();
         g_assert_cmpint(sd_bus_call_method_async(f->bus, &slot, DEST, MPATH, MIFACE, "Lookup",
@@ -1073,7 +1055,7 @@ static void test_backend_lookup_timeout(Fixture *f, gconstpointer data)
         g_assert_cmpint(g_get_monotonic_time() - start, >=, 300 * 1000);
         sd_bus_slot_unref(slot);
         g_free(c.error);
-        test_process_stop(&dev);
+        harness_stop(dev, TEST_TIMEOUT_MS);
 }
 
 /* An exporter that disconnects while a lookup waits on it: PeerGone. */
@@ -1081,16 +1063,16 @@ static void test_backend_lookup_peer_gone(Fixture *f, gconstpointer data)
 {
         sd_bus_slot *slot = NULL;
         AsyncCall c = {0};
-        TestProcess dev;
+        HarnessProc *dev;
         Exported x;
 
-        start_mute_device(f, &dev, &x);
+        dev = start_mute_device(f, &x);
         g_assert_cmpint(sd_bus_call_method_async(f->bus, &slot, DEST, MPATH, MIFACE, "Lookup",
                                                  on_async_reply, &c, "s", x.uuid),
                         >=, 0);
         testbed_sync(f->bus); /* the lookup is in the service, waiting */
         g_assert_false(c.done);
-        g_assert_cmpint(test_process_stop(&dev), >=, 0);
+        harness_stop(dev, TEST_TIMEOUT_MS);
         g_assert_true(testbed_pump_until(f->bus, async_done, &c));
         g_assert_cmpstr(c.error, ==, ERR("PeerGone"));
         sd_bus_slot_unref(slot);
@@ -1192,8 +1174,8 @@ static void test_busctl(Fixture *f, gconstpointer data)
         const char *intro[] = {"introspect", DEST, MPATH, NULL};
         const char *argv[] = {"/usr/bin/busctl", addr, "monitor", DEST, NULL};
         int fd = new_memfd(4096, 4), fd2 = new_memfd(4096, 5);
-        TestProcess mon;
-        char *line;
+        const HarnessLine *line;
+        HarnessProc *mon;
 
         err = call_export(f->bus, fd, "", &uuid, &path);
         g_assert_null(err);
@@ -1213,23 +1195,15 @@ static void test_busctl(Fixture *f, gconstpointer data)
 
         /* busctl monitor sees the Added signal of an Export. */
         /* It says it is ready on stderr. */
-        test_process_spawn(&mon, argv, true);
-        line = test_process_expect(&mon, "Monitoring bus message stream");
-        g_assert_nonnull(line);
-        g_free(line);
+        mon = harness_spawn(f->tb.h, "busctl monitor", argv, NULL, HARNESS_SPAWN_DEFAULT);
+        line = harness_expect_output(mon, HARNESS_STDERR, "Monitoring bus message stream",
+                                     TEST_TIMEOUT_MS);
+        g_assert_true(g_str_has_prefix(line->text, "Monitoring bus message stream"));
         g_clear_pointer(&err, g_free);
         err = call_export(f->bus, fd2, "", NULL, NULL);
         g_assert_null(err);
-        for (;;) {
-                line = test_process_read_line(&mon);
-                g_assert_nonnull(line);
-                if (strstr(line, "Member=Added")) {
-                        g_free(line);
-                        break;
-                }
-                g_free(line);
-        }
-        test_process_stop(&mon);
+        harness_expect_output(mon, HARNESS_STDOUT, "Member=Added", TEST_TIMEOUT_MS);
+        harness_stop(mon, TEST_TIMEOUT_MS);
         close(fd);
         close(fd2);
 }
@@ -1238,22 +1212,22 @@ static void test_busctl(Fixture *f, gconstpointer data)
 
 static void test_name_taken(Fixture *f, gconstpointer data)
 {
-        g_autofree char *daemon = testbed_build_path("service/vhost-shared");
+        g_autofree char *daemon = harness_build_file("service/vhost-shared");
         g_autofree char *addr = g_strdup_printf("--bus-address=%s", f->tb.address);
         g_autofree char *config = g_strdup_printf("--config=%s", f->tb.config);
         const char *argv[] = {daemon, addr, config, NULL};
-        g_autofree char *line = NULL;
-        TestProcess second;
+        const HarnessLine *line;
+        HarnessProc *second;
         int status;
 
         /* A second service on the same bus gives up, and says why. */
-        test_process_spawn(&second, argv, true);
-        line = test_process_expect(&second, "<3>Cannot own org.vhostshare.share1");
-        g_assert_nonnull(line);
-        status = test_process_wait(&second);
+        second = harness_spawn(f->tb.h, "second vhost-shared", argv, NULL, HARNESS_SPAWN_DEFAULT);
+        line = harness_expect_output(second, HARNESS_STDERR, "Cannot own org.vhostshare.share1",
+                                     TEST_TIMEOUT_MS);
+        g_assert_true(g_str_has_prefix(line->text, "<3>Cannot own org.vhostshare.share1"));
+        status = harness_wait_exit(second, TEST_TIMEOUT_MS);
         g_assert_true(WIFEXITED(status));
         g_assert_cmpint(WEXITSTATUS(status), ==, 1);
-        test_process_stop(&second);
         /* The first one still serves. */
         testbed_sync(f->bus);
 }

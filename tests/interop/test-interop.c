@@ -24,7 +24,6 @@
 
 #include "harness.h"
 
-#define WAIT_MS HARNESS_TIMEOUT_MS
 #define MAX_PROCS 12
 
 /* A child with a cursor over its merged output. */
@@ -82,19 +81,19 @@ static const HarnessLine *proc_find_after(Proc *p, uint64_t after, const char *a
 }
 
 /* The first line after the cursor containing a (and b), waiting up to
- * WAIT_MS; the cursor moves to it. Fails the test with why and everything
+ * TEST_TIMEOUT_MS; the cursor moves to it. Fails the test with why and everything
  * every process said when it does not come. */
 static const HarnessLine *proc_expect2(Fixture *fx, Proc *p, const char *a, const char *b,
                                        const char *why)
 {
-        gint64 deadline = g_get_monotonic_time() + (gint64) WAIT_MS * 1000;
+        gint64 deadline = g_get_monotonic_time() + (gint64) TEST_TIMEOUT_MS * 1000;
         const HarnessLine *l;
 
         while (!(l = proc_find_after(p, p->cursor, a, b))) {
                 if (g_get_monotonic_time() >= deadline)
                         harness_fail(fx->h, "%s: no line with '%s'%s%s from %s within %d ms: %s",
                                      g_test_get_path(), a, b ? "' and '" : "", b ? b : "", p->name,
-                                     WAIT_MS, why);
+                                     TEST_TIMEOUT_MS, why);
                 harness_pump(fx->h, 100);
         }
         p->cursor = l->seq;
@@ -120,7 +119,7 @@ static void proc_send(Proc *p, const char *line)
 /* SIGTERM, and waits for the exit. */
 static void proc_stop(Proc *p)
 {
-        harness_stop(p->hp, WAIT_MS);
+        harness_stop(p->hp, TEST_TIMEOUT_MS);
 }
 
 /* ---- the fixture ---- */
@@ -310,7 +309,7 @@ static char *fd_target_matching(pid_t pid, const char *part)
 /* Waits until pid has at most n fds open; returns the count. */
 static int wait_fds_at_most(Fixture *fx, Proc *p, int n)
 {
-        gint64 deadline = g_get_monotonic_time() + WAIT_MS * 1000;
+        gint64 deadline = g_get_monotonic_time() + TEST_TIMEOUT_MS * 1000;
         int c;
 
         while ((c = count_fds(proc_pid(p))) > n) {
@@ -436,7 +435,7 @@ static void test_serve_options(Fixture *fx, gconstpointer data)
         Proc *p = fx_add(fx, harness_spawn(fx->h, "bad",
                                            (const char *const[]){exe, "--no-bus", bad, NULL}, NULL,
                                            HARNESS_SPAWN_DEFAULT));
-        int status = harness_wait_exit(p->hp, WAIT_MS);
+        int status = harness_wait_exit(p->hp, TEST_TIMEOUT_MS);
         g_assert_true(WIFEXITED(status));
         g_assert_cmpint(WEXITSTATUS(status), ==, 1);
         proc_expect(fx, p, "serve option 'queues=0'", "the bad option is named");

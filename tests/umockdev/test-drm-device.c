@@ -26,8 +26,7 @@
 #include "drm-device.h"
 #include "drm-testbed.h"
 #include "fd-util.h"
-
-#define DEADLINE_USEC (5 * G_USEC_PER_SEC)
+#include "test-timeout.h"
 
 /* ---- fixture ---- */
 
@@ -501,7 +500,7 @@ static void on_device_event(DrmDeviceList *l, const DrmDevice *d, DrmDeviceEvent
 /* Runs ev until *count reaches want or the deadline passes. */
 static void run_until(sd_event *ev, const guint *count, guint want)
 {
-        gint64 deadline = g_get_monotonic_time() + DEADLINE_USEC;
+        gint64 deadline = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
 
         while (*count < want) {
                 gint64 left = deadline - g_get_monotonic_time();

@@ -7,16 +7,11 @@
  * under a never-started device. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dbus-testbed.h"
@@ -36,10 +31,7 @@ typedef struct {
         Testbed tb;
         sd_bus *bus;
         SignalLog log;
-        pid_t qemu;
-        pid_t device;
-        char *qemu_log;
-        char *svc_log; /* the service's stderr */
+        HarnessProc *qemu;
 } Fixture;
 
 static void require_qemu(void)
@@ -58,81 +50,20 @@ static void require_qemu(void)
                         g_strstrip(out));
 }
 
-/* Starts argv with stdout and stderr appended to log; dies with the test. */
-static pid_t spawn(char **argv, const char *log)
+/* Waits for a line of p containing s (on either stream), dispatching the
+ * bus meanwhile. */
+static void wait_output(Fixture *f, HarnessProc *p, const char *s)
 {
-        pid_t pid = fork();
+        gint64 deadline = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
 
-        g_assert_cmpint(pid, >=, 0);
-        if (pid == 0) {
-                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                dup2(null, 0);
-                dup2(fd, 1);
-                dup2(fd, 2);
-                execvp(argv[0], argv);
-                _exit(127);
-        }
-        return pid;
-}
-
-/* SIGTERM, then SIGKILL after 10 s; always reaped. */
-static void stop(pid_t *pid)
-{
-        int pidfd, status;
-
-        if (*pid <= 0)
-                return;
-        pidfd = (int) syscall(SYS_pidfd_open, *pid, 0);
-        kill(*pid, SIGTERM);
-        if (pidfd >= 0) {
-                struct pollfd p = {.fd = pidfd, .events = POLLIN};
-                if (poll(&p, 1, 10000) <= 0)
-                        kill(*pid, SIGKILL);
-                close(pidfd);
-        }
-        g_assert_cmpint(waitpid(*pid, &status, 0), ==, *pid);
-        *pid = 0;
-}
-
-static char *file_text(const char *path)
-{
-        char *text = NULL;
-
-        g_file_get_contents(path, &text, NULL, NULL);
-        return text ? text : g_strdup("");
-}
-
-/* Waits until path's text contains s. */
-static bool file_has_pred(void *data)
-{
-        char **a = data;
-        g_autofree char *text = file_text(a[0]);
-
-        return strstr(text, a[1]) != NULL;
-}
-
-/* A file changing does not wake the bus: re-read it every 20 ms (while
- * dispatching the bus) until it has s, for up to 10 s. */
-static void wait_file_has(Fixture *f, const char *path, const char *s)
-{
-        const char *a[] = {path, s};
-        gint64 deadline = g_get_monotonic_time() + TESTBED_TIMEOUT_USEC;
-        bool found;
-
-        while (!(found = file_has_pred(a)) && g_get_monotonic_time() < deadline) {
-                if (f->bus) {
+        while (!harness_find_line(p, HARNESS_STDOUT, s) &&
+               !harness_find_line(p, HARNESS_STDERR, s)) {
+                if (g_get_monotonic_time() > deadline)
+                        harness_fail(f->tb.h, "no '%s' from %s in time", s, harness_proc_name(p));
+                if (f->bus)
                         while (sd_bus_process(f->bus, NULL) > 0)
                                 ;
-                        sd_bus_wait(f->bus, 20 * 1000);
-                } else {
-                        g_usleep(20 * 1000);
-                }
-        }
-        if (!found) {
-                g_autofree char *text = file_text(path);
-                g_error("no '%s' in %s within the deadline:\n%s", s, path, text);
+                harness_pump(f->tb.h, 20);
         }
 }
 
@@ -141,19 +72,16 @@ static void setup(Fixture *f, gconstpointer data)
         memset(f, 0, sizeof(*f));
         require_qemu();
         testbed_init(&f->tb, TESTBED_POLICY_OPEN);
-        f->qemu_log = g_build_filename(f->tb.dir, "qemu.log", NULL);
-        f->svc_log = g_build_filename(f->tb.dir, "service.log", NULL);
 }
 
 static void teardown(Fixture *f, gconstpointer data)
 {
-        stop(&f->qemu); /* first */
-        stop(&f->device);
+        /* QEMU first, before the service its devices are connected to. */
+        if (f->qemu)
+                harness_stop(f->qemu, TEST_TIMEOUT_MS);
         signal_log_clear(&f->log);
         f->bus = sd_bus_flush_close_unref(f->bus);
         testbed_clear(&f->tb);
-        g_free(f->qemu_log);
-        g_free(f->svc_log);
 }
 
 /* ---- the peers over D-Bus ---- */
@@ -251,16 +179,16 @@ static void wait_counts(Fixture *f, GPtrArray *paths, uint32_t sum, const char *
         CountWait w = {f, paths, error_part, sum};
 
         if (!testbed_pump_until(f->bus, counts_reached, &w)) {
-                g_autofree char *log = file_text(f->svc_log);
                 for (guint i = 0; i < paths->len; i++) {
                         const char *path = g_ptr_array_index(paths, i);
                         g_autofree char *err = get_string(f, path, "LastError");
                         g_printerr("%s: ExportedCount %u, LastError '%s'\n", path,
                                    get_u32(f, path, "ExportedCount"), err);
                 }
-                g_error("peers did not reach ExportedCount sum %u with a LastError containing "
-                        "'%s'; service log:\n%s",
-                        sum, error_part, log);
+                harness_fail(f->tb.h,
+                             "peers did not reach ExportedCount sum %u with a LastError "
+                             "containing '%s'",
+                             sum, error_part);
         }
 }
 
@@ -293,33 +221,25 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
         g_autofree char *serve1 = g_strdup_printf("--serve=%s", b1);
         g_autofree char *serve2 = g_strdup_printf("--serve=%s", b2);
         g_autofree char *listen = g_strdup_printf("--listen=%s", d0);
-        g_autofree char *dev_log = g_build_filename(f->tb.dir, "device.log", NULL);
-        g_autofree char *dev_exe = testbed_build_path("service/vhost-share-device");
         g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
         const char *args[] = {serve1, serve2, "-v", "--lookup-timeout-ms=5000", NULL};
         g_autofree char *err = NULL;
+        HarnessProc *dev, *svc;
         int fd = -1;
 
-        f->device = spawn((char *[]){dev_exe, listen, "--no-reply-ack", "--answer-without-uuid",
-                                     "--export=1", "--uuid=" UUID_W, NULL},
-                          dev_log);
-        /* The service inherits stderr: point it at a file the test reads. */
-        int saved = dup(2), lf = open(f->svc_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        g_assert_cmpint(saved, >=, 0);
-        g_assert_cmpint(lf, >=, 0);
-        dup2(lf, 2);
+        dev = harness_spawn_device(f->tb.h, "exporter", listen, "--no-reply-ack",
+                                   "--answer-without-uuid", "--export=1", "--uuid=" UUID_W, NULL);
         testbed_start_service(&f->tb, args);
-        dup2(saved, 2);
-        close(saved);
-        close(lf);
+        svc = f->tb.service;
         f->bus = testbed_connect(&f->tb);
         signal_log_start(&f->log, f->bus); /* wakes the pumps on every change */
-        wait_file_has(f, dev_log, "LISTENING");
+        wait_output(f, dev, "LISTENING");
 
+        g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
         g_autofree char *c0 = g_strdup_printf("socket,id=c0,path=%s", d0);
         g_autofree char *c1 = g_strdup_printf("socket,id=c1,path=%s", b1);
         g_autofree char *c2 = g_strdup_printf("socket,id=c2,path=%s", b2);
-        f->qemu = spawn((char *[]){"qemu-system-x86_64",
+        const char *qemu_argv[] = {qemu,
                                    "-machine",
                                    "q35,accel=tcg",
                                    "-m",
@@ -339,18 +259,14 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
                                    c2,
                                    "-device",
                                    "vhost-user-rng-pci,chardev=c2",
-                                   NULL},
-                        f->qemu_log);
+                                   NULL};
+        f->qemu = harness_spawn(f->tb.h, "qemu", qemu_argv, NULL, HARNESS_SPAWN_DEFAULT);
 
         /* The handshake: both Peer objects say SharedObjects. */
         Peers p = {f, paths};
-        if (!testbed_pump_until(f->bus, two_frontends_ready, &p)) {
-                g_autofree char *log = file_text(f->svc_log);
-                g_error("QEMU's devices did not become ready with SharedObjects; service "
-                        "log:\n%s",
-                        log);
-        }
-        wait_file_has(f, dev_log, "EXPORTED " UUID_W);
+        if (!testbed_pump_until(f->bus, two_frontends_ready, &p))
+                harness_fail(f->tb.h, "QEMU's devices did not become ready with SharedObjects");
+        wait_output(f, dev, "EXPORTED " UUID_W);
 
         /* A Lookup of what only QEMU knows goes upstream: QEMU asks the
          * exporter without the UUID, the exporter answers with its buffer
@@ -358,13 +274,13 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
         err = lookup_error(f, UUID_W);
         g_assert_nonnull(err);
         g_test_message("Lookup of a UUID QEMU holds: %s", err);
-        wait_file_has(f, dev_log, "SERVED " UUID_W);
-        wait_file_has(f, f->svc_log, "LOOKUP " UUID_W " acked with 0 but no fd");
+        wait_output(f, dev, "SERVED " UUID_W);
+        wait_output(f, svc, "LOOKUP " UUID_W " acked with 0 but no fd");
         g_assert_true(g_str_has_prefix(err, "org.vhostshare.share1.Error.Failed: "));
         /* Both bridges lead to the same QEMU (same pid): asked once. */
-        g_autofree char *text = file_text(f->svc_log);
-        g_auto(GStrv) parts = g_strsplit(text, "LOOKUP " UUID_W " acked", -1);
-        g_assert_cmpuint(g_strv_length(parts), ==, 2);
+        g_assert_cmpuint(harness_count_lines(svc, HARNESS_STDOUT, "LOOKUP " UUID_W " acked") +
+                             harness_count_lines(svc, HARNESS_STDERR, "LOOKUP " UUID_W " acked"),
+                         ==, 1);
         g_clear_pointer(&err, g_free);
 
         /* Export over D-Bus: announced on both bridges; QEMU acks one and
@@ -390,9 +306,10 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
         g_assert_nonnull(err);
         g_test_message("Lookup of an unknown UUID: %s", err);
         g_assert_true(g_str_has_prefix(err, "org.vhostshare.share1.Error.NotFound: "));
-        wait_file_has(f, f->svc_log, "LOOKUP " UUID_NONE " refused by the front-end (-22)");
+        wait_output(f, svc, "LOOKUP " UUID_NONE " refused by the front-end (-22)");
 
-        stop(&f->qemu); /* before the service stops */
+        harness_stop(f->qemu, TEST_TIMEOUT_MS); /* before the service stops */
+        f->qemu = NULL;
         testbed_stop_service(&f->tb);
 }
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """What the Python tests share: the build and source trees from meson's
 environment, a private bus run with the shipped policy, vhost-shared started
-on it (waiting for READY=1), and the TAP output. Tests import it from their
-own directory."""
+on it (waiting for READY=1), and the TAP output. Tests import it from
+tests/helpers."""
 
 import os
 import signal
@@ -13,7 +13,10 @@ import tempfile
 import time
 import traceback
 
-TIMEOUT = 10.0
+# The one deadline of the Python tests, in seconds: how long any single wait
+# may take before the test fails. The same as TEST_TIMEOUT_MS of the C tests
+# (tests/helpers/test-timeout.h).
+TIMEOUT = 30.0
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">

@@ -403,7 +403,7 @@ static void test_devices_listed(Fixture *f, gconstpointer data)
  * and PCI slot come from the Device objects. */
 static char *run_ctl(Fixture *f, const char *const *args)
 {
-        g_autofree char *ctl = testbed_build_path("client/vhost-sharectl");
+        g_autofree char *ctl = harness_build_file("client/vhost-sharectl");
         g_autofree char *addr = g_strdup_printf("--address=%s", f->bus.address);
         g_autoptr(GPtrArray) argv = g_ptr_array_new();
         g_autofree char *errout = NULL;
@@ -453,76 +453,30 @@ static void test_ctl_devices(Fixture *f, gconstpointer data)
 
 /* vhost-sharectl monitor, a client process, reports DRM hotplug: one
  * DeviceAdded and one DeviceRemoved line naming the device. */
-typedef struct {
-        int fd;
-        GString *buf;
-} LineReader;
-
-/* The next line of r containing needle, or aborts after 10 s. */
-static char *read_line_with(LineReader *r, const char *needle)
-{
-        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-        for (;;) {
-                char *nl = strchr(r->buf->str, '\n');
-
-                if (nl) {
-                        g_autofree char *line = g_strndup(r->buf->str, (gsize) (nl - r->buf->str));
-
-                        g_string_erase(r->buf, 0, nl - r->buf->str + 1);
-                        if (strstr(line, needle))
-                                return g_steal_pointer(&line);
-                        continue;
-                }
-                gint64 left = deadline - g_get_monotonic_time();
-                struct pollfd p = {.fd = r->fd, .events = POLLIN};
-                char chunk[4096];
-                ssize_t n;
-
-                if (left <= 0 || poll(&p, 1, (int) (left / 1000) + 1) <= 0)
-                        g_error("vhost-sharectl monitor printed no line with \"%s\" in time; "
-                                "pending output: %s",
-                                needle, r->buf->str);
-                n = read(r->fd, chunk, sizeof(chunk));
-                if (n <= 0)
-                        g_error("vhost-sharectl monitor ended before \"%s\"", needle);
-                g_string_append_len(r->buf, chunk, n);
-        }
-}
-
 static void test_ctl_monitor_hotplug(Fixture *f, gconstpointer data)
 {
-        g_autofree char *ctl = testbed_build_path("client/vhost-sharectl");
+        g_autofree char *ctl = harness_build_file("client/vhost-sharectl");
         g_autofree char *addr = g_strdup_printf("--address=%s", f->bus.address);
-        g_autofree char *card1 = NULL, *added = NULL, *removed = NULL;
-        g_autoptr(GString) buf = g_string_new(NULL);
-        g_autoptr(GError) error = NULL;
-        char *argv[] = {ctl, addr, (char *) "monitor", NULL};
-        LineReader r = {.fd = -1, .buf = buf};
-        GPid pid;
-        int status;
+        g_autofree char *card1 = NULL;
+        const char *argv[] = {ctl, addr, "monitor", NULL};
+        const HarnessLine *added, *removed;
+        HarnessProc *mon;
 
-        if (!g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                                      NULL, &r.fd, NULL, &error))
-                g_error("cannot run %s: %s", ctl, error->message);
-        g_free(read_line_with(&r, "Monitoring"));
+        mon = harness_spawn(f->bus.h, "vhost-sharectl monitor", argv, NULL, HARNESS_SPAWN_DEFAULT);
+        harness_expect_output(mon, HARNESS_STDOUT, "Monitoring", TEST_TIMEOUT_MS);
 
         drm_testbed_add_drm(&f->drm, "card1", f->drm.pci, &card1);
-        added = read_line_with(&r, " DeviceAdded ");
-        g_test_message("%s", added);
-        g_assert_nonnull(strstr(added, " card1 " DPATH "card1 DevNode=/dev/dri/card1 "));
-        g_assert_nonnull(strstr(added, " Kind=card"));
+        added = harness_expect_output(mon, HARNESS_STDOUT, " DeviceAdded ", TEST_TIMEOUT_MS);
+        g_test_message("%s", added->text);
+        g_assert_nonnull(strstr(added->text, " card1 " DPATH "card1 DevNode=/dev/dri/card1 "));
+        g_assert_nonnull(strstr(added->text, " Kind=card"));
 
         umockdev_testbed_uevent(f->drm.tb, card1, "remove");
         umockdev_testbed_remove_device(f->drm.tb, card1);
-        removed = read_line_with(&r, " DeviceRemoved ");
-        g_assert_true(g_str_has_suffix(removed, " DeviceRemoved card1 " DPATH "card1"));
+        removed = harness_expect_output(mon, HARNESS_STDOUT, " DeviceRemoved ", TEST_TIMEOUT_MS);
+        g_assert_true(g_str_has_suffix(removed->text, " DeviceRemoved card1 " DPATH "card1"));
 
-        kill(pid, SIGTERM);
-        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-        g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        g_spawn_close_pid(pid);
-        close(r.fd);
+        g_assert_cmpint(harness_stop(mon, TEST_TIMEOUT_MS), ==, 0);
 }
 
 /* ---- allocation ---- */

@@ -3,20 +3,20 @@
 
 /* In-process peers for the reliability tests: a Service on a private
  * sd-event loop, well-behaved vhost-user back-ends built on the project's
- * own back-end engine (TestDev), and raw back-ends (RawBe) the test drives
- * message by message to misbehave. Everything runs on one thread: waiting
- * means running the loop until a condition holds, with a deadline. */
+ * own back-end engine (TestDev), and raw peers (raw-peer.h) the test drives
+ * message by message to misbehave, as back-ends of the hub or as VMMs of
+ * the bridge. Everything runs on one thread: waiting means running the
+ * loop until a condition holds, with TEST_TIMEOUT_MS as the deadline. */
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "backend.h"
+#include "raw-peer.h"
 #include "service.h"
+#include "test-timeout.h"
 #include "vu-connection.h"
-
-/* Generous: the suite runs on loaded 2-core machines and under valgrind. */
-#define TEST_DEADLINE_USEC (30 * G_USEC_PER_SEC)
 
 typedef struct {
         sd_event *ev;
@@ -33,7 +33,7 @@ void test_service_iterate(TestService *t);
 
 #define TEST_WAIT_FOR(t, cond)                                                                     \
         do {                                                                                       \
-                gint64 _end = g_get_monotonic_time() + TEST_DEADLINE_USEC;                         \
+                gint64 _end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;                          \
                 while (!(cond)) {                                                                  \
                         if (g_get_monotonic_time() > _end)                                         \
                                 g_error("%s:%d: timed out waiting for %s", __FILE__, __LINE__,     \
@@ -61,24 +61,17 @@ int64_t test_dev_add(TestDev *d, const uint8_t uuid[16]); /* the ack: 0, > 0 ref
 /* The fd, or -errno; the pattern is checked. */
 int test_dev_lookup(TestDev *d, const uint8_t uuid[16]);
 
-/* A raw back-end: the test answers the hub's handshake itself and then
- * writes what it likes. */
-typedef struct {
-        TestService *t;
-        uint64_t peer_id;
-        VuConnection *main; /* requests from the hub in, our replies out */
-        VuConnection *chan; /* our requests out, the hub's replies in */
-} RawBe;
-
-RawBe *raw_be_new(TestService *t);                         /* handshake done, hub ready */
-void raw_be_free(RawBe *r);                                /* closes both sockets */
-bool raw_be_connected(RawBe *r);                           /* the hub still has the peer */
-void raw_be_send(RawBe *r, VuConnection *c, VuMessage *m); /* takes m's fds */
-/* Waits for the next message on c. Returns 1, or < 0 when the hub hung up. */
-int raw_be_recv(RawBe *r, VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m);
-/* ADD/REMOVE/LOOKUP with NEED_REPLY on the channel; returns the ack and
- * stores a received fd in *ret_fd (when non-NULL; closed otherwise). */
-int64_t raw_be_request(RawBe *r, uint32_t request, const uint8_t uuid[16], int *ret_fd);
+/* A raw peer on a socket the service adopted (as its hub for a
+ * RAW_PEER_BACKEND, as its bridge for a RAW_PEER_FRONTEND), its
+ * service_peer_id set; waits by running the service's loop. With
+ * handshake, it returns once the service calls the peer ready. */
+RawPeer *test_raw_peer_new(TestService *t, RawPeerRole role, const char *name, bool handshake);
+/* The service still has the peer. */
+bool test_raw_peer_connected(TestService *t, RawPeer *r);
+/* ADD/REMOVE/LOOKUP with NEED_REPLY on a back-end's channel; returns the
+ * ack, or < 0 when the hub hung up, and stores a received fd in *ret_fd
+ * (when non-NULL; closed otherwise). */
+int64_t test_raw_request(RawPeer *r, uint32_t request, const uint8_t uuid[16], int *ret_fd);
 
 /* A fresh UUID. */
 void test_uuid(uint8_t uuid[16]);

@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "dbus-testbed.h"
+#include "harness.h"
 
 static const char *emits_changed(GDBusPropertyInfo *p)
 {
@@ -73,7 +73,7 @@ static char *describe_sorted(GDBusInterfaceInfo *i)
 void introspect_check_xml(sd_bus *bus, const char *dest, const char *path, const char *iface)
 {
         g_autofree char *file = g_strdup_printf("dbus/%s.xml", iface);
-        g_autofree char *xml_path = testbed_source_path(file);
+        g_autofree char *xml_path = harness_source_file(file);
         g_autofree char *xml = NULL, *want = NULL, *got = NULL;
         g_autoptr(GDBusNodeInfo) doc = NULL, live = NULL;
         g_autoptr(GError) error = NULL;
