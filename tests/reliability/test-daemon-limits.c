@@ -374,8 +374,8 @@ static void test_config_limits(void)
         import_expect(h, c, held_text, false);
         g_assert_null(harness_find_line(b, HARNESS_STDOUT, held_text));
 
-        g_assert_cmpint(
-            memfd_new_sealed_pattern("held", 4096, held[0] ^ held[7] ^ held[15], &buffer), ==, 0);
+        g_assert_cmpint(memfd_new_sealed_pattern("held", 4096, buffer_pattern_seed(held), &buffer),
+                        ==, 0);
         vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, held);
         g_assert_cmpint(vu_message_add_fd(&m, buffer), ==, 0);
         raw_peer_send(raw, raw->main, &m);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* In-process peers for the reliability tests (see reliability-peers.h). */
-
-#include "reliability-peers.h"
+/* What the reliability tests share (see reliability-fixture.h). */
+#include "reliability-fixture.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -31,6 +30,13 @@ static void on_table_event(ShareTable *table, const ShareEntry *e, ShareEvent ev
                 t->removed++;
 }
 
+void test_config_defaults(ServiceConfig *c)
+{
+        service_config_init_defaults(c);
+        c->reply_timeout_usec = TEST_TIMEOUT_USEC;
+        c->lookup_timeout_usec = TEST_TIMEOUT_USEC;
+}
+
 void test_service_init(TestService *t, const ServiceConfig *cfg)
 {
         *t = (TestService){0};
@@ -58,11 +64,6 @@ void test_uuid(uint8_t uuid[16])
         uuid_generate_random(uuid);
 }
 
-uint8_t test_uuid_seed(const uint8_t uuid[16])
-{
-        return uuid[0] ^ uuid[7] ^ uuid[15];
-}
-
 /* ---- TestDev ---- */
 
 static void dev_on_get(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot, void *userdata)
@@ -73,7 +74,7 @@ static void dev_on_get(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot, voi
         d->gets++;
         if (uuid)
                 g_assert_cmpint(memfd_new_sealed_pattern("test-dev", TEST_BUFFER_SIZE,
-                                                         test_uuid_seed(uuid), &fd),
+                                                         buffer_pattern_seed(uuid), &fd),
                                 ==, 0);
         vu_backend_answer_shared_object(b, slot, uuid, fd);
 }
@@ -161,8 +162,8 @@ int test_dev_lookup(TestDev *d, const uint8_t uuid[16])
         g_assert_cmpint(vu_backend_lookup(d->b, uuid, dev_on_lookup, &c), ==, 0);
         TEST_WAIT_FOR(d->t, c.done);
         if (c.fd >= 0)
-                g_assert_cmpint(memfd_verify_pattern(c.fd, TEST_BUFFER_SIZE, test_uuid_seed(uuid)),
-                                ==, 0);
+                g_assert_cmpint(
+                    memfd_verify_pattern(c.fd, TEST_BUFFER_SIZE, buffer_pattern_seed(uuid)), ==, 0);
         return c.fd;
 }
 
@@ -241,4 +242,55 @@ void test_assert_serves(TestService *t)
         test_dev_free(importer);
         test_dev_free(exporter);
         TEST_WAIT_FOR(t, share_table_lookup(service_table(t->s), uuid) == NULL);
+}
+
+/* ---- what the tests do to peers ---- */
+
+size_t test_serialize_uuid(uint32_t request, uint32_t flags, const uint8_t uuid[16],
+                           uint8_t buf[VU_HEADER_SIZE + VU_UUID_SIZE])
+{
+        VuMessage m;
+
+        vu_message_init_uuid(&m, request, flags, uuid);
+        return vu_message_serialize(&m, buf, VU_HEADER_SIZE + VU_UUID_SIZE);
+}
+
+void test_write_all(int fd, const void *buf, size_t len)
+{
+        g_assert_cmpint(write(fd, buf, len), ==, (ssize_t) len);
+}
+
+void test_add_memfds(VuMessage *m, unsigned n)
+{
+        for (unsigned i = 0; i < n; i++) {
+                int fd;
+
+                g_assert_cmpint(memfd_new_sealed_pattern("flood", 64, 0, &fd), ==, 0);
+                g_assert_cmpint(vu_message_add_fd(m, fd), ==, 0);
+        }
+}
+
+void test_answer_get(RawPeer *r, uint32_t request, const uint8_t *uuid)
+{
+        VuMessage m;
+
+        vu_message_init_uuid(&m, request, VU_FLAG_REPLY, uuid);
+        test_add_memfds(&m, 1);
+        raw_peer_send(r, r->main, &m);
+}
+
+void test_on_lookup(VuBackend *b, int fd, int error, void *userdata)
+{
+        TestLookup *l = userdata;
+
+        l->fd = fd >= 0 ? fd : error;
+        l->done = true;
+}
+
+void test_finish_with_client(TestService *t, ShareOwner *client, int fds)
+{
+        share_table_remove_owner(service_table(t->s), client);
+        share_owner_clear(client);
+        test_service_clear(t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* In-process peers for the reliability tests: a Service on a private
- * sd-event loop, well-behaved vhost-user back-ends built on the project's
- * own back-end engine (TestDev), and raw peers (raw-peer.h) the test drives
- * message by message to misbehave, as back-ends of the hub or as VMMs of
- * the bridge. Everything runs on one thread: waiting means running the
- * loop until a condition holds, with TEST_TIMEOUT_MS as the deadline. */
+/* What the reliability tests share: a Service on a private sd-event loop
+ * in the test process, well-behaved vhost-user back-ends built on the
+ * project's own back-end engine (TestDev), and raw peers (raw-peer.h) the
+ * test drives message by message to misbehave, as back-ends of the hub or
+ * as VMMs of the bridge. Everything runs on one thread: waiting means
+ * running the loop until a condition holds, with TEST_TIMEOUT_MS as the
+ * deadline. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,9 @@ typedef struct {
         unsigned removed;
 } TestService;
 
+/* The defaults, with the service's own deadlines at TEST_TIMEOUT_MS so
+ * that only the one a test shortens can fire. */
+void test_config_defaults(ServiceConfig *c);
 void test_service_init(TestService *t, const ServiceConfig *cfg);
 void test_service_clear(TestService *t);
 /* One loop iteration, waiting at most 1 ms. */
@@ -44,7 +48,7 @@ void test_service_iterate(TestService *t);
 
 /* A well-behaved back-end: answers the handshake, ADDs and LOOKUPs on
  * request, answers GET_SHARED_OBJECT with a sealed memfd of the UUID's
- * pattern (seed uuid[0]^uuid[7]^uuid[15]). */
+ * pattern (buffer_pattern_seed). */
 typedef struct {
         TestService *t;
         VuBackend *b;
@@ -75,7 +79,32 @@ int64_t test_raw_request(RawPeer *r, uint32_t request, const uint8_t uuid[16], i
 
 /* A fresh UUID. */
 void test_uuid(uint8_t uuid[16]);
-uint8_t test_uuid_seed(const uint8_t uuid[16]);
 /* Two fresh devices: one exports a fresh UUID, the other looks it up and
  * gets the right buffer. Asserts the service still serves. */
 void test_assert_serves(TestService *t);
+
+/* ---- what the tests do to peers ---- */
+
+/* The bytes of request with a UUID payload; returns their count. */
+size_t test_serialize_uuid(uint32_t request, uint32_t flags, const uint8_t uuid[16],
+                           uint8_t buf[VU_HEADER_SIZE + VU_UUID_SIZE]);
+/* write(2) of exactly len bytes, asserted. */
+void test_write_all(int fd, const void *buf, size_t len);
+/* Attaches n fresh sealed memfds to m. */
+void test_add_memfds(VuMessage *m, unsigned n);
+/* A raw back-end answers GET_SHARED_OBJECT: request (normally
+ * GET_SHARED_OBJECT) with REPLY, uuid and a fresh memfd. */
+void test_answer_get(RawPeer *r, uint32_t request, const uint8_t *uuid);
+
+/* The result of a VuBackend lookup, for test_on_lookup. */
+typedef struct {
+        bool done;
+        int fd; /* or -errno */
+} TestLookup;
+
+void test_on_lookup(VuBackend *b, int fd, int error, void *userdata);
+
+/* The end of a test that held a buffer as a bus-client-like owner: the
+ * owner's entries go, the service goes, and every fd the test saw open at
+ * its start is the only one left. */
+void test_finish_with_client(TestService *t, ShareOwner *client, int fds);
