@@ -5,8 +5,6 @@
  * hang), the service must stay on the bus, and once the limit is back it
  * must export and hand out buffers again. */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +15,6 @@
 
 #include "dbus-testbed.h"
 #include "buffer-pattern.h"
-#include "fd-util.h"
 
 #define DEST "org.vhostshare.share1"
 #define MPATH "/org/vhostshare/share1"
