@@ -2,7 +2,6 @@
 /* The running service's introspection against the XML files in dbus/. */
 #include "introspect-check.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <gio/gio.h>

@@ -3,12 +3,9 @@
 #include "raw-peer.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "test-timeout.h"
 

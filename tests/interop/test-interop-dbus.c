@@ -6,7 +6,6 @@
  * stopped before the service: QEMU 10.0.2 aborts when its back-ends go away
  * under a never-started device. */
 
-#include <errno.h>
 #include <glib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 
 #include "dbus-testbed.h"
 #include "buffer-pattern.h"
-#include "fd-util.h"
 
 #define DEST "org.vhostshare.share1"
 #define MPATH "/org/vhostshare/share1"

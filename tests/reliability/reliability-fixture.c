@@ -2,9 +2,7 @@
 /* What the reliability tests share (see reliability-fixture.h). */
 #include "reliability-fixture.h"
 
-#include <errno.h>
 #include <glib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uuid/uuid.h>

@@ -5,8 +5,6 @@
  * permissions and owners, and the uid allow-lists of listening sockets.
  * vhost-shared --no-bus processes driven through tests/harness.c. */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -25,7 +23,6 @@
 #include <glib/gstdio.h>
 
 #include "buffer-pattern.h"
-#include "fd-util.h"
 #include "harness.h"
 #include "share-table.h"
 #include "vu-message.h"

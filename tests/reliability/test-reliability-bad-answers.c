@@ -5,11 +5,8 @@
  * (or, for a late VMM, kept through a grace period) with its objects;
  * everything in-process (reliability-fixture.h). */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buffer-pattern.h"

@@ -5,8 +5,6 @@
  * hub drops the offender with its objects, leaves no fd behind and serves
  * the others; everything in-process (reliability-fixture.h). */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
 #include <sys/socket.h>
 #include <unistd.h>

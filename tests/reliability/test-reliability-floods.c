@@ -6,7 +6,6 @@
  * serves the others meanwhile; everything in-process
  * (reliability-fixture.h). */
 
-#include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <string.h>

@@ -3,13 +3,10 @@
  * over, with the hub in-process (reliability-fixture.h); fds, peers, the
  * table, the heap and VmRSS must not grow with the cycles. */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fd-util.h"

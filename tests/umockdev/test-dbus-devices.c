@@ -4,8 +4,6 @@
  * UMOCKDEV_DIR (inherited from this process), so it discovers the
  * emulated sysfs and hears its hotplug uevents. */
 
-#include <string.h>
-
 #include <glib.h>
 #include <umockdev.h>
 
