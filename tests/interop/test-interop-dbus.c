@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dbus-testbed.h"
+#include "qemu.h"
 #include "buffer-pattern.h"
 
 #define DEST "org.vhostshare.share1"
@@ -31,22 +32,6 @@ typedef struct {
         SignalLog log;
         HarnessProc *qemu;
 } Fixture;
-
-static void require_qemu(void)
-{
-        g_autofree char *out = NULL;
-        int status = 0;
-        const char *v;
-
-        if (!g_spawn_command_line_sync("qemu-system-x86_64 --version", &out, NULL, &status, NULL) ||
-            !g_spawn_check_wait_status(status, NULL))
-                g_error("qemu-system-x86_64 is needed for the interop suite (QEMU 10 from "
-                        "bookworm-backports: run tools/install-deps)");
-        v = strstr(out, "version ");
-        if (!v || atoi(v + strlen("version ")) < 10)
-                g_error("qemu-system-x86_64 is too old (%s); the interop suite needs QEMU 10",
-                        g_strstrip(out));
-}
 
 /* Waits for a line of p containing s (on either stream), dispatching the
  * bus meanwhile. */
@@ -68,7 +53,7 @@ static void wait_output(Fixture *f, HarnessProc *p, const char *s)
 static void setup(Fixture *f, gconstpointer data)
 {
         memset(f, 0, sizeof(*f));
-        require_qemu();
+        qemu_require();
         testbed_init(&f->tb, TESTBED_POLICY_OPEN);
 }
 
@@ -233,32 +218,7 @@ static void test_bridges_over_dbus(Fixture *f, gconstpointer data)
         signal_log_start(&f->log, f->bus); /* wakes the pumps on every change */
         wait_output(f, dev, "LISTENING");
 
-        g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
-        g_autofree char *c0 = g_strdup_printf("socket,id=c0,path=%s", d0);
-        g_autofree char *c1 = g_strdup_printf("socket,id=c1,path=%s", b1);
-        g_autofree char *c2 = g_strdup_printf("socket,id=c2,path=%s", b2);
-        const char *qemu_argv[] = {qemu,
-                                   "-machine",
-                                   "q35,accel=tcg",
-                                   "-m",
-                                   "64M",
-                                   "-nodefaults",
-                                   "-nographic",
-                                   "-S",
-                                   "-chardev",
-                                   c0,
-                                   "-device",
-                                   "vhost-user-rng-pci,chardev=c0",
-                                   "-chardev",
-                                   c1,
-                                   "-device",
-                                   "vhost-user-rng-pci,chardev=c1",
-                                   "-chardev",
-                                   c2,
-                                   "-device",
-                                   "vhost-user-rng-pci,chardev=c2",
-                                   NULL};
-        f->qemu = harness_spawn(f->tb.h, "qemu", qemu_argv, NULL, HARNESS_SPAWN_DEFAULT);
+        f->qemu = qemu_spawn(f->tb.h, (const char *[]){d0, b1, b2, NULL});
 
         /* The handshake: both Peer objects say SharedObjects. */
         Peers p = {f, paths};
