@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What harness.c and harness-wait.c share: the structures and the pump. */
+/* What the harness*.c files share: the structures and the pump. */
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -3,7 +3,8 @@
  * at start, running out of fds (accept paused, a lost fd answered with an
  * error) and recovering, SIGTERM in the middle of traffic, socket file
  * permissions and owners, and the uid allow-lists of listening sockets.
- * vhost-shared --no-bus processes driven through tests/harness.c. */
+ * vhost-shared --no-bus processes driven through the harness
+ * (tests/helpers/harness.h). */
 
 #include <grp.h>
 #include <poll.h>
