@@ -6,7 +6,7 @@
  * stdin, stdout and stderr piped and read line by line (each line stamped
  * with a harness-wide arrival number, so tests can assert on the order of
  * events across processes), sd_notify readiness, exit and fd-count waits.
- * Every wait has a deadline (TEST_TIMEOUT_MS unless the caller says) and
+ * Every wait has a deadline (the caller's, normally TEST_TIMEOUT_MS) and
  * fails the test with everything the children printed so far; nothing
  * sleeps a fixed time. Raw vhost-user peers (raw-peer.h) wait through it.
  *

@@ -45,6 +45,14 @@ void raw_peer_free(RawPeer *r)
         g_free(r);
 }
 
+/* Milliseconds left until end (g_get_monotonic_time), at least 1. */
+static int ms_until(gint64 end)
+{
+        gint64 left = (end - g_get_monotonic_time()) / 1000;
+
+        return (int) CLAMP(left, 1, TEST_TIMEOUT_MS);
+}
+
 /* The socket on which the service sends requests to this peer. */
 static bool service_asks_on(RawPeer *r, VuConnection *c)
 {
@@ -71,7 +79,7 @@ void raw_peer_send(RawPeer *r, VuConnection *c, VuMessage *m)
         while (vu_conn_want_write(c)) {
                 if (g_get_monotonic_time() > end)
                         raw_fail(r, "could not write a message within %d ms", TEST_TIMEOUT_MS);
-                r->env.wait(r->env.userdata, vu_conn_fd(c), POLLOUT, 10);
+                r->env.wait(r->env.userdata, vu_conn_fd(c), POLLOUT, ms_until(end));
                 if (vu_conn_flush(c) < 0)
                         return;
         }
@@ -79,6 +87,7 @@ void raw_peer_send(RawPeer *r, VuConnection *c, VuMessage *m)
 
 void raw_peer_send_bytes(RawPeer *r, VuConnection *c, const void *buf, size_t len)
 {
+        gint64 end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
         size_t off = 0;
 
         g_assert_cmpuint(vu_conn_queued(c), ==, 0);
@@ -88,7 +97,9 @@ void raw_peer_send_bytes(RawPeer *r, VuConnection *c, const void *buf, size_t le
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
-                        r->env.wait(r->env.userdata, vu_conn_fd(c), POLLOUT, 10);
+                        if (g_get_monotonic_time() > end)
+                                raw_fail(r, "could not write within %d ms", TEST_TIMEOUT_MS);
+                        r->env.wait(r->env.userdata, vu_conn_fd(c), POLLOUT, ms_until(end));
                         continue;
                 }
                 if (n < 0)
@@ -116,7 +127,7 @@ int raw_peer_recv(RawPeer *r, VuConnection *c, VuMessage *m)
                         return k;
                 if (g_get_monotonic_time() > end)
                         raw_fail(r, "no message from the service within %d ms", TEST_TIMEOUT_MS);
-                r->env.wait(r->env.userdata, vu_conn_fd(c), POLLIN, 10);
+                r->env.wait(r->env.userdata, vu_conn_fd(c), POLLIN, ms_until(end));
         }
 }
 
@@ -154,12 +165,14 @@ void raw_peer_wait_hangup(RawPeer *r, VuConnection *c)
                         vu_message_close_fds(&m);
                         continue;
                 }
-                /* A hang-up, inside a message or not: the end either way. */
+                if (k == -EPROTO)
+                        raw_fail(r, "the service sent something malformed: %s",
+                                 vu_error_to_string(err));
                 if (k < 0)
                         return;
                 if (g_get_monotonic_time() > end)
                         raw_fail(r, "the service did not hang up within %d ms", TEST_TIMEOUT_MS);
-                r->env.wait(r->env.userdata, vu_conn_fd(c), POLLIN, 10);
+                r->env.wait(r->env.userdata, vu_conn_fd(c), POLLIN, ms_until(end));
         }
 }
 

@@ -78,5 +78,6 @@ int raw_peer_recv(RawPeer *r, VuConnection *c, VuMessage *m);
 int raw_peer_request(RawPeer *r, uint32_t request, const uint8_t uuid[16], int fd,
                      VuMessage *reply);
 /* Waits until the service hangs up c, discarding (and closing the fds of)
- * any messages before it. */
+ * any messages before it; fails the test at the deadline or on a malformed
+ * message. */
 void raw_peer_wait_hangup(RawPeer *r, VuConnection *c);
