@@ -378,6 +378,7 @@ static HarnessProc *proc_fork(Harness *h, const char *name, HarnessSpawnFlags fl
         /* Nothing buffered may be written twice. */
         fflush(stdout);
         fflush(stderr);
+        const int originals[] = {in[0], in[1], out[0][0], out[0][1], out[1][0], out[1][1]};
         pid = fork();
         g_assert_cmpint(pid, >=, 0);
         if (pid == 0) {
@@ -386,6 +387,10 @@ static HarnessProc *proc_fork(Harness *h, const char *name, HarnessSpawnFlags fl
                         _exit(127);
                 if (dup2(in[0], 0) < 0 || dup2(out[0][1], 1) < 0 || dup2(out[1][1], 2) < 0)
                         _exit(127);
+                /* The originals, unless one of them is 0, 1 or 2 itself. */
+                for (unsigned i = 0; i < G_N_ELEMENTS(originals); i++)
+                        if (originals[i] > 2)
+                                close(originals[i]);
                 signal(SIGPIPE, SIG_DFL);
                 return NULL;
         }
