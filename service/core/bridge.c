@@ -108,8 +108,6 @@ static void bridge_on_change(VuBackend *b, void *userdata)
         Peer *p = userdata;
         bool was_ready = p->state == PEER_STATE_READY;
 
-        p->features = vu_backend_features(b);
-        p->protocol_features = vu_backend_protocol_features(b);
         if (!was_ready && vu_backend_has_channel(b)) {
                 peer_set_state(p, PEER_STATE_READY);
                 log_info("%s: ready, shared objects %s", p->name,
@@ -158,7 +156,7 @@ static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         peer_lookup_start(p, slot, uuid, bridge_get_done);
 }
 
-void bridge_peer_start(Peer *p, int fd)
+int bridge_peer_start(Peer *p, int fd)
 {
         const ServiceConfig *c = &p->service->config;
         VuBackendOps ops = {
@@ -181,24 +179,15 @@ void bridge_peer_start(Peer *p, int fd)
         if (!p->serve.reply_ack)
                 ops.protocol_features &= ~VU_BIT(VU_PF_REPLY_ACK);
         r = vu_backend_new(p->service->event, fd, &ops, p->name, p, &p->backend);
-        if (r < 0) {
-                peer_fail(p, "cannot watch the socket");
-                return;
-        }
+        if (r < 0)
+                return r;
         peer_set_state(p, PEER_STATE_NEGOTIATING);
+        return 0;
 }
 
 void bridge_peer_stop(Peer *p)
 {
-        VuBackend *b = p->backend;
-
-        p->backend = NULL;
-        vu_backend_free(b);
-}
-
-bool bridge_peer_has_channel(const Peer *p)
-{
-        return p->backend && vu_backend_has_channel(p->backend);
+        vu_backend_free(g_steal_pointer(&p->backend));
 }
 
 /* ---- the upstream walk ---- */

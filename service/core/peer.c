@@ -8,13 +8,15 @@
  * Freeing. A closed peer is unlinked and silenced at once (off the list and
  * the id table, its sources and fds released, its entries purged, its
  * lookups failed), but its memory is freed later, by the service's reap
- * source, once control is back in the event loop. service_close_peer() runs
- * inside the peer's own engine callbacks (hub.c's VuEndpoint ones, bridge.c's
- * VuBackend ones), inside peer observers, inside walks of the peer list
- * (bridge_announce) and inside another peer's lookup answer; those frames
- * read the peer after the call. The loop is their one outermost dispatch:
- * counting each of them (docs/hacking.md, dispatching + dead) would need a
- * counter in every engine callback of hub.c and bridge.c. */
+ * source, once control is back in the event loop. A peer closes from
+ * frames that are not its own dispatch and read it afterwards: its
+ * observers (peer_fail_errno and service_close_peer read p after notifying,
+ * bridge_on_change after peer_set_state), a failed send inside an ADD walk
+ * (announce_one) or a GET (hub_peer_get_shared_object), its own lookup of
+ * an object it exports (peer_lookup_start), and callers of the public
+ * service_close_peer(). The house idiom (docs/hacking.md, dispatching +
+ * dead) would need each of them to hold p; the loop is their one outermost
+ * frame. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -67,12 +69,15 @@ static void peer_read_credentials(Peer *p, int fd)
 
 void peer_start(Peer *p, int fd)
 {
+        int r;
+
         peer_read_credentials(p, fd);
         log_info("%s: connected (pid %d, uid %d)", p->name, (int) p->pid, (int) p->uid);
-        if (p->role == ROLE_FRONTEND)
-                hub_peer_start(p, fd);
-        else
-                bridge_peer_start(p, fd);
+        r = p->role == ROLE_FRONTEND ? hub_peer_start(p, fd) : bridge_peer_start(p, fd);
+        if (r < 0) {
+                close(fd);
+                peer_fail(p, "cannot watch the socket");
+        }
 }
 
 bool service_peers_at_limit(const Service *s)
@@ -125,7 +130,6 @@ static void peer_disconnect(Peer *p)
         purged = share_table_remove_owner(p->service->table, &p->owner);
         if (purged > 0)
                 log_info("%s: %u shared object(s) purged", p->name, purged);
-        p->features = p->protocol_features = p->queues = 0;
         p->exported_count = 0;
 }
 
@@ -331,20 +335,27 @@ const char *peer_socket_path(const Peer *p)
         return p->socket_path;
 }
 
+/* What the peer's engine negotiated; 0 while it has none (connecting, or
+ * closed). */
 uint64_t peer_features(const Peer *p)
 {
-        return p->features;
+        if (p->role == ROLE_FRONTEND)
+                return p->frontend ? vu_frontend_negotiated(p->frontend)->features : 0;
+        return p->backend ? vu_backend_features(p->backend) : 0;
 }
 
 uint64_t peer_protocol_features(const Peer *p)
 {
-        return p->protocol_features;
+        if (p->role == ROLE_FRONTEND)
+                return p->frontend ? vu_frontend_negotiated(p->frontend)->protocol_features : 0;
+        return p->backend ? vu_backend_protocol_features(p->backend) : 0;
 }
 
 bool peer_shared_objects(const Peer *p)
 {
-        return (p->protocol_features & VU_BIT(VU_PF_SHARED_OBJECT)) &&
-               (p->role == ROLE_FRONTEND ? hub_peer_has_channel(p) : bridge_peer_has_channel(p));
+        if (p->role == ROLE_FRONTEND)
+                return p->frontend && vu_frontend_shared_objects(p->frontend);
+        return p->backend && vu_backend_shared_objects(p->backend);
 }
 
 pid_t peer_pid(const Peer *p)

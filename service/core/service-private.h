@@ -10,7 +10,8 @@
  *               out of fds
  *   lookup.c    service_lookup() routing (table, exporting back-end, or the
  *               bridge's upstream walk) and a peer's request waiting on one
- *   hub.c       the hub's side of a back-end (we are its front-end)
+ *   hub.c       the hub's side of a back-end (we are its front-end): glue
+ *               between the peer, its VuFrontend engine and the table
  *   bridge.c    our back-end side towards a VMM, and the upstream walk that
  *               asks the VMMs we serve for a UUID the table does not hold
  *
@@ -22,6 +23,7 @@
 #include <sys/un.h>
 
 #include "backend.h"
+#include "frontend.h"
 #include "observer-list.h"
 #include "service.h"
 #include "vu-endpoint.h"
@@ -45,16 +47,12 @@ struct Peer {
         char *socket_path;
         bool reconnect; /* --connect peers come back after a failure */
 
-        /* Hub side (role back-end): requests out on main, requests in on chan. */
-        VuEndpoint *main;
-        VuEndpoint *chan;
-        /* Bridge side (role front-end). */
-        VuBackend *backend;
-        ServeOptions serve;
+        /* The engine that speaks vhost-user for it, by role; its
+         * negotiated features are the peer's (peer_features() ...). */
+        VuFrontend *frontend; /* ROLE_FRONTEND: we are the hub, its front-end */
+        VuBackend *backend;   /* ROLE_BACKEND: we are the bridge, a VMM's back-end */
+        ServeOptions serve;   /* ROLE_BACKEND: what we present to the VMM */
 
-        uint64_t features;
-        uint64_t protocol_features;
-        uint64_t queues;
         pid_t pid;
         uid_t uid;
         ShareOwner owner;
@@ -124,19 +122,18 @@ Peer *peer_lookup_claim(PeerLookup *l, int fd);
 void peer_forget_lookups(Peer *p);
 
 /* hub.c: the hub's side of one back-end. */
-void hub_peer_start(Peer *p, int fd);
+/* Watches fd and begins the handshake; fd taken on success. A handshake
+ * that fails at once has reached peer_fail_errno() (and returns 0). */
+int hub_peer_start(Peer *p, int fd);
 void hub_peer_stop(Peer *p);
 /* Asks the exporting back-end for the object; done as for service_lookup. */
 int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                                void *userdata);
-/* The back-end channel is up (SET_BACKEND_REQ_FD sent). */
-bool hub_peer_has_channel(const Peer *p);
 
 /* bridge.c: our back-end side towards a VMM front-end. */
-void bridge_peer_start(Peer *p, int fd);
+/* Watches fd and waits for the VMM's handshake; fd taken on success. */
+int bridge_peer_start(Peer *p, int fd);
 void bridge_peer_stop(Peer *p);
-/* The front-end handed us its back-end channel. */
-bool bridge_peer_has_channel(const Peer *p);
 /* Tell bridged front-ends of table changes. */
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
 /* Asks the VMMs we serve, one after the other, for a UUID the table does not

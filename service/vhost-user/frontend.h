@@ -5,10 +5,9 @@
  * handshake towards a back-end on the main socket (GET_FEATURES ..
  * SET_BACKEND_REQ_FD), serves the back-end channel it hands over
  * (SHARED_OBJECT_ADD / REMOVE / LOOKUP) and sends GET_SHARED_OBJECT with a
- * deadline. Written for the service's hub role (core/hub.c, which until
- * it is ported still speaks this side of the protocol itself). Knows no
- * table: what an ADD, a REMOVE or a LOOKUP means is the owner's, through
- * the callbacks. */
+ * deadline. Used by the service's hub role (core/hub.c). Knows no table:
+ * what an ADD, a REMOVE or a LOOKUP means is the owner's, through the
+ * callbacks. */
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The service's peers in-process, without a daemon or a bus: peer observers
  * added and removed while they are notified, service_adopt_peer() at the
- * peer cap (who owns the fd), and a --connect peer whose reconnect cannot be
- * armed. */
+ * peer cap and on a socket that cannot be watched (who owns the fd), and a
+ * --connect peer whose reconnect cannot be armed. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -220,6 +220,32 @@ static void test_adopt_at_limit_leaves_fd(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* A peer whose socket cannot be watched (the loop has finished, so no
+ * event source can be added) fails at once; the adopted fd was taken, so
+ * the peer closes it: the other end sees the hang-up, nothing leaks. */
+static void test_adopt_unwatchable_closes_fd(gconstpointer data)
+{
+        Role role = GPOINTER_TO_INT(data);
+        Bench b;
+        Peer *p = NULL;
+        uint64_t id;
+        int sv[2], fds = fd_count_open();
+
+        bench_init(&b, NULL);
+        recorder_register(&b, 0);
+        bench_finish_loop(&b);
+        g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+        g_assert_cmpint(service_adopt_peer(b.service, role, sv[0], "unwatchable", &p), ==, 0);
+        id = peer_id(p);
+        g_assert_cmpstr(peer_last_error(p), ==, "cannot watch the socket");
+        g_assert_null(service_find_peer(b.service, id));
+        g_assert_cmpuint(b.rec[0].heard[PEER_EVENT_GONE], ==, 1);
+        g_assert_cmpint(recv(sv[1], (char[1]){0}, 1, MSG_DONTWAIT), ==, 0);
+        close(sv[1]);
+        bench_clear(&b);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
 /* ---- reconnecting peers whose retry cannot be armed ---- */
 
 static void test_connect_retry_unarmable(void)
@@ -275,6 +301,10 @@ int main(int argc, char **argv)
                 g_test_add_data_func(observer_cases[i].path, &observer_cases[i],
                                      test_observer_case);
         g_test_add_func("/service/adopt/at-limit-leaves-fd", test_adopt_at_limit_leaves_fd);
+        g_test_add_data_func("/service/adopt/unwatchable-closes-fd/hub",
+                             GINT_TO_POINTER(ROLE_FRONTEND), test_adopt_unwatchable_closes_fd);
+        g_test_add_data_func("/service/adopt/unwatchable-closes-fd/bridge",
+                             GINT_TO_POINTER(ROLE_BACKEND), test_adopt_unwatchable_closes_fd);
         g_test_add_func("/service/connect/retry-unarmable", test_connect_retry_unarmable);
         g_test_add_func("/service/connect/reconnect-unarmable", test_reconnect_unarmable);
         return g_test_run();
