@@ -24,14 +24,14 @@ static void *device_find(void *userdata, const char *path)
                 return NULL;
         d = drm_device_list_find(m->drm, name);
         /* drm_device_list_find also takes devnodes and syspaths: one path per device. */
-        if (!d || strcmp(drm_device_sysname(d), name) != 0)
+        if (!d || strcmp(d->sysname, name) != 0)
                 return NULL;
         return (void *) d;
 }
 
 static bool collect_device_path(const DrmDevice *d, void *userdata)
 {
-        g_ptr_array_add(userdata, bus_device_path(drm_device_sysname(d)));
+        g_ptr_array_add(userdata, bus_device_path(d->sysname));
         return true;
 }
 
@@ -54,15 +54,15 @@ static int property_get_string(sd_bus *bus, const char *path, const char *interf
         const char *v;
 
         if (strcmp(property, "DevNode") == 0)
-                v = drm_device_devnode(d);
+                v = d->devnode;
         else if (strcmp(property, "SysPath") == 0)
-                v = drm_device_syspath(d);
+                v = d->syspath;
         else if (strcmp(property, "Kind") == 0)
-                v = drm_device_kind_to_string(drm_device_kind(d));
+                v = drm_device_kind_to_string(d->kind);
         else if (strcmp(property, "Driver") == 0)
-                v = drm_device_driver(d);
+                v = d->driver;
         else if (strcmp(property, "PciSlot") == 0)
-                v = drm_device_pci_slot(d);
+                v = d->pci_slot;
         else
                 return -EINVAL;
         return sd_bus_message_append(reply, "s", v ?: "");
@@ -75,9 +75,9 @@ static int property_get_pci_id(sd_bus *bus, const char *path, const char *interf
         const DrmDevice *d = userdata;
 
         if (strcmp(property, "PciVendor") == 0)
-                return sd_bus_message_append(reply, "q", drm_device_pci_vendor(d));
+                return sd_bus_message_append(reply, "q", d->pci_vendor);
         if (strcmp(property, "PciDevice") == 0)
-                return sd_bus_message_append(reply, "q", drm_device_pci_device(d));
+                return sd_bus_message_append(reply, "q", d->pci_device);
         return -EINVAL;
 }
 
@@ -85,7 +85,9 @@ static int property_get_can_allocate(sd_bus *bus, const char *path, const char *
                                      const char *property, sd_bus_message *reply, void *userdata,
                                      sd_bus_error *error)
 {
-        return sd_bus_message_append(reply, "b", (int) drm_device_can_allocate(userdata));
+        const DrmDevice *d = userdata;
+
+        return sd_bus_message_append(reply, "b", (int) d->can_allocate);
 }
 
 static const sd_bus_vtable device_vtable[] = {
@@ -125,7 +127,7 @@ static int announce(BusManager *m, DrmDeviceEvent ev, const char *path)
 static void on_drm_event(DrmDeviceList *l, const DrmDevice *d, DrmDeviceEvent ev, void *userdata)
 {
         BusManager *m = userdata;
-        g_autofree char *path = bus_device_path(drm_device_sysname(d));
+        g_autofree char *path = bus_device_path(d->sysname);
         BusSubtreeMark saved;
         int r;
 
@@ -133,8 +135,7 @@ static void on_drm_event(DrmDeviceList *l, const DrmDevice *d, DrmDeviceEvent ev
         r = announce(m, ev, path);
         bus_subtree_end_announce(m->devices->subtree, saved);
         if (r < 0)
-                log_warning_errno(r, "Failed to announce DRM device %s on the bus: %m",
-                                  drm_device_devnode(d));
+                log_warning_errno(r, "Failed to announce DRM device %s on the bus: %m", d->devnode);
 }
 
 int bus_device_register(BusManager *m)

@@ -76,7 +76,7 @@ static bool append_devnode(const DrmDevice *d, void *userdata)
 {
         BusAppender *a = userdata;
 
-        a->r = sd_bus_message_append(a->message, "s", drm_device_devnode(d));
+        a->r = sd_bus_message_append(a->message, "s", d->devnode);
         return a->r >= 0;
 }
 

@@ -29,7 +29,7 @@ static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
 
         share_uuid_to_string(a->uuid, ustr);
         if (result == 0 && p->backend &&
-            !(vu_backend_protocol_features(p->backend) & VU_BIT(VU_PF_REPLY_ACK))) {
+            !(vu_backend_negotiated(p->backend)->protocol_features & VU_BIT(VU_PF_REPLY_ACK))) {
                 /* Sent, but without REPLY_ACK nothing says whether it was taken. */
                 log_info("%s: announced %s %s without REPLY_ACK (unacknowledged)", p->name,
                          a->add ? "ADD" : "REMOVE", ustr);

@@ -45,10 +45,7 @@ void listener_free(Listener *l)
         g_free(l);
 }
 
-static void listener_freep(Listener **l)
-{
-        listener_free(*l);
-}
+DEFINE_FREEP(Listener, listener_free);
 
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
 {

@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "enum-name.h"
 #include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
@@ -341,14 +342,14 @@ uint64_t peer_features(const Peer *p)
 {
         if (p->role == ROLE_FRONTEND)
                 return p->frontend ? vu_frontend_negotiated(p->frontend)->features : 0;
-        return p->backend ? vu_backend_features(p->backend) : 0;
+        return p->backend ? vu_backend_negotiated(p->backend)->features : 0;
 }
 
 uint64_t peer_protocol_features(const Peer *p)
 {
         if (p->role == ROLE_FRONTEND)
                 return p->frontend ? vu_frontend_negotiated(p->frontend)->protocol_features : 0;
-        return p->backend ? vu_backend_protocol_features(p->backend) : 0;
+        return p->backend ? vu_backend_negotiated(p->backend)->protocol_features : 0;
 }
 
 bool peer_shared_objects(const Peer *p)
@@ -383,13 +384,16 @@ ShareOwner *peer_owner(Peer *p)
         return &p->owner;
 }
 
-const char *role_remote_to_string(Role r)
-{
-        return r == ROLE_FRONTEND ? "back-end" : "front-end";
-}
+static const char *const role_remote_names[] = {
+    [ROLE_FRONTEND] = "back-end",
+    [ROLE_BACKEND] = "front-end",
+};
+DEFINE_ENUM_TO_STRING(role_remote, Role);
 
-const char *peer_state_to_string(PeerState s)
-{
-        static const char *const names[] = {"connecting", "negotiating", "ready", "closed"};
-        return (unsigned) s < G_N_ELEMENTS(names) ? names[s] : "unknown";
-}
+static const char *const peer_state_names[] = {
+    [PEER_STATE_CONNECTING] = "connecting",
+    [PEER_STATE_NEGOTIATING] = "negotiating",
+    [PEER_STATE_READY] = "ready",
+    [PEER_STATE_CLOSED] = "closed",
+};
+DEFINE_ENUM_TO_STRING(peer_state, PeerState);

@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "enum-name.h"
 #include "fd-util.h"
 #include "log.h"
 #include "observer-list.h"
@@ -444,13 +445,8 @@ uint64_t share_entry_lookup_count(const ShareEntry *e)
         return e->lookup_count;
 }
 
-const char *share_type_to_string(ShareType t)
-{
-        switch (t) {
-        case SHARE_TYPE_DMABUF:
-                return "dma-buf";
-        case SHARE_TYPE_VHOST_DEV:
-                return "vhost-device";
-        }
-        return "unknown";
-}
+static const char *const share_type_names[] = {
+    [SHARE_TYPE_DMABUF] = "dma-buf",
+    [SHARE_TYPE_VHOST_DEV] = "vhost-device",
+};
+DEFINE_ENUM_TO_STRING(share_type, ShareType);

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "drm-ioctl.h"
+#include "enum-name.h"
 #include "fd-util.h"
 #include "log.h"
 
@@ -26,18 +27,12 @@
 #define DUMB_PITCH (DUMB_WIDTH * DUMB_BPP / 8u)
 #define DUMB_MAX_SIZE ((uint64_t) UINT32_MAX / DUMB_PITCH * DUMB_PITCH)
 
-const char *drm_exporter_to_string(DrmExporter e)
-{
-        switch (e) {
-        case DRM_EXPORTER_DRM_DUMB:
-                return "drm-dumb";
-        case DRM_EXPORTER_UDMABUF:
-                return "udmabuf";
-        case DRM_EXPORTER_MEMFD:
-                return "memfd";
-        }
-        return "unknown";
-}
+static const char *const drm_exporter_names[] = {
+    [DRM_EXPORTER_DRM_DUMB] = "drm-dumb",
+    [DRM_EXPORTER_UDMABUF] = "udmabuf",
+    [DRM_EXPORTER_MEMFD] = "memfd",
+};
+DEFINE_ENUM_TO_STRING(drm_exporter, DrmExporter);
 
 /* Errors of opening a device or of its ioctls, as drm_allocate names them. */
 static int drm_alloc_error(int r)
@@ -230,16 +225,16 @@ static bool try_card(const DrmDevice *d, void *userdata)
         CardAttempt *a = userdata;
         int r;
 
-        if (drm_device_kind(d) != DRM_DEVICE_CARD)
+        if (d->kind != DRM_DEVICE_CARD)
                 return true;
-        r = drm_dumb_allocate(drm_device_devnode(d), a->size, a->out);
+        r = drm_dumb_allocate(d->devnode, a->size, a->out);
         if (r >= 0) {
                 a->done = true;
                 return false;
         }
         drm_alloc_result_init(a->out);
         log_debug_errno(r, "Failed to make a dumb buffer of %llu bytes on %s, trying the next: %m",
-                        (unsigned long long) a->size, drm_device_devnode(d));
+                        (unsigned long long) a->size, d->devnode);
         return true;
 }
 
@@ -258,9 +253,9 @@ int drm_allocate(DrmDeviceList *l, const char *device, uint64_t size, DrmAllocRe
 
                 if (!d)
                         return -ENODEV;
-                if (drm_device_kind(d) != DRM_DEVICE_CARD)
+                if (d->kind != DRM_DEVICE_CARD)
                         return -EOPNOTSUPP; /* render nodes refuse the dumb-buffer ioctls */
-                r = drm_dumb_allocate(drm_device_devnode(d), size, out);
+                r = drm_dumb_allocate(d->devnode, size, out);
                 if (r < 0)
                         drm_alloc_result_init(out);
                 return r;

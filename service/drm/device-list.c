@@ -14,22 +14,10 @@
 
 #include "cleanup.h"
 #include "drm-ioctl.h"
+#include "enum-name.h"
 #include "fd-util.h"
 #include "log.h"
 #include "observer-list.h"
-
-struct DrmDevice {
-        char *syspath;
-        char *sysname;
-        char *devnode;
-        char *driver;
-        char *pci_slot;
-        DrmDeviceKind kind;
-        unsigned minor; /* the number in the sysname */
-        uint16_t pci_vendor;
-        uint16_t pci_device;
-        bool dumb_buffers; /* a card node that said DRM_CAP_DUMB_BUFFER when found */
-};
 
 struct DrmDeviceList {
         GPtrArray *devices;      /* DrmDevice*, ordered by drm_device_compare */
@@ -50,11 +38,6 @@ static void drm_device_free(DrmDevice *d)
         g_free(d->driver);
         g_free(d->pci_slot);
         g_free(d);
-}
-
-static void drm_device_freep(DrmDevice **d)
-{
-        drm_device_free(*d);
 }
 
 /* "card3" -> CARD, 3; "renderD128" -> RENDER, 128; connectors
@@ -155,8 +138,8 @@ static uint16_t sysattr_hex16(sd_device *d, const char *attr)
  * not track: connectors, nodes without a devnode. */
 static int drm_device_new_from_sd(sd_device *sd, DrmDevice **ret)
 {
-        _cleanup_(drm_device_freep) DrmDevice *d = NULL;
         const char *syspath = NULL, *sysname = NULL, *devnode = NULL;
+        DrmDevice *d;
         sd_device *pci = NULL;
         DrmDeviceKind kind;
         unsigned minor;
@@ -174,6 +157,7 @@ static int drm_device_new_from_sd(sd_device *sd, DrmDevice **ret)
         if (sd_device_get_devname(sd, &devnode) < 0 || !devnode)
                 return 0;
 
+        /* Nothing fails from here: what the node and sysfs do not tell stays "" or 0. */
         d = g_new0(DrmDevice, 1);
         d->syspath = g_strdup(syspath);
         d->sysname = g_strdup(sysname);
@@ -181,7 +165,7 @@ static int drm_device_new_from_sd(sd_device *sd, DrmDevice **ret)
         d->kind = kind;
         d->minor = minor;
 
-        r = drm_query_node(devnode, kind, &d->driver, &d->dumb_buffers);
+        r = drm_query_node(devnode, kind, &d->driver, &d->can_allocate);
         if (r < 0) {
                 log_debug_errno(r, "Failed to ask %s for its driver, using the sysfs one: %m",
                                 devnode);
@@ -201,7 +185,7 @@ static int drm_device_new_from_sd(sd_device *sd, DrmDevice **ret)
         if (!d->pci_slot)
                 d->pci_slot = g_strdup("");
 
-        *ret = g_steal_pointer(&d);
+        *ret = d;
         return 0;
 }
 
@@ -217,61 +201,11 @@ static gint drm_device_compare(gconstpointer a, gconstpointer b)
         return strcmp(x->syspath, y->syspath);
 }
 
-const char *drm_device_syspath(const DrmDevice *d)
-{
-        return d->syspath;
-}
-
-const char *drm_device_sysname(const DrmDevice *d)
-{
-        return d->sysname;
-}
-
-const char *drm_device_devnode(const DrmDevice *d)
-{
-        return d->devnode;
-}
-
-DrmDeviceKind drm_device_kind(const DrmDevice *d)
-{
-        return d->kind;
-}
-
-const char *drm_device_driver(const DrmDevice *d)
-{
-        return d->driver;
-}
-
-const char *drm_device_pci_slot(const DrmDevice *d)
-{
-        return d->pci_slot;
-}
-
-bool drm_device_can_allocate(const DrmDevice *d)
-{
-        return d->dumb_buffers;
-}
-
-uint16_t drm_device_pci_vendor(const DrmDevice *d)
-{
-        return d->pci_vendor;
-}
-
-uint16_t drm_device_pci_device(const DrmDevice *d)
-{
-        return d->pci_device;
-}
-
-const char *drm_device_kind_to_string(DrmDeviceKind k)
-{
-        switch (k) {
-        case DRM_DEVICE_CARD:
-                return "card";
-        case DRM_DEVICE_RENDER:
-                return "render";
-        }
-        return "unknown";
-}
+static const char *const drm_device_kind_names[] = {
+    [DRM_DEVICE_CARD] = "card",
+    [DRM_DEVICE_RENDER] = "render",
+};
+DEFINE_ENUM_TO_STRING(drm_device_kind, DrmDeviceKind);
 
 /* ---- the list ---- */
 
@@ -427,10 +361,7 @@ void drm_device_list_free(DrmDeviceList *l)
         g_free(l);
 }
 
-static void drm_device_list_freep(DrmDeviceList **l)
-{
-        drm_device_list_free(*l);
-}
+DEFINE_FREEP(DrmDeviceList, drm_device_list_free);
 
 int drm_device_list_new(sd_event *ev, DrmDeviceList **ret)
 {

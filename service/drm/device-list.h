@@ -11,13 +11,33 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-typedef struct DrmDevice DrmDevice;
 typedef struct DrmDeviceList DrmDeviceList;
 
 typedef enum {
         DRM_DEVICE_CARD,   /* /dev/dri/cardN: modesetting, dumb buffers */
         DRM_DEVICE_RENDER, /* /dev/dri/renderDN: rendering only, no dumb buffers */
 } DrmDeviceKind;
+
+/* One device as it was read when found. The list owns it and hands it out
+ * only as const: a plain description, read directly, valid until the list
+ * drops the device (after its DRM_DEVICE_REMOVED). */
+typedef struct DrmDevice {
+        char *syspath;
+        char *sysname; /* "card0", "renderD128" */
+        char *devnode; /* "/dev/dri/card0" */
+        DrmDeviceKind kind;
+        unsigned minor; /* the number in the sysname */
+        /* Kernel driver: DRM_IOCTL_VERSION on the node, else the sysfs driver
+         * link of the nearest parent that has one; "" when neither told. */
+        char *driver;
+        /* PCI parent: slot name ("0000:00:02.0") and ids; "" and 0 when not on PCI. */
+        char *pci_slot;
+        uint16_t pci_vendor;
+        uint16_t pci_device;
+        /* A card node that reported DRM_CAP_DUMB_BUFFER when it was found: the
+         * devices drm_allocate() can expect to serve (it asks them again). */
+        bool can_allocate;
+} DrmDevice;
 
 typedef enum {
         DRM_DEVICE_ADDED,   /* called once the device is in the list */
@@ -53,21 +73,5 @@ void drm_device_list_foreach(DrmDeviceList *l, bool (*fn)(const DrmDevice *d, vo
                              void *userdata);
 /* By devnode ("/dev/dri/card0"), syspath or sysname ("card0"); NULL if none. */
 const DrmDevice *drm_device_list_find(const DrmDeviceList *l, const char *name);
-
-const char *drm_device_syspath(const DrmDevice *d);
-const char *drm_device_sysname(const DrmDevice *d); /* "card0", "renderD128" */
-const char *drm_device_devnode(const DrmDevice *d); /* "/dev/dri/card0" */
-DrmDeviceKind drm_device_kind(const DrmDevice *d);
-/* Kernel driver: DRM_IOCTL_VERSION on the node, else the sysfs driver link of
- * the nearest parent that has one; "" when neither told. */
-const char *drm_device_driver(const DrmDevice *d);
-/* PCI parent: slot name ("0000:00:02.0") and ids; "" and 0 when not on PCI. */
-const char *drm_device_pci_slot(const DrmDevice *d);
-uint16_t drm_device_pci_vendor(const DrmDevice *d);
-uint16_t drm_device_pci_device(const DrmDevice *d);
-
-/* A card node that reported DRM_CAP_DUMB_BUFFER when it was found: the
- * devices drm_allocate() can expect to serve (it asks them again). */
-bool drm_device_can_allocate(const DrmDevice *d);
 
 const char *drm_device_kind_to_string(DrmDeviceKind k); /* "card" | "render" */

@@ -10,3 +10,14 @@
  * docs/hacking.md lists the idiom of each resource type. */
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
+
+/* Our objects: DEFINE_FREEP(Foo, foo_free); defines foo_freep() for
+ *
+ *         _cleanup_(foo_freep) Foo *foo = NULL;
+ *
+ * foo_free() must take NULL. */
+#define DEFINE_FREEP(type, func)                                                                   \
+        static inline void func##p(type **p)                                                       \
+        {                                                                                          \
+                func(*p);                                                                          \
+        }

@@ -6,7 +6,6 @@
 #include "backend.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <glib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,9 +37,7 @@ struct VuBackend {
         sd_event *event;
         VuEndpoint *main;
         VuEndpoint *chan;
-        uint64_t features;
-        uint64_t protocol_features;
-        bool owned;
+        VuBackendNegotiated negotiated;
         bool failed;
         /* Inside a request handler: vu_backend_free() from a callback
          * (a failed send drops the peer) defers the free to its end. */
@@ -67,22 +64,15 @@ static void backend_fail(VuBackend *b, int error, const char *reason)
                 b->ops.on_fail(b, error, reason, b->userdata);
 }
 
-static void backend_on_main_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
+/* Either endpoint: the channel's reasons come prefixed (vu-endpoint.h). */
+static void backend_on_endpoint_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
 {
         backend_fail(userdata, error, reason);
 }
 
-static void backend_on_chan_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
-{
-        char buf[200];
-
-        snprintf(buf, sizeof(buf), "back-end channel: %s", reason);
-        backend_fail(userdata, error, buf);
-}
-
 static bool has_pf(const VuBackend *b, unsigned bit)
 {
-        return b->protocol_features & VU_BIT(bit);
+        return b->negotiated.protocol_features & VU_BIT(bit);
 }
 
 static void backend_changed(VuBackend *b)
@@ -150,10 +140,10 @@ static void backend_take_features(VuBackend *b, VuMessage *m, VuReplySlot *slot)
         bool ok = true;
 
         if (m->hdr.request == VU_REQ_SET_FEATURES) {
-                b->features = value;
+                b->negotiated.features = value;
         } else {
-                b->protocol_features = value & b->ops.protocol_features;
-                ok = value == b->protocol_features;
+                b->negotiated.protocol_features = value & b->ops.protocol_features;
+                ok = value == b->negotiated.protocol_features;
         }
         backend_ack(b, m, slot, ok ? 0 : 1);
         backend_changed(b);
@@ -183,7 +173,7 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
         VuEndpointOps ops = {
             .channel = VU_CHANNEL_BACKEND,
             .receives_requests = false,
-            .on_fail = backend_on_chan_fail,
+            .on_fail = backend_on_endpoint_fail,
             .userdata = b,
             .late_reply_grace_usec = b->ops.late_reply_grace_usec,
         };
@@ -245,11 +235,11 @@ static void backend_handle_request(VuBackend *b, VuEndpoint *ep, VuMessage *m, V
                 backend_take_features(b, m, slot);
                 break;
         case VU_REQ_SET_OWNER:
-                b->owned = true;
+                b->negotiated.owned = true;
                 backend_ack(b, m, slot, 0);
                 break;
         case VU_REQ_RESET_OWNER:
-                b->owned = false;
+                b->negotiated.owned = false;
                 backend_ack(b, m, slot, 0);
                 break;
         case VU_REQ_SET_BACKEND_REQ_FD:
@@ -332,7 +322,7 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
             .channel = VU_CHANNEL_FRONTEND,
             .receives_requests = true,
             .on_request = backend_on_request,
-            .on_fail = backend_on_main_fail,
+            .on_fail = backend_on_endpoint_fail,
         };
         VuBackend *b = g_new0(VuBackend, 1);
         int r;
@@ -385,19 +375,9 @@ void vu_backend_free(VuBackend *b)
                 backend_destroy(b);
 }
 
-const char *vu_backend_name(const VuBackend *b)
+const VuBackendNegotiated *vu_backend_negotiated(const VuBackend *b)
 {
-        return b->name;
-}
-
-uint64_t vu_backend_features(const VuBackend *b)
-{
-        return b->features;
-}
-
-uint64_t vu_backend_protocol_features(const VuBackend *b)
-{
-        return b->protocol_features;
+        return &b->negotiated;
 }
 
 bool vu_backend_has_channel(const VuBackend *b)
@@ -408,11 +388,6 @@ bool vu_backend_has_channel(const VuBackend *b)
 bool vu_backend_shared_objects(const VuBackend *b)
 {
         return b->chan && has_pf(b, VU_PF_SHARED_OBJECT);
-}
-
-bool vu_backend_owned(const VuBackend *b)
-{
-        return b->owned;
 }
 
 void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint8_t *uuid, int fd)

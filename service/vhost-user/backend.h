@@ -43,13 +43,17 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
                    VuBackend **ret);
 void vu_backend_free(VuBackend *b);
 
-const char *vu_backend_name(const VuBackend *b);
-uint64_t vu_backend_features(const VuBackend *b);          /* as SET_FEATURES said */
-uint64_t vu_backend_protocol_features(const VuBackend *b); /* as SET_PROTOCOL_FEATURES said */
+/* What the front-end settled, as far as it got (frontend.h's twin). */
+typedef struct {
+        uint64_t features;          /* as SET_FEATURES said */
+        uint64_t protocol_features; /* as SET_PROTOCOL_FEATURES said, less what we did not offer */
+        bool owned;                 /* SET_OWNER seen, no RESET_OWNER since */
+} VuBackendNegotiated;
+
+const VuBackendNegotiated *vu_backend_negotiated(const VuBackend *b);
 bool vu_backend_has_channel(const VuBackend *b);
 /* SHARED_OBJECT negotiated and a channel to send on. */
 bool vu_backend_shared_objects(const VuBackend *b);
-bool vu_backend_owned(const VuBackend *b); /* SET_OWNER seen */
 
 /* Answers GET_SHARED_OBJECT: fd >= 0 is taken and sent, fd < 0 sends the
  * error reply (no fd). */

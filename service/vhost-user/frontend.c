@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <glib.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -72,23 +71,13 @@ static void frontend_fail(VuFrontend *f, int error, const char *reason)
                 f->ops.on_fail(f, error, reason, f->userdata);
 }
 
-static void frontend_on_main_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
+/* Either endpoint: the channel's reasons come prefixed (vu-endpoint.h). */
+static void frontend_on_endpoint_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
 {
         VuFrontend *f = userdata;
 
         frontend_enter(f);
         frontend_fail(f, error, reason);
-        frontend_leave(f);
-}
-
-static void frontend_on_chan_fail(VuEndpoint *ep, int error, const char *reason, void *userdata)
-{
-        VuFrontend *f = userdata;
-        char buf[200];
-
-        snprintf(buf, sizeof(buf), "back-end channel: %s", reason);
-        frontend_enter(f);
-        frontend_fail(f, error, buf);
         frontend_leave(f);
 }
 
@@ -143,7 +132,7 @@ static void frontend_open_channel(VuFrontend *f)
             .channel = VU_CHANNEL_BACKEND,
             .receives_requests = true,
             .on_request = frontend_on_chan_request,
-            .on_fail = frontend_on_chan_fail,
+            .on_fail = frontend_on_endpoint_fail,
             .userdata = f,
         };
         int sv[2];
@@ -268,7 +257,7 @@ int vu_frontend_new(sd_event *ev, int fd, const VuFrontendOps *ops, const char *
         VuEndpointOps eops = {
             .channel = VU_CHANNEL_FRONTEND,
             .receives_requests = false,
-            .on_fail = frontend_on_main_fail,
+            .on_fail = frontend_on_endpoint_fail,
         };
         VuFrontend *f = g_new0(VuFrontend, 1);
         int r;

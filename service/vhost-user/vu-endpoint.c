@@ -114,13 +114,21 @@ static bool endpoint_leave(VuEndpoint *ep)
 
 static void endpoint_fail(VuEndpoint *ep, int error, const char *reason)
 {
+        char buf[200];
+
         if (ep->failed || ep->dead)
                 return;
         ep->failed = true;
         ep->io = sd_event_source_disable_unref(ep->io);
         ep->timer = sd_event_source_disable_unref(ep->timer);
-        if (ep->ops.on_fail)
-                ep->ops.on_fail(ep, error, reason, ep->ops.userdata);
+        if (!ep->ops.on_fail)
+                return;
+        /* The main socket speaks for the connection; the back-end channel names itself. */
+        if (ep->ops.channel == VU_CHANNEL_BACKEND) {
+                snprintf(buf, sizeof(buf), "back-end channel: %s", reason);
+                reason = buf;
+        }
+        ep->ops.on_fail(ep, error, reason, ep->ops.userdata);
 }
 
 static bool endpoint_throttled(const VuEndpoint *ep)

@@ -29,7 +29,8 @@ typedef void (*VuRequestFn)(VuEndpoint *ep, VuMessage *m, VuReplySlot *slot, voi
 typedef void (*VuReplyFn)(VuEndpoint *ep, VuMessage *m, int error, void *userdata);
 
 /* The endpoint broke: hang-up, socket error, malformed input, a deadline
- * missed. reason says which for the log. The owner should free it. */
+ * missed. reason says which for the log, starting "back-end channel: " on
+ * that channel (VU_CHANNEL_BACKEND). The owner should free it. */
 typedef void (*VuFailFn)(VuEndpoint *ep, int error, const char *reason, void *userdata);
 
 typedef struct {

@@ -113,26 +113,26 @@ static void test_discovery(Fixture *fx, gconstpointer data)
         g_assert_cmpuint(devs->len, ==, 2);
 
         card = devs->pdata[0]; /* cards first */
-        g_assert_cmpstr(drm_device_sysname(card), ==, "card0");
-        g_assert_cmpstr(drm_device_devnode(card), ==, "/dev/dri/card0");
-        g_assert_cmpstr(drm_device_syspath(card), ==, fx->card0);
-        g_assert_cmpint(drm_device_kind(card), ==, DRM_DEVICE_CARD);
-        g_assert_cmpstr(drm_device_kind_to_string(drm_device_kind(card)), ==, "card");
-        g_assert_cmpstr(drm_device_driver(card), ==, FAKE_DRIVER);
-        g_assert_cmpstr(drm_device_pci_slot(card), ==, PCI_SLOT);
-        g_assert_cmpuint(drm_device_pci_vendor(card), ==, 0x1af4);
-        g_assert_cmpuint(drm_device_pci_device(card), ==, 0x1050);
-        g_assert_true(drm_device_can_allocate(card));
+        g_assert_cmpstr(card->sysname, ==, "card0");
+        g_assert_cmpstr(card->devnode, ==, "/dev/dri/card0");
+        g_assert_cmpstr(card->syspath, ==, fx->card0);
+        g_assert_cmpint(card->kind, ==, DRM_DEVICE_CARD);
+        g_assert_cmpstr(drm_device_kind_to_string(card->kind), ==, "card");
+        g_assert_cmpstr(card->driver, ==, FAKE_DRIVER);
+        g_assert_cmpstr(card->pci_slot, ==, PCI_SLOT);
+        g_assert_cmpuint(card->pci_vendor, ==, 0x1af4);
+        g_assert_cmpuint(card->pci_device, ==, 0x1050);
+        g_assert_true(card->can_allocate);
 
         render = devs->pdata[1];
-        g_assert_cmpstr(drm_device_sysname(render), ==, "renderD128");
-        g_assert_cmpstr(drm_device_devnode(render), ==, "/dev/dri/renderD128");
-        g_assert_cmpint(drm_device_kind(render), ==, DRM_DEVICE_RENDER);
-        g_assert_cmpstr(drm_device_kind_to_string(drm_device_kind(render)), ==, "render");
-        g_assert_cmpstr(drm_device_driver(render), ==, FAKE_DRIVER);
-        g_assert_cmpstr(drm_device_pci_slot(render), ==, PCI_SLOT);
+        g_assert_cmpstr(render->sysname, ==, "renderD128");
+        g_assert_cmpstr(render->devnode, ==, "/dev/dri/renderD128");
+        g_assert_cmpint(render->kind, ==, DRM_DEVICE_RENDER);
+        g_assert_cmpstr(drm_device_kind_to_string(render->kind), ==, "render");
+        g_assert_cmpstr(render->driver, ==, FAKE_DRIVER);
+        g_assert_cmpstr(render->pci_slot, ==, PCI_SLOT);
         /* Render nodes are not asked for dumb buffers, not even when found. */
-        g_assert_false(drm_device_can_allocate(render));
+        g_assert_false(render->can_allocate);
         g_assert_cmpint(fx->fake_render->n_get_cap, ==, 0);
 
         /* The driver came from DRM_IOCTL_VERSION on each node. */
@@ -162,8 +162,8 @@ static void test_discovery_sysfs_driver(Fixture *fx, gconstpointer data)
         l = list_new_snapshot();
         card = drm_device_list_find(l, "card0");
         g_assert_nonnull(card);
-        g_assert_cmpstr(drm_device_driver(card), ==, "vsh-sysfs");
-        g_assert_cmpstr(drm_device_driver(drm_device_list_find(l, "renderD128")), ==, FAKE_DRIVER);
+        g_assert_cmpstr(card->driver, ==, "vsh-sysfs");
+        g_assert_cmpstr(drm_device_list_find(l, "renderD128")->driver, ==, FAKE_DRIVER);
         drm_device_list_free(l);
 }
 
@@ -175,7 +175,7 @@ static void test_discovery_no_dumb_buffers(Fixture *fx, gconstpointer data)
         fx->fake_card0->dumb_cap = false;
         l = list_new_snapshot();
         g_assert_nonnull(drm_device_list_find(l, "card0"));
-        g_assert_false(drm_device_can_allocate(drm_device_list_find(l, "card0")));
+        g_assert_false(drm_device_list_find(l, "card0")->can_allocate);
         g_assert_cmpint(fx->fake_card0->n_get_cap, ==, 1);
         drm_device_list_free(l);
 }
@@ -485,14 +485,14 @@ static void on_device_event(DrmDeviceList *l, const DrmDevice *d, DrmDeviceEvent
         HotplugLog *log = userdata;
 
         if (ev == DRM_DEVICE_ADDED) {
-                g_ptr_array_add(log->added, g_strdup(drm_device_syspath(d)));
+                g_ptr_array_add(log->added, g_strdup(d->syspath));
                 g_free(log->added_driver);
-                log->added_driver = g_strdup(drm_device_driver(d));
+                log->added_driver = g_strdup(d->driver);
                 /* The list already holds it when observers hear of it. */
-                g_assert_true(drm_device_list_find(l, drm_device_syspath(d)) == d);
+                g_assert_true(drm_device_list_find(l, d->syspath) == d);
         } else {
-                g_ptr_array_add(log->removed, g_strdup(drm_device_syspath(d)));
-                g_assert_null(drm_device_list_find(l, drm_device_syspath(d)));
+                g_ptr_array_add(log->removed, g_strdup(d->syspath));
+                g_assert_null(drm_device_list_find(l, d->syspath));
         }
 }
 

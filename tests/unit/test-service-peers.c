@@ -294,6 +294,18 @@ static void test_reconnect_unarmable(void)
         g_assert_cmpint(rmdir(dir), ==, 0);
 }
 
+/* The names the D-Bus Role and State properties and the logs use. */
+static void test_names(void)
+{
+        g_assert_cmpstr(role_remote_to_string(ROLE_FRONTEND), ==, "back-end");
+        g_assert_cmpstr(role_remote_to_string(ROLE_BACKEND), ==, "front-end");
+        g_assert_cmpstr(peer_state_to_string(PEER_STATE_CONNECTING), ==, "connecting");
+        g_assert_cmpstr(peer_state_to_string(PEER_STATE_NEGOTIATING), ==, "negotiating");
+        g_assert_cmpstr(peer_state_to_string(PEER_STATE_READY), ==, "ready");
+        g_assert_cmpstr(peer_state_to_string(PEER_STATE_CLOSED), ==, "closed");
+        g_assert_cmpstr(peer_state_to_string((PeerState) (PEER_STATE_CLOSED + 1)), ==, "unknown");
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -307,5 +319,6 @@ int main(int argc, char **argv)
                              GINT_TO_POINTER(ROLE_BACKEND), test_adopt_unwatchable_closes_fd);
         g_test_add_func("/service/connect/retry-unarmable", test_connect_retry_unarmable);
         g_test_add_func("/service/connect/reconnect-unarmable", test_reconnect_unarmable);
+        g_test_add_func("/service/names", test_names);
         return g_test_run();
 }

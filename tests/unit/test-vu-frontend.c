@@ -1153,9 +1153,10 @@ static void test_end_to_end(void)
         g_assert_cmpuint(vu_frontend_negotiated(t.f)->queues, ==, 2);
         g_assert_cmphex(vu_frontend_negotiated(t.f)->protocol_features, ==,
                         VU_SHARED_OBJECT_PROTOCOL_FEATURES);
-        g_assert_cmphex(vu_backend_protocol_features(e.b), ==, VU_SHARED_OBJECT_PROTOCOL_FEATURES);
-        g_assert_cmphex(vu_backend_features(e.b), ==, BASE_FEATURES);
-        g_assert_true(vu_backend_owned(e.b));
+        g_assert_cmphex(vu_backend_negotiated(e.b)->protocol_features, ==,
+                        VU_SHARED_OBJECT_PROTOCOL_FEATURES);
+        g_assert_cmphex(vu_backend_negotiated(e.b)->features, ==, BASE_FEATURES);
+        g_assert_true(vu_backend_negotiated(e.b)->owned);
 
         /* The back-end exports, the front-end takes it. */
         g_assert_cmpint(vu_backend_add(e.b, uuid_a, e2e_on_add_ack, &e), ==, 0);
