@@ -327,7 +327,7 @@ static void test_allocate(Fixture *f, gconstpointer data)
 static void test_signals_bus_client(Fixture *f, gconstpointer data)
 {
         sd_bus *client = testbed_connect(&f->tb);
-        g_autofree char *a = NULL, *b = NULL, *pa = NULL, *pb = NULL, *err = NULL, *ev = NULL;
+        g_autofree char *a = NULL, *b = NULL, *pa = NULL, *pb = NULL, *ev = NULL;
         int fa = new_memfd(4096, 1), fb = new_memfd(4096, 2);
 
         g_assert_null(call_export(client, fa, "", &a, &pa));

@@ -204,7 +204,7 @@ static void test_raw_no_shared_object(Fixture *f, gconstpointer data)
         g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_REMOVE, uuid), !=, 0);
         HarnessProc *d = start_device(f, "device", NULL);
         import_fails(f, d, UUID_A);
-        g_autofree char *dev_ino = export_ok(f, d, UUID_A);
+        g_free(export_ok(f, d, UUID_A));
         /* Its lookups are refused even for objects that exist. */
         g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), !=, 0);
         assert_quiet(f, r->main, "main socket");
