@@ -5,9 +5,9 @@
  * /org/vhostshare/share1 with the ObjectManager (bus-manager.c; its
  * methods in bus-manager-objects.c and bus-manager-peers.c), and the
  * Object, Peer and Device objects below it (bus-object.c, bus-peer.c,
- * bus-device.c). The service core knows nothing of D-Bus; this layer
- * observes the table, the peers and the DRM devices and maps them onto
- * vtables, the way machined maps machines. */
+ * bus-device.c, each a subtree: bus-subtree.h). The service core knows
+ * nothing of D-Bus; this layer observes the table, the peers and the DRM
+ * devices and maps them onto vtables, the way machined maps machines. */
 
 #include <stdbool.h>
 #include <stdint.h>
