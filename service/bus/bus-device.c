@@ -5,18 +5,10 @@
 #include <string.h>
 
 #include "bus-paths.h"
-#include "bus-subtree.h"
 #include "log.h"
 
-struct BusDevices {
-        BusSubtree *subtree;
-        unsigned observer; /* on the manager's list, m->drm */
-        bool observing;
-};
-
-static void *device_find(void *userdata, const char *path)
+static void *device_find(BusManager *m, const char *path)
 {
-        BusManager *m = userdata;
         g_autofree char *name = NULL;
         const DrmDevice *d;
 
@@ -29,16 +21,19 @@ static void *device_find(void *userdata, const char *path)
         return (void *) d;
 }
 
-static bool collect_device_path(const DrmDevice *d, void *userdata)
+static char *device_path(const void *d)
 {
-        g_ptr_array_add(userdata, bus_device_path(d->sysname));
+        return bus_device_path(((const DrmDevice *) d)->sysname);
+}
+
+static bool collect_device_path(const DrmDevice *d, void *paths)
+{
+        g_ptr_array_add(paths, device_path(d));
         return true;
 }
 
-static void device_list(void *userdata, GPtrArray *paths)
+static void device_list(BusManager *m, GPtrArray *paths)
 {
-        BusManager *m = userdata;
-
         if (m->drm)
                 drm_device_list_foreach(m->drm, collect_device_path, paths);
 }
@@ -103,66 +98,40 @@ static const sd_bus_vtable device_vtable[] = {
     SD_BUS_VTABLE_END,
 };
 
-static const BusSubtreeOps device_ops = {
+static void on_drm_event(DrmDeviceList *l, const DrmDevice *d, DrmDeviceEvent ev, void *userdata)
+{
+        static const BusSubtreeEvent events[] = {
+            [DRM_DEVICE_ADDED] = BUS_SUBTREE_ADDED,
+            [DRM_DEVICE_REMOVED] = BUS_SUBTREE_REMOVED,
+        };
+        int r;
+
+        r = bus_subtree_announce(userdata, events[ev], d);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce DRM device %s on the bus: %m", d->devnode);
+}
+
+/* m->drm is replaced only between bus_subtree_unobserve() and
+ * bus_subtree_observe() (bus_manager_set_drm_devices()): the id is always
+ * m->drm's. */
+static unsigned device_observe(BusManager *m, BusSubtree *st)
+{
+        return m->drm ? drm_device_list_add_observer(m->drm, on_drm_event, st) : 0;
+}
+
+static void device_unobserve(BusManager *m, unsigned id)
+{
+        drm_device_list_remove_observer(m->drm, id);
+}
+
+const BusSubtreeOps bus_device_ops = {
     .prefix = BUS_DEVICE_PREFIX,
     .interface = BUS_DEVICE_INTERFACE,
     .vtable = device_vtable,
     .find = device_find,
     .list = device_list,
+    .path = device_path,
+    .observe = device_observe,
+    .unobserve = device_unobserve,
+    .count = BUS_MANAGER_DEVICES,
 };
-
-static int announce(BusManager *m, DrmDeviceEvent ev, const char *path)
-{
-        int r;
-
-        /* Deferred: the Devices property changes after these signals. */
-        r = bus_manager_note_changed(m, BUS_MANAGER_DEVICES);
-        if (r < 0)
-                return r;
-        if (ev == DRM_DEVICE_ADDED)
-                return sd_bus_emit_object_added(m->bus, path);
-        return sd_bus_emit_object_removed(m->bus, path);
-}
-
-static void on_drm_event(DrmDeviceList *l, const DrmDevice *d, DrmDeviceEvent ev, void *userdata)
-{
-        BusManager *m = userdata;
-        g_autofree char *path = bus_device_path(d->sysname);
-        BusSubtreeMark saved;
-        int r;
-
-        saved = bus_subtree_begin_announce(m->devices->subtree, path, (void *) d);
-        r = announce(m, ev, path);
-        bus_subtree_end_announce(m->devices->subtree, saved);
-        if (r < 0)
-                log_warning_errno(r, "Failed to announce DRM device %s on the bus: %m", d->devnode);
-}
-
-int bus_device_register(BusManager *m)
-{
-        m->devices = g_new0(BusDevices, 1);
-        return bus_subtree_new(m->bus, &device_ops, m, &m->devices->subtree);
-}
-
-void bus_device_set_list(BusManager *m, DrmDeviceList *l)
-{
-        BusDevices *b = m->devices;
-
-        if (b->observing)
-                drm_device_list_remove_observer(m->drm, b->observer);
-        b->observing = false;
-        m->drm = l;
-        if (l) {
-                b->observer = drm_device_list_add_observer(l, on_drm_event, m);
-                b->observing = true;
-        }
-}
-
-void bus_device_unregister(BusManager *m)
-{
-        if (!m->devices)
-                return;
-        bus_device_set_list(m, NULL);
-        bus_subtree_free(m->devices->subtree);
-        g_clear_pointer(&m->devices, g_free);
-}

@@ -199,13 +199,13 @@ static int register_objects(BusManager *m)
         r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, BUS_MANAGER_PATH);
         if (r < 0)
                 return r;
-        r = bus_object_register(m);
+        r = bus_subtree_new(m, &bus_object_ops, &m->objects);
         if (r < 0)
                 return r;
-        r = bus_peer_register(m);
+        r = bus_subtree_new(m, &bus_peer_ops, &m->peers);
         if (r < 0)
                 return r;
-        return bus_device_register(m);
+        return bus_subtree_new(m, &bus_device_ops, &m->devices);
 }
 
 int bus_manager_new(Service *s, sd_bus *bus, BusManager **ret)
@@ -231,7 +231,11 @@ void bus_manager_set_drm_devices(BusManager *m, DrmDeviceList *l)
 {
         int r;
 
-        bus_device_set_list(m, l);
+        /* The Device subtree observes m->drm. Switching lists announces no
+         * device, only the new Devices. */
+        bus_subtree_unobserve(m->devices);
+        m->drm = l;
+        bus_subtree_observe(m->devices);
         r = bus_manager_note_changed(m, BUS_MANAGER_DEVICES);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the new Devices: %m");
@@ -252,9 +256,9 @@ void bus_manager_free(BusManager *m)
         if (!m)
                 return;
         /* Observers first: the objects of bus clients go without signals. */
-        bus_device_unregister(m);
-        bus_object_unregister(m);
-        bus_peer_unregister(m);
+        g_clear_pointer(&m->devices, bus_subtree_free);
+        g_clear_pointer(&m->objects, bus_subtree_free);
+        g_clear_pointer(&m->peers, bus_subtree_free);
         g_clear_pointer(&m->clients, bus_clients_free);
         (void) share_table_remove_owner(service_table(m->service), &m->detached);
         share_owner_clear(&m->detached);

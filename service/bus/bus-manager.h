@@ -5,9 +5,9 @@
  * /org/vhostshare/share1 with the ObjectManager (bus-manager.c; its
  * methods in bus-manager-objects.c and bus-manager-peers.c), and the
  * Object, Peer and Device objects below it (bus-object.c, bus-peer.c,
- * bus-device.c). The service core knows nothing of D-Bus; this layer
- * observes the table, the peers and the DRM devices and maps them onto
- * vtables, the way machined maps machines. */
+ * bus-device.c, each a subtree: bus-subtree.h). The service core knows
+ * nothing of D-Bus; this layer observes the table, the peers and the DRM
+ * devices and maps them onto vtables, the way machined maps machines. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,9 +45,7 @@ static inline void bus_manager_freep(BusManager **m)
 }
 
 /* Internal to bus-*.c. */
-typedef struct BusObjects BusObjects;
-typedef struct BusPeers BusPeers;
-typedef struct BusDevices BusDevices;
+typedef struct BusSubtree BusSubtree;
 typedef struct BusClients BusClients;
 
 /* The manager's properties that change, announced by one PropertiesChanged
@@ -61,14 +59,15 @@ typedef enum {
 struct BusManager {
         Service *service;
         sd_bus *bus;
-        DrmDeviceList *drm; /* for Allocate() and Devices; set by bus_device_set_list() */
+        DrmDeviceList *drm; /* for Allocate() and Devices; bus_manager_set_drm_devices() */
         BusAccess access;
 
         sd_bus_slot *manager_slot;
         sd_bus_slot *object_manager_slot;
-        BusObjects *objects; /* the Object subtree (bus-object.c) */
-        BusPeers *peers;     /* the Peer subtree (bus-peer.c) */
-        BusDevices *devices; /* the Device subtree (bus-device.c) */
+        /* The children (bus-subtree.h). */
+        BusSubtree *objects; /* Object: the table (bus-object.c) */
+        BusSubtree *peers;   /* Peer: the service's peers (bus-peer.c) */
+        BusSubtree *devices; /* Device: drm (bus-device.c) */
 
         /* Bus clients that own objects (bus-client.c). */
         BusClients *clients;

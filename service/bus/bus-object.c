@@ -4,18 +4,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus-subtree.h"
+#include "bus-paths.h"
 #include "log.h"
 
-struct BusObjects {
-        BusSubtree *subtree;
-        unsigned table_observer;
-        bool observing;
-};
-
-static void *object_find(void *userdata, const char *path)
+static void *object_find(BusManager *m, const char *path)
 {
-        BusManager *m = userdata;
         uint8_t uuid[SHARE_UUID_SIZE];
 
         if (bus_object_path_to_uuid(path, uuid) < 0)
@@ -23,19 +16,22 @@ static void *object_find(void *userdata, const char *path)
         return share_table_lookup(service_table(m->service), uuid);
 }
 
-static bool collect_entry_path(const ShareEntry *e, void *userdata)
+static char *object_path(const void *e)
 {
         char path[BUS_OBJECT_PATH_MAX];
 
         bus_object_path(share_entry_uuid(e), path);
-        g_ptr_array_add(userdata, g_strdup(path));
+        return g_strdup(path);
+}
+
+static bool collect_entry_path(const ShareEntry *e, void *paths)
+{
+        g_ptr_array_add(paths, object_path(e));
         return true;
 }
 
-static void object_list(void *userdata, GPtrArray *paths)
+static void object_list(BusManager *m, GPtrArray *paths)
 {
-        BusManager *m = userdata;
-
         share_table_foreach(service_table(m->service), collect_entry_path, paths);
 }
 
@@ -142,84 +138,65 @@ static const sd_bus_vtable object_vtable[] = {
     SD_BUS_VTABLE_END,
 };
 
-static const BusSubtreeOps object_ops = {
+/* The manager's Added before InterfacesAdded, Removed after
+ * InterfacesRemoved. */
+static int emit_added_removed(BusManager *m, BusSubtreeEvent ev, const char *path,
+                              const void *object)
+{
+        const ShareEntry *e = object;
+        char uuid[SHARE_UUID_STR_LEN];
+
+        share_uuid_to_string(share_entry_uuid(e), uuid);
+        if (ev == BUS_SUBTREE_ADDED)
+                return sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Added",
+                                          "sos", uuid, path,
+                                          share_type_to_string(share_entry_type(e)));
+        return sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Removed", "so",
+                                  uuid, path);
+}
+
+static void on_table_event(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata)
+{
+        static const BusSubtreeEvent events[] = {
+            [SHARE_EVENT_ADDED] = BUS_SUBTREE_ADDED,
+            [SHARE_EVENT_REMOVED] = BUS_SUBTREE_REMOVED,
+            [SHARE_EVENT_CHANGED] = BUS_SUBTREE_CHANGED,
+        };
+        char uuid[SHARE_UUID_STR_LEN];
+        int r;
+
+        r = bus_subtree_announce(userdata, events[ev], e);
+        if (r < 0) {
+                share_uuid_to_string(share_entry_uuid(e), uuid);
+                log_warning_errno(r, "Failed to announce object %s on the bus: %m", uuid);
+        }
+}
+
+static unsigned object_observe(BusManager *m, BusSubtree *st)
+{
+        return share_table_add_observer(service_table(m->service), on_table_event, st);
+}
+
+static void object_unobserve(BusManager *m, unsigned id)
+{
+        share_table_remove_observer(service_table(m->service), id);
+}
+
+/* The table says CHANGED for a lookup (share_table_note_lookup()).
+ * OwnerBusName changes with Disown(), which announces it
+ * (bus-manager-objects.c). */
+static const char *const changing[] = {"LookupCount", NULL};
+
+const BusSubtreeOps bus_object_ops = {
     .prefix = BUS_OBJECT_PREFIX,
     .interface = BUS_OBJECT_INTERFACE,
     .vtable = object_vtable,
     .find = object_find,
     .list = object_list,
+    .path = object_path,
+    .observe = object_observe,
+    .unobserve = object_unobserve,
+    .count = BUS_MANAGER_OBJECT_COUNT,
+    .changing = changing,
+    .emit_manager_signal = emit_added_removed,
 };
-
-static int announce(BusManager *m, const ShareEntry *e, ShareEvent ev, const char *uuid,
-                    const char *path)
-{
-        const char *type = share_type_to_string(share_entry_type(e));
-        int r;
-
-        switch (ev) {
-        case SHARE_EVENT_ADDED:
-                /* Deferred: ObjectCount changes after these two signals. */
-                r = bus_manager_note_changed(m, BUS_MANAGER_OBJECT_COUNT);
-                if (r < 0)
-                        return r;
-                r = sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Added",
-                                       "sos", uuid, path, type);
-                if (r < 0)
-                        return r;
-                return sd_bus_emit_object_added(m->bus, path);
-        case SHARE_EVENT_REMOVED:
-                r = bus_manager_note_changed(m, BUS_MANAGER_OBJECT_COUNT);
-                if (r < 0)
-                        return r;
-                r = sd_bus_emit_object_removed(m->bus, path);
-                if (r < 0)
-                        return r;
-                return sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
-                                          "Removed", "so", uuid, path);
-        case SHARE_EVENT_CHANGED:
-                return sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE,
-                                                      "LookupCount", NULL);
-        }
-        return 0;
-}
-
-static void on_table_event(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata)
-{
-        BusManager *m = userdata;
-        char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
-        BusSubtreeMark saved;
-        int r;
-
-        share_uuid_to_string(share_entry_uuid(e), uuid);
-        bus_object_path(share_entry_uuid(e), path);
-        saved = bus_subtree_begin_announce(m->objects->subtree, path, (void *) e);
-        r = announce(m, e, ev, uuid, path);
-        bus_subtree_end_announce(m->objects->subtree, saved);
-        if (r < 0)
-                log_warning_errno(r, "Failed to announce object %s on the bus: %m", uuid);
-}
-
-int bus_object_register(BusManager *m)
-{
-        BusObjects *o = m->objects = g_new0(BusObjects, 1);
-        int r;
-
-        r = bus_subtree_new(m->bus, &object_ops, m, &o->subtree);
-        if (r < 0)
-                return r;
-        o->table_observer = share_table_add_observer(service_table(m->service), on_table_event, m);
-        o->observing = true;
-        return 0;
-}
-
-void bus_object_unregister(BusManager *m)
-{
-        BusObjects *o = m->objects;
-
-        if (!o)
-                return;
-        if (o->observing)
-                share_table_remove_observer(service_table(m->service), o->table_observer);
-        bus_subtree_free(o->subtree);
-        g_clear_pointer(&m->objects, g_free);
-}

@@ -2,17 +2,11 @@
 #pragma once
 
 /* org.vhostshare.share1.Object: one table entry at
- * /org/vhostshare/share1/object/<32 lowercase hex digits> (bus-paths.h),
- * served as a subtree (bus-subtree.h); Added/Removed, InterfacesAdded/
- * Removed and LookupCount changes from a table observer. */
+ * /org/vhostshare/share1/object/<32 lowercase hex digits> (bus-paths.h), a
+ * child of the manager (bus-subtree.h) that follows the table: the
+ * manager's Added and Removed with InterfacesAdded and InterfacesRemoved,
+ * PropertiesChanged of LookupCount, ObjectCount. */
 
-#include "bus-manager.h"
-#include "bus-paths.h"
+#include "bus-subtree.h"
 
-typedef struct BusObjects BusObjects;
-
-/* Registers the subtree and observes the table. 0 or -errno. */
-int bus_object_register(BusManager *m);
-/* Stops observing the table (nothing is announced any more) and removes
- * the subtree. */
-void bus_object_unregister(BusManager *m);
+extern const BusSubtreeOps bus_object_ops;

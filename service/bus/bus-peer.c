@@ -4,14 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bus-subtree.h"
+#include "bus-paths.h"
 #include "log.h"
-
-struct BusPeers {
-        BusSubtree *subtree;
-        unsigned peer_observer;
-        bool observing;
-};
 
 Peer *bus_peer_find(BusManager *m, const char *path)
 {
@@ -22,24 +16,27 @@ Peer *bus_peer_find(BusManager *m, const char *path)
         return service_find_peer(m->service, id);
 }
 
-static void *peer_find(void *userdata, const char *path)
+static void *peer_find(BusManager *m, const char *path)
 {
-        return bus_peer_find(userdata, path);
+        return bus_peer_find(m, path);
 }
 
-static bool collect_peer_path(Peer *p, void *userdata)
+static char *peer_path(const void *p)
 {
         char path[BUS_PEER_PATH_MAX];
 
         bus_peer_path(peer_id(p), path);
-        g_ptr_array_add(userdata, g_strdup(path));
+        return g_strdup(path);
+}
+
+static bool collect_peer_path(Peer *p, void *paths)
+{
+        g_ptr_array_add(paths, peer_path(p));
         return true;
 }
 
-static void peer_list(void *userdata, GPtrArray *paths)
+static void peer_list(BusManager *m, GPtrArray *paths)
 {
-        BusManager *m = userdata;
-
         service_foreach_peer(m->service, collect_peer_path, paths);
 }
 
@@ -91,75 +88,45 @@ static const sd_bus_vtable peer_vtable[] = {
     SD_BUS_VTABLE_END,
 };
 
-static const BusSubtreeOps peer_ops = {
+static void on_peer_event(Service *s, Peer *p, PeerEvent ev, void *userdata)
+{
+        static const BusSubtreeEvent events[] = {
+            [PEER_EVENT_NEW] = BUS_SUBTREE_ADDED,
+            [PEER_EVENT_CHANGED] = BUS_SUBTREE_CHANGED,
+            [PEER_EVENT_GONE] = BUS_SUBTREE_REMOVED,
+        };
+        int r;
+
+        r = bus_subtree_announce(userdata, events[ev], p);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce peer %s on the bus: %m", peer_name(p));
+}
+
+static unsigned peer_observe(BusManager *m, BusSubtree *st)
+{
+        return service_add_peer_observer(m->service, on_peer_event, st);
+}
+
+static void peer_unobserve(BusManager *m, unsigned id)
+{
+        service_remove_peer_observer(m->service, id);
+}
+
+/* Every property that can change: cheaper to send them all than to track
+ * which changed. */
+static const char *const changing[] = {"State",         "Features",  "ProtocolFeatures",
+                                       "SharedObjects", "Pid",       "Uid",
+                                       "ExportedCount", "LastError", NULL};
+
+const BusSubtreeOps bus_peer_ops = {
     .prefix = BUS_PEER_PREFIX,
     .interface = BUS_PEER_INTERFACE,
     .vtable = peer_vtable,
     .find = peer_find,
     .list = peer_list,
+    .path = peer_path,
+    .observe = peer_observe,
+    .unobserve = peer_unobserve,
+    .count = BUS_MANAGER_PEER_COUNT,
+    .changing = changing,
 };
-
-static int announce(BusManager *m, PeerEvent ev, const char *path)
-{
-        int r;
-
-        switch (ev) {
-        case PEER_EVENT_NEW:
-                /* Deferred: PeerCount changes after InterfacesAdded. */
-                r = bus_manager_note_changed(m, BUS_MANAGER_PEER_COUNT);
-                if (r < 0)
-                        return r;
-                return sd_bus_emit_object_added(m->bus, path);
-        case PEER_EVENT_CHANGED:
-                /* Cheaper to send them all than to track which changed. */
-                return sd_bus_emit_properties_changed(
-                    m->bus, path, BUS_PEER_INTERFACE, "State", "Features", "ProtocolFeatures",
-                    "SharedObjects", "Pid", "Uid", "ExportedCount", "LastError", NULL);
-        case PEER_EVENT_GONE:
-                r = bus_manager_note_changed(m, BUS_MANAGER_PEER_COUNT);
-                if (r < 0)
-                        return r;
-                return sd_bus_emit_object_removed(m->bus, path);
-        }
-        return 0;
-}
-
-static void on_peer_event(Service *s, Peer *p, PeerEvent ev, void *userdata)
-{
-        BusManager *m = userdata;
-        char path[BUS_PEER_PATH_MAX];
-        BusSubtreeMark saved;
-        int r;
-
-        bus_peer_path(peer_id(p), path);
-        saved = bus_subtree_begin_announce(m->peers->subtree, path, p);
-        r = announce(m, ev, path);
-        bus_subtree_end_announce(m->peers->subtree, saved);
-        if (r < 0)
-                log_warning_errno(r, "Failed to announce peer %s on the bus: %m", peer_name(p));
-}
-
-int bus_peer_register(BusManager *m)
-{
-        BusPeers *b = m->peers = g_new0(BusPeers, 1);
-        int r;
-
-        r = bus_subtree_new(m->bus, &peer_ops, m, &b->subtree);
-        if (r < 0)
-                return r;
-        b->peer_observer = service_add_peer_observer(m->service, on_peer_event, m);
-        b->observing = true;
-        return 0;
-}
-
-void bus_peer_unregister(BusManager *m)
-{
-        BusPeers *b = m->peers;
-
-        if (!b)
-                return;
-        if (b->observing)
-                service_remove_peer_observer(m->service, b->peer_observer);
-        bus_subtree_free(b->subtree);
-        g_clear_pointer(&m->peers, g_free);
-}

@@ -2,18 +2,13 @@
 #pragma once
 
 /* org.vhostshare.share1.Peer: one vhost-user connection at
- * /org/vhostshare/share1/peer/<id> (bus-paths.h), served as a subtree
- * (bus-subtree.h); InterfacesAdded/Removed and PropertiesChanged from a
- * peer observer. */
+ * /org/vhostshare/share1/peer/<id> (bus-paths.h), a child of the manager
+ * (bus-subtree.h) that follows the service's peers: InterfacesAdded and
+ * InterfacesRemoved, PropertiesChanged, PeerCount. */
 
-#include "bus-manager.h"
-#include "bus-paths.h"
+#include "bus-subtree.h"
 
-typedef struct BusPeers BusPeers;
+extern const BusSubtreeOps bus_peer_ops;
 
 /* The peer at path, or NULL. */
 Peer *bus_peer_find(BusManager *m, const char *path);
-
-/* Registers the subtree and observes the service's peers. 0 or -errno. */
-int bus_peer_register(BusManager *m);
-void bus_peer_unregister(BusManager *m);

@@ -5,12 +5,19 @@
 
 #include "cleanup.h"
 
+/* The object being announced, and its path (not copied). */
+typedef struct {
+        const char *path;
+        const void *object;
+} Announcing;
+
 struct BusSubtree {
+        BusManager *manager;
         const BusSubtreeOps *ops;
-        void *userdata;
         sd_bus_slot *vtable_slot;
         sd_bus_slot *enumerator_slot;
-        BusSubtreeMark announcing;
+        unsigned observer; /* 0: not observing */
+        Announcing announcing;
 };
 
 static int subtree_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
@@ -20,9 +27,10 @@ static int subtree_find(sd_bus *bus, const char *path, const char *interface, vo
         void *object;
 
         if (st->announcing.object && strcmp(path, st->announcing.path) == 0)
-                object = st->announcing.object;
+                /* sd-bus hands the getters a mutable userdata; they only read. */
+                object = (void *) st->announcing.object;
         else
-                object = st->ops->find(st->userdata, path);
+                object = st->ops->find(st->manager, path);
         if (!object)
                 return 0; /* sd-bus replies UnknownObject */
         *found = object;
@@ -35,16 +43,30 @@ static int subtree_enumerate(sd_bus *bus, const char *prefix, void *userdata, ch
         BusSubtree *st = userdata;
         GPtrArray *paths = g_ptr_array_new();
 
-        st->ops->list(st->userdata, paths);
+        st->ops->list(st->manager, paths);
         g_ptr_array_add(paths, NULL);
         *ret_nodes = (char **) g_ptr_array_free(paths, FALSE);
         return 0;
+}
+
+void bus_subtree_observe(BusSubtree *st)
+{
+        if (st->observer == 0)
+                st->observer = st->ops->observe(st->manager, st);
+}
+
+void bus_subtree_unobserve(BusSubtree *st)
+{
+        if (st->observer != 0)
+                st->ops->unobserve(st->manager, st->observer);
+        st->observer = 0;
 }
 
 void bus_subtree_free(BusSubtree *st)
 {
         if (!st)
                 return;
+        bus_subtree_unobserve(st);
         sd_bus_slot_unref(st->vtable_slot);
         sd_bus_slot_unref(st->enumerator_slot);
         g_free(st);
@@ -55,34 +77,61 @@ static void bus_subtree_freep(BusSubtree **st)
         bus_subtree_free(*st);
 }
 
-int bus_subtree_new(sd_bus *bus, const BusSubtreeOps *ops, void *userdata, BusSubtree **ret)
+int bus_subtree_new(BusManager *m, const BusSubtreeOps *ops, BusSubtree **ret)
 {
         _cleanup_(bus_subtree_freep) BusSubtree *st = g_new0(BusSubtree, 1);
         int r;
 
+        st->manager = m;
         st->ops = ops;
-        st->userdata = userdata;
-        r = sd_bus_add_fallback_vtable(bus, &st->vtable_slot, ops->prefix, ops->interface,
+        r = sd_bus_add_fallback_vtable(m->bus, &st->vtable_slot, ops->prefix, ops->interface,
                                        ops->vtable, subtree_find, st);
         if (r < 0)
                 return r;
-        r = sd_bus_add_node_enumerator(bus, &st->enumerator_slot, ops->prefix, subtree_enumerate,
+        r = sd_bus_add_node_enumerator(m->bus, &st->enumerator_slot, ops->prefix, subtree_enumerate,
                                        st);
         if (r < 0)
                 return r;
+        bus_subtree_observe(st);
         *ret = g_steal_pointer(&st);
         return 0;
 }
 
-BusSubtreeMark bus_subtree_begin_announce(BusSubtree *st, const char *path, void *object)
+static int emit(BusSubtree *st, BusSubtreeEvent ev, const char *path, const void *object)
 {
-        BusSubtreeMark saved = st->announcing;
+        const BusSubtreeOps *ops = st->ops;
+        BusManager *m = st->manager;
+        int r;
 
-        st->announcing = (BusSubtreeMark){.path = path, .object = object};
-        return saved;
+        if (ev == BUS_SUBTREE_CHANGED)
+                return sd_bus_emit_properties_changed_strv(m->bus, path, ops->interface,
+                                                           (char **) ops->changing);
+        /* Deferred: the count changes after these signals. */
+        r = bus_manager_note_changed(m, ops->count);
+        if (r < 0)
+                return r;
+        if (ev == BUS_SUBTREE_ADDED) {
+                if (ops->emit_manager_signal) {
+                        r = ops->emit_manager_signal(m, ev, path, object);
+                        if (r < 0)
+                                return r;
+                }
+                return sd_bus_emit_object_added(m->bus, path);
+        }
+        r = sd_bus_emit_object_removed(m->bus, path);
+        if (r < 0 || !ops->emit_manager_signal)
+                return r;
+        return ops->emit_manager_signal(m, ev, path, object);
 }
 
-void bus_subtree_end_announce(BusSubtree *st, BusSubtreeMark saved)
+int bus_subtree_announce(BusSubtree *st, BusSubtreeEvent ev, const void *object)
 {
+        g_autofree char *path = st->ops->path(object);
+        Announcing saved = st->announcing;
+        int r;
+
+        st->announcing = (Announcing){.path = path, .object = object};
+        r = emit(st, ev, path, object);
         st->announcing = saved;
+        return r;
 }

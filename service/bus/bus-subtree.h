@@ -1,48 +1,75 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* One interface on every path below a prefix: an Object per table entry, a
- * Peer per connection, a Device per DRM node (bus-object.c, bus-peer.c,
- * bus-device.c). sd-bus serves such a subtree with a fallback vtable, whose
- * find callback maps a path to its object, and a node enumerator listing
- * the paths (introspection, GetManagedObjects); this registers both from
- * a BusSubtreeOps, and finds an object while it is being announced even
- * when its collection no longer holds it. */
+/* The manager's children: one interface on every path below a prefix, an
+ * Object per table entry, a Peer per connection, a Device per DRM node
+ * (bus-object.c, bus-peer.c, bus-device.c). Each of those describes its
+ * collection in a BusSubtreeOps; this does the rest for all three: the
+ * fallback vtable (whose find callback maps a path to its object) and the
+ * node enumerator listing the paths (introspection, GetManagedObjects), the
+ * observer on the collection, and the signals that announce an object as
+ * it comes, changes and goes. */
 
 #include <systemd/sd-bus.h>
 
 #include <glib.h>
 
-typedef struct BusSubtree BusSubtree;
+#include "bus-manager.h"
+
+/* What happened to an object, and what bus_subtree_announce() sends for it,
+ * in this order. */
+typedef enum {
+        BUS_SUBTREE_ADDED,   /* the manager's own signal, InterfacesAdded */
+        BUS_SUBTREE_CHANGED, /* PropertiesChanged of ops->changing */
+        BUS_SUBTREE_REMOVED, /* InterfacesRemoved, the manager's own signal */
+} BusSubtreeEvent;
 
 typedef struct {
         const char *prefix;
         const char *interface;
         const sd_bus_vtable *vtable;
         /* The object at path (the getters' userdata), or NULL. */
-        void *(*find)(void *userdata, const char *path);
-        /* Adds the path of every object to paths (malloc'ed: sd-bus frees
-         * them with free(), and glib allocates with malloc). */
-        void (*list)(void *userdata, GPtrArray *paths);
+        void *(*find)(BusManager *m, const char *path);
+        /* Adds the path of every object to paths, made by path(). */
+        void (*list)(BusManager *m, GPtrArray *paths);
+        /* The object's path, malloc'ed: sd-bus frees list's strings with
+         * free() (and glib allocates with malloc). */
+        char *(*path)(const void *object);
+        /* Adds an observer on the collection whose events go to
+         * bus_subtree_announce(st, ...); returns its id, 0 when there is no
+         * collection to observe. */
+        unsigned (*observe)(BusManager *m, BusSubtree *st);
+        void (*unobserve)(BusManager *m, unsigned id);
+        /* The manager property that counts the objects: it changes with
+         * every ADDED and REMOVED, after their signals. */
+        BusManagerChange count;
+        /* The properties a CHANGED announces, NULL-terminated; NULL when the
+         * objects do not change. */
+        const char *const *changing;
+        /* Optional: the manager's own signal about an object (Added,
+         * Removed), sent before InterfacesAdded and after
+         * InterfacesRemoved. 0 or -errno. */
+        int (*emit_manager_signal)(BusManager *m, BusSubtreeEvent ev, const char *path,
+                                   const void *object);
 } BusSubtreeOps;
 
-/* Registers ops (static) on bus; userdata goes to find and list. 0 or
+/* Registers ops (static) on m's bus and observes the collection. 0 or
  * -errno. */
-int bus_subtree_new(sd_bus *bus, const BusSubtreeOps *ops, void *userdata, BusSubtree **ret);
+int bus_subtree_new(BusManager *m, const BusSubtreeOps *ops, BusSubtree **ret);
+/* Stops observing (nothing is announced any more) and unregisters. */
 void bus_subtree_free(BusSubtree *st);
 
-/* The object a subtree announces, and its path (not copied). */
-typedef struct {
-        const char *path;
-        void *object;
-} BusSubtreeMark;
+/* For a collection the manager replaces (the DRM device list): unobserve
+ * before the old one goes, observe once the new one is in place. Neither
+ * announces anything. */
+void bus_subtree_observe(BusSubtree *st);
+void bus_subtree_unobserve(BusSubtree *st);
 
-/* While the signals about object are built, sd-bus asks for its properties
- * at path, and the collection may not hold it any more (it is being
- * removed): from begin to end, path finds object. begin returns the mark it
- * replaces, which end puts back. */
-BusSubtreeMark bus_subtree_begin_announce(BusSubtree *st, const char *path, void *object);
-void bus_subtree_end_announce(BusSubtree *st, BusSubtreeMark saved);
+/* Sends the signals of ev about object. While they are built, sd-bus asks
+ * for the object's properties at its path, and the collection may not hold
+ * it any more (it is being removed): until this returns, the path finds
+ * object. 0 or -errno. */
+int bus_subtree_announce(BusSubtree *st, BusSubtreeEvent ev, const void *object);
 
 /* Vtable entries of a property whose value never changes, or whose changes
  * are announced with PropertiesChanged. */
