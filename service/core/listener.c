@@ -22,7 +22,7 @@ struct Listener {
         Service *service;
         char *path;
         Role role;          /* of the peers it accepts */
-        ServeOptions serve; /* role back-end: what the bridge presents */
+        ServeOptions serve; /* ROLE_BACKEND: what the bridge presents */
         int fd;
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
