@@ -62,7 +62,7 @@ int bus_error_set_errno(sd_bus_error *e, int error, const char *fmt, ...)
 
         error = abs(error);
         if (!name)
-                /* EINVAL -> InvalidArgs, ENOMEM -> NoMemory, ... */
+                /* sd-bus's own names: EINVAL -> InvalidArgs, ... */
                 return sd_bus_error_set_errnof(e, error, "%s: %s", msg, strerror(error));
         sd_bus_error_setf(e, name, "%s: %s", msg, strerror(error));
         return -error;

@@ -139,7 +139,8 @@ int bus_manager_read_privileged_args(BusManager *m, sd_bus_message *msg, sd_bus_
 }
 
 /* Every method is UNPRIVILEGED for sd-bus (whose default would demand
- * CAP_SYS_ADMIN); the privileged ones check bus_access themselves. */
+ * CAP_SYS_ADMIN); the privileged ones begin with
+ * bus_manager_read_privileged_args(), which checks bus-access.h's rule. */
 #define UNPRIV SD_BUS_VTABLE_UNPRIVILEGED
 
 static const sd_bus_vtable manager_vtable[] = {

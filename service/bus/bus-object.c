@@ -63,8 +63,8 @@ static int property_get_owner(sd_bus *bus, const char *path, const char *interfa
         char p[BUS_PEER_PATH_MAX];
 
         /* A peer's owner identity carries the Peer as its userdata
-         * (share-table.h; service.c sets it and finds the peer of an entry
-         * that way too), and a peer's entries go before the peer does. */
+         * (share-table.h; peer.c sets it, and the core finds the peer of an
+         * entry that way too), and a peer's entries go before the peer does. */
         if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
                 return sd_bus_message_append(reply, "o", "/");
         bus_peer_path(peer_id(owner->userdata), p);

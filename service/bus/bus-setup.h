@@ -6,7 +6,8 @@
  * Allocate(), request org.vhostshare.share1, and send READY=1 through
  * sd_notify once the name is owned. main.c calls bus_setup_new() after the
  * service and its sockets are up, and does not send READY=1 itself unless
- * it runs without a bus. Losing the bus or the name ends the event loop. */
+ * it runs without a bus. Losing the bus, or not getting the name, ends the
+ * event loop. */
 
 #include "service.h"
 

@@ -70,7 +70,7 @@ static void bridge_send(Peer *p, const uint8_t *uuid, bool add)
                 : vu_backend_remove(p->backend, uuid, bridge_on_ack, a);
         if (r < 0) {
                 g_free(a);
-                log_warning_errno(r, "%s: cannot announce an object", p->name);
+                log_warning_errno(r, "%s: cannot announce an object: %m", p->name);
         }
 }
 

@@ -22,7 +22,7 @@ struct Listener {
         Service *service;
         char *path;
         Role role;          /* of the peers it accepts */
-        ServeOptions serve; /* role back-end: what the bridge presents */
+        ServeOptions serve; /* ROLE_BACKEND: what the bridge presents */
         int fd;
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
@@ -52,7 +52,7 @@ int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
         size_t n = strlen(path);
 
         if (n == 0 || n >= sizeof(sa->sun_path))
-                return log_error_errno(-ENAMETOOLONG, "socket path %s unusable", path);
+                return log_error_errno(-ENAMETOOLONG, "socket path %s unusable: %m", path);
         memset(sa, 0, sizeof(*sa));
         sa->sun_family = AF_UNIX;
         memcpy(sa->sun_path, path, n);
@@ -100,7 +100,8 @@ static void listener_pause(Listener *l, int error)
         int r;
 
         if (!l->starved)
-                log_warning_errno(error, "accept on %s failed; pausing it, retrying every %u ms",
+                log_warning_errno(error,
+                                  "accept on %s failed; pausing it, retrying every %u ms: %m",
                                   l->path, (unsigned) (ACCEPT_PAUSE_USEC / 1000));
         l->starved = true;
         r = listener_arm_resume(l);
@@ -143,7 +144,7 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
                 if (r == -EMFILE || r == -ENFILE || r == -ENOBUFS || r == -ENOMEM)
                         listener_pause(l, r);
                 else
-                        log_warning_errno(r, "accept on %s failed", l->path);
+                        log_warning_errno(r, "accept on %s failed: %m", l->path);
                 return 0;
         }
         if (l->starved) {
@@ -199,13 +200,13 @@ static int service_listen(Service *s, const char *path, Role role, const ServeOp
                 return r;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
-                return log_error_errno(-errno, "socket for %s", path);
+                return log_error_errno(-errno, "socket for %s: %m", path);
         (void) unlink(path); /* a stale socket of an earlier run */
         if (bind(fd, (struct sockaddr *) &sa, len) < 0 || chmod(path, s->config.socket_mode) < 0 ||
             ((s->config.socket_uid != (uid_t) -1 || s->config.socket_gid != (gid_t) -1) &&
              chown(path, s->config.socket_uid, s->config.socket_gid) < 0) ||
             listen(fd, 64) < 0)
-                return log_error_errno(-errno, "cannot listen on %s", path);
+                return log_error_errno(-errno, "cannot listen on %s: %m", path);
 
         l = g_new0(Listener, 1);
         l->service = s;

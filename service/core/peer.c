@@ -159,7 +159,7 @@ static int peer_connect_now(Peer *p)
                         log_debug("%s: not there yet (%s), retrying", p->name, strerror(-r));
                         return peer_schedule_retry(p);
                 }
-                return log_error_errno(r, "%s: connect failed", p->name);
+                return log_error_errno(r, "%s: connect failed: %m", p->name);
         }
         p->backoff_usec = 0;
         peer_start(p, g_steal_fd(&fd));

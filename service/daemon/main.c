@@ -184,7 +184,7 @@ static int start_peers(Service *s, const DaemonConfig *config)
                 r = service_set_allowed_uids(s, section->path, section->allowed_uids,
                                              section->n_allowed_uids);
                 if (r < 0)
-                        return log_error_errno(r, "[Socket %s]: no such listening socket",
+                        return log_error_errno(r, "[Socket %s]: no such listening socket: %m",
                                                section->path);
         }
         return 0;

@@ -231,7 +231,7 @@ static int device_export(Device *d, const uint8_t *uuid)
         share_uuid_to_string(uuid, ustr);
         r = memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
         if (r < 0)
-                return log_error_errno(r, "cannot make the buffer for %s", ustr);
+                return log_error_errno(r, "cannot make the buffer for %s: %m", ustr);
         g_array_append_val(d->exports, x);
         r = vu_backend_add(d->backend, uuid, device_on_add_ack, op_new(d, uuid));
         if (r < 0) {
@@ -304,7 +304,7 @@ static int device_run_plan(Device *d)
         for (int i = 0; i < d->n_export; i++) {
                 if (d->want_uuids && d->want_uuids[i]) {
                         if (share_uuid_from_string(d->want_uuids[i], uuid) < 0)
-                                return log_error_errno(-EINVAL, "--uuid %s is not a UUID",
+                                return log_error_errno(-EINVAL, "--uuid %s is not a UUID: %m",
                                                        d->want_uuids[i]);
                 } else {
                         uuid_generate_random(uuid);
@@ -463,12 +463,12 @@ static int device_listen(Device *d, const char *path)
         int r = socket_address(path, &sa);
 
         if (r < 0)
-                return log_error_errno(r, "socket path %s", path);
+                return log_error_errno(r, "socket path %s: %m", path);
         d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         (void) unlink(path);
         if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
             listen(d->listen_fd, 4) < 0)
-                return log_error_errno(-errno, "cannot listen on %s", path);
+                return log_error_errno(-errno, "cannot listen on %s: %m", path);
         r = sd_event_add_io(d->event, &d->listen_io, d->listen_fd, EPOLLIN, device_on_accept, d);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch %s: %m", path);
@@ -482,10 +482,10 @@ static int device_connect(Device *d, const char *path)
         int r = socket_address(path, &sa);
 
         if (r < 0)
-                return log_error_errno(r, "socket path %s", path);
+                return log_error_errno(r, "socket path %s: %m", path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return log_error_errno(-errno, "cannot connect to %s", path);
+                return log_error_errno(-errno, "cannot connect to %s: %m", path);
         r = device_attach(d, fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the back-end: %m");

@@ -118,9 +118,9 @@ static int drm_dumb_allocate(const char *devnode, uint64_t size, DrmAllocResult 
                 return drm_alloc_error(r);
         gem = (GemHandle){.fd = fd, .handle = create.handle};
         if (create.size < size)
-                return log_warning_errno(-EIO, "drm: %s made a dumb buffer of %llu bytes for %llu",
-                                         devnode, (unsigned long long) create.size,
-                                         (unsigned long long) size);
+                return log_warning_errno(
+                    -EIO, "drm: %s made a dumb buffer of %llu bytes for %llu: %m", devnode,
+                    (unsigned long long) create.size, (unsigned long long) size);
 
         prime.handle = create.handle;
         r = drm_ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
@@ -133,7 +133,7 @@ static int drm_dumb_allocate(const char *devnode, uint64_t size, DrmAllocResult 
         /* The fd must hold what the device promised before anyone relies on it. */
         actual = fd_size(buf);
         if (actual >= 0 && (uint64_t) actual < size)
-                return log_warning_errno(-EIO, "drm: %s exported %lld bytes for %llu", devnode,
+                return log_warning_errno(-EIO, "drm: %s exported %lld bytes for %llu: %m", devnode,
                                          (long long) actual, (unsigned long long) size);
 
         out->fd = g_steal_fd(&buf);

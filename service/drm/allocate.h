@@ -42,8 +42,8 @@ int drm_allocate(DrmDeviceList *l, const char *device, uint64_t size, DrmAllocRe
 void drm_alloc_result_clear(DrmAllocResult *out);
 
 /* What the share table should record for an allocated buffer: the fd's own
- * description (share_buffer_info_from_fd: inode, dma-buf exp_name or
- * "memfd"), the device it came from, the allocated size, the exporter
- * path's name ("drm-dumb", ...) as the allocator, and as the exporter too
- * when the fd itself names none. 0 or -errno. */
+ * description (share_buffer_info_from_fd: inode, size, dma-buf exp_name
+ * or "memfd"), the device it came from, the allocated size when the fd
+ * tells none, the exporter path's name ("drm-dumb", ...) as the allocator,
+ * and as the exporter too when the fd itself names none. 0 or -errno. */
 int drm_alloc_result_buffer_info(const DrmAllocResult *r, ShareBufferInfo *info);

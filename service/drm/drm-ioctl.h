@@ -4,5 +4,6 @@
 /* The one way this layer calls a DRM ioctl: the device list asks a node
  * what it is, allocation makes buffers on it. */
 
-/* ioctl that retries when interrupted, as DRM ioctls may be. 0 or -errno. */
+/* ioctl that retries while it fails with EINTR or EAGAIN, as DRM ioctls
+ * may. 0 or -errno. */
 int drm_ioctl(int fd, unsigned long request, void *arg);

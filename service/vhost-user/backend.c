@@ -188,7 +188,7 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
                 fd = -1; /* the endpoint's now */
         backend_ack(b, m, slot, r < 0 ? 1 : 0);
         if (r < 0)
-                log_warning_errno(r, "%s: cannot use the back-end channel", b->name);
+                log_warning_errno(r, "%s: cannot use the back-end channel: %m", b->name);
         backend_changed(b);
 }
 

@@ -61,7 +61,10 @@ void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint
 
 /* Channel requests. result: 0 acked, > 0 refused by the front-end, < 0 no
  * answer (-ETIMEDOUT, -ECONNRESET). Without REPLY_ACK, ADD and REMOVE are
- * not acknowledged: done is called with 0 once sent. */
+ * not acknowledged: done is called with 0 once sent. Each request returns 0
+ * (done will be called), -EOPNOTSUPP without SHARED_OBJECT or a channel,
+ * -ECONNRESET when the channel broke, or another -errno when the send
+ * failed: then on_fail has run (and the owner may have freed b). */
 typedef void (*VuBackendAckFn)(VuBackend *b, int64_t result, void *userdata);
 int vu_backend_add(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata);
 int vu_backend_remove(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata);

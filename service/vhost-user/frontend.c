@@ -341,7 +341,7 @@ static void frontend_on_object(VuEndpoint *ep, VuMessage *m, int error, void *us
                 fd = m->n_fds > 0 ? vu_message_steal_fd(m, 0) : -1;
                 error = frontend_check_object(f, m, o->uuid, ustr, &fd);
         } else {
-                log_warning_errno(error, "%s: GET_SHARED_OBJECT %s failed", f->name, ustr);
+                log_warning_errno(error, "%s: GET_SHARED_OBJECT %s failed: %m", f->name, ustr);
         }
         o->done(f, fd, error, o->userdata);
         g_free(o);

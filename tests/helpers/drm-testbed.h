@@ -4,11 +4,11 @@
 /* Emulated DRM devices for tests that run under
  * LD_PRELOAD=libumockdev-preload.so.0: a umockdev testbed with a PCI device
  * holding card0, renderD128 and a connector, and ioctl handlers (FakeDrm)
- * that answer the DRM ioctls the core uses. The handlers run on umockdev's
- * worker thread in the test process, so the fd the emulated PRIME export
- * returns (a real sealed memfd) is valid in this process only: tests that
- * allocate run the service core in-process. A FakeDrm's fields are shared
- * with that thread: read and change them under its lock. */
+ * that answer the DRM ioctls service/drm makes. The handlers run on
+ * umockdev's worker thread in the test process, so the fd the emulated
+ * PRIME export returns (a real sealed memfd) is valid in this process only:
+ * tests that allocate run the service in-process. A FakeDrm's fields are
+ * shared with that thread: read and change them under its lock. */
 
 #include <glib.h>
 #include <linux/udmabuf.h>

@@ -3,9 +3,9 @@
  *
  * Runs under LD_PRELOAD=libumockdev-preload.so.0. The testbed holds a PCI
  * device with card0, renderD128 and a connector under it; each node has an
- * ioctl handler (a FakeDrm) that answers the DRM ioctls the core uses. The
- * handlers run on the testbed's worker thread in this process, so the fd the
- * emulated PRIME export returns (a real sealed memfd) is valid here. */
+ * ioctl handler (a FakeDrm) that answers the DRM ioctls service/drm makes.
+ * The handlers run on the testbed's worker thread in this process, so the
+ * fd the emulated PRIME export returns (a real sealed memfd) is valid here. */
 
 #include <errno.h>
 #include <fcntl.h>

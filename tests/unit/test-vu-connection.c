@@ -91,7 +91,7 @@ static int read_one(VuConnection *c, VuChannel ch, bool is_reply, VuMessage *m, 
 }
 
 /* Sends len bytes of buf with n fds on the first byte, bypassing the
- * transport (a peer that behaves badly). */
+ * VuConnection (a peer that behaves badly). */
 static void raw_send(int sock, const void *buf, size_t len, const int *fds, unsigned n)
 {
         union {
@@ -422,7 +422,7 @@ static void test_hangup_mid(void)
         hangup_mid(VU_HEADER_SIZE + 15, 1, VU_ERR_SHORT_PAYLOAD);
 }
 
-/* Fills the socket until the transport queues, then drains the peer while
+/* Fills the socket until the connection queues, then drains the peer while
  * flushing: every message arrives, in order, with its fd. */
 static void test_write_queue(void)
 {
@@ -577,14 +577,14 @@ static void test_send_broken(void)
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
-        g_test_add_func("/vu-transport/fd-passing", test_fd_passing);
-        g_test_add_func("/vu-transport/fragmented", test_fragmented);
-        g_test_add_func("/vu-transport/too-many-fds", test_too_many_fds);
-        g_test_add_func("/vu-transport/bad-header", test_bad_header);
-        g_test_add_func("/vu-transport/hangup-between", test_hangup_between);
-        g_test_add_func("/vu-transport/hangup-mid", test_hangup_mid);
-        g_test_add_func("/vu-transport/write-queue", test_write_queue);
-        g_test_add_func("/vu-transport/free-closes-queue", test_free_closes_queue);
-        g_test_add_func("/vu-transport/send-broken", test_send_broken);
+        g_test_add_func("/vu-connection/fd-passing", test_fd_passing);
+        g_test_add_func("/vu-connection/fragmented", test_fragmented);
+        g_test_add_func("/vu-connection/too-many-fds", test_too_many_fds);
+        g_test_add_func("/vu-connection/bad-header", test_bad_header);
+        g_test_add_func("/vu-connection/hangup-between", test_hangup_between);
+        g_test_add_func("/vu-connection/hangup-mid", test_hangup_mid);
+        g_test_add_func("/vu-connection/write-queue", test_write_queue);
+        g_test_add_func("/vu-connection/free-closes-queue", test_free_closes_queue);
+        g_test_add_func("/vu-connection/send-broken", test_send_broken);
         return g_test_run();
 }
