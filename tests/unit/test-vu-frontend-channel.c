@@ -17,9 +17,7 @@ static void test_channel_add_remove(void)
         VuMessage m;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
-        g_string_truncate(t.events, 0);
+        t_init_ready(&t);
         capture_begin(&c);
 
         chan_send(&t, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid_a, -1);
@@ -65,9 +63,7 @@ static void test_channel_lookup_later(void)
         int efd;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
-        g_string_truncate(t.events, 0);
+        t_init_ready(&t);
         efd = eventfd(0, EFD_CLOEXEC);
         g_assert_cmpint(efd, >=, 0);
         fds_before = count_fds();
@@ -130,8 +126,7 @@ static void test_channel_unsupported(void)
         VuMessage m;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
+        t_init_ready(&t);
         capture_begin(&c);
         chan_send(&t, VU_BREQ_CONFIG_CHANGE_MSG, VU_FLAG_NEED_REPLY, NULL, -1);
         g_assert_cmpuint(chan_expect_reply(&t, VU_BREQ_CONFIG_CHANGE_MSG, &m), ==, 1);
@@ -146,8 +141,7 @@ static void test_channel_hangup(void)
 {
         T t;
 
-        t_init(&t);
-        t_ready(&t);
+        t_init_ready(&t);
         vu_conn_free(t.be_chan);
         t.be_chan = NULL;
         RUN_UNTIL(&t, t.fail_reason);

@@ -57,7 +57,6 @@ static void free_in_get(T *t)
         VuMessage m;
 
         t_ready(t);
-        g_string_truncate(t->events, 0);
         get_and_expect(t, uuid_a, &m);
         be_answer_get(t, uuid_a, VU_UUID_SIZE, new_pattern_memfd(uuid_a));
         RUN_UNTIL(t, t->gets->len == 1);

@@ -13,9 +13,7 @@ static void test_get_answered(void)
         VuMessage m;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
-        g_string_truncate(t.events, 0);
+        t_init_ready(&t);
         get_and_expect(&t, uuid_a, &m);
         be_answer_get(&t, uuid_a, VU_UUID_SIZE, new_pattern_memfd(uuid_a));
         RUN_UNTIL(&t, t.gets->len == 1);
@@ -72,8 +70,7 @@ static void test_get_bad_answer(gconstpointer data)
         VuMessage m;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
+        t_init_ready(&t);
         t.check_result = b->check_result;
         fds_before = count_fds();
         capture_begin(&c);
@@ -104,7 +101,6 @@ static void test_get_late(void)
 
         t_init_timeouts(&t, LONG_USEC, SHORT_USEC);
         t_ready(&t);
-        g_string_truncate(t.events, 0);
         capture_begin(&c);
         get_and_expect(&t, uuid_a, &m);
         RUN_UNTIL(&t, t.fail_reason);
@@ -125,9 +121,7 @@ static void test_get_hangup(void)
         VuMessage m;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
-        g_string_truncate(t.events, 0);
+        t_init_ready(&t);
         t.free_in = FREE_IN_FAIL;
         get_and_expect(&t, uuid_a, &m);
         vu_conn_free(t.be_main);
@@ -145,9 +139,7 @@ static void test_free_with_get_outstanding(void)
         VuMessage m;
         T t;
 
-        t_init(&t);
-        t_ready(&t);
-        g_string_truncate(t.events, 0);
+        t_init_ready(&t);
         get_and_expect(&t, uuid_a, &m);
         vu_frontend_free(t.f);
         t.f = NULL;

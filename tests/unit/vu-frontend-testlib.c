@@ -300,6 +300,13 @@ void t_handshake(T *t, const Offer *o)
 void t_ready(T *t)
 {
         t_handshake(t, &full_offer);
+        g_string_truncate(t->events, 0);
+}
+
+void t_init_ready(T *t)
+{
+        t_init(t);
+        t_ready(t);
 }
 
 /* Sends GET_SHARED_OBJECT for uuid and reads it on the back-end's side. */

@@ -117,8 +117,10 @@ extern const Offer full_offer;
 void be_handshake(T *t, const Offer *o);
 /* Starts the engine and plays the handshake with o until it is ready. */
 void t_handshake(T *t, const Offer *o);
-/* t_handshake() with full_offer. */
+/* t_handshake() with full_offer, then forgets the events so far. */
 void t_ready(T *t);
+/* t_init() and t_ready(). */
+void t_init_ready(T *t);
 
 /* Sends GET_SHARED_OBJECT for uuid and reads it on the back-end's side. */
 void get_and_expect(T *t, const uint8_t *uuid, VuMessage *m);
