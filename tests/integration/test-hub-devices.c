@@ -69,8 +69,18 @@ static void test_unknown_lookup(Fixture *f, gconstpointer data)
 
         import_fails(f, d, UUID_UNKNOWN);
         /* The peer stays connected and usable. */
-        g_autofree char *dev_ino = export_ok(f, d, UUID_A);
-        import_ok(f, d, UUID_A, dev_ino);
+        pass_ok(f, d, d, UUID_A);
+}
+
+/* A --commands device listening (listen_arg) for the hub to connect,
+ * past LISTENING and READY (the hub handed it its back-end channel). */
+static HarnessProc *start_listening_device(Fixture *f, const char *name, const char *listen_arg)
+{
+        HarnessProc *d = harness_spawn_device(f->h, name, listen_arg, "--commands", NULL);
+
+        harness_expect_line(d, "LISTENING", TEST_TIMEOUT_MS);
+        harness_expect_line(d, "READY", TEST_TIMEOUT_MS);
+        return d;
 }
 
 static void test_connect_role(Fixture *f, gconstpointer data)
@@ -82,10 +92,7 @@ static void test_connect_role(Fixture *f, gconstpointer data)
         /* Nothing listens at dev_path yet: the hub must come up anyway and retry. */
         start_hub(f, connect_arg, NULL);
         g_assert_false(g_file_test(dev_path, G_FILE_TEST_EXISTS));
-        HarnessProc *listening =
-            harness_spawn_device(f->h, "listening", listen_arg, "--commands", NULL);
-        harness_expect_line(listening, "LISTENING", TEST_TIMEOUT_MS);
-        harness_expect_line(listening, "READY", TEST_TIMEOUT_MS);
+        HarnessProc *listening = start_listening_device(f, "listening", listen_arg);
         harness_expect_output(f->hub, HARNESS_STDERR, "ready", TEST_TIMEOUT_MS);
 
         HarnessProc *importer = start_device(f, "importer", NULL);
@@ -101,8 +108,7 @@ static void test_connect_role_reconnect(Fixture *f, gconstpointer data)
         g_autofree char *listen_arg = g_strdup_printf("--listen=%s", dev_path);
 
         start_hub(f, connect_arg, NULL);
-        HarnessProc *first = harness_spawn_device(f->h, "first", listen_arg, "--commands", NULL);
-        harness_expect_line(first, "READY", TEST_TIMEOUT_MS);
+        HarnessProc *first = start_listening_device(f, "first", listen_arg);
         HarnessProc *importer = start_device(f, "importer", NULL);
         pass_ok(f, first, importer, UUID_A);
 
@@ -111,8 +117,7 @@ static void test_connect_role_reconnect(Fixture *f, gconstpointer data)
         harness_expect_output(f->hub, HARNESS_STDERR, "1 shared object(s) purged", TEST_TIMEOUT_MS);
         import_fails(f, importer, UUID_A);
 
-        HarnessProc *second = harness_spawn_device(f->h, "second", listen_arg, "--commands", NULL);
-        harness_expect_line(second, "READY", TEST_TIMEOUT_MS);
+        HarnessProc *second = start_listening_device(f, "second", listen_arg);
         pass_ok(f, second, importer, UUID_B);
         pass_ok(f, importer, second, UUID_C);
 }
