@@ -110,6 +110,13 @@ const HarnessLine *import_fails(Fixture *f, HarnessProc *d, const char *uuid)
         return command(f, d, "import", uuid, "IMPORT-FAILED");
 }
 
+void pass_ok(Fixture *f, HarnessProc *from, HarnessProc *to, const char *uuid)
+{
+        g_autofree char *dev_ino = export_ok(f, from, uuid);
+
+        import_ok(f, to, uuid, dev_ino);
+}
+
 /* ---- a raw back-end ---- */
 
 RawPeer *raw_connect(Fixture *f, uint64_t offered)

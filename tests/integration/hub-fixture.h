@@ -50,6 +50,8 @@ char *export_ok(Fixture *f, HarnessProc *d, const char *uuid);
  * buffer's identity. Returns the arrival number of the IMPORTED line. */
 uint64_t import_ok(Fixture *f, HarnessProc *d, const char *uuid, const char *dev_ino);
 const HarnessLine *import_fails(Fixture *f, HarnessProc *d, const char *uuid);
+/* export_ok() on from, then import_ok() of that buffer on to. */
+void pass_ok(Fixture *f, HarnessProc *from, HarnessProc *to, const char *uuid);
 
 /* ---- a raw back-end ---- */
 

@@ -69,8 +69,18 @@ static void test_unknown_lookup(Fixture *f, gconstpointer data)
 
         import_fails(f, d, UUID_UNKNOWN);
         /* The peer stays connected and usable. */
-        g_autofree char *dev_ino = export_ok(f, d, UUID_A);
-        import_ok(f, d, UUID_A, dev_ino);
+        pass_ok(f, d, d, UUID_A);
+}
+
+/* A --commands device listening (listen_arg) for the hub to connect,
+ * past LISTENING and READY (the hub handed it its back-end channel). */
+static HarnessProc *start_listening_device(Fixture *f, const char *name, const char *listen_arg)
+{
+        HarnessProc *d = harness_spawn_device(f->h, name, listen_arg, "--commands", NULL);
+
+        harness_expect_line(d, "LISTENING", TEST_TIMEOUT_MS);
+        harness_expect_line(d, "READY", TEST_TIMEOUT_MS);
+        return d;
 }
 
 static void test_connect_role(Fixture *f, gconstpointer data)
@@ -78,23 +88,17 @@ static void test_connect_role(Fixture *f, gconstpointer data)
         g_autofree char *dev_path = harness_path(f->h, "device.sock");
         g_autofree char *connect_arg = g_strdup_printf("--connect=%s", dev_path);
         g_autofree char *listen_arg = g_strdup_printf("--listen=%s", dev_path);
-        g_autofree char *dev_ino = NULL;
 
         /* Nothing listens at dev_path yet: the hub must come up anyway and retry. */
         start_hub(f, connect_arg, NULL);
         g_assert_false(g_file_test(dev_path, G_FILE_TEST_EXISTS));
-        HarnessProc *listening =
-            harness_spawn_device(f->h, "listening", listen_arg, "--commands", NULL);
-        harness_expect_line(listening, "LISTENING", TEST_TIMEOUT_MS);
-        harness_expect_line(listening, "READY", TEST_TIMEOUT_MS);
+        HarnessProc *listening = start_listening_device(f, "listening", listen_arg);
         harness_expect_output(f->hub, HARNESS_STDERR, "ready", TEST_TIMEOUT_MS);
 
         HarnessProc *importer = start_device(f, "importer", NULL);
-        dev_ino = export_ok(f, listening, UUID_A);
-        import_ok(f, importer, UUID_A, dev_ino);
+        pass_ok(f, listening, importer, UUID_A);
         /* And the other way round. */
-        g_autofree char *other = export_ok(f, importer, UUID_B);
-        import_ok(f, listening, UUID_B, other);
+        pass_ok(f, importer, listening, UUID_B);
 }
 
 static void test_connect_role_reconnect(Fixture *f, gconstpointer data)
@@ -104,23 +108,18 @@ static void test_connect_role_reconnect(Fixture *f, gconstpointer data)
         g_autofree char *listen_arg = g_strdup_printf("--listen=%s", dev_path);
 
         start_hub(f, connect_arg, NULL);
-        HarnessProc *first = harness_spawn_device(f->h, "first", listen_arg, "--commands", NULL);
-        harness_expect_line(first, "READY", TEST_TIMEOUT_MS);
+        HarnessProc *first = start_listening_device(f, "first", listen_arg);
         HarnessProc *importer = start_device(f, "importer", NULL);
-        g_autofree char *first_ino = export_ok(f, first, UUID_A);
-        import_ok(f, importer, UUID_A, first_ino);
+        pass_ok(f, first, importer, UUID_A);
 
         /* The back-end crashes: its entries go, the hub keeps trying. */
         harness_kill(first, SIGKILL);
         harness_expect_output(f->hub, HARNESS_STDERR, "1 shared object(s) purged", TEST_TIMEOUT_MS);
         import_fails(f, importer, UUID_A);
 
-        HarnessProc *second = harness_spawn_device(f->h, "second", listen_arg, "--commands", NULL);
-        harness_expect_line(second, "READY", TEST_TIMEOUT_MS);
-        g_autofree char *second_ino = export_ok(f, second, UUID_B);
-        import_ok(f, importer, UUID_B, second_ino);
-        g_autofree char *back = export_ok(f, importer, UUID_C);
-        import_ok(f, second, UUID_C, back);
+        HarnessProc *second = start_listening_device(f, "second", listen_arg);
+        pass_ok(f, second, importer, UUID_B);
+        pass_ok(f, importer, second, UUID_C);
 }
 
 static void test_quota(Fixture *f, gconstpointer data)
@@ -140,8 +139,7 @@ static void test_quota(Fixture *f, gconstpointer data)
         /* The quota is per peer, and a removal frees a place. */
         g_autofree char *other_ino = export_ok(f, other, UUID_C);
         command(f, d, "remove", UUID_A, "REMOVED");
-        g_autofree char *d_ino = export_ok(f, d, UUID_D);
-        import_ok(f, other, UUID_D, d_ino);
+        pass_ok(f, d, other, UUID_D);
         import_ok(f, d, UUID_C, other_ino);
 }
 

@@ -178,6 +178,30 @@ const HarnessLine *expect_bridge_ready(Fixture *fx, Proc *svc, const char *sock)
                             "(SET_BACKEND_REQ_FD and SHARED_OBJECT negotiated)");
 }
 
+void start_two_bridges(Fixture *fx, Proc **ret_a, Proc **ret_b)
+{
+        g_autofree char *serve_a = serve_arg(fx, "a.sock", NULL);
+        g_autofree char *serve_b = serve_arg(fx, "b.sock", NULL);
+        g_autofree char *accept_a = path_arg(fx, "accept", "a-dev.sock");
+        g_autofree char *accept_b = path_arg(fx, "accept", "b-dev.sock");
+        g_autofree char *sa = fx_path(fx, "a.sock");
+        g_autofree char *sb = fx_path(fx, "b.sock");
+
+        *ret_a = start_service(fx, "service-a", serve_a, accept_a, NULL);
+        *ret_b = start_service(fx, "service-b", serve_b, accept_b, NULL);
+        start_qemu(fx, (const char *[]){sa, sb, NULL});
+        expect_bridge_ready(fx, *ret_a, "a.sock");
+        expect_bridge_ready(fx, *ret_b, "b.sock");
+}
+
+Proc *start_importer(Fixture *fx, const char *accept_sock, const char *uuid)
+{
+        g_autofree char *connect = path_arg(fx, "connect", accept_sock);
+        g_autofree char *import = g_strconcat("--import=", uuid, NULL);
+
+        return start_device(fx, "importer", connect, import, "--exit-when-done", NULL);
+}
+
 Proc *start_commands_device(Fixture *fx, const char *name, const char *accept_sock)
 {
         g_autofree char *connect = path_arg(fx, "connect", accept_sock);

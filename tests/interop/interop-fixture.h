@@ -63,6 +63,14 @@ Proc *start_device(Fixture *fx, const char *name, ...) G_GNUC_NULL_TERMINATED;
 Proc *start_commands_device(Fixture *fx, const char *name, const char *accept_sock);
 Proc *start_qemu(Fixture *fx, const char *const *sockets);
 
+/* service-a (--serve=a.sock --accept=a-dev.sock) and service-b (b.sock,
+ * b-dev.sock), then QEMU with a device on a.sock first and b.sock; returns
+ * once both bridges are ready. */
+void start_two_bridges(Fixture *fx, Proc **ret_a, Proc **ret_b);
+/* vhost-share-device --import=uuid --exit-when-done on the hub of
+ * accept_sock. */
+Proc *start_importer(Fixture *fx, const char *accept_sock, const char *uuid);
+
 /* --serve=PATH[,options] for a socket in the fixture directory. */
 char *serve_arg(Fixture *fx, const char *sock, const char *options);
 /* --option=PATH for a socket in the fixture directory. */

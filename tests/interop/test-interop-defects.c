@@ -40,9 +40,7 @@ static void test_defect_get_without_uuid(Fixture *fx, gconstpointer data)
         proc_expect(fx, svc_a, "announced ADD " UUID_A " without REPLY_ACK",
                     "A's ADD goes out unacknowledged");
 
-        g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
-        Proc *imp =
-            start_device(fx, "importer", connect, "--import=" UUID_A, "--exit-when-done", NULL);
+        Proc *imp = start_importer(fx, "b-dev.sock", UUID_A);
         proc_expect(fx, svc_a, "GET_SHARED_OBJECT arrived without a UUID (size 0)",
                     "QEMU 10.0.2 sends GET_SHARED_OBJECT with size 0 (no UUID). If this fails, "
                     "QEMU sent the UUID: update docs/interop.md and this test");
@@ -82,9 +80,7 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
         proc_expect(fx, svc_b, "SET_VRING_ERR", "the eventfds come after 'ready'");
         int svc_fds = count_fds(proc_pid(svc_b));
 
-        g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
-        Proc *imp =
-            start_device(fx, "importer", connect, "--import=" UUID_A, "--exit-when-done", NULL);
+        Proc *imp = start_importer(fx, "b-dev.sock", UUID_A);
         proc_expect(fx, d0, "SERVED " UUID_A, "QEMU asked the exporter, which sent the fd");
         proc_expect(fx, svc_b, "LOOKUP " UUID_A " acked with 0 but no fd",
                     "QEMU 10.0.2 acks the LOOKUP with 0 and sends no fd with it. If this "
@@ -110,27 +106,16 @@ static void test_defect_lookup_reply_without_fd(Fixture *fx, gconstpointer data)
  * LOOKUP of that UUID fails with -22 without QEMU asking the owner. */
 static void test_defect_dangling_key(Fixture *fx, gconstpointer data)
 {
-        g_autofree char *serve_a = serve_arg(fx, "a.sock", NULL);
-        g_autofree char *serve_b = serve_arg(fx, "b.sock", NULL);
-        g_autofree char *accept_a = path_arg(fx, "accept", "a-dev.sock");
-        g_autofree char *accept_b = path_arg(fx, "accept", "b-dev.sock");
-        g_autofree char *sa = fx_path(fx, "a.sock");
-        g_autofree char *sb = fx_path(fx, "b.sock");
-        Proc *svc_a = start_service(fx, "service-a", serve_a, accept_a, NULL);
-        Proc *svc_b = start_service(fx, "service-b", serve_b, accept_b, NULL);
+        Proc *svc_a, *svc_b;
 
         /* A first, where an ADD without NEED_REPLY would survive: the
          * NEED_REPLY is what breaks the key here. */
-        start_qemu(fx, (const char *[]){sa, sb, NULL});
-        expect_bridge_ready(fx, svc_b, "b.sock");
-        expect_bridge_ready(fx, svc_a, "a.sock");
+        start_two_bridges(fx, &svc_a, &svc_b);
         Proc *dev_a = start_commands_device(fx, "exporter", "a-dev.sock");
         proc_send(dev_a, "export " UUID_A);
         proc_expect(fx, svc_a, "front-end acked ADD " UUID_A " (0)", "QEMU took the UUID");
 
-        g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
-        Proc *imp =
-            start_device(fx, "importer", connect, "--import=" UUID_A, "--exit-when-done", NULL);
+        Proc *imp = start_importer(fx, "b-dev.sock", UUID_A);
         proc_expect(fx, svc_b, "LOOKUP " UUID_A " refused by the front-end (-22)",
                     "QEMU 10.0.2 cannot find a UUID added with NEED_REPLY (-EINVAL). If this "
                     "fails, QEMU's table keeps its keys now: update docs/interop.md and this test");
@@ -143,13 +128,21 @@ static void test_defect_dangling_key(Fixture *fx, gconstpointer data)
                     "QEMU 10.0.2 still refuses the UUID it cannot look up");
 }
 
-/* QEMU waits for GET_SHARED_OBJECT's answer inside its main loop: while an
- * exporter takes its time, another back-end's ADD is not answered. */
-static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
+/* The slow-exporter tests' setup: d0, an exporter attached to QEMU
+ * directly (first: see above) that has exported UUID_A and takes delay_ms
+ * to answer GET_SHARED_OBJECT; service-b (LOOKUP deadline 5 s) and
+ * service-c (c_lookup_ms) bridged to the same QEMU; a --commands device on
+ * C's hub. */
+typedef struct {
+        Proc *d0, *svc_c, *dev_c;
+} SlowExporter;
+
+static void start_slow_exporter(Fixture *fx, gint64 delay_ms, gint64 c_lookup_ms, SlowExporter *x)
 {
-        const gint64 delay_ms = 1500;
         g_autofree char *listen = path_arg(fx, "listen", "d0.sock");
         g_autofree char *delay = g_strdup_printf("--get-delay-ms=%" G_GINT64_FORMAT, delay_ms);
+        g_autofree char *c_lookup =
+            g_strdup_printf("--lookup-timeout-ms=%" G_GINT64_FORMAT, c_lookup_ms);
         g_autofree char *serve_b = serve_arg(fx, "b.sock", NULL);
         g_autofree char *accept_b = path_arg(fx, "accept", "b-dev.sock");
         g_autofree char *serve_c = serve_arg(fx, "c.sock", NULL);
@@ -157,31 +150,37 @@ static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
         g_autofree char *d0s = fx_path(fx, "d0.sock");
         g_autofree char *sb = fx_path(fx, "b.sock");
         g_autofree char *sc = fx_path(fx, "c.sock");
-        Proc *d0 = start_device(fx, "slow-exporter", listen, "--no-reply-ack", delay, "--export=1",
-                                "--uuid=" UUID_A, NULL);
-        proc_expect(fx, d0, "LISTENING", "the exporter listens for QEMU");
-        Proc *svc_b =
-            start_service(fx, "service-b", serve_b, accept_b, "--lookup-timeout-ms=5000", NULL);
-        /* Its channel deadline above the delay: with the default 1 s the
-         * blocked ADD would time out (and its late ack be dropped). */
-        Proc *svc_c =
-            start_service(fx, "service-c", serve_c, accept_c, "--lookup-timeout-ms=5000", NULL);
+        Proc *svc_b;
 
-        start_qemu(fx, (const char *[]){d0s, sb, sc, NULL}); /* first: see above */
+        x->d0 = start_device(fx, "slow-exporter", listen, "--no-reply-ack", delay, "--export=1",
+                             "--uuid=" UUID_A, NULL);
+        proc_expect(fx, x->d0, "LISTENING", "the exporter listens for QEMU");
+        svc_b = start_service(fx, "service-b", serve_b, accept_b, "--lookup-timeout-ms=5000", NULL);
+        x->svc_c = start_service(fx, "service-c", serve_c, accept_c, c_lookup, NULL);
+        start_qemu(fx, (const char *[]){d0s, sb, sc, NULL});
         expect_bridge_ready(fx, svc_b, "b.sock");
-        expect_bridge_ready(fx, svc_c, "c.sock");
-        proc_expect(fx, d0, "EXPORTED " UUID_A, "the exporter's ADD went to QEMU");
-        Proc *dev_c = start_commands_device(fx, "adder", "c-dev.sock");
+        expect_bridge_ready(fx, x->svc_c, "c.sock");
+        proc_expect(fx, x->d0, "EXPORTED " UUID_A, "the exporter's ADD went to QEMU");
+        x->dev_c = start_commands_device(fx, "c-device", "c-dev.sock");
+}
 
-        g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
-        Proc *imp =
-            start_device(fx, "importer", connect, "--import=" UUID_A, "--exit-when-done", NULL);
-        gint64 t_get = proc_expect2(fx, d0, "arrived without a UUID", NULL,
+/* QEMU waits for GET_SHARED_OBJECT's answer inside its main loop: while an
+ * exporter takes its time, another back-end's ADD is not answered. */
+static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
+{
+        const gint64 delay_ms = 1500;
+        SlowExporter x;
+
+        /* C's channel deadline above the delay: with the default 1 s the
+         * blocked ADD would time out (and its late ack be dropped). */
+        start_slow_exporter(fx, delay_ms, 5000, &x);
+        Proc *imp = start_importer(fx, "b-dev.sock", UUID_A);
+        gint64 t_get = proc_expect2(fx, x.d0, "arrived without a UUID", NULL,
                                     "QEMU asks the exporter (GET_SHARED_OBJECT)")
                            ->usec;
         gint64 t_add = g_get_monotonic_time();
-        proc_send(dev_c, "export " UUID_C);
-        gint64 t_ack = proc_expect2(fx, svc_c, "front-end acked ADD " UUID_C, NULL,
+        proc_send(x.dev_c, "export " UUID_C);
+        gint64 t_ack = proc_expect2(fx, x.svc_c, "front-end acked ADD " UUID_C, NULL,
                                     "the ADD is answered once QEMU is free again")
                            ->usec;
         gint64 waited_ms = (t_ack - t_add) / 1000;
@@ -195,14 +194,14 @@ static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
                              "and this test",
                              waited_ms, left_ms);
         }
-        proc_expect(fx, d0, "NOT-SERVED -", "the exporter answered after its delay");
+        proc_expect(fx, x.d0, "NOT-SERVED -", "the exporter answered after its delay");
         proc_expect(fx, imp, "IMPORT-FAILED " UUID_A, "the importer gets an error");
         /* Unblocked (and only now: any activity before the LOOKUP could
          * overwrite QEMU's dangling key), an ADD is answered at once. */
         gint64 t = g_get_monotonic_time();
-        proc_send(dev_c, "export " UUID_B);
+        proc_send(x.dev_c, "export " UUID_B);
         gint64 t_plain =
-            proc_expect2(fx, svc_c, "front-end acked ADD " UUID_B, NULL, "a plain ADD")->usec;
+            proc_expect2(fx, x.svc_c, "front-end acked ADD " UUID_B, NULL, "a plain ADD")->usec;
         gint64 baseline_ms = (t_plain - t) / 1000;
         g_test_message("ADD answered after %" G_GINT64_FORMAT
                        " ms while an exporter took %" G_GINT64_FORMAT " ms (%" G_GINT64_FORMAT
@@ -219,46 +218,26 @@ static void test_defect_main_loop_blocked(Fixture *fx, gconstpointer data)
  * handshake deadline (5 s) and are still counted. */
 static void test_bridge_survives_late_reply(Fixture *fx, gconstpointer data)
 {
-        g_autofree char *listen = path_arg(fx, "listen", "d0.sock");
-        g_autofree char *serve_b = serve_arg(fx, "b.sock", NULL);
-        g_autofree char *accept_b = path_arg(fx, "accept", "b-dev.sock");
-        g_autofree char *serve_c = serve_arg(fx, "c.sock", NULL);
-        g_autofree char *accept_c = path_arg(fx, "accept", "c-dev.sock");
-        g_autofree char *d0s = fx_path(fx, "d0.sock");
-        g_autofree char *sb = fx_path(fx, "b.sock");
-        g_autofree char *sc = fx_path(fx, "c.sock");
-        Proc *d0 = start_device(fx, "slow-exporter", listen, "--no-reply-ack",
-                                "--get-delay-ms=2000", "--export=1", "--uuid=" UUID_A, NULL);
-        proc_expect(fx, d0, "LISTENING", "the exporter listens for QEMU");
-        Proc *svc_b =
-            start_service(fx, "service-b", serve_b, accept_b, "--lookup-timeout-ms=5000", NULL);
-        Proc *svc_c =
-            start_service(fx, "service-c", serve_c, accept_c, "--lookup-timeout-ms=200", NULL);
+        SlowExporter x;
 
-        start_qemu(fx, (const char *[]){d0s, sb, sc, NULL}); /* first: see above */
-        expect_bridge_ready(fx, svc_b, "b.sock");
-        expect_bridge_ready(fx, svc_c, "c.sock");
-        proc_expect(fx, d0, "EXPORTED " UUID_A, "the exporter's ADD went to QEMU");
-        Proc *dev_c = start_commands_device(fx, "c-device", "c-dev.sock");
-
-        g_autofree char *connect = path_arg(fx, "connect", "b-dev.sock");
-        start_device(fx, "importer", connect, "--import=" UUID_A, "--exit-when-done", NULL);
-        proc_expect(fx, d0, "arrived without a UUID", "QEMU asks the exporter");
+        start_slow_exporter(fx, 2000, 200, &x);
+        start_importer(fx, "b-dev.sock", UUID_A);
+        proc_expect(fx, x.d0, "arrived without a UUID", "QEMU asks the exporter");
         /* While QEMU waits: an ADD (acked late but in time) and a LOOKUP
          * (late: C's importer gets a timeout). */
-        proc_send(dev_c, "export " UUID_B);
-        proc_send(dev_c, "import " UUID_C);
-        proc_expect(fx, svc_c, "no reply to SHARED_OBJECT_LOOKUP in time; the request failed",
+        proc_send(x.dev_c, "export " UUID_B);
+        proc_send(x.dev_c, "import " UUID_C);
+        proc_expect(fx, x.svc_c, "no reply to SHARED_OBJECT_LOOKUP in time; the request failed",
                     "C's LOOKUP misses its 200 ms deadline while QEMU is blocked");
-        proc_expect(fx, dev_c, "IMPORT-FAILED " UUID_C, "C's importer is told");
-        proc_expect(fx, svc_c, "front-end acked ADD " UUID_B " (0)",
+        proc_expect(fx, x.dev_c, "IMPORT-FAILED " UUID_C, "C's importer is told");
+        proc_expect(fx, x.svc_c, "front-end acked ADD " UUID_B " (0)",
                     "the ADD's ack, late as it is, is within its 5 s deadline");
-        proc_expect(fx, svc_c, "late reply to SHARED_OBJECT_LOOKUP dropped",
+        proc_expect(fx, x.svc_c, "late reply to SHARED_OBJECT_LOOKUP dropped",
                     "QEMU's answer to the LOOKUP comes after the exporter's, and is dropped");
         /* Still connected: the next ADD is acked. */
-        proc_send(dev_c, "export " UUID_D);
-        proc_expect(fx, svc_c, "front-end acked ADD " UUID_D " (0)", "the bridge is still up");
-        g_assert_false(proc_said(fx, svc_c, "front-end#", "disconnecting"));
+        proc_send(x.dev_c, "export " UUID_D);
+        proc_expect(fx, x.svc_c, "front-end acked ADD " UUID_D " (0)", "the bridge is still up");
+        g_assert_false(proc_said(fx, x.svc_c, "front-end#", "disconnecting"));
 }
 
 int main(int argc, char **argv)

@@ -162,18 +162,9 @@ static void test_add_acked(Fixture *fx, gconstpointer data)
  * back-end that does not own it too. */
 static void test_add_duplicate_refused(Fixture *fx, gconstpointer data)
 {
-        g_autofree char *serve_a = serve_arg(fx, "a.sock", NULL);
-        g_autofree char *serve_b = serve_arg(fx, "b.sock", NULL);
-        g_autofree char *accept_a = path_arg(fx, "accept", "a-dev.sock");
-        g_autofree char *accept_b = path_arg(fx, "accept", "b-dev.sock");
-        g_autofree char *sa = fx_path(fx, "a.sock");
-        g_autofree char *sb = fx_path(fx, "b.sock");
-        Proc *svc_a = start_service(fx, "service-a", serve_a, accept_a, NULL);
-        Proc *svc_b = start_service(fx, "service-b", serve_b, accept_b, NULL);
+        Proc *svc_a, *svc_b;
 
-        start_qemu(fx, (const char *[]){sa, sb, NULL});
-        expect_bridge_ready(fx, svc_a, "a.sock");
-        expect_bridge_ready(fx, svc_b, "b.sock");
+        start_two_bridges(fx, &svc_a, &svc_b);
         Proc *dev_a = start_commands_device(fx, "device-a", "a-dev.sock");
         Proc *dev_b = start_commands_device(fx, "device-b", "b-dev.sock");
 

@@ -285,6 +285,18 @@ void test_on_lookup(VuBackend *b, int fd, int error, void *userdata)
         l->done = true;
 }
 
+void test_hold_buffer(TestService *t, ShareOwner *client, uint8_t uuid[16])
+{
+        int buffer;
+
+        share_owner_init(client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
+        test_uuid(uuid);
+        g_assert_cmpint(
+            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, buffer_pattern_seed(uuid), &buffer),
+            ==, 0);
+        g_assert_cmpint(service_export_fd(t->s, uuid, buffer, client, NULL, NULL), ==, 0);
+}
+
 void test_finish_with_client(TestService *t, ShareOwner *client, int fds)
 {
         share_table_remove_owner(service_table(t->s), client);

@@ -104,6 +104,9 @@ typedef struct {
 
 void test_on_lookup(VuBackend *b, int fd, int error, void *userdata);
 
+/* A buffer held as a bus-client-like owner: client set up, a fresh uuid,
+ * a sealed memfd of its pattern exported under client. */
+void test_hold_buffer(TestService *t, ShareOwner *client, uint8_t uuid[16]);
 /* The end of a test that held a buffer as a bus-client-like owner: the
  * owner's entries go, the service goes, and every fd the test saw open at
  * its start is the only one left. */

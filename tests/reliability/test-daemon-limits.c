@@ -86,6 +86,28 @@ static char *write_config(Harness *h, const char *text)
         return path;
 }
 
+/* SIGTERM, and a clean exit. */
+static void stop_hub(HarnessProc *hub)
+{
+        harness_kill(hub, SIGTERM);
+        g_assert_cmpint(harness_wait_exit(hub, TEST_TIMEOUT_MS), ==, 0);
+}
+
+/* vhost-shared --no-bus accept_arg config_arg does not start: it exits
+ * non-zero, naming why in its log. */
+static void expect_start_refused(Harness *h, const char *accept_arg, const char *config_arg,
+                                 const char *why)
+{
+        g_autofree char *hub_path = harness_build_file("service/vhost-shared");
+        const char *argv[] = {hub_path, "--no-bus", accept_arg, config_arg, NULL};
+        HarnessProc *bad = harness_spawn(h, "bad-config", argv, NULL, 0);
+        int status = harness_wait_exit(bad, TEST_TIMEOUT_MS);
+
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), !=, 0);
+        harness_expect_output(bad, HARNESS_STDERR, why, TEST_TIMEOUT_MS);
+}
+
 /* Started with a soft limit of 256, the daemon runs at its hard limit. */
 static void test_fd_limit_raised(void)
 {
@@ -272,8 +294,7 @@ static void test_socket_permissions(void)
         g_assert_true(S_ISSOCK(st.st_mode));
         g_assert_cmpint(st.st_mode & 07777, ==, 0660);
         g_assert_cmpint(st.st_uid, ==, getuid());
-        harness_kill(hub, SIGTERM);
-        g_assert_cmpint(harness_wait_exit(hub, TEST_TIMEOUT_MS), ==, 0);
+        stop_hub(hub);
 
         conf = write_config(h, "[Service]\nSocketMode=0640\nSocketUser=65534\n"
                                "SocketGroup=65534\n");
@@ -285,8 +306,7 @@ static void test_socket_permissions(void)
                 g_assert_cmpint(st.st_uid, ==, NOBODY_UID);
                 g_assert_cmpint(st.st_gid, ==, NOBODY_UID);
         }
-        harness_kill(hub, SIGTERM);
-        g_assert_cmpint(harness_wait_exit(hub, TEST_TIMEOUT_MS), ==, 0);
+        stop_hub(hub);
 
         /* Names work too; a user that does not exist stops the start. */
         if (nogroup && getpwuid(NOBODY_UID)) {
@@ -298,21 +318,10 @@ static void test_socket_permissions(void)
                 g_assert_cmpint(stat(a, &st), ==, 0);
                 g_assert_cmpint(st.st_uid, ==, NOBODY_UID);
                 g_assert_cmpint(st.st_gid, ==, NOBODY_UID);
-                harness_kill(hub, SIGTERM);
-                g_assert_cmpint(harness_wait_exit(hub, TEST_TIMEOUT_MS), ==, 0);
+                stop_hub(hub);
         }
         g_free(write_config(h, "[Service]\nSocketUser=no-such-user-vhost-share\n"));
-        {
-                g_autofree char *hub_path = harness_build_file("service/vhost-shared");
-                const char *argv[] = {hub_path, "--no-bus", accept_a, config_arg, NULL};
-                HarnessProc *bad = harness_spawn(h, "bad-config", argv, NULL, 0);
-                int status = harness_wait_exit(bad, TEST_TIMEOUT_MS);
-
-                g_assert_true(WIFEXITED(status));
-                g_assert_cmpint(WEXITSTATUS(status), !=, 0);
-                harness_expect_output(bad, HARNESS_STDERR, "no-such-user-vhost-share",
-                                      TEST_TIMEOUT_MS);
-        }
+        expect_start_refused(h, accept_a, config_arg, "no-such-user-vhost-share");
 }
 
 /* The limits of the configuration file, at the daemon: MaxObjectsPerPeer=
@@ -444,8 +453,7 @@ static void test_allowed_uids(void)
         hub = harness_spawn_hub(h, accept_a, NULL);
         g_assert_cmpint(connect_as(h, a, NOBODY_UID), ==, -1);
         g_assert_cmpint(connect_as(h, a, 0), ==, 1);
-        harness_kill(hub, SIGTERM);
-        g_assert_cmpint(harness_wait_exit(hub, TEST_TIMEOUT_MS), ==, 0);
+        stop_hub(hub);
 
         /* World-writable sockets, the allow-list as the only wall: root
          * everywhere, nobody only on b. */
@@ -467,16 +475,10 @@ static void test_allowed_uids(void)
         text = g_strdup_printf("[Socket %s/elsewhere.sock]\nAllowedUids=0\n", harness_dir(h));
         g_free(write_config(h, text));
         {
-                g_autofree char *hub_path = harness_build_file("service/vhost-shared");
                 g_autofree char *c = harness_path(h, "c.sock");
                 g_autofree char *accept_c = g_strdup_printf("--accept=%s", c);
-                const char *argv[] = {hub_path, "--no-bus", accept_c, config_arg, NULL};
-                HarnessProc *bad = harness_spawn(h, "bad-config", argv, NULL, 0);
-                int status = harness_wait_exit(bad, TEST_TIMEOUT_MS);
 
-                g_assert_true(WIFEXITED(status));
-                g_assert_cmpint(WEXITSTATUS(status), !=, 0);
-                harness_expect_output(bad, HARNESS_STDERR, "elsewhere.sock", TEST_TIMEOUT_MS);
+                expect_start_refused(h, accept_c, config_arg, "elsewhere.sock");
                 g_assert_false(g_file_test(c, G_FILE_TEST_EXISTS));
         }
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buffer-pattern.h"
 #include "fd-util.h"
 #include "reliability-fixture.h"
 
@@ -131,7 +130,7 @@ static void run_vmm_ack_fault(VmmAckFault fault)
 {
         TestService t;
         ServiceConfig c;
-        int fds = fd_count_open(), buffer;
+        int fds = fd_count_open();
         ShareOwner client;
         uint8_t uuid[16];
         VuMessage m;
@@ -140,13 +139,8 @@ static void run_vmm_ack_fault(VmmAckFault fault)
         test_config_defaults(&c);
         c.reply_timeout_usec = 500 * 1000; /* the bridge's deadline for an ADD's ack */
         test_service_init(&t, &c);
-        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
         v = test_raw_peer_new(&t, RAW_PEER_FRONTEND, "vmm", true);
-        test_uuid(uuid);
-        g_assert_cmpint(
-            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, buffer_pattern_seed(uuid), &buffer),
-            ==, 0);
-        g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
+        test_hold_buffer(&t, &client, uuid);
         g_assert_cmpint(raw_peer_recv(v, v->chan, &m), ==, 1);
         g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_ADD);
         g_assert_true(m.hdr.flags & VU_FLAG_NEED_REPLY);

@@ -185,6 +185,78 @@ static void test_add_flood(void)
         g_assert_cmpint(fd_count_open(), ==, fds);
 }
 
+/* A flood of one request for uuid on a raw peer's conn, and the service's
+ * replies read back. */
+typedef struct {
+        VuConnection *conn;
+        VuChannel channel; /* of conn: replies are read as this channel's */
+        uint32_t request;
+        const uint8_t *uuid;
+        unsigned total;
+        size_t queued_max; /* bytes left waiting in conn before it stops writing */
+        /* Each reply's fd, besides the checks of flood_read(); may be NULL. */
+        void (*check_fd)(int fd, unsigned i, void *userdata);
+        void *userdata;
+        unsigned sent, answered;
+} Flood;
+
+/* Queues requests until total are sent or queued_max bytes wait, flushes. */
+static void flood_send(Flood *f)
+{
+        VuMessage m;
+
+        while (f->sent < f->total && vu_conn_queued(f->conn) < f->queued_max) {
+                vu_message_init_uuid(&m, f->request, VU_FLAG_NEED_REPLY, f->uuid);
+                g_assert_cmpint(vu_conn_send(f->conn, &m), ==, 0);
+                f->sent++;
+        }
+        vu_conn_flush(f->conn);
+}
+
+/* Keeps writing while the service reads, until all are out or nothing
+ * moves for a while (the service stopped reading from the peer); returns
+ * the most fds the process had open meanwhile. */
+static int flood_until_quiet(TestService *t, Flood *f)
+{
+        gint64 end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
+        int most = 0;
+
+        for (unsigned quiet = 0; f->sent < f->total && quiet < 50;) {
+                g_assert_cmpint(g_get_monotonic_time(), <, end);
+                flood_send(f);
+                quiet = sd_event_run(t->ev, 1000) == 0 ? quiet + 1 : 0;
+                most = MAX(most, fd_count_open());
+        }
+        return most;
+}
+
+/* Now the peer reads: sends the rest as the socket takes them and reads
+ * until count replies came, no more, each answering the request with one fd (and
+ * the ack 0 on a back-end's channel). */
+static void flood_read(TestService *t, Flood *f, unsigned count)
+{
+        while (f->answered < count) {
+                VuMessage m;
+                VuError err;
+                int k;
+
+                flood_send(f);
+                test_service_iterate(t);
+                while ((k = vu_conn_read(f->conn, f->channel, true, &m, &err)) == 1) {
+                        g_assert_cmpuint(m.hdr.request, ==, f->request);
+                        if (f->channel == VU_CHANNEL_BACKEND)
+                                g_assert_cmpuint(m.payload.u64, ==, 0);
+                        g_assert_cmpuint(m.n_fds, ==, 1);
+                        if (f->check_fd)
+                                f->check_fd(m.fds[0], f->answered, f->userdata);
+                        vu_message_close_fds(&m);
+                        f->answered++;
+                }
+                g_assert_cmpint(k, ==, 0);
+        }
+        g_assert_cmpuint(f->answered, ==, count);
+}
+
 /* A back-end that asks and asks (5,000 LOOKUPs of an object the service
  * holds, each answered with a duplicate of its fd) and never reads: the
  * replies cannot leave, so the hub must stop reading from it rather than
@@ -194,33 +266,33 @@ static void test_never_reads(void)
 {
         TestService t;
         ServiceConfig c;
-        int fds = fd_count_open(), buffer, most;
-        const unsigned total = 5000;
-        unsigned answered = 0, sent = 0;
+        int fds = fd_count_open(), most;
         uint8_t uuid[16];
         ShareOwner client;
         gint64 end;
         RawPeer *r;
+        Flood f;
 
         test_config_defaults(&c);
         test_service_init(&t, &c);
-        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
-        test_uuid(uuid);
-        g_assert_cmpint(
-            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, buffer_pattern_seed(uuid), &buffer),
-            ==, 0);
-        g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
+        test_hold_buffer(&t, &client, uuid);
         r = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
+        f = (Flood){.conn = r->chan,
+                    .channel = VU_CHANNEL_BACKEND,
+                    .request = VU_BREQ_SHARED_OBJECT_LOOKUP,
+                    .uuid = uuid,
+                    .total = 5000,
+                    .queued_max = 64 * 1024};
 
         /* Write until the socket is full or all are out; the hub reads as
          * it likes. */
         end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
-        while (sent < total && g_get_monotonic_time() < end) {
+        while (f.sent < f.total && g_get_monotonic_time() < end) {
                 VuMessage m;
 
                 vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid);
                 g_assert_cmpint(vu_conn_send(r->chan, &m), ==, 0);
-                sent++;
+                f.sent++;
                 while (vu_conn_queued(r->chan) > 64 * 1024 && g_get_monotonic_time() < end) {
                         vu_conn_flush(r->chan);
                         if (sd_event_run(t.ev, 0) == 0 && vu_conn_queued(r->chan) > 64 * 1024)
@@ -235,36 +307,26 @@ stuck:
         }
         most = fd_count_open();
         g_test_message("never-reads: %u LOOKUPs written, %d fds open in the process (%d before)",
-                       sent, most, fds);
+                       f.sent, most, fds);
         g_assert_cmpint(most, <, fds + 300);
         test_assert_serves(&t);
 
         /* Now it reads: everything it asked is answered, with the buffer. */
-        while (answered < sent || sent < total) {
-                VuMessage m;
-                VuError err;
-                int k;
-
-                while (sent < total && vu_conn_queued(r->chan) < 64 * 1024) {
-                        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
-                                             uuid);
-                        g_assert_cmpint(vu_conn_send(r->chan, &m), ==, 0);
-                        sent++;
-                }
-                vu_conn_flush(r->chan);
-                test_service_iterate(&t);
-                while ((k = vu_conn_read(r->chan, VU_CHANNEL_BACKEND, true, &m, &err)) == 1) {
-                        g_assert_cmpuint(m.payload.u64, ==, 0);
-                        g_assert_cmpuint(m.n_fds, ==, 1);
-                        vu_message_close_fds(&m);
-                        answered++;
-                }
-                g_assert_cmpint(k, ==, 0);
-        }
-        g_assert_cmpuint(answered, ==, total);
+        flood_read(&t, &f, f.total);
         raw_peer_free(r);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         test_finish_with_client(&t, &client, fds);
+}
+
+/* Head of line: the first reply holds the slow exporter's buffer, every
+ * other one the held buffer. */
+static void check_head_of_line(int fd, unsigned i, void *userdata)
+{
+        const uint8_t(*uuids)[16] = userdata; /* held, slow */
+
+        g_assert_cmpint(
+            memfd_verify_pattern(fd, TEST_BUFFER_SIZE, buffer_pattern_seed(uuids[i ? 0 : 1])), ==,
+            0);
 }
 
 /* Replies leave in request order: behind one LOOKUP waiting for a silent
@@ -276,83 +338,49 @@ static void test_head_of_line(void)
 {
         TestService t;
         ServiceConfig c;
-        int fds = fd_count_open(), buffer, most = 0;
-        const unsigned total = 2000;
-        unsigned answered = 0, sent = 0;
-        uint8_t held[16], slow[16];
+        int fds = fd_count_open(), buffer, most;
+        uint8_t uuids[2][16]; /* held, slow */
         ShareOwner client;
         RawPeer *exporter, *importer;
         VuMessage m, get;
-        gint64 end;
+        Flood f;
 
         test_config_defaults(&c);
         test_service_init(&t, &c);
-        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
-        test_uuid(held);
-        test_uuid(slow);
-        g_assert_cmpint(
-            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, buffer_pattern_seed(held), &buffer),
-            ==, 0);
-        g_assert_cmpint(service_export_fd(t.s, held, buffer, &client, NULL, NULL), ==, 0);
+        test_hold_buffer(&t, &client, uuids[0]);
+        test_uuid(uuids[1]);
         exporter = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
         importer = test_raw_peer_new(&t, RAW_PEER_BACKEND, "raw", true);
-        g_assert_cmpint(test_raw_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, slow, NULL), ==, 0);
+        g_assert_cmpint(test_raw_request(exporter, VU_BREQ_SHARED_OBJECT_ADD, uuids[1], NULL), ==,
+                        0);
 
-        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, slow);
+        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuids[1]);
         raw_peer_send(importer, importer->chan, &m);
         g_assert_cmpint(raw_peer_recv(exporter, exporter->main, &get), ==, 1);
         /* Keep writing while the first stays unanswered, until the hub
-         * stops reading (nothing moves for a while) or all are out. */
-        end = g_get_monotonic_time() + TEST_TIMEOUT_USEC;
-        for (unsigned quiet = 0; sent < total && quiet < 50;) {
-                g_assert_cmpint(g_get_monotonic_time(), <, end);
-                while (sent < total && vu_conn_queued(importer->chan) < 4096) {
-                        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
-                                             held);
-                        g_assert_cmpint(vu_conn_send(importer->chan, &m), ==, 0);
-                        sent++;
-                }
-                vu_conn_flush(importer->chan);
-                quiet = sd_event_run(t.ev, 1000) == 0 ? quiet + 1 : 0;
-                most = MAX(most, fd_count_open());
-        }
+         * stops reading or all are out. */
+        f = (Flood){.conn = importer->chan,
+                    .channel = VU_CHANNEL_BACKEND,
+                    .request = VU_BREQ_SHARED_OBJECT_LOOKUP,
+                    .uuid = uuids[0],
+                    .total = 2000,
+                    .queued_max = 4096,
+                    .check_fd = check_head_of_line,
+                    .userdata = uuids};
+        most = flood_until_quiet(&t, &f);
         g_test_message("head-of-line: %u LOOKUPs written behind a waiting one, at most %d fds "
                        "open (%d before)",
-                       sent, most, fds);
+                       f.sent, most, fds);
         g_assert_cmpint(most, <, fds + 150);
 
         /* The exporter answers: all of them come through, in order. */
-        g_assert_cmpint(
-            memfd_new_sealed_pattern("slow", TEST_BUFFER_SIZE, buffer_pattern_seed(slow), &buffer),
-            ==, 0);
-        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, slow);
+        g_assert_cmpint(memfd_new_sealed_pattern("slow", TEST_BUFFER_SIZE,
+                                                 buffer_pattern_seed(uuids[1]), &buffer),
+                        ==, 0);
+        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuids[1]);
         g_assert_cmpint(vu_message_add_fd(&m, buffer), ==, 0);
         raw_peer_send(exporter, exporter->main, &m);
-        while (answered < total + 1) {
-                VuError err;
-                int k;
-
-                while (sent < total && vu_conn_queued(importer->chan) < 4096) {
-                        vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
-                                             held);
-                        g_assert_cmpint(vu_conn_send(importer->chan, &m), ==, 0);
-                        sent++;
-                }
-                vu_conn_flush(importer->chan);
-                test_service_iterate(&t);
-                while ((k = vu_conn_read(importer->chan, VU_CHANNEL_BACKEND, true, &m, &err)) ==
-                       1) {
-                        g_assert_cmpuint(m.payload.u64, ==, 0);
-                        g_assert_cmpuint(m.n_fds, ==, 1);
-                        g_assert_cmpint(
-                            memfd_verify_pattern(m.fds[0], TEST_BUFFER_SIZE,
-                                                 buffer_pattern_seed(answered ? held : slow)),
-                            ==, 0);
-                        vu_message_close_fds(&m);
-                        answered++;
-                }
-                g_assert_cmpint(k, ==, 0);
-        }
+        flood_read(&t, &f, f.total + 1);
         raw_peer_free(importer);
         raw_peer_free(exporter);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
@@ -367,64 +395,33 @@ static void test_vmm_never_reads(void)
 {
         TestService t;
         ServiceConfig c;
-        int fds = fd_count_open(), buffer, most;
-        const unsigned total = 5000;
-        unsigned answered = 0, sent = 0;
+        int fds = fd_count_open(), most;
         uint8_t uuid[16];
         ShareOwner client;
         RawPeer *vmm;
+        Flood f;
 
         test_config_defaults(&c);
         test_service_init(&t, &c);
-        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.test", 0);
-        test_uuid(uuid);
-        g_assert_cmpint(
-            memfd_new_sealed_pattern("held", TEST_BUFFER_SIZE, buffer_pattern_seed(uuid), &buffer),
-            ==, 0);
-        g_assert_cmpint(service_export_fd(t.s, uuid, buffer, &client, NULL, NULL), ==, 0);
+        test_hold_buffer(&t, &client, uuid);
         /* No handshake: a VMM asks at once. */
         vmm = test_raw_peer_new(&t, RAW_PEER_FRONTEND, "vmm", false);
+        f = (Flood){.conn = vmm->main,
+                    .channel = VU_CHANNEL_FRONTEND,
+                    .request = VU_REQ_GET_SHARED_OBJECT,
+                    .uuid = uuid,
+                    .total = 5000,
+                    .queued_max = 4096};
 
         /* Write while the bridge reads; stop when it stops. */
-        for (unsigned quiet = 0; sent < total && quiet < 50;) {
-                while (sent < total && vu_conn_queued(vmm->main) < 4096) {
-                        VuMessage m;
-
-                        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_NEED_REPLY,
-                                             uuid);
-                        g_assert_cmpint(vu_conn_send(vmm->main, &m), ==, 0);
-                        sent++;
-                }
-                vu_conn_flush(vmm->main);
-                quiet = sd_event_run(t.ev, 1000) == 0 ? quiet + 1 : 0;
-        }
+        flood_until_quiet(&t, &f);
         most = fd_count_open();
         g_test_message("vmm-never-reads: %u GET_SHARED_OBJECT written, %d fds open (%d before)",
-                       sent, most, fds);
+                       f.sent, most, fds);
         g_assert_cmpint(most, <, fds + 150);
         test_assert_serves(&t);
 
-        while (answered < total) {
-                VuMessage m;
-                VuError err;
-                int k;
-
-                while (sent < total && vu_conn_queued(vmm->main) < 4096) {
-                        vu_message_init_uuid(&m, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_NEED_REPLY,
-                                             uuid);
-                        g_assert_cmpint(vu_conn_send(vmm->main, &m), ==, 0);
-                        sent++;
-                }
-                vu_conn_flush(vmm->main);
-                test_service_iterate(&t);
-                while ((k = vu_conn_read(vmm->main, VU_CHANNEL_FRONTEND, true, &m, &err)) == 1) {
-                        g_assert_cmpuint(m.hdr.request, ==, VU_REQ_GET_SHARED_OBJECT);
-                        g_assert_cmpuint(m.n_fds, ==, 1);
-                        vu_message_close_fds(&m);
-                        answered++;
-                }
-                g_assert_cmpint(k, ==, 0);
-        }
+        flood_read(&t, &f, f.total);
         raw_peer_free(vmm);
         TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
         test_finish_with_client(&t, &client, fds);
