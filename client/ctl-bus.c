@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bus-open.h"
 #include "ctl.h"
 
 int ctl_usage_error(const char *fmt, ...)
@@ -22,27 +23,6 @@ int ctl_usage_error(const char *fmt, ...)
         return CTL_EXIT_USAGE;
 }
 
-static int bus_open_address(sd_bus **ret, const char *address)
-{
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        r = sd_bus_new(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_address(bus, address);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_bus_client(bus, 1);
-        if (r < 0)
-                return r;
-        r = sd_bus_start(bus);
-        if (r < 0)
-                return r;
-        *ret = g_steal_pointer(&bus);
-        return 0;
-}
-
 int ctl_connect(Ctl *ctl)
 {
         const char *which;
@@ -55,7 +35,7 @@ int ctl_connect(Ctl *ctl)
                 break;
         case CTL_BUS_ADDRESS:
                 which = ctl->address;
-                r = bus_open_address(&ctl->bus, ctl->address);
+                r = bus_open_address(ctl->address, "vhost-sharectl", &ctl->bus);
                 break;
         case CTL_BUS_SYSTEM:
         default:

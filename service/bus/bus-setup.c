@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "bus-manager.h"
+#include "bus-open.h"
 #include "cleanup.h"
 #include "drm-device.h"
 #include "log.h"
@@ -78,33 +79,6 @@ static int on_bus_message(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
-static int bus_open_address(const char *address, sd_bus **ret)
-{
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        int r;
-
-        r = sd_bus_new(&bus);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_address(bus, address);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_bus_client(bus, true);
-        if (r < 0)
-                return r;
-        r = sd_bus_set_description(bus, "vhost-shared");
-        if (r < 0)
-                return r;
-        r = sd_bus_negotiate_fds(bus, true);
-        if (r < 0)
-                return r;
-        r = sd_bus_start(bus);
-        if (r < 0)
-                return r;
-        *ret = g_steal_pointer(&bus);
-        return 0;
-}
-
 static int bus_open(BusKind kind, const char *address, sd_bus **ret)
 {
         switch (kind) {
@@ -113,7 +87,7 @@ static int bus_open(BusKind kind, const char *address, sd_bus **ret)
         case BUS_KIND_SESSION:
                 return sd_bus_open_user_with_description(ret, "vhost-shared");
         case BUS_KIND_ADDRESS:
-                return bus_open_address(address, ret);
+                return bus_open_address(address, "vhost-shared", ret);
         }
         return -EINVAL;
 }
