@@ -431,14 +431,3 @@ size_t vu_message_serialize(const VuMessage *m, uint8_t *buf, size_t len)
         memcpy(buf + VU_HEADER_SIZE, m->payload.bytes, m->hdr.size);
         return total;
 }
-
-bool vu_uuid_is_valid(const uint8_t uuid[VU_UUID_SIZE])
-{
-        bool all_zero = true, all_ff = true;
-
-        for (unsigned i = 0; i < VU_UUID_SIZE; i++) {
-                all_zero = all_zero && uuid[i] == 0x00;
-                all_ff = all_ff && uuid[i] == 0xff;
-        }
-        return !all_zero && !all_ff;
-}

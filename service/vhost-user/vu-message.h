@@ -9,10 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uuid-util.h"
+
 #define VU_HEADER_SIZE 12u
 #define VU_PAYLOAD_MAX 4096u
 #define VU_MAX_FDS 8u
-#define VU_UUID_SIZE 16u
+/* A shared object's UUID on the wire; nil and max are refused
+ * (share_uuid_is_valid). */
+#define VU_UUID_SIZE SHARE_UUID_SIZE
 
 #define VU_FLAG_VERSION_MASK 0x3u
 #define VU_VERSION 0x1u
@@ -217,6 +221,3 @@ void vu_message_close_fds(VuMessage *m);
 /* Serializes header + payload into buf (at least VU_HEADER_SIZE + size).
  * Returns the bytes written, 0 when buf is too small. */
 size_t vu_message_serialize(const VuMessage *m, uint8_t *buf, size_t len);
-
-/* UUIDs the protocol refuses: nil and max. */
-bool vu_uuid_is_valid(const uint8_t uuid[VU_UUID_SIZE]);

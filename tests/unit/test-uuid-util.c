@@ -121,10 +121,27 @@ static void test_uuid_hex(void)
         }
 }
 
+/* Only nil and max are refused: one byte off either is a valid id. */
+static void test_uuid_validity(void)
+{
+        uint8_t u[SHARE_UUID_SIZE];
+
+        memset(u, 0, sizeof(u));
+        g_assert_false(share_uuid_is_valid(u));
+        memset(u, 0xff, sizeof(u));
+        g_assert_false(share_uuid_is_valid(u));
+        u[15] = 0xfe;
+        g_assert_true(share_uuid_is_valid(u));
+        memset(u, 0, sizeof(u));
+        u[0] = 1;
+        g_assert_true(share_uuid_is_valid(u));
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/uuid-util/strings", test_uuid_strings);
         g_test_add_func("/uuid-util/hex", test_uuid_hex);
+        g_test_add_func("/uuid-util/validity", test_uuid_validity);
         return g_test_run();
 }

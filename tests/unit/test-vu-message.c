@@ -583,22 +583,6 @@ static void test_builders(void)
         g_assert_cmpint(vu_message_steal_fd(&m, 0), ==, -1);
 }
 
-static void test_uuid_validity(void)
-{
-        uint8_t u[VU_UUID_SIZE];
-
-        memset(u, 0, sizeof(u));
-        g_assert_false(vu_uuid_is_valid(u));
-        memset(u, 0xff, sizeof(u));
-        g_assert_false(vu_uuid_is_valid(u));
-        u[15] = 0xfe;
-        g_assert_true(vu_uuid_is_valid(u));
-        memset(u, 0, sizeof(u));
-        u[0] = 1;
-        g_assert_true(vu_uuid_is_valid(u));
-        g_assert_true(vu_uuid_is_valid(test_uuid));
-}
-
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -615,6 +599,5 @@ int main(int argc, char **argv)
         g_test_add_func("/vu-message/short-payload", test_short_payload);
         g_test_add_func("/vu-message/fds", test_fds);
         g_test_add_func("/vu-message/builders", test_builders);
-        g_test_add_func("/vu-message/uuid", test_uuid_validity);
         return g_test_run();
 }
