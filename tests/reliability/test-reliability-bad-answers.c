@@ -2,13 +2,19 @@
 /* Answers that come wrong: a back-end answering the hub's
  * GET_SHARED_OBJECT late, never, twice or with another request's id, and a
  * VMM answering the bridge's ADD the same ways. The offender is dropped
- * (or, for a late VMM, kept through a grace period) with its objects;
- * everything in-process (reliability-fixture.h). */
+ * (or, for a late VMM, kept through a grace period) with its objects. A
+ * VMM answering the bridge's upstream LOOKUP with something that is not a
+ * buffer: every importer gets an error, the VMM stays. Everything
+ * in-process (reliability-fixture.h). */
 
+#include <fcntl.h>
 #include <glib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "buffer-pattern.h"
 #include "fd-util.h"
 #include "reliability-fixture.h"
 
@@ -205,8 +211,145 @@ static void test_vmm_ack_wrong_id(void)
         run_vmm_ack_fault(VMM_ACK_WRONG_ID);
 }
 
+/* ---- the bridge's upstream LOOKUP answered with something else ---- */
+
+typedef enum {
+        UPSTREAM_PIPE,
+        UPSTREAM_SOCKET,
+        UPSTREAM_DIRECTORY,
+        UPSTREAM_DEV_ZERO,
+        UPSTREAM_UNSEALED_MEMFD,
+        UPSTREAM_ERROR_WITH_MEMFD, /* status 1 and a valid sealed memfd */
+        UPSTREAM_BUFFER,           /* the control: status 0 and a sealed memfd */
+} UpstreamAnswer;
+
+/* The fd of the answer, and its status. */
+static int upstream_answer_fd(UpstreamAnswer kind, const uint8_t uuid[16], uint64_t *status)
+{
+        int fd = -1, pair[2];
+
+        *status = kind == UPSTREAM_ERROR_WITH_MEMFD ? 1 : 0;
+        switch (kind) {
+        case UPSTREAM_PIPE:
+                g_assert_cmpint(pipe2(pair, O_CLOEXEC), ==, 0);
+                close(pair[1]);
+                return pair[0];
+        case UPSTREAM_SOCKET:
+                g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+                close(pair[1]);
+                return pair[0];
+        case UPSTREAM_DIRECTORY:
+                fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                break;
+        case UPSTREAM_DEV_ZERO:
+                fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
+                break;
+        case UPSTREAM_UNSEALED_MEMFD:
+                fd = memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                g_assert_cmpint(ftruncate(fd, TEST_BUFFER_SIZE), ==, 0);
+                break;
+        case UPSTREAM_ERROR_WITH_MEMFD:
+        case UPSTREAM_BUFFER:
+                g_assert_cmpint(memfd_new_sealed_pattern("upstream", TEST_BUFFER_SIZE,
+                                                         buffer_pattern_seed(uuid), &fd),
+                                ==, 0);
+                break;
+        }
+        g_assert_cmpint(fd, >=, 0);
+        return fd;
+}
+
+/* The VMM takes the bridge's next upstream LOOKUP of uuid and answers it. */
+static void vmm_answer_lookup(RawPeer *v, UpstreamAnswer kind, const uint8_t uuid[16])
+{
+        VuMessage m, reply;
+        uint64_t status;
+        int fd;
+
+        g_assert_cmpint(raw_peer_recv(v, v->chan, &m), ==, 1);
+        g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_LOOKUP);
+        g_assert_cmpmem(m.payload.uuid, 16, uuid, 16);
+        fd = upstream_answer_fd(kind, uuid, &status);
+        vu_message_init_reply_u64(&reply, &m, status);
+        g_assert_cmpint(vu_message_add_fd(&reply, fd), ==, 0);
+        raw_peer_send(v, v->chan, &reply);
+}
+
+/* What service_lookup(), the D-Bus Lookup's way in, delivers. */
+static void on_service_lookup(Service *s, int fd, int error, void *userdata)
+{
+        TestLookup *l = userdata;
+
+        l->fd = fd >= 0 ? fd : error;
+        l->done = true;
+}
+
+static void test_upstream_answer(gconstpointer data)
+{
+        UpstreamAnswer kind = GPOINTER_TO_INT(data);
+        TestLookup hub = {0}, bus = {0};
+        int fds = fd_count_open();
+        TestDev *importer;
+        ServiceConfig c;
+        uint8_t uuid[16];
+        TestService t;
+        RawPeer *v;
+
+        test_config_defaults(&c);
+        test_service_init(&t, &c);
+        v = test_raw_peer_new(&t, RAW_PEER_FRONTEND, "vmm", true);
+        importer = test_dev_new(&t);
+        test_uuid(uuid); /* not in the table: the bridge asks the VMM */
+
+        /* A back-end of the hub imports it. */
+        g_assert_cmpint(vu_backend_lookup(importer->b, uuid, test_on_lookup, &hub), ==, 0);
+        vmm_answer_lookup(v, kind, uuid);
+        TEST_WAIT_FOR(&t, hub.done);
+        /* A bus caller (Lookup) imports it. */
+        g_assert_cmpint(service_lookup(t.s, uuid, on_service_lookup, &bus), ==, 0);
+        vmm_answer_lookup(v, kind, uuid);
+        TEST_WAIT_FOR(&t, bus.done);
+
+        if (kind == UPSTREAM_BUFFER) {
+                g_assert_cmpint(hub.fd, >=, 0);
+                g_assert_cmpint(bus.fd, >=, 0);
+                g_assert_cmpint(
+                    memfd_verify_pattern(hub.fd, TEST_BUFFER_SIZE, buffer_pattern_seed(uuid)), ==,
+                    0);
+                close(hub.fd);
+                close(bus.fd);
+        } else {
+                g_assert_cmpint(hub.fd, <, 0);
+                g_assert_cmpint(bus.fd, ==, kind == UPSTREAM_ERROR_WITH_MEMFD ? -ENOENT : -EBADFD);
+        }
+        /* A well-framed answer with the wrong content costs that lookup, not
+         * the VM's device. */
+        g_assert_true(test_raw_peer_connected(&t, v));
+        g_assert_false(importer->failed);
+        test_assert_serves(&t);
+
+        raw_peer_free(v);
+        test_dev_free(importer);
+        TEST_WAIT_FOR(&t, service_n_peers(t.s) == 0);
+        test_service_clear(&t);
+        g_assert_cmpint(fd_count_open(), ==, fds);
+}
+
 int main(int argc, char **argv)
 {
+        static const struct {
+                const char *name;
+                UpstreamAnswer kind;
+        } upstream[] = {
+            {"pipe", UPSTREAM_PIPE},
+            {"socket", UPSTREAM_SOCKET},
+            {"directory", UPSTREAM_DIRECTORY},
+            {"dev-zero", UPSTREAM_DEV_ZERO},
+            {"unsealed-memfd", UPSTREAM_UNSEALED_MEMFD},
+            {"error-with-memfd", UPSTREAM_ERROR_WITH_MEMFD},
+            {"buffer", UPSTREAM_BUFFER},
+        };
+
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/reliability/get-shared-object/late", test_get_late);
         g_test_add_func("/reliability/get-shared-object/never", test_get_never);
@@ -215,5 +358,10 @@ int main(int argc, char **argv)
         g_test_add_func("/reliability/bridge/ack-late", test_vmm_ack_late);
         g_test_add_func("/reliability/bridge/ack-twice", test_vmm_ack_twice);
         g_test_add_func("/reliability/bridge/ack-wrong-id", test_vmm_ack_wrong_id);
+        for (size_t i = 0; i < G_N_ELEMENTS(upstream); i++) {
+                g_autofree char *path =
+                    g_strdup_printf("/reliability/bridge/upstream-answer/%s", upstream[i].name);
+                g_test_add_data_func(path, GINT_TO_POINTER(upstream[i].kind), test_upstream_answer);
+        }
         return g_test_run();
 }

@@ -50,6 +50,7 @@ typedef struct {
         int check_result;
         int error;
         const char *log;
+        uint64_t status; /* size 8: the u64 status sent */
 } BadAnswer;
 
 static const BadAnswer bad_answers[] = {
@@ -58,6 +59,8 @@ static const BadAnswer bad_answers[] = {
     {"empty-without-fd", 0, false, false, 0, -EIO, "without an fd"},
     {"refused-by-check", VU_UUID_SIZE, false, true, -EBADFD, -EBADFD,
      "with an fd the test refuses"},
+    /* An error status is an error, whatever fd comes along. */
+    {"error-status-with-fd", sizeof(uint64_t), false, true, 0, -ENOENT, "with error status 1", 1},
 };
 
 static void test_get_bad_answer(gconstpointer data)
@@ -75,8 +78,11 @@ static void test_get_bad_answer(gconstpointer data)
         fds_before = count_fds();
         capture_begin(&c);
         get_and_expect(&t, uuid_a, &m);
-        be_answer_get(&t, b->wrong_uuid ? uuid_b : uuid_a, b->size,
-                      b->with_fd ? new_pattern_memfd(uuid_a) : -1);
+        if (b->size == sizeof(uint64_t))
+                be_answer_get_status(&t, b->status, b->with_fd ? new_pattern_memfd(uuid_a) : -1);
+        else
+                be_answer_get(&t, b->wrong_uuid ? uuid_b : uuid_a, b->size,
+                              b->with_fd ? new_pattern_memfd(uuid_a) : -1);
         RUN_UNTIL(&t, t.gets->len == 1);
         log = capture_end(&c);
         g_assert_cmpint(get_result(&t, 0).fd, ==, -1);

@@ -332,6 +332,16 @@ void be_answer_get(T *t, const uint8_t *uuid, uint32_t size, int fd)
         g_assert_cmpint(vu_conn_send(t->be_main, &r), ==, 0);
 }
 
+void be_answer_get_status(T *t, uint64_t status, int fd)
+{
+        VuMessage r;
+
+        vu_message_init_u64(&r, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, status);
+        if (fd >= 0)
+                g_assert_cmpint(vu_message_add_fd(&r, fd), ==, 0);
+        g_assert_cmpint(vu_conn_send(t->be_main, &r), ==, 0);
+}
+
 GetResult get_result(T *t, guint i)
 {
         return g_array_index(t->gets, GetResult, i);

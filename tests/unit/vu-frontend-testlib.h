@@ -127,6 +127,8 @@ void get_and_expect(T *t, const uint8_t *uuid, VuMessage *m);
 /* The back-end's answer: size bytes of payload (the UUID when 16), fd
  * attached when >= 0. */
 void be_answer_get(T *t, const uint8_t *uuid, uint32_t size, int fd);
+/* The u64-status form of the answer (size 8), with fd when >= 0. */
+void be_answer_get_status(T *t, uint64_t status, int fd);
 
 /* ---- the back-end channel, the back-end's side ---- */
 
