@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "buffer-rule.h"
 #include "bus-names.h"
 #include "fd-util.h"
 
@@ -51,7 +52,9 @@ const char *bus_args_describe_fd(int fd)
 
 int bus_args_check_buffer_fd(int fd, sd_bus_error *error)
 {
-        if (fd_is_dmabuf(fd) == 1 || fd_is_sealed_memfd(fd) == 1)
+        const char *why;
+
+        if (buffer_rule_check(fd, &why) == 0)
                 return 0;
         sd_bus_error_setf(error, BUS_ERROR_INVALID_FD,
                           "The descriptor is %s, not a dma-buf or a sealed memfd",

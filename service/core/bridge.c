@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buffer-rule.h"
 #include "log.h"
 #include "service-private.h"
 
@@ -233,10 +234,35 @@ static void upstream_free(UpstreamLookup *u)
 
 static int upstream_ask_next(UpstreamLookup *u);
 
+/* A VMM's answer goes to an importer: the one buffer rule, as for an
+ * exporter's. A refused fd costs that answer, not the VM's connection. */
+static int upstream_check_answer(UpstreamLookup *u, int fd)
+{
+        Peer *p = service_find_peer(u->service, u->last_id);
+        char ustr[SHARE_UUID_STR_LEN];
+        const char *why;
+        int r;
+
+        r = buffer_rule_check(fd, &why);
+        if (r < 0) {
+                share_uuid_to_string(u->uuid, ustr);
+                log_warning("%s: answered LOOKUP %s with %s; the importer gets an error",
+                            p ? p->name : "front-end", ustr, why);
+        }
+        return r;
+}
+
 static void upstream_on_answer(VuBackend *b, int fd, int error, void *userdata)
 {
         UpstreamLookup *u = userdata;
 
+        if (fd >= 0) {
+                error = upstream_check_answer(u, fd);
+                if (error < 0) {
+                        close(fd);
+                        fd = -1;
+                }
+        }
         if (fd >= 0) {
                 u->done(u->service, fd, 0, u->userdata);
                 upstream_free(u);

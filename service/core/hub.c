@@ -7,7 +7,7 @@
 
 #include <errno.h>
 
-#include "fd-util.h"
+#include "buffer-rule.h"
 #include "service-private.h"
 
 /* A lookup waiting on an exporter's GET_SHARED_OBJECT. */
@@ -65,15 +65,10 @@ static void hub_on_lookup(VuFrontend *f, const uint8_t uuid[VU_UUID_SIZE], VuRep
         peer_lookup_start(userdata, slot, uuid, hub_lookup_done);
 }
 
-/* What an exporter hands over goes to another peer: a buffer (a dma-buf, or
- * a sealed memfd standing in for one), never a socket or any other fd a
- * hostile back-end might want to pass on. */
+/* What an exporter hands over goes to another peer: the one buffer rule. */
 static int hub_check_object(VuFrontend *f, int fd, const char **why, void *userdata)
 {
-        if (fd_is_dmabuf(fd) == 1 || fd_is_sealed_memfd(fd) == 1)
-                return 0;
-        *why = "with an fd that is neither a dma-buf nor a sealed memfd";
-        return -EBADFD;
+        return buffer_rule_check(fd, why);
 }
 
 int hub_peer_start(Peer *p, int fd)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -307,18 +308,24 @@ void vu_frontend_free(VuFrontend *f)
 static int frontend_check_object(VuFrontend *f, const VuMessage *m, const uint8_t *uuid,
                                  const char *ustr, int *fd)
 {
-        const char *why = NULL;
+        const char *why = NULL, *what = "an fd the owner refused";
+        char buf[160];
         int error = 0;
 
-        if (*fd < 0) {
+        if (m->hdr.size == sizeof(uint64_t) && m->payload.u64 != 0) {
+                /* The status form: an error is an error, whatever fd came along. */
+                why = *fd >= 0 ? "with an error status and an fd" : "with an error status";
+                error = -ENOENT;
+        } else if (*fd < 0) {
                 why = "without an fd";
                 error = -EIO;
         } else if (m->hdr.size == VU_UUID_SIZE && memcmp(m->payload.uuid, uuid, VU_UUID_SIZE)) {
                 why = "with another object's UUID";
                 error = -EPROTO;
         } else if (f->ops.check_object) {
-                why = "with an fd the owner refused";
-                error = f->ops.check_object(f, *fd, &why, f->userdata);
+                error = f->ops.check_object(f, *fd, &what, f->userdata);
+                snprintf(buf, sizeof(buf), "with %s", what);
+                why = buf;
         }
         if (error == 0)
                 return 0;

@@ -48,8 +48,9 @@ typedef struct {
                           void *userdata);
 
         /* Whether an fd a GET_SHARED_OBJECT answer brought may be handed on
-         * (the buffer-kind policy): 0, or -errno with *why set to the reason
-         * for the log ("with an fd that is ..."). NULL accepts any fd. */
+         * (the buffer-kind policy): 0, or -errno with *why set to what the
+         * fd is for the log ("answered ... with <why>"). NULL accepts any
+         * fd. An answer with an error status fails before the hook. */
         int (*check_object)(VuFrontend *f, int fd, const char **why, void *userdata);
 } VuFrontendOps;
 
@@ -86,8 +87,9 @@ void vu_frontend_answer_lookup(VuFrontend *f, VuReplySlot *slot, const uint8_t u
                                int fd_or_error);
 
 /* GET_SHARED_OBJECT: done gets an fd (taken by the callee) and 0, or -1
- * and an error: -EIO answered without an fd, -EPROTO with another UUID,
- * check_object's error, -ETIMEDOUT, -ECONNRESET. */
+ * and an error: -ENOENT answered with an error status (an fd with it is
+ * closed), -EIO without an fd, -EPROTO with another UUID, check_object's
+ * error, -ETIMEDOUT, -ECONNRESET. */
 typedef void (*VuFrontendObjectFn)(VuFrontend *f, int fd, int error, void *userdata);
 /* Returns 0 (done will be called), -ECONNRESET before the handshake is
  * complete or after the connection broke, or another -errno when the send

@@ -102,7 +102,7 @@ static int check_object(VuFrontend *f, int fd, const char **why, void *userdata)
         g_assert_cmpint(fd, >=, 0);
         maybe_free(t, FREE_IN_CHECK);
         if (t->check_result < 0)
-                *why = "with an fd the test refuses";
+                *why = "an fd the test refuses";
         return t->check_result;
 }
 
