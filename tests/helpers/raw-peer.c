@@ -271,8 +271,12 @@ static void frontend_handshake(RawPeer *r, uint64_t features)
         frontend_call(r, VU_REQ_SET_PROTOCOL_FEATURES, 0, &features, -1);
         r->protocol_features = features;
         g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch), ==, 0);
+        /* As QEMU: NEED_REPLY only when REPLY_ACK says it will be answered. */
         g_assert_cmpuint(
-            frontend_call(r, VU_REQ_SET_BACKEND_REQ_FD, VU_FLAG_NEED_REPLY, NULL, ch[1]), ==, 0);
+            frontend_call(r, VU_REQ_SET_BACKEND_REQ_FD,
+                          (features & VU_BIT(VU_PF_REPLY_ACK)) ? VU_FLAG_NEED_REPLY : 0, NULL,
+                          ch[1]),
+            ==, 0);
         r->chan = vu_conn_new(ch[0]);
         g_assert_nonnull(r->chan);
 }

@@ -57,7 +57,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RawPeer, raw_peer_free)
  * back-end channel arrives; fails on a request no front-end sends there.
  * Front-end: drives the handshake as QEMU does, asking for `features`
  * (the service must offer all of them) and handing over a back-end channel
- * with NEED_REPLY. */
+ * (with NEED_REPLY when `features` has REPLY_ACK). */
 void raw_peer_handshake(RawPeer *r, uint64_t features);
 
 /* Queues m on c (its fds are taken) and waits until it is written; returns
