@@ -39,37 +39,6 @@ struct ShareTable {
         bool dispatching;
 };
 
-/* UUIDs come from peers, so a fixed hash would let one peer pick colliding
- * UUIDs and make every operation O(n). Both halves are mixed with a random
- * key through the murmur3 finalizer, then folded. */
-static uint64_t mix64(uint64_t x)
-{
-        x ^= x >> 33;
-        x *= 0xff51afd7ed558ccdULL;
-        x ^= x >> 33;
-        x *= 0xc4ceb9fe1a85ec53ULL;
-        x ^= x >> 33;
-        return x;
-}
-
-static uint64_t process_hash_key[2];
-
-static guint uuid_hash(gconstpointer p)
-{
-        const uint8_t *uuid = p;
-        uint64_t a, b, x;
-
-        memcpy(&a, uuid, 8);
-        memcpy(&b, uuid + 8, 8);
-        x = mix64(a ^ process_hash_key[0]) ^ mix64(b ^ process_hash_key[1]);
-        return (guint) (x ^ (x >> 32));
-}
-
-static gboolean uuid_equal(gconstpointer a, gconstpointer b)
-{
-        return memcmp(a, b, SHARE_UUID_SIZE) == 0;
-}
-
 static uint64_t now_realtime_usec(void)
 {
         struct timespec ts;
@@ -80,17 +49,10 @@ static uint64_t now_realtime_usec(void)
 
 ShareTable *share_table_new(void)
 {
-        static gsize key_init = 0;
         ShareTable *t;
 
-        if (g_once_init_enter(&key_init)) {
-                process_hash_key[0] = ((uint64_t) g_random_int() << 32) | g_random_int();
-                process_hash_key[1] = ((uint64_t) g_random_int() << 32) | g_random_int();
-                g_once_init_leave(&key_init, 1);
-        }
-
         t = g_new0(ShareTable, 1);
-        t->entries = g_hash_table_new(uuid_hash, uuid_equal);
+        t->entries = g_hash_table_new(share_uuid_hash, share_uuid_equal);
         t->observers = observer_list_new();
         g_queue_init(&t->pending);
         return t;

@@ -70,3 +70,38 @@ void share_uuid_to_hex(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_
         }
         out[2 * SHARE_UUID_SIZE] = '\0';
 }
+
+/* Both halves are mixed with the process's key through the murmur3
+ * finalizer, then folded. */
+static uint64_t mix64(uint64_t x)
+{
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ULL;
+        x ^= x >> 33;
+        return x;
+}
+
+unsigned share_uuid_hash(const void *p)
+{
+        static uint64_t key[2];
+        static gsize key_init = 0;
+        const uint8_t *uuid = p;
+        uint64_t a, b, x;
+
+        if (g_once_init_enter(&key_init)) {
+                key[0] = ((uint64_t) g_random_int() << 32) | g_random_int();
+                key[1] = ((uint64_t) g_random_int() << 32) | g_random_int();
+                g_once_init_leave(&key_init, 1);
+        }
+        memcpy(&a, uuid, 8);
+        memcpy(&b, uuid + 8, 8);
+        x = mix64(a ^ key[0]) ^ mix64(b ^ key[1]);
+        return (unsigned) (x ^ (x >> 32));
+}
+
+int share_uuid_equal(const void *a, const void *b)
+{
+        return memcmp(a, b, SHARE_UUID_SIZE) == 0;
+}

@@ -20,3 +20,9 @@ int share_uuid_from_string(const char *s, uint8_t uuid[SHARE_UUID_SIZE]);
 bool share_uuid_is_valid(const uint8_t uuid[SHARE_UUID_SIZE]); /* not nil, not max */
 /* The object-path form: 32 lowercase hex digits. */
 void share_uuid_to_hex(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_HEX_LEN]);
+
+/* GHashTable functions for keys that point to 16 UUID bytes. UUIDs come
+ * from peers, so the hash is keyed with a per-process random secret: no
+ * peer can pick colliding UUIDs and make every operation O(n). */
+unsigned share_uuid_hash(const void *uuid);
+int share_uuid_equal(const void *a, const void *b);
