@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "ratelimit.h"
 
 /* Messages handled per wake-up before yielding to other sources, so one busy
  * peer cannot starve the rest. */
@@ -21,6 +22,9 @@
 #define BACKLOG_MAX 64
 
 typedef struct {
+        GList link; /* in VuEndpoint.pending; data points back here */
+        GSequenceIter *by_deadline;
+        uint64_t seq; /* order of sending, among equal deadlines */
         uint32_t request;
         uint64_t deadline;
         VuReplyFn done;
@@ -41,8 +45,10 @@ struct VuEndpoint {
         sd_event *event;
         sd_event_source *io;
         sd_event_source *timer;
-        GQueue pending; /* PendingReply*, oldest first */
-        GQueue slots;   /* VuReplySlot*, oldest first */
+        GQueue pending;         /* PendingReply*, oldest first: replies match the head */
+        GSequence *by_deadline; /* the same, earliest deadline first: the timer's */
+        uint64_t next_seq;
+        GQueue slots; /* VuReplySlot*, oldest first */
         unsigned dispatching;
         bool dead;
         bool failed;
@@ -56,8 +62,42 @@ static uint64_t now_usec(void)
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+static int pending_compare(gconstpointer a, gconstpointer b, gpointer userdata)
+{
+        const PendingReply *x = a, *y = b;
+
+        if (x->deadline != y->deadline)
+                return x->deadline < y->deadline ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* (Re)sorts p under its new deadline. */
+static void pending_set_deadline(VuEndpoint *ep, PendingReply *p, uint64_t deadline)
+{
+        if (p->by_deadline)
+                g_sequence_remove(p->by_deadline);
+        p->deadline = deadline;
+        p->by_deadline = g_sequence_insert_sorted(ep->by_deadline, p, pending_compare, NULL);
+}
+
+static PendingReply *pending_earliest(const VuEndpoint *ep)
+{
+        GSequenceIter *i = g_sequence_get_begin_iter(ep->by_deadline);
+
+        return g_sequence_iter_is_end(i) ? NULL : g_sequence_get(i);
+}
+
+/* Unlinks p from both orders; the caller frees it. */
+static void pending_unlink(VuEndpoint *ep, PendingReply *p)
+{
+        g_queue_unlink(&ep->pending, &p->link);
+        g_sequence_remove(p->by_deadline);
+        p->by_deadline = NULL;
+}
+
 static void endpoint_destroy(VuEndpoint *ep)
 {
+        g_sequence_free(ep->by_deadline);
         vu_conn_free(ep->conn);
         g_free(ep->name);
         g_free(ep);
@@ -79,7 +119,8 @@ static void endpoint_teardown(VuEndpoint *ep)
 
         ep->io = sd_event_source_disable_unref(ep->io);
         ep->timer = sd_event_source_disable_unref(ep->timer);
-        while ((p = g_queue_pop_head(&ep->pending))) {
+        while ((p = g_queue_peek_head(&ep->pending))) {
+                pending_unlink(ep, p);
                 if (p->done && !p->expired)
                         p->done(ep, NULL, -ECONNRESET, p->userdata);
                 g_free(p);
@@ -161,33 +202,63 @@ static void endpoint_rewatch(VuEndpoint *ep)
 /* Sets the timer to the earliest deadline. 0 or -errno. */
 static int endpoint_arm_timer(VuEndpoint *ep)
 {
-        uint64_t earliest = UINT64_MAX;
+        PendingReply *earliest = pending_earliest(ep);
         int r;
 
         /* As in endpoint_update_io(): after the loop nothing fires anyway. */
         if (!ep->timer || sd_event_get_state(ep->event) == SD_EVENT_FINISHED)
                 return 0;
-        for (GList *l = ep->pending.head; l; l = l->next) {
-                PendingReply *p = l->data;
-                if (p->deadline < earliest)
-                        earliest = p->deadline;
-        }
-        if (earliest == UINT64_MAX)
+        if (!earliest)
                 return sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
-        r = sd_event_source_set_time(ep->timer, earliest);
+        r = sd_event_source_set_time(ep->timer, earliest->deadline);
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
 }
 
+static unsigned max_queued_messages(const VuEndpoint *ep)
+{
+        return ep->ops.max_queued_messages ? ep->ops.max_queued_messages
+                                           : VU_ENDPOINT_MAX_QUEUED_MESSAGES;
+}
+
+static size_t max_queued_bytes(const VuEndpoint *ep)
+{
+        return ep->ops.max_queued_bytes ? ep->ops.max_queued_bytes : VU_ENDPOINT_MAX_QUEUED_BYTES;
+}
+
+/* Queues m (its fds taken) within the limits: -ENOBUFS over them. */
 static int endpoint_send(VuEndpoint *ep, VuMessage *m)
 {
-        int r = vu_conn_send(ep->conn, m);
+        int r;
+
+        if (vu_conn_queued_messages(ep->conn) >= max_queued_messages(ep) ||
+            vu_conn_queued(ep->conn) + VU_HEADER_SIZE + m->hdr.size > max_queued_bytes(ep)) {
+                vu_message_close_fds(m);
+                return -ENOBUFS;
+        }
+        r = vu_conn_send(ep->conn, m);
         if (r < 0) {
                 vu_message_close_fds(m);
                 return r;
         }
         return endpoint_update_io(ep);
+}
+
+/* Breaks the endpoint after endpoint_send() failed with r. */
+static void endpoint_fail_send(VuEndpoint *ep, int r, const char *what)
+{
+        char reason[200];
+
+        if (r == -ENOBUFS)
+                snprintf(reason, sizeof(reason),
+                         "%s: the outgoing queue is full (%u messages, %zu bytes unsent; "
+                         "limits %u, %zu): the peer is not reading",
+                         what, vu_conn_queued_messages(ep->conn), vu_conn_queued(ep->conn),
+                         max_queued_messages(ep), max_queued_bytes(ep));
+        else
+                snprintf(reason, sizeof(reason), "%s failed", what);
+        endpoint_fail(ep, r, reason);
 }
 
 /* Sends the answered slots at the head of the queue, in request order. */
@@ -201,7 +272,7 @@ static void endpoint_flush_slots(VuEndpoint *ep)
                         int r = endpoint_send(ep, slot->reply);
                         if (r < 0) {
                                 slot_free(slot);
-                                endpoint_fail(ep, r, "sending a reply failed");
+                                endpoint_fail_send(ep, r, "sending a reply");
                                 return;
                         }
                 }
@@ -211,7 +282,7 @@ static void endpoint_flush_slots(VuEndpoint *ep)
 
 static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
 {
-        PendingReply *p = g_queue_pop_head(&ep->pending);
+        PendingReply *p = g_queue_peek_head(&ep->pending);
         char reason[128];
         int r;
 
@@ -227,21 +298,23 @@ static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
                 snprintf(reason, sizeof(reason), "reply %s does not answer the request %s",
                          vu_request_name(ep->ops.channel, m->hdr.request),
                          vu_request_name(ep->ops.channel, p->request));
-                /* The slot stays failed with the endpoint: put it back for teardown. */
-                g_queue_push_head(&ep->pending, p);
+                /* It stays pending, failed with the endpoint at teardown. */
                 endpoint_fail(ep, -EPROTO, reason);
                 return;
         }
+        pending_unlink(ep, p);
         r = endpoint_arm_timer(ep);
         if (r < 0) {
                 vu_message_close_fds(m);
-                g_queue_push_head(&ep->pending, p);
+                /* Back at the head, for the teardown to fail it. */
+                g_queue_push_head_link(&ep->pending, &p->link);
+                pending_set_deadline(ep, p, p->deadline);
                 endpoint_fail(ep, r, "cannot arm the reply deadline");
                 return;
         }
         if (p->expired)
-                log_info("%s: late reply to %s dropped", ep->name,
-                         vu_request_name(ep->ops.channel, p->request));
+                log_info_ratelimited("%s: late reply to %s dropped", ep->name,
+                                     vu_request_name(ep->ops.channel, p->request));
         else if (p->done)
                 p->done(ep, m, 0, p->userdata);
         vu_message_close_fds(m);
@@ -262,6 +335,7 @@ static void endpoint_handle_request(VuEndpoint *ep, VuMessage *m)
 static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         VuEndpoint *ep = userdata;
+        unsigned in_flight = vu_endpoint_in_flight(ep);
 
         ep->dispatching++;
         if (revents & EPOLLOUT) {
@@ -324,6 +398,8 @@ static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
                 if (ep->failed || ep->dead)
                         break;
         }
+        if (!ep->failed && !ep->dead && ep->ops.on_drain && vu_endpoint_in_flight(ep) < in_flight)
+                ep->ops.on_drain(ep, ep->ops.userdata);
         endpoint_leave(ep);
         return 0;
 }
@@ -337,14 +413,7 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         int r;
 
         ep->dispatching++;
-        p = g_queue_peek_head(&ep->pending);
-        for (GList *l = ep->pending.head; l; l = l->next) {
-                PendingReply *q = l->data;
-                if (q->deadline <= now) {
-                        p = q;
-                        break;
-                }
-        }
+        p = pending_earliest(ep);
         if (p && p->deadline <= now && !p->expired && ep->ops.late_reply_grace_usec > 0) {
                 /* Replies come in request order, so a late one is still
                  * recognised: fail the request, keep the endpoint. */
@@ -353,10 +422,10 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
                 p->expired = true;
                 p->done = NULL;
-                p->deadline = now + ep->ops.late_reply_grace_usec;
-                log_warning("%s: no reply to %s in time; the request failed, a late reply "
-                            "will be dropped",
-                            ep->name, vu_request_name(ep->ops.channel, p->request));
+                pending_set_deadline(ep, p, now + ep->ops.late_reply_grace_usec);
+                log_warning_ratelimited("%s: no reply to %s in time; the request failed, a late "
+                                        "reply will be dropped",
+                                        ep->name, vu_request_name(ep->ops.channel, p->request));
                 r = endpoint_arm_timer(ep);
                 if (done)
                         done(ep, NULL, -ETIMEDOUT, done_userdata);
@@ -365,7 +434,7 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         } else if (p && p->deadline <= now) {
                 /* No reply even after the grace (or none allowed): nothing
                  * after it could be matched any more. */
-                g_queue_remove(&ep->pending, p);
+                pending_unlink(ep, p);
                 snprintf(reason, sizeof(reason), "no reply to %s in time",
                          vu_request_name(ep->ops.channel, p->request));
                 if (p->done)
@@ -394,6 +463,7 @@ int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *
         ep->ops = *ops;
         ep->name = g_strdup(name);
         ep->event = ev;
+        ep->by_deadline = g_sequence_new(NULL);
         r = sd_event_add_io(ev, &ep->io, fd, EPOLLIN, endpoint_on_io, ep);
         if (r >= 0)
                 r = sd_event_add_time(ev, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
@@ -432,20 +502,22 @@ int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuR
         }
         r = endpoint_send(ep, m);
         if (r < 0) {
-                endpoint_fail(ep, r, "sending a request failed");
+                endpoint_fail_send(ep, r, "sending a request");
                 return r;
         }
         if (done) {
                 PendingReply *p = g_new0(PendingReply, 1);
+                p->link.data = p;
+                p->seq = ep->next_seq++;
                 p->request = request;
-                p->deadline = now_usec() + timeout_usec;
                 p->done = done;
                 p->userdata = userdata;
-                g_queue_push_tail(&ep->pending, p);
+                g_queue_push_tail_link(&ep->pending, &p->link);
+                pending_set_deadline(ep, p, now_usec() + timeout_usec);
                 r = endpoint_arm_timer(ep);
                 if (r < 0) {
                         /* Reported by the return value, not through done. */
-                        g_queue_remove(&ep->pending, p);
+                        pending_unlink(ep, p);
                         g_free(p);
                         endpoint_fail(ep, r, "cannot arm the reply deadline");
                         return r;
@@ -496,4 +568,14 @@ uint32_t vu_reply_slot_request(const VuReplySlot *slot)
 unsigned vu_endpoint_pending(const VuEndpoint *ep)
 {
         return ep->pending.length + ep->slots.length;
+}
+
+unsigned vu_endpoint_in_flight(const VuEndpoint *ep)
+{
+        return (ep->conn ? vu_conn_queued_messages(ep->conn) : 0) + ep->pending.length;
+}
+
+unsigned vu_endpoint_max_queued_messages(const VuEndpoint *ep)
+{
+        return max_queued_messages(ep);
 }

@@ -33,6 +33,14 @@ typedef void (*VuReplyFn)(VuEndpoint *ep, VuMessage *m, int error, void *userdat
  * that channel (VU_CHANNEL_BACKEND). The owner should free it. */
 typedef void (*VuFailFn)(VuEndpoint *ep, int error, const char *reason, void *userdata);
 
+/* Room in the outgoing direction: queued bytes were written or an awaited
+ * reply came. For an owner that holds messages back while its peer is slow. */
+typedef void (*VuDrainFn)(VuEndpoint *ep, void *userdata);
+
+/* The outgoing queue's limits when VuEndpointOps leaves them 0. */
+#define VU_ENDPOINT_MAX_QUEUED_MESSAGES 65536u
+#define VU_ENDPOINT_MAX_QUEUED_BYTES (4u * 1024 * 1024)
+
 typedef struct {
         VuChannel channel;      /* id space of the requests on this socket */
         bool receives_requests; /* true: we answer; false: we send and await replies */
@@ -46,6 +54,12 @@ typedef struct {
          * still missing after that breaks it. For peers that are slow but
          * sound, e.g. QEMU blocking on another back-end. */
         uint64_t late_reply_grace_usec;
+        /* A send that would leave more than this many messages, or bytes,
+         * unsent breaks the endpoint (-ENOBUFS: the peer is not reading).
+         * 0: the defaults above. */
+        unsigned max_queued_messages;
+        size_t max_queued_bytes;
+        VuDrainFn on_drain; /* optional */
 } VuEndpointOps;
 
 /* fd taken on success (made non-blocking); on failure it stays the caller's.
@@ -61,8 +75,11 @@ int vu_endpoint_fd(const VuEndpoint *ep);
 
 /* Sends a request. With done != NULL a reply is expected within timeout_usec
  * (monotonic); m's fds are taken. Returns 0, -ECONNRESET when the endpoint
- * already broke, or another -errno: the send broke it, and on_fail has run
- * by the time this returns (the owner may have freed ep). */
+ * already broke, or another -errno (-ENOBUFS over the queue's limits): the
+ * send broke it, and on_fail has run by the time this returns (the owner
+ * may have freed ep). Replies are matched in O(1) (they come in request
+ * order) and deadlines kept sorted, so many outstanding requests cost no
+ * scan per request. */
 int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuReplyFn done,
                         void *userdata);
 
@@ -76,3 +93,8 @@ uint32_t vu_reply_slot_request(const VuReplySlot *slot);
 
 /* Replies still awaited (sent requests) and slots still unanswered. */
 unsigned vu_endpoint_pending(const VuEndpoint *ep);
+/* Messages not yet written plus replies still awaited: what a peer that
+ * stopped reading holds up. */
+unsigned vu_endpoint_in_flight(const VuEndpoint *ep);
+/* The limits in force (ops, or the defaults). */
+unsigned vu_endpoint_max_queued_messages(const VuEndpoint *ep);
