@@ -12,6 +12,7 @@
 
 #include "buffer-rule.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "service-private.h"
 
 #define BRIDGE_LATE_REPLY_GRACE_USEC (60ull * 1000 * 1000)
@@ -29,21 +30,29 @@ static void bridge_on_ack(VuBackend *b, int64_t result, void *userdata)
         char ustr[SHARE_UUID_STR_LEN];
 
         share_uuid_to_string(a->uuid, ustr);
+        if (result == -ECANCELED) {
+                /* An ADD and its REMOVE both held back: the VMM heard of neither. */
+                g_free(a);
+                return;
+        }
+        /* One line per table change and VMM: rate-limited, as a busy table
+         * would otherwise log at its own rate. */
         if (result == 0 && p->backend &&
             !(vu_backend_negotiated(p->backend)->protocol_features & VU_BIT(VU_PF_REPLY_ACK))) {
                 /* Sent, but without REPLY_ACK nothing says whether it was taken. */
-                log_info("%s: announced %s %s without REPLY_ACK (unacknowledged)", p->name,
-                         a->add ? "ADD" : "REMOVE", ustr);
+                log_info_ratelimited("%s: announced %s %s without REPLY_ACK (unacknowledged)",
+                                     p->name, a->add ? "ADD" : "REMOVE", ustr);
         } else if (result == 0) {
                 if (a->add)
                         p->exported_count++;
                 else if (p->exported_count > 0)
                         p->exported_count--;
-                log_info("%s: front-end acked %s %s (0)", p->name, a->add ? "ADD" : "REMOVE", ustr);
+                log_info_ratelimited("%s: front-end acked %s %s (0)", p->name,
+                                     a->add ? "ADD" : "REMOVE", ustr);
         } else if (result > 0) {
                 peer_set_error(p, "front-end refused %s %s", a->add ? "ADD" : "REMOVE", ustr);
-                log_warning("%s: front-end refused %s %s (ack %lld)", p->name,
-                            a->add ? "ADD" : "REMOVE", ustr, (long long) result);
+                log_warning_ratelimited("%s: front-end refused %s %s (ack %lld)", p->name,
+                                        a->add ? "ADD" : "REMOVE", ustr, (long long) result);
         } else if (result != -ECONNRESET) {
                 peer_set_error(p, "no answer to %s %s: %s", a->add ? "ADD" : "REMOVE", ustr,
                                strerror((int) -result));
@@ -67,11 +76,14 @@ static void bridge_send(Peer *p, const uint8_t *uuid, bool add)
         a->peer = p;
         a->add = add;
         memcpy(a->uuid, uuid, SHARE_UUID_SIZE);
+        /* Held back and coalesced while the VMM is slow (backend.h); over
+         * the queue limit the VMM is dropped and the walk stops. */
         r = add ? vu_backend_add(p->backend, uuid, bridge_on_ack, a)
                 : vu_backend_remove(p->backend, uuid, bridge_on_ack, a);
         if (r < 0) {
                 g_free(a);
-                log_warning_errno(r, "%s: cannot announce an object: %m", p->name);
+                if (r != -ENOBUFS) /* that one was logged as the reason for the drop */
+                        log_warning_errno(r, "%s: cannot announce an object: %m", p->name);
         }
 }
 
@@ -171,6 +183,8 @@ int bridge_peer_start(Peer *p, int fd)
             /* QEMU answers late while it waits on another back-end
              * (docs/interop.md); that is no reason to drop the VM's device. */
             .late_reply_grace_usec = BRIDGE_LATE_REPLY_GRACE_USEC,
+            .max_queued_messages = c->max_queued_messages,
+            .max_queued_bytes = c->max_queued_bytes,
             .get_shared_object = bridge_get_shared_object,
             .on_change = bridge_on_change,
             .on_fail = bridge_on_fail,

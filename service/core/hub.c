@@ -84,6 +84,8 @@ int hub_peer_start(Peer *p, int fd)
             .on_remove = hub_on_remove,
             .on_lookup = hub_on_lookup,
             .check_object = hub_check_object,
+            .max_queued_messages = c->max_queued_messages,
+            .max_queued_bytes = c->max_queued_bytes,
         };
         int r;
 

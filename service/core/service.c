@@ -16,6 +16,8 @@ void service_config_init_defaults(ServiceConfig *c)
             .max_peers = 64,
             .max_pending_lookups_per_peer = 64,
             .max_pending_lookups = 1024,
+            .max_queued_messages = VU_ENDPOINT_MAX_QUEUED_MESSAGES,
+            .max_queued_bytes = VU_ENDPOINT_MAX_QUEUED_BYTES,
             .bridge_device_id = 4,
             .bridge_queues = 1,
             .socket_mode = 0660,

@@ -52,11 +52,13 @@ typedef struct {
         unsigned max_peers;                    /* default 64 */
         unsigned max_pending_lookups_per_peer; /* default 64 */
         unsigned max_pending_lookups;          /* global, default 1024 */
-        unsigned bridge_device_id;             /* --serve default: virtio device id, 4 (rng) */
-        unsigned bridge_queues;                /* --serve default: queues presented, 1 */
-        mode_t socket_mode;                    /* listening sockets, default 0660 */
-        uid_t socket_uid;                      /* their owner, (uid_t) -1: the service's */
-        gid_t socket_gid;                      /* their group, (gid_t) -1: the service's */
+        unsigned max_queued_messages; /* per socket: unsent + unacked messages, default 65536 */
+        unsigned max_queued_bytes;    /* per socket: unsent bytes, default 4 MiB */
+        unsigned bridge_device_id;    /* --serve default: virtio device id, 4 (rng) */
+        unsigned bridge_queues;       /* --serve default: queues presented, 1 */
+        mode_t socket_mode;           /* listening sockets, default 0660 */
+        uid_t socket_uid;             /* their owner, (uid_t) -1: the service's */
+        gid_t socket_gid;             /* their group, (gid_t) -1: the service's */
         /* Uids (SO_PEERCRED) a listening socket accepts; none: anyone who
          * can open the socket file. Per socket: service_set_allowed_uids. */
         unsigned n_allowed_uids;

@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "announce-queue.h"
 #include "fd-util.h"
 #include "log.h"
 #include "uuid-util.h"
@@ -45,6 +47,7 @@ struct VuBackend {
         bool dead;
         uint64_t status;
         int vring_fds[MAX_QUEUES][_VRING_FD_MAX];
+        AnnounceQueue *held; /* ChanRequest* of ADD / REMOVE not sent yet */
 };
 
 typedef struct {
@@ -53,6 +56,7 @@ typedef struct {
         VuBackendLookupFn lookup;
         void *userdata;
         uint8_t uuid[16];
+        bool add; /* an announcement: ADD, else REMOVE */
 } ChanRequest;
 
 static void backend_fail(VuBackend *b, int error, const char *reason)
@@ -168,6 +172,8 @@ static void backend_keep_vring_fd(VuBackend *b, VuMessage *m)
         b->vring_fds[index][which] = fd;
 }
 
+static void backend_on_chan_drain(VuEndpoint *ep, void *userdata);
+
 static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlot *slot)
 {
         VuEndpointOps ops = {
@@ -176,6 +182,9 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
             .on_fail = backend_on_endpoint_fail,
             .userdata = b,
             .late_reply_grace_usec = b->ops.late_reply_grace_usec,
+            .max_queued_messages = b->ops.max_queued_messages,
+            .max_queued_bytes = b->ops.max_queued_bytes,
+            .on_drain = backend_on_chan_drain,
         };
         _cleanup_close_ int fd = vu_message_steal_fd(m, 0);
         int r;
@@ -194,6 +203,7 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
 
 static void backend_destroy(VuBackend *b)
 {
+        announce_queue_free(b->held);
         g_free(b->name);
         g_free(b);
 }
@@ -323,6 +333,8 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
             .receives_requests = true,
             .on_request = backend_on_request,
             .on_fail = backend_on_endpoint_fail,
+            .max_queued_messages = ops->max_queued_messages,
+            .max_queued_bytes = ops->max_queued_bytes,
         };
         VuBackend *b = g_new0(VuBackend, 1);
         int r;
@@ -338,23 +350,33 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
         b->userdata = userdata;
         b->name = g_strdup(name);
         b->event = ev;
+        b->held = announce_queue_new();
         for (unsigned i = 0; i < MAX_QUEUES; i++)
                 for (unsigned j = 0; j < _VRING_FD_MAX; j++)
                         b->vring_fds[i][j] = -1;
         eops.userdata = b;
         r = vu_endpoint_new(ev, fd, &eops, name, &b->main);
         if (r < 0) {
-                g_free(b->name);
-                g_free(b);
+                backend_destroy(b);
                 return r;
         }
         *ret = b;
         return 0;
 }
 
+static void chan_request_finish(ChanRequest *c, int64_t result)
+{
+        if (c->ack)
+                c->ack(c->backend, result, c->userdata);
+        g_free(c);
+}
+
 void vu_backend_free(VuBackend *b)
 {
         VuEndpoint *chan, *main;
+        uint8_t uuid[VU_UUID_SIZE];
+        ChanRequest *c;
+        bool add;
 
         if (!b || b->dead)
                 return;
@@ -365,6 +387,8 @@ void vu_backend_free(VuBackend *b)
         b->chan = b->main = NULL;
         vu_endpoint_free(chan);
         vu_endpoint_free(main);
+        while (announce_queue_pop(b->held, uuid, &add, (void **) &c))
+                chan_request_finish(c, -ECONNRESET);
         for (unsigned i = 0; i < MAX_QUEUES; i++)
                 for (unsigned j = 0; j < _VRING_FD_MAX; j++)
                         if (b->vring_fds[i][j] >= 0) {
@@ -413,46 +437,103 @@ static void backend_on_ack(VuEndpoint *ep, VuMessage *m, int error, void *userda
 
         if (error == 0)
                 result = m->hdr.size == sizeof(uint64_t) ? (int64_t) (m->payload.u64 != 0) : 1;
-        if (c->ack)
-                c->ack(c->backend, result, c->userdata);
-        g_free(c);
+        chan_request_finish(c, result);
 }
 
-static int backend_send_uuid(VuBackend *b, uint32_t request, const uint8_t uuid[16],
-                             VuBackendAckFn done, void *userdata)
+/* Sends one held announcement; c is finished (now, or with its ack). A
+ * failed send has broken the connection: c ends with -ECONNRESET. */
+static void backend_send_announcement(VuBackend *b, ChanRequest *c)
 {
         bool ack = has_pf(b, VU_PF_REPLY_ACK);
-        ChanRequest *c;
         VuMessage m;
         int r;
 
+        vu_message_init_uuid(&m, c->add ? VU_BREQ_SHARED_OBJECT_ADD : VU_BREQ_SHARED_OBJECT_REMOVE,
+                             ack ? VU_FLAG_NEED_REPLY : 0, c->uuid);
+        if (ack) {
+                r = vu_endpoint_request(b->chan, &m, b->ops.ack_timeout_usec, backend_on_ack, c);
+                if (r < 0)
+                        chan_request_finish(c, -ECONNRESET);
+                return;
+        }
+        r = vu_endpoint_request(b->chan, &m, 0, NULL, NULL);
+        chan_request_finish(c, r < 0 ? -ECONNRESET : 0);
+}
+
+/* Sends held announcements while the channel has room. Callbacks may free
+ * b (a failed send drops the peer): the free waits for our end. */
+static void backend_pump(VuBackend *b)
+{
+        uint8_t uuid[VU_UUID_SIZE];
+        ChanRequest *c;
+        bool add;
+
+        b->dispatching++;
+        while (!b->dead && b->chan && !b->failed &&
+               vu_endpoint_in_flight(b->chan) < VU_BACKEND_ANNOUNCE_WINDOW &&
+               announce_queue_pop(b->held, uuid, &add, (void **) &c))
+                backend_send_announcement(b, c);
+        if (--b->dispatching == 0 && b->dead)
+                backend_destroy(b);
+}
+
+static void backend_on_chan_drain(VuEndpoint *ep, void *userdata)
+{
+        backend_pump(userdata);
+}
+
+/* Whether one more held announcement would pass the channel's limits. */
+static bool backend_announcements_over_limit(VuBackend *b)
+{
+        unsigned held = announce_queue_length(b->held);
+        size_t bytes =
+            b->ops.max_queued_bytes ? b->ops.max_queued_bytes : VU_ENDPOINT_MAX_QUEUED_BYTES;
+
+        return held + vu_endpoint_in_flight(b->chan) >= vu_endpoint_max_queued_messages(b->chan) ||
+               (size_t) (held + 1) * (VU_HEADER_SIZE + VU_UUID_SIZE) > bytes;
+}
+
+static int backend_announce(VuBackend *b, bool add, const uint8_t uuid[16], VuBackendAckFn done,
+                            void *userdata)
+{
+        ChanRequest *c, *cancelled;
+        char reason[200];
+
         if (!vu_backend_shared_objects(b))
                 return -EOPNOTSUPP;
-        vu_message_init_uuid(&m, request, ack ? VU_FLAG_NEED_REPLY : 0, uuid);
-        if (!ack) {
-                r = vu_endpoint_request(b->chan, &m, 0, NULL, NULL);
-                if (r >= 0 && done)
-                        done(b, 0, userdata);
-                return r;
+        if (backend_announcements_over_limit(b)) {
+                snprintf(reason, sizeof(reason),
+                         "back-end channel: %u announcements held and %u messages in flight "
+                         "(limit %u): the front-end is not reading",
+                         announce_queue_length(b->held), vu_endpoint_in_flight(b->chan),
+                         vu_endpoint_max_queued_messages(b->chan));
+                backend_fail(b, -ENOBUFS, reason);
+                return -ENOBUFS;
         }
         c = g_new0(ChanRequest, 1);
         c->backend = b;
         c->ack = done;
         c->userdata = userdata;
-        r = vu_endpoint_request(b->chan, &m, b->ops.ack_timeout_usec, backend_on_ack, c);
-        if (r < 0)
-                g_free(c);
-        return r;
+        c->add = add;
+        memcpy(c->uuid, uuid, VU_UUID_SIZE);
+        if (announce_queue_push(b->held, uuid, add, c, (void **) &cancelled)) {
+                /* Neither was sent: the front-end's table is as before both. */
+                chan_request_finish(cancelled, -ECANCELED);
+                chan_request_finish(c, -ECANCELED);
+                return 0;
+        }
+        backend_pump(b);
+        return 0;
 }
 
 int vu_backend_add(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata)
 {
-        return backend_send_uuid(b, VU_BREQ_SHARED_OBJECT_ADD, uuid, done, userdata);
+        return backend_announce(b, true, uuid, done, userdata);
 }
 
 int vu_backend_remove(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata)
 {
-        return backend_send_uuid(b, VU_BREQ_SHARED_OBJECT_REMOVE, uuid, done, userdata);
+        return backend_announce(b, false, uuid, done, userdata);
 }
 
 static void backend_on_lookup_reply(VuEndpoint *ep, VuMessage *m, int error, void *userdata)

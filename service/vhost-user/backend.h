@@ -25,6 +25,10 @@ typedef struct {
         uint64_t ack_timeout_usec;
         /* See VuEndpointOps: 0 = a missed channel deadline drops the connection. */
         uint64_t late_reply_grace_usec;
+        /* Both sockets' outgoing limits (VuEndpointOps; 0: its defaults).
+         * ADD / REMOVE held back while the front-end is slow count too. */
+        unsigned max_queued_messages;
+        size_t max_queued_bytes;
 
         /* The front-end asks for an object: answer with
          * vu_backend_answer_shared_object(), now or later. uuid is NULL when
@@ -61,10 +65,20 @@ void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint
 
 /* Channel requests. result: 0 acked, > 0 refused by the front-end, < 0 no
  * answer (-ETIMEDOUT, -ECONNRESET). Without REPLY_ACK, ADD and REMOVE are
- * not acknowledged: done is called with 0 once sent. Each request returns 0
- * (done will be called), -EOPNOTSUPP without SHARED_OBJECT or a channel,
- * -ECONNRESET when the channel broke, or another -errno when the send
- * failed: then on_fail has run (and the owner may have freed b). */
+ * not acknowledged: done is called with 0 once sent.
+ *
+ * ADD and REMOVE are announcements: while the channel has
+ * VU_BACKEND_ANNOUNCE_WINDOW messages unsent or unacked they are held back,
+ * in order, and a REMOVE whose ADD is still held cancels it: done is called
+ * for both with -ECANCELED, and the front-end hears of neither. Each returns
+ * 0 (done will be called exactly once, possibly before it returns),
+ * -EOPNOTSUPP without SHARED_OBJECT or a channel, or -ENOBUFS when held and
+ * queued messages would pass max_queued_messages: then on_fail has run (the
+ * front-end is not reading; the owner may have freed b) and done is not
+ * called. LOOKUP is sent at once: it returns 0 (done will be called),
+ * -EOPNOTSUPP, -ECONNRESET when the channel broke, or another -errno when
+ * the send failed: then on_fail has run. */
+#define VU_BACKEND_ANNOUNCE_WINDOW 64
 typedef void (*VuBackendAckFn)(VuBackend *b, int64_t result, void *userdata);
 int vu_backend_add(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata);
 int vu_backend_remove(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done, void *userdata);

@@ -135,6 +135,8 @@ static void frontend_open_channel(VuFrontend *f)
             .on_request = frontend_on_chan_request,
             .on_fail = frontend_on_endpoint_fail,
             .userdata = f,
+            .max_queued_messages = f->ops.max_queued_messages,
+            .max_queued_bytes = f->ops.max_queued_bytes,
         };
         int sv[2];
         VuMessage m;
@@ -259,6 +261,8 @@ int vu_frontend_new(sd_event *ev, int fd, const VuFrontendOps *ops, const char *
             .channel = VU_CHANNEL_FRONTEND,
             .receives_requests = false,
             .on_fail = frontend_on_endpoint_fail,
+            .max_queued_messages = ops->max_queued_messages,
+            .max_queued_bytes = ops->max_queued_bytes,
         };
         VuFrontend *f = g_new0(VuFrontend, 1);
         int r;

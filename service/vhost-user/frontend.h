@@ -52,6 +52,10 @@ typedef struct {
          * fd is for the log ("answered ... with <why>"). NULL accepts any
          * fd. An answer with an error status fails before the hook. */
         int (*check_object)(VuFrontend *f, int fd, const char **why, void *userdata);
+
+        /* Both sockets' outgoing limits (VuEndpointOps; 0: its defaults). */
+        unsigned max_queued_messages;
+        size_t max_queued_bytes;
 } VuFrontendOps;
 
 /* fd taken on success; on failure it stays the caller's. Sends nothing

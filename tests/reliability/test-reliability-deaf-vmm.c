@@ -152,11 +152,53 @@ static void test_churn_with_reply_ack(void)
         run_deaf_churn(true);
 }
 
+/* Objects that stay while the VMM does not read: nothing cancels out, and
+ * past MaxQueuedMessages the VMM is dropped, with one line saying why; the
+ * bus client's objects stay, and others are served. */
+static void run_deaf_over_limit(bool reply_ack)
+{
+        int fds = fd_count_open();
+        ServiceConfig c;
+        Peer *p;
+        Deaf d;
+
+        test_config_defaults(&c);
+        c.max_queued_messages = 100;
+        deaf_init(&d, &c, reply_ack);
+        p = service_find_peer(d.t.s, d.v->service_peer_id);
+        /* Enough to fill the socket's buffer (~200 KiB) and then the limit. */
+        for (unsigned i = 0; i < 20000 && peer_state(p) != PEER_STATE_CLOSED; i += 64)
+                deaf_churn(&d, 64, false);
+        g_assert_cmpint(peer_state(p), ==, PEER_STATE_CLOSED);
+        g_assert_nonnull(strstr(peer_last_error(p), "(limit 100): the front-end is not reading"));
+        TEST_WAIT_FOR(&d.t, !test_raw_peer_connected(&d.t, d.v));
+        g_assert_cmpuint(share_table_size(service_table(d.t.s)), >, 100);
+        test_assert_serves(&d.t);
+
+        raw_peer_free(d.v);
+        close(d.buffer);
+        test_finish_with_client(&d.t, &d.client, fds);
+}
+
+static void test_over_limit_without_reply_ack(void)
+{
+        run_deaf_over_limit(false);
+}
+
+static void test_over_limit_with_reply_ack(void)
+{
+        run_deaf_over_limit(true);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/reliability/deaf-vmm/churn-without-reply-ack",
                         test_churn_without_reply_ack);
         g_test_add_func("/reliability/deaf-vmm/churn-with-reply-ack", test_churn_with_reply_ack);
+        g_test_add_func("/reliability/deaf-vmm/over-limit-without-reply-ack",
+                        test_over_limit_without_reply_ack);
+        g_test_add_func("/reliability/deaf-vmm/over-limit-with-reply-ack",
+                        test_over_limit_with_reply_ack);
         return g_test_run();
 }
