@@ -5,6 +5,7 @@
  * client's objects (exactly once, whatever the cause). Each test gets its
  * own dbus-daemon and service (dbus-fixture.h). */
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +101,39 @@ static void test_export_lookup_round_trip(Fixture *f, gconstpointer data)
         g_assert_cmpstr(p, ==, path);
         reply = sd_bus_message_unref(reply);
         close(fd);
+}
+
+/* An importer gets the exporter's file description: it can write to the
+ * buffer unless the exporter sealed it with F_SEAL_WRITE (as vhost-sharectl
+ * export does); Export takes both (docs/security.md). */
+static void test_export_write_seal(Fixture *f, gconstpointer data)
+{
+        int writable = memfd_create("writable", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        int sealed = new_memfd(4096, 3), got = -1;
+        g_autofree char *uuid_w = NULL, *uuid_s = NULL, *err = NULL;
+        const char byte = 0x5a;
+        char back = 0;
+
+        g_assert_cmpint(ftruncate(writable, 4096), ==, 0);
+        g_assert_cmpint(fcntl(writable, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), ==, 0);
+        g_assert_null((err = call_export(f->bus, writable, "", &uuid_w, NULL)));
+        g_assert_null((err = call_export(f->bus, sealed, "", &uuid_s, NULL)));
+
+        /* Without F_SEAL_WRITE the importer writes into the exporter's buffer. */
+        g_assert_null((err = call_lookup(f->bus, uuid_w, &got)));
+        g_assert_cmpint(pwrite(got, &byte, 1, 100), ==, 1);
+        g_assert_cmpint(pread(writable, &back, 1, 100), ==, 1);
+        g_assert_cmpint(back, ==, byte);
+        close(got);
+
+        /* With it, neither write() nor a writable shared mapping works. */
+        g_assert_null((err = call_lookup(f->bus, uuid_s, &got)));
+        g_assert_cmpint(pwrite(got, &byte, 1, 100), ==, -1);
+        g_assert_cmpint(errno, ==, EPERM);
+        g_assert_true(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, got, 0) == MAP_FAILED);
+        close(got);
+        close(writable);
+        close(sealed);
 }
 
 static void test_export_uuid_rules(Fixture *f, gconstpointer data)
@@ -368,6 +402,7 @@ int main(int argc, char **argv)
         DBUS_TEST_ADD("/dbus/export/round-trip", setup_shipped, NULL,
                       test_export_lookup_round_trip);
         DBUS_TEST_ADD("/dbus/export/uuid-rules", setup_shipped, NULL, test_export_uuid_rules);
+        DBUS_TEST_ADD("/dbus/export/write-seal", setup_shipped, NULL, test_export_write_seal);
         DBUS_TEST_ADD("/dbus/export/refuses-non-buffers", setup_shipped, NULL,
                       test_export_refuses_non_buffers);
         DBUS_TEST_ADD("/dbus/export/no-fd-leak", setup_shipped, NULL, test_export_no_fd_leak);
