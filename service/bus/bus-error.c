@@ -26,6 +26,8 @@ const sd_bus_error_map bus_error_map[] = {
     SD_BUS_ERROR_MAP(BUS_ERROR_NO_MEMORY, ENOMEM),
     SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_SIZE, EFBIG), /* a device refused the size */
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EIO),
+    SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EBADFD), /* the answer was no buffer (buffer-rule.h) */
+    SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EPROTO), /* the answer named another object */
     /* Name -> errno only. */
     SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_UUID, EINVAL),
     SD_BUS_ERROR_MAP_END,

@@ -4,14 +4,18 @@
  * or lose their exporter, and MaxPeers. Each test gets its own dbus-daemon
  * and service (dbus-fixture.h). */
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #include <glib.h>
 
 #include "dbus-fixture.h"
+#include "raw-peer.h"
 
 /* ---- vhost-user back-ends ---- */
 
@@ -242,6 +246,60 @@ static void test_backend_lookup_peer_gone(Fixture *f, gconstpointer data)
         g_free(c.error);
 }
 
+/* A VMM (a raw front-end on a serve socket added over D-Bus) answers the
+ * upstream LOOKUP of a Lookup caller with a pipe, then with an unsealed
+ * memfd: the caller gets Failed each time, the log names what came, and
+ * the VMM stays. */
+static void test_upstream_bad_answer(Fixture *f, gconstpointer data)
+{
+        g_autofree char *sock = g_build_filename(f->tb.dir, "vmm.sock", NULL);
+        g_autofree char *err = NULL;
+        uint8_t uuid[16];
+        char uuid_s[37];
+        RawPeer *v;
+
+        g_assert_null((err = call_add_peer(f->bus, "serve", sock, NULL)));
+        v = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_FRONTEND);
+        raw_peer_handshake(v, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        uuid_generate_random(uuid);
+        uuid_unparse_lower(uuid, uuid_s);
+        for (int i = 0; i < 2; i++) {
+                sd_bus_slot *slot = NULL;
+                AsyncCall c = {0};
+                VuMessage m, reply;
+                int fd, pipe_fds[2];
+
+                g_assert_cmpint(sd_bus_call_method_async(f->bus, &slot, DEST, MPATH, MIFACE,
+                                                         "Lookup", on_async_reply, &c, "s", uuid_s),
+                                >=, 0);
+                testbed_sync(f->bus);
+                g_assert_cmpint(raw_peer_recv(v, v->chan, &m), ==, 1);
+                g_assert_cmpuint(m.hdr.request, ==, VU_BREQ_SHARED_OBJECT_LOOKUP);
+                if (i == 0) {
+                        g_assert_cmpint(pipe2(pipe_fds, O_CLOEXEC), ==, 0);
+                        close(pipe_fds[1]);
+                        fd = pipe_fds[0];
+                } else {
+                        fd = memfd_create("unsealed", MFD_CLOEXEC);
+                        g_assert_cmpint(ftruncate(fd, 4096), ==, 0);
+                }
+                vu_message_init_reply_u64(&reply, &m, 0);
+                g_assert_cmpint(vu_message_add_fd(&reply, fd), ==, 0);
+                raw_peer_send(v, v->chan, &reply);
+                g_assert_true(testbed_pump_until(f->bus, async_done, &c));
+                g_assert_cmpstr(c.error, ==, ERR("Failed"));
+                harness_expect_output(f->tb.service, HARNESS_STDERR,
+                                      i == 0 ? "with a pipe, neither a dma-buf nor a sealed memfd"
+                                             : "with a memfd without F_SEAL_SHRINK|F_SEAL_GROW",
+                                      TEST_TIMEOUT_MS);
+                sd_bus_slot_unref(slot);
+                g_free(c.error);
+        }
+        g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "PeerCount"), ==, 1);
+        raw_peer_free(v);
+}
+
 static void test_add_peer_arguments(Fixture *f, gconstpointer data)
 {
         g_autofree char *sock = g_build_filename(f->tb.dir, "accept.sock", NULL);
@@ -289,6 +347,8 @@ int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         DBUS_TEST_ADD("/dbus/peers/backend-objects", setup_shipped, NULL, test_backend_objects);
+        DBUS_TEST_ADD("/dbus/peers/upstream-bad-answer", setup_shipped, NULL,
+                      test_upstream_bad_answer);
         DBUS_TEST_ADD("/dbus/peers/add-peer-arguments", setup_shipped, NULL,
                       test_add_peer_arguments);
         DBUS_TEST_ADD("/dbus/peers/lookup-timeout", setup_shipped,
