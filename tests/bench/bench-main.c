@@ -30,6 +30,8 @@ static Group groups[] = {
     {"memory", "the daemon's resident memory per object", bench_memory, false},
     {"qemu", "the same workloads against QEMU as the front-end", bench_qemu, false},
     {"dbus", "ADD to Added at a subscriber; GetManagedObjects and ListObjects", bench_dbus, false},
+    {"deaf", "other back-ends' ADD/REMOVE and the daemon's memory while a VMM does not read",
+     bench_deaf, false},
 };
 
 static int parse_counts(const char *text, Bench *b)
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
             {"memory", 0, 0, G_OPTION_ARG_NONE, &groups[4].selected, groups[4].help, NULL},
             {"qemu", 0, 0, G_OPTION_ARG_NONE, &groups[5].selected, groups[5].help, NULL},
             {"dbus", 0, 0, G_OPTION_ARG_NONE, &groups[6].selected, groups[6].help, NULL},
+            {"deaf", 0, 0, G_OPTION_ARG_NONE, &groups[7].selected, groups[7].help, NULL},
             {"ms", 0, 0, G_OPTION_ARG_INT, &ms,
              "Milliseconds per measurement, in 5 rounds (default 1000)", "MS"},
             {"objects", 0, 0, G_OPTION_ARG_STRING, &objects,

@@ -31,6 +31,7 @@ struct Target {
         TargetKind kind;
         char *dir;
         char *socket_path;
+        char *serve_path;
 
         /* TARGET_IN_PROCESS: the loop thread and its control socket. */
         pthread_t tid;
@@ -182,8 +183,12 @@ static int start_process(Target *t, const Bench *b, const TargetOptions *o)
                         return r;
                 bus_arg = g_strdup_printf("--bus-address=%s", t->bus.address);
         }
-        char *argv[] = {b->service_path, bus_arg ? bus_arg : "--no-bus", accept_arg, conf_arg,
-                        NULL};
+        g_autofree char *serve_arg =
+            o && o->serve ? g_strdup_printf("--serve=%s%s", t->serve_path,
+                                            o->serve_reply_ack ? "" : ",reply-ack=no")
+                          : NULL;
+        char *argv[] = {
+            b->service_path, bus_arg ? bus_arg : "--no-bus", accept_arg, conf_arg, serve_arg, NULL};
         r = bench_spawn(argv, envp, log, &t->child);
         if (r < 0)
                 return r;
@@ -211,6 +216,7 @@ int target_start(const Bench *b, TargetKind kind, const TargetOptions *o, Target
                 return -errno;
         }
         t->socket_path = g_build_filename(t->dir, "hub.sock", NULL);
+        t->serve_path = g_build_filename(t->dir, "vmm.sock", NULL);
         wire_backend_init(&t->prefill, "prefill");
         r = kind == TARGET_IN_PROCESS ? start_in_process(t, o) : start_process(t, b, o);
         if (r >= 0)
@@ -242,6 +248,7 @@ void target_stop(Target *t)
         t->client = sd_bus_flush_close_unref(t->client);
         bench_bus_stop(&t->bus);
         g_free(t->socket_path);
+        g_free(t->serve_path);
         g_free(t->dir);
         g_free(t);
 }
@@ -288,6 +295,11 @@ int target_sync(Target *t)
 const char *target_socket(const Target *t)
 {
         return t->socket_path;
+}
+
+const char *target_serve_socket(const Target *t)
+{
+        return t->serve_path;
 }
 
 pid_t target_pid(const Target *t)

@@ -158,7 +158,7 @@ int wire_backend_listen(WireBackend *w, const char *path)
 
 /* ---- messages on the main socket ---- */
 
-static int send_message(int sock, VuMessage *m, int fd)
+int wire_send_message(int sock, VuMessage *m, int fd)
 {
         uint8_t buf[VU_HEADER_SIZE + VU_PAYLOAD_MAX];
         size_t len = vu_message_serialize(m, buf, sizeof(buf));
@@ -174,11 +174,11 @@ static int reply_u64(WireBackend *w, const VuMessage *req, uint64_t value)
         VuMessage reply;
 
         vu_message_init_reply_u64(&reply, req, value);
-        return send_message(w->main_fd, &reply, -1);
+        return wire_send_message(w->main_fd, &reply, -1);
 }
 
 /* Reads one message from the main socket (fds in m->fds). */
-static int read_message(int sock, VuMessage *m)
+int wire_read_message(int sock, VuMessage *m)
 {
         int fd = -1;
         ssize_t n;
@@ -218,7 +218,7 @@ static int answer_get_shared_object(WireBackend *w, VuMessage *req)
         /* libvhost-user's answer: the request's UUID echoed, the fd on it. */
         vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY,
                              req->hdr.size >= VU_UUID_SIZE ? req->payload.uuid : none);
-        return send_message(w->main_fd, &reply, w->export_fd);
+        return wire_send_message(w->main_fd, &reply, w->export_fd);
 }
 
 /* Answers one request of the front-end. Returns 1 when the channel became
@@ -229,7 +229,7 @@ static int handle_main(WireBackend *w)
         bool need_reply;
         int r;
 
-        r = read_message(w->main_fd, &m);
+        r = wire_read_message(w->main_fd, &m);
         if (r < 0)
                 return r;
         need_reply = m.hdr.flags & VU_FLAG_NEED_REPLY;

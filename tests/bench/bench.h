@@ -129,6 +129,10 @@ typedef struct WireServant WireServant;
 
 /* sendmsg of len bytes with fd attached (fd < 0: none); returns bytes or -errno. */
 ssize_t bench_send_fd(int sock, const void *buf, size_t len, int fd);
+/* One whole message on a blocking socket, with fd (< 0: none) / into m
+ * (its fd, if any, in m->fds). 0 or -errno. */
+int wire_send_message(int sock, VuMessage *m, int fd);
+int wire_read_message(int sock, VuMessage *m);
 /* recvmsg of up to len bytes; the first fd that came along goes to *ret_fd
  * (-1 if none; ret_fd NULL: closed), any others are closed. Returns bytes
  * (0 at end of stream) or -errno. */
@@ -192,13 +196,18 @@ typedef struct Target Target;
 typedef struct {
         unsigned lookup_timeout_ms; /* 0: the service's default */
         bool bus;                   /* TARGET_PROCESS: on a private bus instead of --no-bus */
+        /* TARGET_PROCESS: also --serve at target_serve_socket() for a VMM,
+         * with REPLY_ACK offered or not. */
+        bool serve;
+        bool serve_reply_ack;
 } TargetOptions;
 
 int target_start(const Bench *b, TargetKind kind, const TargetOptions *o, Target **ret);
 void target_stop(Target *t);
 const char *target_name(const Target *t);
-const char *target_socket(const Target *t); /* where back-ends connect */
-pid_t target_pid(const Target *t);          /* the service's process */
+const char *target_socket(const Target *t);       /* where back-ends connect */
+const char *target_serve_socket(const Target *t); /* where a VMM connects (TargetOptions.serve) */
+pid_t target_pid(const Target *t);                /* the service's process */
 /* Grows the table to n objects (exported by a back-end of the bench). */
 int target_prefill(Target *t, unsigned n);
 unsigned target_objects(const Target *t);
@@ -248,6 +257,7 @@ int bench_idle(Bench *b);
 int bench_memory(Bench *b);
 int bench_qemu(Bench *b);
 int bench_dbus(Bench *b);
+int bench_deaf(Bench *b);
 
 /* /proc figures of a process (bench-idle.c). */
 long proc_rss_kib(pid_t pid);
