@@ -60,7 +60,8 @@ static const BadAnswer bad_answers[] = {
     {"refused-by-check", VU_UUID_SIZE, false, true, -EBADFD, -EBADFD,
      "with an fd the test refuses"},
     /* An error status is an error, whatever fd comes along. */
-    {"error-status-with-fd", sizeof(uint64_t), false, true, 0, -ENOENT, "with an error status and an fd", 1},
+    {"error-status-with-fd", sizeof(uint64_t), false, true, 0, -ENOENT,
+     "with an error status and an fd", 1},
 };
 
 static void test_get_bad_answer(gconstpointer data)
