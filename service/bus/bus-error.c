@@ -26,6 +26,9 @@ const sd_bus_error_map bus_error_map[] = {
     SD_BUS_ERROR_MAP(BUS_ERROR_NO_MEMORY, ENOMEM),
     SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_SIZE, EFBIG), /* a device refused the size */
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EIO),
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_A_SOCKET, ENOTSOCK),
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_A_SOCKET, EPROTOTYPE), /* a socket, but not a stream one */
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_FOUND, ENOTDIR),       /* a file where a directory should be */
     /* Name -> errno only. */
     SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_UUID, EINVAL),
     SD_BUS_ERROR_MAP_END,

@@ -249,3 +249,8 @@ int service_listen_frontends_with(Service *s, const char *path, const ServeOptio
                 return -EINVAL;
         return service_listen(s, path, ROLE_BACKEND, opts);
 }
+
+const char *listener_get_path(const Listener *l)
+{
+        return l->path;
+}

@@ -63,7 +63,9 @@ struct Peer {
         unsigned pending_gets; /* GET_SHARED_OBJECT outstanding to it */
 
         sd_event_source *retry;
-        uint64_t backoff_usec;
+        uint64_t backoff_usec;    /* the last wait; 0 again once a handshake completes */
+        uint64_t next_retry_usec; /* CLOCK_REALTIME of the armed retry, 0 when none */
+        bool broke_unready;       /* its last connection broke before the handshake ended */
 };
 
 struct Service {
@@ -106,6 +108,7 @@ void peer_fail_errno(Peer *p, int error, const char *reason);
 
 /* listener.c */
 void listener_free(Listener *l);
+const char *listener_get_path(const Listener *l);
 /* The address of the unix socket at path; logs and fails when path is
  * empty or too long for one. */
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len);

@@ -28,7 +28,8 @@ typedef enum {
 } Role;
 
 typedef enum {
-        PEER_STATE_CONNECTING,
+        PEER_STATE_CONNECTING, /* created, not yet on a socket */
+        PEER_STATE_WAITING,    /* a --connect peer without a connection, a retry armed */
         PEER_STATE_NEGOTIATING,
         PEER_STATE_READY,
         PEER_STATE_CLOSED,
@@ -94,9 +95,15 @@ const ServiceConfig *service_config(Service *s);
 unsigned service_add_peer_observer(Service *s, PeerObserverFn fn, void *userdata);
 void service_remove_peer_observer(Service *s, unsigned id);
 
-/* Front-end role: connect to a back-end listening at path (retrying with
- * backoff while it is not there, and after it breaks; a peer whose retry
- * cannot be armed is closed), or listen at path for back-ends. */
+/* Front-end role: connect to a back-end listening at path, or listen at
+ * path for back-ends. A connect peer waits (PEER_STATE_WAITING, the reason
+ * in its last error) while nobody listens there (-ENOENT, -ECONNREFUSED,
+ * -EAGAIN) and after its connection breaks, retrying with a backoff that
+ * grows until a handshake completes; a peer whose retry cannot be armed is
+ * closed. Fails without a peer: -EINVAL path not absolute, -ENAMETOOLONG,
+ * -EEXIST a connect peer has the same socket or it is one of the service's
+ * listening sockets, -EUSERS at MaxPeers, -ENOTSOCK not a socket, and
+ * connect()'s other errors (-ENOTDIR, -EPROTOTYPE, -EACCES ...). */
 int service_connect_backend(Service *s, const char *path, Peer **ret);
 int service_listen_backends(Service *s, const char *path);
 /* Back-end role: listen at path for a front-end (a VMM), presenting the
@@ -132,12 +139,13 @@ pid_t peer_pid(const Peer *p);                  /* SO_PEERCRED, 0 unknown */
 uid_t peer_uid(const Peer *p);                  /* SO_PEERCRED, (uid_t)-1 unknown */
 unsigned peer_exported_count(const Peer *p);    /* entries it owns, or ADDs acked upstream */
 const char *peer_last_error(const Peer *p);     /* "" when none */
+uint64_t peer_next_retry_usec(const Peer *p);   /* CLOCK_REALTIME of its next connect, 0 none */
 ShareOwner *peer_owner(Peer *p);
 /* The remote's role, as the D-Bus Role property and the logs name it:
  * ROLE_FRONTEND -> "back-end", ROLE_BACKEND -> "front-end". */
 const char *role_remote_to_string(Role r);
-const char *
-peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
+const char *peer_state_to_string(
+    PeerState s); /* "connecting" | "waiting" | "negotiating" | "ready" | "closed" */
 
 /* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
  * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to
