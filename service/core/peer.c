@@ -302,12 +302,17 @@ int service_connect_backend(Service *s, const char *path, Peer **ret)
 {
         _cleanup_close_ int fd = -1;
         g_autofree char *why = NULL;
+        struct sockaddr_un sa;
+        socklen_t len;
         Peer *p;
         int r;
 
         if (path[0] != '/')
                 return log_error_errno(-EINVAL, "Cannot connect to %s: not an absolute path: %m",
                                        path);
+        r = unix_address(path, &sa, &len); /* logs why not */
+        if (r < 0)
+                return r;
         if (service_connects_to(s, path))
                 return log_error_errno(-EEXIST, "Cannot connect to %s: a peer connects there: %m",
                                        path);
