@@ -313,16 +313,18 @@ int service_connect_backend(Service *s, const char *path, Peer **ret)
         r = unix_address(path, &sa, &len); /* logs why not */
         if (r < 0)
                 return r;
-        if (service_connects_to(s, path))
-                return log_error_errno(-EEXIST, "Cannot connect to %s: a peer connects there: %m",
-                                       path);
+        if (service_connects_to(s, path)) {
+                log_error("Cannot connect to %s: a peer already connects to that socket", path);
+                return -EEXIST;
+        }
         if (service_peers_at_limit(s))
                 return log_warning_errno(-EUSERS, "Cannot connect to %s: MaxPeers=%u reached: %m",
                                          path, s->config.max_peers);
         r = connect_backend_socket(s, path, &fd);
-        if (r == -EEXIST)
-                return log_error_errno(r, "Cannot connect to %s: %s: %m", path,
-                                       connect_error_text(r));
+        if (r == -EEXIST) {
+                log_error("Cannot connect to %s: it is the service's own listening socket", path);
+                return r;
+        }
         if (r < 0 && !connect_error_is_transient(r))
                 return log_error_errno(r, "Cannot connect to %s: %m", path);
 
