@@ -256,14 +256,14 @@ static void test_command_line_listeners(Fixture *f, gconstpointer data)
         g_autofree char *accept = g_build_filename(f->tb.dir, "cl-accept.sock", NULL);
         g_autofree char *serve = g_build_filename(f->tb.dir, "cl-serve.sock", NULL);
         g_autoptr(GPtrArray) listeners = managed_listeners(f->bus);
-        g_autofree char *ev = NULL, *err = NULL;
-        const char *a, *s;
+        g_autofree char *ev = NULL, *err = NULL, *a = NULL, *s = NULL;
 
+        /* --accept is made first: the lower id. */
         g_assert_cmpuint(listeners->len, ==, 2);
-        a = g_ptr_array_index(listeners, 0);
-        s = g_ptr_array_index(listeners, 1);
+        a = g_strdup(g_ptr_array_index(listeners, 0));
+        s = g_strdup(g_ptr_array_index(listeners, 1));
         if (strcmp(a, s) > 0) {
-                const char *t = a;
+                char *t = a;
                 a = s;
                 s = t;
         }
