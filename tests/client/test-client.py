@@ -446,11 +446,27 @@ def monitor_prints_events(tb):
     dlines.wait_for(r"^DONE")
     line = mlines.wait_for(r" PeerAdded ")
     assert "Role=back-end" in line and f"SocketPath={tb.hub}" in line, line
+    # The hub's listener counted the connection (as it accepted it, before the handshake).
+    line = mlines.wait_for(r" ListenerChanged ")
+    assert re.fullmatch(rf"{TIME_RE} ListenerChanged +1 /org/vhostshare/share1/listener/1 "
+                        r"AcceptedCount=1", line), line
     mlines.wait_for(r" PeerChanged .*State=ready")
     mlines.wait_for(r" Added ")
     stop(dev, signal.SIGTERM)
     mlines.wait_for(r" Removed ")
     mlines.wait_for(r" PeerRemoved ")
+
+    # Listeners come and go.
+    sock = os.path.join(tb.dir, "vmm.sock")
+    tb.ctl("attach", "serve", sock)
+    line = mlines.wait_for(r" ListenerAdded ")
+    assert re.fullmatch(rf"{TIME_RE} ListenerAdded +2 /org/vhostshare/share1/listener/2 .*",
+                        line), line
+    assert f"SocketPath={sock}" in line and "Role=serve" in line and "Owner=0" in line, line
+    tb.ctl("detach", sock)
+    line = mlines.wait_for(r" ListenerRemoved ")
+    assert re.fullmatch(rf"{TIME_RE} ListenerRemoved +2 /org/vhostshare/share1/listener/2",
+                        line), line
     assert stop(mon, signal.SIGTERM) == 0
 
 
