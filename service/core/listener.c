@@ -22,18 +22,18 @@
 
 struct Listener {
         Service *service;
-        uint64_t id;
-        char *path;       /* as given: what is bound and unlinked */
-        char *normalised; /* absolute, lexically normalised: to compare */
-        dev_t dev;        /* the socket file bound, to compare */
-        ino_t ino;
-        uid_t owner; /* who asked for it */
-        gid_t group; /* the socket file's, as created */
-        mode_t mode; /* its permission bits, as created */
-        uint64_t accepted_count;
-        uint64_t created_usec; /* CLOCK_REALTIME */
-        Role role;             /* of the peers it accepts */
-        ServeOptions serve;    /* ROLE_BACKEND: what the bridge presents */
+        uint64_t id;             /* never reused in the process */
+        char *path;              /* as given: what is bound and unlinked */
+        char *normalised;        /* absolute, lexically normalised: to compare */
+        dev_t dev;               /* the socket file bound, to compare */
+        ino_t ino;               /* (with dev) */
+        uid_t owner;             /* who asked for it */
+        gid_t group;             /* the socket file's, as created */
+        mode_t mode;             /* its permission bits, as created */
+        uint64_t accepted_count; /* connections made peers */
+        uint64_t created_usec;   /* CLOCK_REALTIME */
+        Role role;               /* of the peers it accepts */
+        ServeOptions serve;      /* ROLE_BACKEND: what the bridge presents */
         int fd;
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
