@@ -158,29 +158,19 @@ static bool connect_error_is_transient(int error)
         return error == -ENOENT || error == -ECONNREFUSED || error == -EAGAIN;
 }
 
-/* path and other name one socket: the same string, or the same inode
- * (st: path's, NULL when it does not exist) through a symlink or an extra
- * slash. */
+/* path and other name one socket: the same path once normalised ("//",
+ * "/./", "/../"), or the same inode (st: path's, NULL when it does not
+ * exist) through a symlink or a hard link. As listener.c tells sockets
+ * apart. */
 static bool same_socket_file(const char *path, const struct stat *st, const char *other)
 {
+        g_autofree char *a = g_canonicalize_filename(path, NULL);
+        g_autofree char *b = g_canonicalize_filename(other, NULL);
         struct stat ost;
 
-        if (strcmp(path, other) == 0)
+        if (strcmp(a, b) == 0)
                 return true;
         return st && stat(other, &ost) == 0 && ost.st_dev == st->st_dev && ost.st_ino == st->st_ino;
-}
-
-/* A peer there would be the service talking to itself. */
-static bool service_listens_at(Service *s, const char *path)
-{
-        struct stat st;
-        bool exists = stat(path, &st) == 0;
-
-        for (guint i = 0; i < s->listeners->len; i++)
-                if (same_socket_file(path, exists ? &st : NULL,
-                                     listener_get_path(g_ptr_array_index(s->listeners, i))))
-                        return true;
-        return false;
 }
 
 static bool service_connects_to(Service *s, const char *path)
@@ -212,7 +202,8 @@ static int connect_backend_socket(Service *s, const char *path, int *ret_fd)
         r = unix_address(path, &sa, &len);
         if (r < 0)
                 return r;
-        if (service_listens_at(s, path))
+        /* A peer there would be the service talking to itself. */
+        if (service_find_listener_by_path(s, path))
                 return -EEXIST;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)

@@ -72,7 +72,9 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
         s->listeners = g_ptr_array_new();
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
         s->peer_observers = observer_list_new();
+        s->listener_observers = observer_list_new();
         s->next_peer_id = 1;
+        s->next_listener_id = 1;
         s->table_observer = share_table_add_observer(s->table, service_on_table_event, s);
 
         /* Armed (one shot) whenever a peer closes. */
@@ -104,6 +106,7 @@ void service_free(Service *s)
         share_table_free(s->table);
         g_hash_table_destroy(s->peers_by_id);
         observer_list_free(s->peer_observers);
+        observer_list_free(s->listener_observers);
         g_free(s);
 }
 

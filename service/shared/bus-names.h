@@ -11,12 +11,14 @@
 #define BUS_OBJECT_INTERFACE "org.vhostshare.share1.Object"
 #define BUS_PEER_INTERFACE "org.vhostshare.share1.Peer"
 #define BUS_DEVICE_INTERFACE "org.vhostshare.share1.Device"
+#define BUS_LISTENER_INTERFACE "org.vhostshare.share1.Listener"
 
 /* Children of the manager: object/<32 lowercase hex digits of the UUID>,
- * peer/<decimal id>, device/<escaped sysname>. */
+ * peer/<decimal id>, listener/<decimal id>, device/<escaped sysname>. */
 #define BUS_OBJECT_PREFIX BUS_MANAGER_PATH "/object"
 #define BUS_PEER_PREFIX BUS_MANAGER_PATH "/peer"
 #define BUS_DEVICE_PREFIX BUS_MANAGER_PATH "/device"
+#define BUS_LISTENER_PREFIX BUS_MANAGER_PATH "/listener"
 
 #define BUS_ERROR_PREFIX "org.vhostshare.share1.Error."
 #define BUS_ERROR_NOT_FOUND BUS_ERROR_PREFIX "NotFound"

@@ -249,7 +249,7 @@ static void test_refused(const void *data)
 
 static void test_duplicate(void)
 {
-        g_autofree char *waiting = NULL, *live = NULL, *alias = NULL;
+        g_autofree char *waiting = NULL, *live = NULL, *alias = NULL, *slashes = NULL;
         Bench b;
 
         bench_init(&b);
@@ -258,6 +258,8 @@ static void test_duplicate(void)
         alias = bench_path(&b, "alias.sock");
         g_assert_cmpint(service_connect_backend(b.service, waiting, NULL), ==, 0);
         g_assert_cmpint(service_connect_backend(b.service, waiting, NULL), ==, -EEXIST);
+        slashes = g_strdup_printf("%s//./waiting.sock", b.dir);
+        g_assert_cmpint(service_connect_backend(b.service, slashes, NULL), ==, -EEXIST);
         /* A symlink to a socket already connected to is the same back-end. */
         backend_listen(&b, live, BACKEND_HANG_UP);
         g_assert_cmpint(service_connect_backend(b.service, live, NULL), ==, 0);
