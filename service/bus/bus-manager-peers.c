@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "bus-access.h"
 #include "bus-args.h"
 #include "bus-error.h"
 #include "bus-paths.h"
@@ -62,6 +63,12 @@ int bus_manager_method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = bus_args_parse_add_peer_role(role_s, &role, error);
         if (r < 0)
                 return r;
+        if (role != BUS_ADD_PEER_CONNECT) {
+                r = bus_access_check_socket_place(
+                    msg, socket_path, service_config(m->service)->socket_directories, error);
+                if (r < 0)
+                        return r;
+        }
 
         r = add_peer(m, role, socket_path, &p);
         if (r == -EUSERS)

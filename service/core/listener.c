@@ -15,6 +15,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
+#include "socket-util.h"
 
 #define ACCEPT_PAUSE_USEC (200 * 1000)
 
@@ -24,6 +25,7 @@ struct Listener {
         Role role;          /* of the peers it accepts */
         ServeOptions serve; /* ROLE_BACKEND: what the bridge presents */
         int fd;
+        SocketFile file; /* what to unlink, if it is still there */
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
         bool starved;            /* logged the shortage, not yet recovered */
@@ -39,7 +41,7 @@ void listener_free(Listener *l)
         sd_event_source_disable_unref(l->resume);
         if (l->fd >= 0) {
                 close(l->fd);
-                unlink(l->path);
+                (void) socket_unlink_if_same(l->path, &l->file);
         }
         g_free(l->path);
         g_free(l);
@@ -190,28 +192,25 @@ int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, un
 static int service_listen(Service *s, const char *path, Role role, const ServeOptions *opts)
 {
         _cleanup_(listener_freep) Listener *l = NULL;
+        const SocketAccess access = {s->config.socket_mode, s->config.socket_uid,
+                                     s->config.socket_gid};
         _cleanup_close_ int fd = -1;
-        struct sockaddr_un sa;
-        socklen_t len;
+        SocketFile file;
         int r;
 
-        r = unix_address(path, &sa, &len);
-        if (r < 0)
+        r = socket_listen_at(path, &access, &fd, &file);
+        if (r < 0) {
+                g_autofree char *shown = socket_path_escape(path);
+
+                log_error("cannot listen on %s: %s", shown, socket_error_to_string(r));
                 return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(-errno, "socket for %s: %m", path);
-        (void) unlink(path); /* a stale socket of an earlier run */
-        if (bind(fd, (struct sockaddr *) &sa, len) < 0 || chmod(path, s->config.socket_mode) < 0 ||
-            ((s->config.socket_uid != (uid_t) -1 || s->config.socket_gid != (gid_t) -1) &&
-             chown(path, s->config.socket_uid, s->config.socket_gid) < 0) ||
-            listen(fd, 64) < 0)
-                return log_error_errno(-errno, "cannot listen on %s: %m", path);
+        }
 
         l = g_new0(Listener, 1);
         l->service = s;
         l->path = g_strdup(path);
         l->fd = g_steal_fd(&fd); /* from here on, freeing l unlinks path */
+        l->file = file;
         l->role = role;
         l->n_allowed_uids = s->config.n_allowed_uids;
         memcpy(l->allowed_uids, s->config.allowed_uids, sizeof(l->allowed_uids));

@@ -127,18 +127,18 @@ static void test_stale_socket_replaced(void)
         g_autofree char *accept = g_strdup_printf("--accept=%s", sock);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct stat before, after;
+        struct stat st;
         HarnessProc *hub;
 
         g_strlcpy(sa.sun_path, sock, sizeof(sa.sun_path));
         g_assert_cmpint(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), ==, 0);
         close(fd);
-        g_assert_cmpint(lstat(sock, &before), ==, 0);
 
+        /* (tmpfs may give the new socket the old inode number: the proof is
+         * that a back-end gets through.) */
         hub = harness_spawn_hub(h, accept, NULL);
-        g_assert_cmpint(lstat(sock, &after), ==, 0);
-        g_assert_true(S_ISSOCK(after.st_mode));
-        g_assert_cmpuint(after.st_ino, !=, before.st_ino);
+        g_assert_cmpint(lstat(sock, &st), ==, 0);
+        g_assert_true(S_ISSOCK(st.st_mode));
         start_device(h, "device", sock);
         stop_hub(hub);
         g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
