@@ -230,7 +230,10 @@ static int set_access(int dir, const char *name, const SocketAccess *access, Soc
         if (!S_ISSOCK(st.st_mode))
                 return -ENOTSOCK;
         *file = (SocketFile){st.st_dev, st.st_ino};
-        if ((access->uid != (uid_t) -1 || access->gid != (gid_t) -1) &&
+        /* Only when it changes something: the shipped unit forbids chown, and
+         * its Group= already gives new files the privileged group. */
+        if (((access->uid != (uid_t) -1 && access->uid != st.st_uid) ||
+             (access->gid != (gid_t) -1 && access->gid != st.st_gid)) &&
             fchownat(fd, "", access->uid, access->gid, AT_EMPTY_PATH) < 0)
                 return -errno;
         r = proc_fd_address(fd, NULL, &sa, &len);
