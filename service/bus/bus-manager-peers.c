@@ -98,6 +98,12 @@ int bus_manager_method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = bus_args_parse_add_peer_role(role_s, &role, error);
         if (r < 0)
                 return r;
+        if (role != BUS_ADD_PEER_CONNECT) {
+                r = bus_access_check_socket_place(
+                    msg, socket_path, service_config(m->service)->socket_directories, error);
+                if (r < 0)
+                        return r;
+        }
 
         switch (role) {
         case BUS_ADD_PEER_CONNECT:

@@ -17,6 +17,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
+#include "socket-util.h"
 
 #define ACCEPT_PAUSE_USEC (200 * 1000)
 
@@ -35,6 +36,7 @@ struct Listener {
         Role role;               /* of the peers it accepts */
         ServeOptions serve;      /* ROLE_BACKEND: what the bridge presents */
         int fd;
+        SocketFile file; /* what to unlink, if it is still there */
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
         bool starved;            /* logged the shortage, not yet recovered */
@@ -50,7 +52,7 @@ void listener_free(Listener *l)
         sd_event_source_disable_unref(l->resume);
         if (l->fd >= 0) {
                 close(l->fd);
-                unlink(l->path);
+                (void) socket_unlink_if_same(l->path, &l->file);
         }
         g_free(l->path);
         g_free(l->normalised);
@@ -219,30 +221,24 @@ int service_add_listener(Service *s, const char *path, Role role, const ServeOpt
                          uid_t owner, Listener **ret)
 {
         _cleanup_(listener_freep) Listener *l = NULL;
+        const SocketAccess access = {s->config.socket_mode, s->config.socket_uid,
+                                     s->config.socket_gid};
         _cleanup_close_ int fd = -1;
-        struct sockaddr_un sa;
+        SocketFile file;
         Listener *added;
-        socklen_t len;
         int r;
 
         if (opts && (opts->queues < 1 || opts->queues > 64))
                 return -EINVAL;
-        r = unix_address(path, &sa, &len);
-        if (r < 0)
-                return r;
         /* Before anything touches the file: it may be our own socket. */
         if (service_find_listener_by_path(s, path))
-                return log_warning_errno(-EEXIST,
-                                         "cannot listen on %s: already listening there: %m", path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(-errno, "socket for %s: %m", path);
-        (void) unlink(path); /* a stale socket of an earlier run */
-        if (bind(fd, (struct sockaddr *) &sa, len) < 0 || chmod(path, s->config.socket_mode) < 0 ||
-            ((s->config.socket_uid != (uid_t) -1 || s->config.socket_gid != (gid_t) -1) &&
-             chown(path, s->config.socket_uid, s->config.socket_gid) < 0) ||
-            listen(fd, 64) < 0)
-                return log_error_errno(-errno, "cannot listen on %s: %m", path);
+                return log_warning_errno(-EEXIST, "cannot listen on %s: already listening there",
+                                         path);
+        r = socket_listen_at(path, &access, &fd, &file);
+        if (r < 0) { /* the log escapes the path */
+                log_error("cannot listen on %s: %s", path, socket_error_to_string(r));
+                return r;
+        }
 
         l = g_new0(Listener, 1);
         l->service = s;
@@ -251,6 +247,7 @@ int service_add_listener(Service *s, const char *path, Role role, const ServeOpt
         l->normalised = g_canonicalize_filename(path, NULL);
         l->owner = owner;
         l->created_usec = g_get_real_time();
+        l->file = file;
         l->role = role;
         l->n_allowed_uids = s->config.n_allowed_uids;
         memcpy(l->allowed_uids, s->config.allowed_uids, sizeof(l->allowed_uids));

@@ -8,6 +8,8 @@
 
 void service_config_init_defaults(ServiceConfig *c)
 {
+        static const char *const socket_directories[] = {SERVICE_RUNTIME_DIRECTORY, NULL};
+
         *c = (ServiceConfig){
             .lookup_timeout_usec = 1000 * 1000,
             .reply_timeout_usec = 5 * 1000 * 1000,
@@ -21,6 +23,7 @@ void service_config_init_defaults(ServiceConfig *c)
             .socket_mode = 0660,
             .socket_uid = (uid_t) -1,
             .socket_gid = (gid_t) -1,
+            .socket_directories = socket_directories,
         };
 }
 
@@ -68,6 +71,8 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
                 s->config = *cfg;
         else
                 service_config_init_defaults(&s->config);
+        s->config.socket_directories =
+            (const char *const *) g_strdupv((char **) s->config.socket_directories);
         s->table = share_table_new();
         s->listeners = g_ptr_array_new();
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -107,6 +112,7 @@ void service_free(Service *s)
         g_hash_table_destroy(s->peers_by_id);
         observer_list_free(s->peer_observers);
         observer_list_free(s->listener_observers);
+        g_strfreev((char **) s->config.socket_directories);
         g_free(s);
 }
 

@@ -54,6 +54,9 @@ typedef void (*ListenerObserverFn)(Service *s, Listener *l, ListenerEvent ev, vo
 
 #define SERVICE_MAX_ALLOWED_UIDS 64
 
+/* Where sockets go by default: systemd's RuntimeDirectory=vhost-share. */
+#define SERVICE_RUNTIME_DIRECTORY "/run/vhost-share"
+
 typedef struct {
         uint64_t lookup_timeout_usec;          /* GET_SHARED_OBJECT deadline, default 1 s */
         uint64_t reply_timeout_usec;           /* handshake reply deadline, default 5 s */
@@ -67,6 +70,10 @@ typedef struct {
         mode_t socket_mode;                    /* listening sockets, default 0660 */
         uid_t socket_uid;                      /* their owner, (uid_t) -1: the service's */
         gid_t socket_gid;                      /* their group, (gid_t) -1: the service's */
+        /* Where the privileged group's members may put listening sockets
+         * (NULL-terminated; default SERVICE_RUNTIME_DIRECTORY). Borrowed by
+         * the config; the service keeps a copy. */
+        const char *const *socket_directories;
         /* Uids (SO_PEERCRED) a listening socket accepts; none: anyone who
          * can open the socket file. Per socket: service_set_allowed_uids. */
         unsigned n_allowed_uids;

@@ -35,4 +35,7 @@
 #define BUS_ERROR_NO_MEMORY BUS_ERROR_PREFIX "NoMemory"
 #define BUS_ERROR_INVALID_SIZE BUS_ERROR_PREFIX "InvalidSize"
 #define BUS_ERROR_FAILED BUS_ERROR_PREFIX "Failed"
+/* A listening socket's path: not a socket there, a live one, a symlink on the way. */
 #define BUS_ERROR_NOT_A_SOCKET BUS_ERROR_PREFIX "NotASocket"
+#define BUS_ERROR_ADDRESS_IN_USE BUS_ERROR_PREFIX "AddressInUse"
+#define BUS_ERROR_UNSAFE_PATH BUS_ERROR_PREFIX "UnsafePath"

@@ -312,7 +312,9 @@ static void setup_group(Fixture *f, gconstpointer data)
         g_assert_nonnull(pw);
         gr = getgrgid(pw->pw_gid);
         g_assert_nonnull(gr);
-        config = g_strdup_printf("[DBus]\nPrivilegedGroup=%s\n", gr->gr_name);
+        /* The testbed's directory is made below the temporary directory. */
+        config = g_strdup_printf("[Service]\nSocketDirectories=%s\n\n[DBus]\nPrivilegedGroup=%s\n",
+                                 g_get_tmp_dir(), gr->gr_name);
         fixture_setup(f, TESTBED_POLICY_OPEN, config);
 }
 
