@@ -27,8 +27,8 @@ enum {
         CTL_EXIT_USAGE = 2, /* bad command line or invalid argument (InvalidUuid, InvalidArgs) */
         CTL_EXIT_NO_SERVICE = 3, /* no bus, or the service is not running */
         CTL_EXIT_NOT_FOUND = 4,  /* NotFound, NoDevice */
-        CTL_EXIT_ACCESS = 5,     /* AccessDenied, NotOwner */
-        CTL_EXIT_EXISTS = 6,     /* Exists */
+        CTL_EXIT_ACCESS = 5,     /* AccessDenied, NotOwner, UnsafePath */
+        CTL_EXIT_EXISTS = 6,     /* Exists, AddressInUse, NotASocket */
         CTL_EXIT_TIMEOUT = 7,    /* Timeout, PeerGone, no reply */
         CTL_EXIT_VERIFY = 8,     /* lookup --verify: the content is not the expected pattern */
 };

@@ -9,6 +9,7 @@ import grp
 import json
 import os
 import re
+import socket
 import select
 import shlex
 import signal
@@ -361,6 +362,34 @@ def attach_and_detach_by_name(tb):
     assert len(peer) == 1 and peer[0]["state"] == "ready", peer
     tb.ctl("detach", peer[0]["path"])
     d2lines.wait_for(r"^DISCONNECTED")
+
+
+@test
+def attach_never_destroys_a_file(tb):
+    # The example: "attach accept /tmp/f" on a file holding data.
+    f = os.path.join(tb.dir, "f")
+    with open(f, "wb") as out:
+        out.write(b"precious data\n")
+    before = os.stat(f)
+    for role in ("accept", "serve"):
+        err = tb.ctl("attach", role, f, expect=6).stderr
+        assert "NotASocket" in err or "not a socket" in err, err
+    after = os.stat(f)
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size)
+    with open(f, "rb") as back:
+        assert back.read() == b"precious data\n"
+    # Another program's live socket: left alone, exit 6 too.
+    live = os.path.join(tb.dir, "live.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(live)
+    srv.listen(1)
+    try:
+        tb.ctl("attach", "accept", live, expect=6)
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(live)
+        probe.close()
+    finally:
+        srv.close()
 
 
 @test
