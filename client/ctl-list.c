@@ -15,7 +15,7 @@ int verb_list(Ctl *ctl, int argc, char **argv)
         g_autofree char *footer = NULL;
         int r;
 
-        r = ctl_get_managed(ctl, &objects, &peers);
+        r = ctl_get_managed(ctl, &objects, &peers, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
 
@@ -104,7 +104,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
 
                 /* The owner's display name needs the peers. */
                 if (owned_by_peer(o))
-                        (void) ctl_get_managed(ctl, NULL, &peers);
+                        (void) ctl_get_managed(ctl, NULL, &peers, NULL);
                 json = ctl_json_object(o, peers);
                 printf("%s\n", json);
                 return CTL_EXIT_OK;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-sharectl: what the service publishes (objects, peers, devices) as
+/* vhost-sharectl: what the service publishes (objects, peers, listeners,
+ * devices) as
  * records: read from their D-Bus properties, shown as JSON. One table per
  * record type says which property and which JSON member each field is;
  * reading, freeing and JSON are the same code for all. */
@@ -29,6 +30,7 @@ typedef struct {
 /* Every record starts with its object path. */
 G_STATIC_ASSERT(offsetof(CtlObject, path) == 0);
 G_STATIC_ASSERT(offsetof(CtlPeer, path) == 0);
+G_STATIC_ASSERT(offsetof(CtlListener, path) == 0);
 G_STATIC_ASSERT(offsetof(CtlDevice, path) == 0);
 
 static const char *object_owner(const void *record, GPtrArray *peers)
@@ -39,6 +41,11 @@ static const char *object_owner(const void *record, GPtrArray *peers)
 static const char *peer_id(const void *record, GPtrArray *peers)
 {
         return ctl_peer_id(record);
+}
+
+static const char *listener_id(const void *record, GPtrArray *peers)
+{
+        return ctl_listener_id(record);
 }
 
 /* The JSON member names are a stable interface, listed in vhost-sharectl(1). */
@@ -75,6 +82,19 @@ static const RecordField peer_fields[] = {
     {},
 };
 
+static const RecordField listener_fields[] = {
+    {NULL, "id", 0, 0, listener_id},
+    {NULL, "path", 'o', offsetof(CtlListener, path)},
+    {"SocketPath", "socket_path", 's', offsetof(CtlListener, socket_path)},
+    {"Role", "role", 's', offsetof(CtlListener, role)},
+    {"Owner", "owner", 'u', offsetof(CtlListener, owner)},
+    {"Group", "group", 'u', offsetof(CtlListener, group)},
+    {"Mode", "mode", 'u', offsetof(CtlListener, mode)},
+    {"AcceptedCount", "accepted_count", 't', offsetof(CtlListener, accepted_count)},
+    {"CreatedTimestamp", "created_usec", 't', offsetof(CtlListener, created_usec)},
+    {},
+};
+
 static const RecordField device_fields[] = {
     {NULL, NULL, 'o', offsetof(CtlDevice, path)},
     {NULL, "device", 's', offsetof(CtlDevice, devnode)},
@@ -86,6 +106,8 @@ static const RecordField device_fields[] = {
 
 static const RecordType object_type = {BUS_OBJECT_INTERFACE, sizeof(CtlObject), object_fields};
 static const RecordType peer_type = {BUS_PEER_INTERFACE, sizeof(CtlPeer), peer_fields};
+static const RecordType listener_type = {BUS_LISTENER_INTERFACE, sizeof(CtlListener),
+                                         listener_fields};
 static const RecordType device_type = {BUS_DEVICE_INTERFACE, sizeof(CtlDevice), device_fields};
 
 static bool field_is_end(const RecordField *f)
@@ -119,6 +141,11 @@ void ctl_object_free(CtlObject *o)
 void ctl_peer_free(CtlPeer *p)
 {
         record_free(&peer_type, p);
+}
+
+void ctl_listener_free(CtlListener *l)
+{
+        record_free(&listener_type, l);
 }
 
 void ctl_device_free(CtlDevice *d)
@@ -249,11 +276,20 @@ static int compare_object(gconstpointer a, gconstpointer b)
         return g_strcmp0(x->uuid, y->uuid);
 }
 
-static int compare_peer(gconstpointer a, gconstpointer b)
+/* The last component of a record's path: a peer's or a listener's id. */
+static const char *path_id(const char *path)
 {
-        const CtlPeer *x = *(CtlPeer *const *) a, *y = *(CtlPeer *const *) b;
-        unsigned long long ix = g_ascii_strtoull(ctl_peer_id(x), NULL, 10);
-        unsigned long long iy = g_ascii_strtoull(ctl_peer_id(y), NULL, 10);
+        const char *slash = strrchr(path, '/');
+
+        return slash ? slash + 1 : path;
+}
+
+/* Peers and listeners: by the number their path ends in. */
+static int compare_id(gconstpointer a, gconstpointer b)
+{
+        const char *x = **(char **const *) a, *y = **(char **const *) b;
+        unsigned long long ix = g_ascii_strtoull(path_id(x), NULL, 10);
+        unsigned long long iy = g_ascii_strtoull(path_id(y), NULL, 10);
 
         return ix < iy ? -1 : ix > iy;
 }
@@ -262,9 +298,11 @@ typedef struct {
         const char *path;
         GPtrArray *objects;
         GPtrArray *peers;
+        GPtrArray *listeners;
 } ManagedReader;
 
-/* One interface of one path: objects and peers are kept, the rest skipped. */
+/* One interface of one path: objects, peers and listeners are kept, the
+ * rest skipped. */
 static int read_managed_interface(sd_bus_message *m, const char *interface, void *userdata)
 {
         ManagedReader *reader = userdata;
@@ -279,6 +317,9 @@ static int read_managed_interface(sd_bus_message *m, const char *interface, void
         } else if (strcmp(interface, peer_type.interface) == 0) {
                 type = &peer_type;
                 into = reader->peers;
+        } else if (strcmp(interface, listener_type.interface) == 0) {
+                type = &listener_type;
+                into = reader->listeners;
         } else
                 return 0;
         record = record_new(type, reader->path);
@@ -297,14 +338,17 @@ static int read_managed_path(sd_bus_message *m, const char *path, void *userdata
         return r < 0 ? r : 1;
 }
 
-int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers)
+int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers,
+                    GPtrArray **ret_listeners)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         g_autoptr(GPtrArray) objects =
             g_ptr_array_new_with_free_func((GDestroyNotify) ctl_object_free);
         g_autoptr(GPtrArray) peers = g_ptr_array_new_with_free_func((GDestroyNotify) ctl_peer_free);
-        ManagedReader reader = {.objects = objects, .peers = peers};
+        g_autoptr(GPtrArray) listeners =
+            g_ptr_array_new_with_free_func((GDestroyNotify) ctl_listener_free);
+        ManagedReader reader = {.objects = objects, .peers = peers, .listeners = listeners};
         int r;
 
         r = sd_bus_call_method(ctl->bus, BUS_NAME, BUS_MANAGER_PATH,
@@ -317,19 +361,25 @@ int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers)
                 return ctl_bus_error(NULL, r, _("cannot parse the service's answer"));
 
         g_ptr_array_sort(objects, compare_object);
-        g_ptr_array_sort(peers, compare_peer);
+        g_ptr_array_sort(peers, compare_id);
+        g_ptr_array_sort(listeners, compare_id);
         if (ret_objects)
                 *ret_objects = g_steal_pointer(&objects);
         if (ret_peers)
                 *ret_peers = g_steal_pointer(&peers);
+        if (ret_listeners)
+                *ret_listeners = g_steal_pointer(&listeners);
         return CTL_EXIT_OK;
 }
 
 const char *ctl_peer_id(const CtlPeer *p)
 {
-        const char *slash = strrchr(p->path, '/');
+        return path_id(p->path);
+}
 
-        return slash ? slash + 1 : p->path;
+const char *ctl_listener_id(const CtlListener *l)
+{
+        return path_id(l->path);
 }
 
 const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers)
@@ -388,6 +438,11 @@ char *ctl_json_object(const CtlObject *o, GPtrArray *peers)
 char *ctl_json_peer(const CtlPeer *p)
 {
         return record_to_json(&peer_type, p, NULL);
+}
+
+char *ctl_json_listener(const CtlListener *l)
+{
+        return record_to_json(&listener_type, l, NULL);
 }
 
 char *ctl_json_device(const CtlDevice *d)

@@ -245,10 +245,10 @@ static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *
         return 0;
 }
 
-/* What an ObjectManager path is, for InterfacesAdded/Removed: a peer or a
- * DRM device (objects are reported by Added/Removed already). */
+/* What an ObjectManager path is, for InterfacesAdded/Removed: a peer, a
+ * listener or a DRM device (objects are reported by Added/Removed already). */
 typedef struct {
-        const char *what;      /* "Peer", "Device": the events' names start with it */
+        const char *what;      /* "Peer", "Listener", "Device": the events' names start with it */
         const char *interface; /* the interface that makes it one */
         char *id;              /* the path's last element, decoded for devices */
 } PathKind;
@@ -260,6 +260,10 @@ static bool classify(const char *path, PathKind *ret)
 
         if ((id = path_tail(path, BUS_PEER_PREFIX "/"))) {
                 *ret = (PathKind){"Peer", BUS_PEER_INTERFACE, g_strdup(id)};
+                return true;
+        }
+        if ((id = path_tail(path, BUS_LISTENER_PREFIX "/"))) {
+                *ret = (PathKind){"Listener", BUS_LISTENER_INTERFACE, g_strdup(id)};
                 return true;
         }
         if (path_tail(path, BUS_DEVICE_PREFIX "/") &&
@@ -333,6 +337,9 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
                 return 0;
         if ((tail = path_tail(path, BUS_PEER_PREFIX "/"))) {
                 line_begin(m, "PeerChanged");
+                line_field(m, "id", tail);
+        } else if ((tail = path_tail(path, BUS_LISTENER_PREFIX "/"))) {
+                line_begin(m, "ListenerChanged");
                 line_field(m, "id", tail);
         } else if ((tail = path_tail(path, BUS_OBJECT_PREFIX "/"))) {
                 CtlUuid uuid;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-sharectl peers, attach, detach: the vhost-user connections. */
+/* vhost-sharectl peers, attach, detach: the vhost-user connections and
+ * the listeners that make them (ctl-listeners.c lists those). */
 
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,7 @@ int verb_peers(Ctl *ctl, int argc, char **argv)
         g_autofree char *footer = NULL;
         int r;
 
-        r = ctl_get_managed(ctl, NULL, &peers);
+        r = ctl_get_managed(ctl, NULL, &peers, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
 
@@ -55,31 +56,36 @@ int verb_attach(Ctl *ctl, int argc, char **argv)
                 r = sd_bus_message_read(reply, "o", &peer);
         if (r < 0)
                 return ctl_bus_error(&error, r, _("cannot attach %s (%s)"), path, role);
-        if (strcmp(peer, "/") == 0)
-                printf(_("Listening at %s (%s); peers appear as they connect.\n"), path, role);
+        if (strcmp(role, "connect") != 0)
+                printf(_("Listening at %s (%s) as %s; peers appear as they connect.\n"), path, role,
+                       peer);
         else
                 printf(_("Attached %s as %s.\n"), path, peer);
         return CTL_EXIT_OK;
 }
 
-/* PEER is an object path, a numeric id, or a peer's name. */
-static int resolve_peer(Ctl *ctl, const char *arg, char **ret)
+/* What detach names: an object path below the manager (a peer's or a
+ * listener's), a listener as "listener/ID" or by its socket path (any other
+ * absolute path), a peer's numeric id, or a peer's name. */
+static int resolve_detach(Ctl *ctl, const char *arg, char **ret)
 {
         g_autoptr(GPtrArray) peers = NULL;
         const char *p;
         int r;
 
-        if (arg[0] == '/') {
+        if (g_str_has_prefix(arg, BUS_MANAGER_PATH "/")) {
                 *ret = g_strdup(arg);
                 return CTL_EXIT_OK;
         }
+        if (arg[0] == '/' || g_str_has_prefix(arg, "listener/"))
+                return ctl_find_listener(ctl, arg, ret);
         for (p = arg; g_ascii_isdigit(*p); p++)
                 ;
         if (p != arg && !*p) {
                 *ret = g_strconcat(BUS_PEER_PREFIX "/", arg, NULL);
                 return CTL_EXIT_OK;
         }
-        r = ctl_get_managed(ctl, NULL, &peers);
+        r = ctl_get_managed(ctl, NULL, &peers, NULL);
         if (r != CTL_EXIT_OK)
                 return r;
         for (guint i = 0; i < peers->len; i++) {
@@ -97,17 +103,26 @@ static int resolve_peer(Ctl *ctl, const char *arg, char **ret)
 int verb_detach(Ctl *ctl, int argc, char **argv)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *arg = argv[1];
         g_autofree char *path = NULL;
         int r;
 
-        r = resolve_peer(ctl, argv[1], &path);
+        r = resolve_detach(ctl, arg, &path);
         if (r != CTL_EXIT_OK)
                 return r;
         if (!sd_bus_object_path_is_valid(path))
-                return ctl_usage_error(_("\"%s\" is not a peer"), argv[1]);
+                return ctl_usage_error(_("\"%s\" is not a peer"), arg);
         r = ctl_call_manager(ctl, "RemovePeer", &error, NULL, "o", path);
+        /* A number is a peer's id; the listener's id needs its prefix. */
+        if (r < 0 && sd_bus_error_has_name(&error, BUS_ERROR_NOT_FOUND) &&
+            g_str_has_prefix(path, BUS_PEER_PREFIX "/") && g_ascii_isdigit(arg[0]) &&
+            ctl_listener_exists(ctl, arg)) {
+                fprintf(stderr, _("%s: no peer %s (for the listener %s, say listener/%s)\n"),
+                        program_invocation_short_name, arg, arg, arg);
+                return CTL_EXIT_NOT_FOUND;
+        }
         if (r < 0)
-                return ctl_bus_error(&error, r, _("cannot detach peer %s"), path);
+                return ctl_bus_error(&error, r, _("cannot detach %s"), path);
         printf(_("Detached %s.\n"), path);
         return CTL_EXIT_OK;
 }

@@ -27,8 +27,8 @@ enum {
         CTL_EXIT_USAGE = 2, /* bad command line or invalid argument (InvalidUuid, InvalidArgs) */
         CTL_EXIT_NO_SERVICE = 3, /* no bus, or the service is not running */
         CTL_EXIT_NOT_FOUND = 4,  /* NotFound, NoDevice */
-        CTL_EXIT_ACCESS = 5,     /* AccessDenied, NotOwner */
-        CTL_EXIT_EXISTS = 6,     /* Exists */
+        CTL_EXIT_ACCESS = 5,     /* AccessDenied, NotOwner, UnsafePath */
+        CTL_EXIT_EXISTS = 6,     /* Exists, AddressInUse, NotASocket */
         CTL_EXIT_TIMEOUT = 7,    /* Timeout, PeerGone, no reply */
         CTL_EXIT_VERIFY = 8,     /* lookup --verify: the content is not the expected pattern */
 };
@@ -65,6 +65,7 @@ typedef int (*CtlVerbFunc)(Ctl *ctl, int argc, char **argv);
 int verb_list(Ctl *ctl, int argc, char **argv);
 int verb_show(Ctl *ctl, int argc, char **argv);
 int verb_peers(Ctl *ctl, int argc, char **argv);
+int verb_listeners(Ctl *ctl, int argc, char **argv);
 int verb_attach(Ctl *ctl, int argc, char **argv);
 int verb_detach(Ctl *ctl, int argc, char **argv);
 int verb_monitor(Ctl *ctl, int argc, char **argv);
@@ -134,6 +135,18 @@ typedef struct {
         char *last_error;
 } CtlPeer;
 
+/* Properties of org.vhostshare.share1.Listener. */
+typedef struct {
+        char *path;
+        char *socket_path;
+        char *role;
+        uint32_t owner;
+        uint32_t group;
+        uint32_t mode;
+        uint64_t accepted_count;
+        uint64_t created_usec;
+} CtlListener;
+
 /* Properties of org.vhostshare.share1.Device that the client shows. */
 typedef struct {
         char *path;
@@ -145,15 +158,19 @@ typedef struct {
 
 void ctl_object_free(CtlObject *o);
 void ctl_peer_free(CtlPeer *p);
+void ctl_listener_free(CtlListener *l);
 void ctl_device_free(CtlDevice *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlObject, ctl_object_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlPeer, ctl_peer_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlListener, ctl_listener_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlDevice, ctl_device_free)
 
 /* Everything below the manager, from GetManagedObjects: arrays of
- * CtlObject* and CtlPeer*, sorted (objects oldest first, peers by id).
- * Prints errors; returns an exit code. */
-int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers);
+ * CtlObject*, CtlPeer* and CtlListener*, sorted (objects oldest first,
+ * peers and listeners by id); each ret may be NULL. Prints errors; returns
+ * an exit code. */
+int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers,
+                    GPtrArray **ret_listeners);
 /* The object of uuid (GetObject, then its properties). Prints errors;
  * returns an exit code. */
 int ctl_get_object(Ctl *ctl, const char *uuid, CtlObject **ret);
@@ -164,6 +181,7 @@ CtlDevice *ctl_get_device(Ctl *ctl, const char *devnode);
 /* One object / peer / device as a single-line JSON object. */
 char *ctl_json_object(const CtlObject *o, GPtrArray *peers);
 char *ctl_json_peer(const CtlPeer *p);
+char *ctl_json_listener(const CtlListener *l);
 char *ctl_json_device(const CtlDevice *d);
 
 /* The display name of an object's owner: the peer's name, the bus name, or
@@ -171,6 +189,17 @@ char *ctl_json_device(const CtlDevice *d);
 const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers);
 /* The peer's short id: the last component of its path. */
 const char *ctl_peer_id(const CtlPeer *p);
+/* The listener's short id, the same way. */
+const char *ctl_listener_id(const CtlListener *l);
+
+/* ctl-listeners.c: the listening sockets. */
+
+/* The object path of the listener that arg names: "listener/ID", or a
+ * socket path (compared once both are absolute and normalised). Prints
+ * why not; returns an exit code. */
+int ctl_find_listener(Ctl *ctl, const char *arg, char **ret);
+/* Whether the service has a listener with the id (digits). */
+bool ctl_listener_exists(Ctl *ctl, const char *id);
 
 /* ctl-output.c: values as text, both ways; tables; JSON text. */
 

@@ -81,6 +81,7 @@ static const CtlVerb verbs[] = {
     {"list", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_list},
     {"show", 1, 1, OPT(JSON), verb_show},
     {"peers", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_peers},
+    {"listeners", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_listeners},
     {"monitor", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_monitor},
     {"export", 0, 1, OPT(SIZE) | OPT(UUID) | OPT(DETACH) | OPT(JSON), verb_export},
     {"lookup", 1, 1, OPT(OUTPUT) | OPT(VERIFY) | OPT(JSON), verb_lookup},
@@ -101,12 +102,15 @@ static void help(void)
                  "  list                     List the shared objects\n"
                  "  show UUID                Show the properties of one shared object\n"
                  "  peers                    List the vhost-user peers\n"
+                 "  listeners                List the listening sockets\n"
                  "  monitor                  Print object and peer events until interrupted\n"
                  "  export FILE | --size N   Share a file's contents or a pattern buffer\n"
                  "  lookup UUID              Fetch a shared object's buffer\n"
                  "  remove UUID              Remove a shared object\n"
                  "  attach ROLE PATH         Attach vhost-user peers (connect, accept, serve)\n"
-                 "  detach PEER              Disconnect a peer (ID, name or object path)\n"
+                 "  detach PEER|LISTENER     Disconnect a peer (ID, name or object path), or\n"
+                 "                           close a listener (socket path, listener/ID or\n"
+                 "                           object path)\n"
                  "  devices                  List the DRM devices the service can allocate on\n"
                  "  allocate SIZE            Allocate a dma-buf on a DRM device and share it\n"
                  "\n"
@@ -116,8 +120,8 @@ static void help(void)
                  "     --system              Talk to the service on the system bus (default)\n"
                  "     --user                Talk to the service on the user's session bus\n"
                  "     --address=ADDRESS     Talk to the service on the bus at ADDRESS\n"
-                 "     --json                Print JSON (list, show, peers, monitor, devices,\n"
-                 "                           export, lookup, allocate)\n"
+                 "     --json                Print JSON (list, show, peers, listeners, monitor,\n"
+                 "                           devices, export, lookup, allocate)\n"
                  "     --no-legend           Print no header and footer\n"
                  "     --size=SIZE           export: share a pattern buffer of SIZE bytes\n"
                  "     --uuid=UUID           export: share under UUID instead of a new one\n"

@@ -10,6 +10,7 @@
 #include "bus-error.h"
 #include "cleanup.h"
 #include "log.h"
+#include "socket-util.h"
 
 void bus_access_init(BusAccess *a, const char *group_name)
 {
@@ -112,4 +113,31 @@ int bus_access_check(const BusAccess *a, sd_bus_message *m, sd_bus_error *error)
                 return -EACCES;
         }
         return 0;
+}
+
+int bus_access_check_socket_place(sd_bus_message *m, const char *path, const char *const *dirs,
+                                  sd_bus_error *error)
+{
+        g_autofree char *list = NULL, *shown = NULL;
+        uid_t euid;
+        int r;
+
+        r = bus_access_get_euid(m, &euid);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
+                                           sd_bus_message_get_sender(m) ?: "the caller");
+        if (euid == 0 || euid == geteuid())
+                return 0;
+        r = socket_path_in_directories(path, dirs);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot listen on %s", path);
+        if (r > 0)
+                return 0;
+        list = g_strjoinv(" ", (char **) dirs);
+        log_info("Denied listening on %s to %s (uid %u): outside SocketDirectories", path,
+                 sd_bus_message_get_sender(m) ?: "?", (unsigned) euid);
+        sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                          "%s is outside the socket directories (%s); only root may listen there",
+                          path, list);
+        return -EACCES;
 }

@@ -35,3 +35,11 @@ int bus_access_is_root(sd_bus_message *m);
  * (org.vhostshare.share1.Error.AccessDenied, or the credential error) and
  * returns -EACCES or -errno. */
 int bus_access_check(const BusAccess *a, sd_bus_message *m, sd_bus_error *error);
+
+/* Where the caller of m may have the service listen (AddPeer accept|serve):
+ * root and the service's own user anywhere, the privileged group only in
+ * dirs or below (compared on the safely resolved directory, socket-util.h).
+ * 0 when allowed; otherwise sets error (AccessDenied, or the error of
+ * resolving path: NotFound, UnsafePath, ...) and returns -errno. */
+int bus_access_check_socket_place(sd_bus_message *m, const char *path, const char *const *dirs,
+                                  sd_bus_error *error);

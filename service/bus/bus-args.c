@@ -12,6 +12,7 @@
 #include "buffer-rule.h"
 #include "bus-names.h"
 #include "fd-util.h"
+#include "socket-util.h"
 
 int bus_args_parse_uuid(const char *s, uint8_t uuid[SHARE_UUID_SIZE], sd_bus_error *error)
 {
@@ -90,6 +91,12 @@ int bus_args_parse_add_peer_role(const char *s, BusAddPeerRole *ret, sd_bus_erro
 
 int bus_args_check_socket_path(const char *path, sd_bus_error *error)
 {
+        /* Not even quoted in the message: it would reach logs and terminals. */
+        if (socket_path_has_control(path)) {
+                sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "The socket path has a control character");
+                return -EINVAL;
+        }
         if (path[0] == '/' && strlen(path) < sizeof(((struct sockaddr_un *) NULL)->sun_path))
                 return 0;
         sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,

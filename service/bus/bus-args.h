@@ -36,6 +36,7 @@ typedef enum {
 
 /* -EINVAL with InvalidArgs unless s is "connect", "accept" or "serve". */
 int bus_args_parse_add_peer_role(const char *s, BusAddPeerRole *ret, sd_bus_error *error);
-/* AddPeer's socket path: absolute and short enough for a sockaddr_un.
- * -EINVAL with InvalidArgs. */
+/* AddPeer's socket path: absolute, short enough for a sockaddr_un, no
+ * control character (a byte below 0x20 or 0x7f). -EINVAL with
+ * InvalidArgs. */
 int bus_args_check_socket_path(const char *path, sd_bus_error *error);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "socket-util.h"
+
 /* Order matters: see bus-error.h. */
 const sd_bus_error_map bus_error_map[] = {
     SD_BUS_ERROR_MAP(BUS_ERROR_NOT_FOUND, ENOENT),
@@ -25,9 +27,15 @@ const sd_bus_error_map bus_error_map[] = {
     SD_BUS_ERROR_MAP(BUS_ERROR_NO_DEVICE, ENODEV),
     SD_BUS_ERROR_MAP(BUS_ERROR_NO_MEMORY, ENOMEM),
     SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_SIZE, EFBIG), /* a device refused the size */
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_A_SOCKET, ENOTSOCK),
+    SD_BUS_ERROR_MAP(BUS_ERROR_ADDRESS_IN_USE, EADDRINUSE),
+    SD_BUS_ERROR_MAP(BUS_ERROR_UNSAFE_PATH, ELOOP),
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EIO),
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EBADFD), /* the answer was no buffer (buffer-rule.h) */
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EPROTO), /* the answer named another object */
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_A_SOCKET, ENOTSOCK),
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_A_SOCKET, EPROTOTYPE), /* a socket, but not a stream one */
+    SD_BUS_ERROR_MAP(BUS_ERROR_NOT_FOUND, ENOTDIR),       /* a file where a directory should be */
     /* Name -> errno only. */
     SD_BUS_ERROR_MAP(BUS_ERROR_INVALID_UUID, EINVAL),
     SD_BUS_ERROR_MAP_END,
@@ -65,7 +73,8 @@ int bus_error_set_errno(sd_bus_error *e, int error, const char *fmt, ...)
         error = abs(error);
         if (!name)
                 /* sd-bus's own names: EINVAL -> InvalidArgs, ... */
-                return sd_bus_error_set_errnof(e, error, "%s: %s", msg, strerror(error));
-        sd_bus_error_setf(e, name, "%s: %s", msg, strerror(error));
+                return sd_bus_error_set_errnof(e, error, "%s: %s", msg,
+                                               socket_error_to_string(error));
+        sd_bus_error_setf(e, name, "%s: %s", msg, socket_error_to_string(error));
         return -error;
 }

@@ -8,6 +8,7 @@
 #include "bus-client.h"
 #include "bus-device.h"
 #include "bus-error.h"
+#include "bus-listener.h"
 #include "bus-manager-methods.h"
 #include "bus-object.h"
 #include "bus-peer.h"
@@ -206,6 +207,9 @@ static int register_objects(BusManager *m)
         r = bus_subtree_new(m, &bus_peer_ops, &m->peers);
         if (r < 0)
                 return r;
+        r = bus_subtree_new(m, &bus_listener_ops, &m->listeners);
+        if (r < 0)
+                return r;
         return bus_subtree_new(m, &bus_device_ops, &m->devices);
 }
 
@@ -260,6 +264,7 @@ void bus_manager_free(BusManager *m)
         g_clear_pointer(&m->devices, bus_subtree_free);
         g_clear_pointer(&m->objects, bus_subtree_free);
         g_clear_pointer(&m->peers, bus_subtree_free);
+        g_clear_pointer(&m->listeners, bus_subtree_free);
         g_clear_pointer(&m->clients, bus_clients_free);
         (void) share_table_remove_owner(service_table(m->service), &m->detached);
         share_owner_clear(&m->detached);

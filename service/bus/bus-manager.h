@@ -4,10 +4,11 @@
 /* The D-Bus face of the service: org.vhostshare.share1.Manager on
  * /org/vhostshare/share1 with the ObjectManager (bus-manager.c; its
  * methods in bus-manager-objects.c and bus-manager-peers.c), and the
- * Object, Peer and Device objects below it (bus-object.c, bus-peer.c,
- * bus-device.c, each a subtree: bus-subtree.h). The service core knows
- * nothing of D-Bus; this layer observes the table, the peers and the DRM
- * devices and maps them onto vtables, the way machined maps machines. */
+ * Object, Peer, Listener and Device objects below it (bus-object.c,
+ * bus-peer.c, bus-listener.c, bus-device.c, each a subtree: bus-subtree.h).
+ * The service core knows nothing of D-Bus; this layer observes the table,
+ * the peers, the listeners and the DRM devices and maps them onto vtables,
+ * the way machined maps machines. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,9 +66,10 @@ struct BusManager {
         sd_bus_slot *manager_slot;
         sd_bus_slot *object_manager_slot;
         /* The children (bus-subtree.h). */
-        BusSubtree *objects; /* Object: the table (bus-object.c) */
-        BusSubtree *peers;   /* Peer: the service's peers (bus-peer.c) */
-        BusSubtree *devices; /* Device: drm (bus-device.c) */
+        BusSubtree *objects;   /* Object: the table (bus-object.c) */
+        BusSubtree *peers;     /* Peer: the service's peers (bus-peer.c) */
+        BusSubtree *listeners; /* Listener: its listening sockets (bus-listener.c) */
+        BusSubtree *devices;   /* Device: drm (bus-device.c) */
 
         /* Bus clients that own objects (bus-client.c). */
         BusClients *clients;

@@ -45,13 +45,14 @@ void bus_peer_path(uint64_t id, char out[BUS_PEER_PATH_MAX])
         snprintf(out, BUS_PEER_PATH_MAX, BUS_PEER_PREFIX "/%" PRIu64, id);
 }
 
-int bus_peer_path_to_id(const char *path, uint64_t *ret)
+/* The id of prefix/<decimal id>: digits only, no sign, no spaces, no
+ * leading zeros (one path per id). */
+static int path_to_id(const char *path, const char *prefix, uint64_t *ret)
 {
-        const char *p = path_child(path, BUS_PEER_PREFIX);
+        const char *p = path_child(path, prefix);
         unsigned long long v;
         char *end;
 
-        /* Digits only: no sign, no spaces, no leading zeros (one path per peer). */
         if (!p || *p < '0' || *p > '9' || (p[0] == '0' && p[1]))
                 return -EINVAL;
         errno = 0;
@@ -60,6 +61,21 @@ int bus_peer_path_to_id(const char *path, uint64_t *ret)
                 return -EINVAL;
         *ret = v;
         return 0;
+}
+
+int bus_peer_path_to_id(const char *path, uint64_t *ret)
+{
+        return path_to_id(path, BUS_PEER_PREFIX, ret);
+}
+
+void bus_listener_path(uint64_t id, char out[BUS_LISTENER_PATH_MAX])
+{
+        snprintf(out, BUS_LISTENER_PATH_MAX, BUS_LISTENER_PREFIX "/%" PRIu64, id);
+}
+
+int bus_listener_path_to_id(const char *path, uint64_t *ret)
+{
+        return path_to_id(path, BUS_LISTENER_PREFIX, ret);
 }
 
 char *bus_device_path(const char *sysname)

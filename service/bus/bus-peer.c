@@ -69,6 +69,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "u", (uint32_t) peer_exported_count(p));
         if (strcmp(property, "LastError") == 0)
                 return sd_bus_message_append(reply, "s", peer_last_error(p) ?: "");
+        if (strcmp(property, "NextRetryTimestamp") == 0)
+                return sd_bus_message_append(reply, "t", peer_next_retry_usec(p));
         return -EINVAL;
 }
 
@@ -85,6 +87,7 @@ static const sd_bus_vtable peer_vtable[] = {
     BUS_PROPERTY_CHANGING("Uid", "u", property_get),
     BUS_PROPERTY_CHANGING("ExportedCount", "u", property_get),
     BUS_PROPERTY_CHANGING("LastError", "s", property_get),
+    BUS_PROPERTY_CHANGING("NextRetryTimestamp", "t", property_get),
     SD_BUS_VTABLE_END,
 };
 
@@ -114,9 +117,9 @@ static void peer_unobserve(BusManager *m, unsigned id)
 
 /* Every property that can change: cheaper to send them all than to track
  * which changed. */
-static const char *const changing[] = {"State",         "Features",  "ProtocolFeatures",
-                                       "SharedObjects", "Pid",       "Uid",
-                                       "ExportedCount", "LastError", NULL};
+static const char *const changing[] = {
+    "State", "Features",      "ProtocolFeatures", "SharedObjects",      "Pid",
+    "Uid",   "ExportedCount", "LastError",        "NextRetryTimestamp", NULL};
 
 const BusSubtreeOps bus_peer_ops = {
     .prefix = BUS_PEER_PREFIX,

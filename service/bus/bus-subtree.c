@@ -107,9 +107,11 @@ static int emit(BusSubtree *st, BusSubtreeEvent ev, const char *path, const void
                 return sd_bus_emit_properties_changed_strv(m->bus, path, ops->interface,
                                                            (char **) ops->changing);
         /* Deferred: the count changes after these signals. */
-        r = bus_manager_note_changed(m, ops->count);
-        if (r < 0)
-                return r;
+        if (ops->count) {
+                r = bus_manager_note_changed(m, ops->count);
+                if (r < 0)
+                        return r;
+        }
         if (ev == BUS_SUBTREE_ADDED) {
                 if (ops->emit_manager_signal) {
                         r = ops->emit_manager_signal(m, ev, path, object);

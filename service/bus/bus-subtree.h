@@ -2,9 +2,10 @@
 #pragma once
 
 /* The manager's children: one interface on every path below a prefix, an
- * Object per table entry, a Peer per connection, a Device per DRM node
- * (bus-object.c, bus-peer.c, bus-device.c). Each of those describes its
- * collection in a BusSubtreeOps; this does the rest for all three: the
+ * Object per table entry, a Peer per connection, a Listener per listening
+ * socket, a Device per DRM node (bus-object.c, bus-peer.c, bus-listener.c,
+ * bus-device.c). Each of those describes its collection in a
+ * BusSubtreeOps; this does the rest for all of them: the
  * fallback vtable (whose find callback maps a path to its object) and the
  * node enumerator listing the paths (introspection, GetManagedObjects), the
  * observer on the collection, and the signals that announce an object as
@@ -41,7 +42,7 @@ typedef struct {
         unsigned (*observe)(BusManager *m, BusSubtree *st);
         void (*unobserve)(BusManager *m, unsigned id);
         /* The manager property that counts the objects: it changes with
-         * every ADDED and REMOVED, after their signals. */
+         * every ADDED and REMOVED, after their signals. 0: none does. */
         BusManagerChange count;
         /* The properties a CHANGED announces, NULL-terminated; NULL when the
          * objects do not change. */

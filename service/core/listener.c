@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Listening sockets (--accept for back-ends, --serve for VMMs): binding
- * them, accepting connections as peers, refusing uids not on the socket's
+/* Listening sockets (--accept for back-ends, --serve for VMMs, AddPeer):
+ * binding them, the list of listeners with their observers and properties,
+ * accepting connections as peers, refusing uids not on the socket's
  * allow-list and connections over MaxPeers, and pausing accept while the
  * process is out of fds. */
 
@@ -12,18 +13,30 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "enum-name.h"
 #include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
+#include "socket-util.h"
 
 #define ACCEPT_PAUSE_USEC (200 * 1000)
 
 struct Listener {
         Service *service;
-        char *path;
-        Role role;          /* of the peers it accepts */
-        ServeOptions serve; /* ROLE_BACKEND: what the bridge presents */
+        uint64_t id;             /* never reused in the process */
+        char *path;              /* as given: what is bound and unlinked */
+        char *normalised;        /* absolute, lexically normalised: to compare */
+        dev_t dev;               /* the socket file bound, to compare */
+        ino_t ino;               /* (with dev) */
+        uid_t owner;             /* who asked for it */
+        gid_t group;             /* the socket file's, as created */
+        mode_t mode;             /* its permission bits, as created */
+        uint64_t accepted_count; /* connections made peers */
+        uint64_t created_usec;   /* CLOCK_REALTIME */
+        Role role;               /* of the peers it accepts */
+        ServeOptions serve;      /* ROLE_BACKEND: what the bridge presents */
         int fd;
+        SocketFile file; /* what to unlink, if it is still there */
         sd_event_source *io;
         sd_event_source *resume; /* accept paused: out of fds */
         bool starved;            /* logged the shortage, not yet recovered */
@@ -39,13 +52,16 @@ void listener_free(Listener *l)
         sd_event_source_disable_unref(l->resume);
         if (l->fd >= 0) {
                 close(l->fd);
-                unlink(l->path);
+                (void) socket_unlink_if_same(l->path, &l->file);
         }
         g_free(l->path);
+        g_free(l->normalised);
         g_free(l);
 }
 
 DEFINE_FREEP(Listener, listener_free);
+
+static void service_notify_listener(Service *s, Listener *l, ListenerEvent ev);
 
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
 {
@@ -166,52 +182,72 @@ static int listener_on_accept(sd_event_source *src, int fd, uint32_t revents, vo
         p = peer_new(s, l->role, l->path, "on ");
         p->serve = l->serve;
         peer_start(p, g_steal_fd(&cfd));
+        l->accepted_count++;
+        service_notify_listener(s, l, LISTENER_EVENT_CHANGED);
         return 0;
 }
 
 int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n)
 {
+        Listener *l = service_find_listener_by_path(s, path);
+
         if (n > SERVICE_MAX_ALLOWED_UIDS)
                 return -E2BIG;
-        for (guint i = 0; i < s->listeners->len; i++) {
-                Listener *l = g_ptr_array_index(s->listeners, i);
-
-                if (g_strcmp0(l->path, path) != 0)
-                        continue;
-                memcpy(l->allowed_uids, uids, n * sizeof(uid_t));
-                l->n_allowed_uids = n;
-                return 0;
-        }
-        return -ENOENT;
+        if (!l)
+                return -ENOENT;
+        memcpy(l->allowed_uids, uids, n * sizeof(uid_t));
+        l->n_allowed_uids = n;
+        return 0;
 }
 
 /* ---- listening ---- */
 
-static int service_listen(Service *s, const char *path, Role role, const ServeOptions *opts)
+/* What the socket file is, as created: the file to compare other paths
+ * with, and its group and mode for the D-Bus object. */
+static int listener_stat_socket(Listener *l)
+{
+        struct stat st;
+
+        if (stat(l->path, &st) < 0)
+                return log_error_errno(-errno, "Failed to stat the new socket %s: %m", l->path);
+        l->dev = st.st_dev;
+        l->ino = st.st_ino;
+        l->group = st.st_gid;
+        l->mode = st.st_mode & 07777;
+        return 0;
+}
+
+int service_add_listener(Service *s, const char *path, Role role, const ServeOptions *opts,
+                         uid_t owner, Listener **ret)
 {
         _cleanup_(listener_freep) Listener *l = NULL;
+        const SocketAccess access = {s->config.socket_mode, s->config.socket_uid,
+                                     s->config.socket_gid};
         _cleanup_close_ int fd = -1;
-        struct sockaddr_un sa;
-        socklen_t len;
+        SocketFile file;
+        Listener *added;
         int r;
 
-        r = unix_address(path, &sa, &len);
-        if (r < 0)
+        if (opts && (opts->queues < 1 || opts->queues > 64))
+                return -EINVAL;
+        /* Before anything touches the file: it may be our own socket. */
+        if (service_find_listener_by_path(s, path))
+                return log_warning_errno(-EEXIST, "cannot listen on %s: already listening there",
+                                         path);
+        r = socket_listen_at(path, &access, &fd, &file);
+        if (r < 0) { /* the log escapes the path */
+                log_error("cannot listen on %s: %s", path, socket_error_to_string(r));
                 return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return log_error_errno(-errno, "socket for %s: %m", path);
-        (void) unlink(path); /* a stale socket of an earlier run */
-        if (bind(fd, (struct sockaddr *) &sa, len) < 0 || chmod(path, s->config.socket_mode) < 0 ||
-            ((s->config.socket_uid != (uid_t) -1 || s->config.socket_gid != (gid_t) -1) &&
-             chown(path, s->config.socket_uid, s->config.socket_gid) < 0) ||
-            listen(fd, 64) < 0)
-                return log_error_errno(-errno, "cannot listen on %s: %m", path);
+        }
 
         l = g_new0(Listener, 1);
         l->service = s;
         l->path = g_strdup(path);
         l->fd = g_steal_fd(&fd); /* from here on, freeing l unlinks path */
+        l->normalised = g_canonicalize_filename(path, NULL);
+        l->owner = owner;
+        l->created_usec = g_get_real_time();
+        l->file = file;
         l->role = role;
         l->n_allowed_uids = s->config.n_allowed_uids;
         memcpy(l->allowed_uids, s->config.allowed_uids, sizeof(l->allowed_uids));
@@ -219,9 +255,13 @@ static int service_listen(Service *s, const char *path, Role role, const ServeOp
                 l->serve = *opts;
         else
                 serve_options_init(&l->serve, &s->config);
+        r = listener_stat_socket(l);
+        if (r < 0)
+                return r;
         r = sd_event_add_io(s->event, &l->io, l->fd, EPOLLIN, listener_on_accept, l);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch %s: %m", path);
+        l->id = s->next_listener_id++;
         if (role == ROLE_FRONTEND)
                 log_info("listening for back-ends on %s", path);
         else
@@ -229,23 +269,142 @@ static int service_listen(Service *s, const char *path, Role role, const ServeOp
                          "REPLY_ACK %s)",
                          path, l->serve.device_id, l->serve.queues,
                          l->serve.reply_ack ? "offered" : "not offered");
-        g_ptr_array_add(s->listeners, g_steal_pointer(&l));
+        added = g_steal_pointer(&l);
+        g_ptr_array_add(s->listeners, added);
+        service_notify_listener(s, added, LISTENER_EVENT_NEW);
+        if (ret)
+                *ret = added;
         return 0;
 }
 
 int service_listen_backends(Service *s, const char *path)
 {
-        return service_listen(s, path, ROLE_FRONTEND, NULL);
+        return service_add_listener(s, path, ROLE_FRONTEND, NULL, 0, NULL);
 }
 
 int service_listen_frontends(Service *s, const char *path)
 {
-        return service_listen(s, path, ROLE_BACKEND, NULL);
+        return service_add_listener(s, path, ROLE_BACKEND, NULL, 0, NULL);
 }
 
 int service_listen_frontends_with(Service *s, const char *path, const ServeOptions *opts)
 {
-        if (opts->queues < 1 || opts->queues > 64)
-                return -EINVAL;
-        return service_listen(s, path, ROLE_BACKEND, opts);
+        return service_add_listener(s, path, ROLE_BACKEND, opts, 0, NULL);
 }
+
+/* ---- the list and its observers ---- */
+
+unsigned service_n_listeners(Service *s)
+{
+        return s->listeners->len;
+}
+
+void service_foreach_listener(Service *s, bool (*fn)(Listener *l, void *userdata), void *userdata)
+{
+        for (guint i = 0; i < s->listeners->len; i++)
+                if (!fn(g_ptr_array_index(s->listeners, i), userdata))
+                        return;
+}
+
+Listener *service_find_listener(Service *s, uint64_t id)
+{
+        for (guint i = 0; i < s->listeners->len; i++) {
+                Listener *l = g_ptr_array_index(s->listeners, i);
+
+                if (l->id == id)
+                        return l;
+        }
+        return NULL;
+}
+
+Listener *service_find_listener_by_path(Service *s, const char *path)
+{
+        g_autofree char *normalised = g_canonicalize_filename(path, NULL);
+        struct stat st;
+        bool exists = stat(path, &st) == 0;
+
+        for (guint i = 0; i < s->listeners->len; i++) {
+                Listener *l = g_ptr_array_index(s->listeners, i);
+
+                if (strcmp(l->normalised, normalised) == 0 ||
+                    (exists && st.st_dev == l->dev && st.st_ino == l->ino))
+                        return l;
+        }
+        return NULL;
+}
+
+void service_remove_listener(Service *s, Listener *l)
+{
+        log_info("closing the listening socket %s", l->path);
+        g_ptr_array_remove(s->listeners, l);
+        service_notify_listener(s, l, LISTENER_EVENT_GONE);
+        listener_free(l);
+}
+
+unsigned service_add_listener_observer(Service *s, ListenerObserverFn fn, void *userdata)
+{
+        return observer_list_add(s->listener_observers, (ObserverFn) fn, userdata);
+}
+
+void service_remove_listener_observer(Service *s, unsigned id)
+{
+        observer_list_remove(s->listener_observers, id);
+}
+
+static void service_notify_listener(Service *s, Listener *l, ListenerEvent ev)
+{
+        ObserverIter it;
+
+        for (observer_list_begin(s->listener_observers, &it);
+             observer_list_next(s->listener_observers, &it);)
+                ((ListenerObserverFn) it.fn)(s, l, ev, it.userdata);
+        observer_list_end(s->listener_observers);
+}
+
+/* ---- properties ---- */
+
+uint64_t listener_get_id(const Listener *l)
+{
+        return l->id;
+}
+
+const char *listener_get_path(const Listener *l)
+{
+        return l->path;
+}
+
+Role listener_get_role(const Listener *l)
+{
+        return l->role;
+}
+
+uid_t listener_get_owner(const Listener *l)
+{
+        return l->owner;
+}
+
+gid_t listener_get_group(const Listener *l)
+{
+        return l->group;
+}
+
+mode_t listener_get_mode(const Listener *l)
+{
+        return l->mode;
+}
+
+uint64_t listener_get_accepted_count(const Listener *l)
+{
+        return l->accepted_count;
+}
+
+uint64_t listener_get_created_usec(const Listener *l)
+{
+        return l->created_usec;
+}
+
+static const char *const listener_role_names[] = {
+    [ROLE_FRONTEND] = "accept",
+    [ROLE_BACKEND] = "serve",
+};
+DEFINE_ENUM_TO_STRING(listener_role, Role);

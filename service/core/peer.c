@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -73,7 +74,9 @@ void peer_start(Peer *p, int fd)
         int r;
 
         peer_read_credentials(p, fd);
-        log_info("%s: connected (pid %d, uid %d)", p->name, (int) p->pid, (int) p->uid);
+        /* A back-end that keeps hanging up in the handshake is logged once. */
+        log_internal(p->broke_unready ? LOG_DEBUG : LOG_INFO, 0, "%s: connected (pid %d, uid %d)",
+                     p->name, (int) p->pid, (int) p->uid);
         r = p->role == ROLE_FRONTEND ? hub_peer_start(p, fd) : bridge_peer_start(p, fd);
         if (r < 0) {
                 close(fd);
@@ -104,6 +107,13 @@ void peer_set_state(Peer *p, PeerState state)
         if (p->state == state)
                 return;
         p->state = state;
+        /* Only a completed handshake proves the back-end works: a peer that
+         * accepts and hangs up keeps backing off. */
+        if (state == PEER_STATE_READY && p->reconnect) {
+                p->backoff_usec = 0;
+                p->broke_unready = false;
+                p->last_error[0] = 0;
+        }
         service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
 }
 
@@ -136,51 +146,89 @@ static void peer_disconnect(Peer *p)
 
 /* ---- reconnecting (--connect) ---- */
 
-static int peer_schedule_retry(Peer *p);
+/* What a back-end that starts or restarts leaves at its path: nothing yet
+ * (ENOENT), a stale socket of its last run (ECONNREFUSED), a full backlog
+ * (EAGAIN). Any other connect() error (a file that is no socket, a file in
+ * the path, a datagram socket, a path the service may not reach) is the
+ * path's fault and fails AddPeer and --connect at once. A peer that exists
+ * retries whatever the error: it was asked for, and LastError tells why it
+ * waits. */
+static bool connect_error_is_transient(int error)
+{
+        return error == -ENOENT || error == -ECONNREFUSED || error == -EAGAIN;
+}
 
-/* Connects to the back-end's socket, or arms a retry while nobody listens
- * there. Fails on any other error, or when the retry cannot be armed. */
-static int peer_connect_now(Peer *p)
+/* path and other name one socket: the same path once normalised ("//",
+ * "/./", "/../"), or the same inode (st: path's, NULL when it does not
+ * exist) through a symlink or a hard link. As listener.c tells sockets
+ * apart. */
+static bool same_socket_file(const char *path, const struct stat *st, const char *other)
+{
+        g_autofree char *a = g_canonicalize_filename(path, NULL);
+        g_autofree char *b = g_canonicalize_filename(other, NULL);
+        struct stat ost;
+
+        if (strcmp(a, b) == 0)
+                return true;
+        return st && stat(other, &ost) == 0 && ost.st_dev == st->st_dev && ost.st_ino == st->st_ino;
+}
+
+static bool service_connects_to(Service *s, const char *path)
+{
+        struct stat st;
+        bool exists = stat(path, &st) == 0;
+
+        for (GList *l = s->peers.head; l; l = l->next) {
+                Peer *p = l->data;
+
+                if (p->reconnect && same_socket_file(path, exists ? &st : NULL, p->socket_path))
+                        return true;
+        }
+        return false;
+}
+
+/* One connect() to the back-end at path: the connected socket, or -errno:
+ * connect()'s, -ENOTSOCK for a file that is not a socket (connect() says
+ * ECONNREFUSED there, as for a stale socket), -EEXIST for one of the
+ * service's own listening sockets. */
+static int connect_backend_socket(Service *s, const char *path, int *ret_fd)
 {
         _cleanup_close_ int fd = -1;
         struct sockaddr_un sa;
+        struct stat st;
         socklen_t len;
         int r;
 
-        r = unix_address(p->socket_path, &sa, &len);
+        r = unix_address(path, &sa, &len);
         if (r < 0)
                 return r;
+        /* A peer there would be the service talking to itself. */
+        if (service_find_listener_by_path(s, path))
+                return -EEXIST;
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
-                return log_error_errno(-errno, "%s: Failed to create a socket: %m", p->name);
+                return -errno;
         if (connect(fd, (struct sockaddr *) &sa, len) < 0) {
                 r = -errno;
-                if (r == -ENOENT || r == -ECONNREFUSED || r == -EAGAIN) {
-                        log_debug("%s: not there yet (%s), retrying", p->name, strerror(-r));
-                        return peer_schedule_retry(p);
-                }
-                return log_error_errno(r, "%s: connect failed: %m", p->name);
+                if (r == -ECONNREFUSED && stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+                        return -ENOTSOCK;
+                return r;
         }
-        p->backoff_usec = 0;
-        peer_start(p, g_steal_fd(&fd));
+        *ret_fd = g_steal_fd(&fd);
         return 0;
 }
 
-static int peer_on_retry(sd_event_source *src, uint64_t usec, void *userdata)
+static const char *connect_error_text(int error)
 {
-        Peer *p = userdata;
-        int r;
-
-        p->retry = sd_event_source_disable_unref(p->retry);
-        r = peer_connect_now(p);
-        if (r < 0) /* no retry armed: it would wait for ever */
-                service_close_peer(p->service, p, "connect failed");
-        return 0;
+        return error == -EEXIST ? "the service's own listening socket" : strerror(-error);
 }
 
-static int peer_schedule_retry(Peer *p)
+static int peer_on_retry(sd_event_source *src, uint64_t usec, void *userdata);
+
+/* Arms the next attempt, waiting twice as long as the last time. */
+static int peer_arm_retry(Peer *p)
 {
-        uint64_t now;
+        uint64_t now, now_realtime;
         int r;
 
         p->backoff_usec = p->backoff_usec ? MIN(p->backoff_usec * 2, CONNECT_BACKOFF_MAX_USEC)
@@ -189,31 +237,99 @@ static int peer_schedule_retry(Peer *p)
         r = sd_event_now(p->service->event, CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to read the clock for a retry: %m", p->name);
+        r = sd_event_now(p->service->event, CLOCK_REALTIME, &now_realtime);
+        if (r < 0)
+                return log_error_errno(r, "%s: Failed to read the clock for a retry: %m", p->name);
         r = sd_event_add_time(p->service->event, &p->retry, CLOCK_MONOTONIC, now + p->backoff_usec,
                               0, peer_on_retry, p);
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to arm a retry: %m", p->name);
+        p->next_retry_usec = now_realtime + p->backoff_usec;
+        return 0;
+}
+
+/* A reconnecting peer without a connection waits for its next attempt:
+ * state "waiting", why in LastError, when in NextRetryTimestamp. A reason
+ * is logged at level when it is new, at debug while it repeats. Fails only
+ * when the retry cannot be armed (the caller closes the peer). */
+static int peer_wait(Peer *p, int level, const char *why)
+{
+        bool repeated = strcmp(p->last_error, why) == 0;
+        int r;
+
+        r = peer_arm_retry(p);
+        if (r < 0)
+                return r;
+        log_internal(repeated ? LOG_DEBUG : level, 0, "%s: %s; retrying in %llu ms", p->name, why,
+                     (unsigned long long) (p->backoff_usec / 1000));
+        g_strlcpy(p->last_error, why, sizeof(p->last_error));
+        p->state = PEER_STATE_WAITING;
+        service_notify_peer(p->service, p, PEER_EVENT_CHANGED);
+        return 0;
+}
+
+static int peer_on_retry(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        Peer *p = userdata;
+        _cleanup_close_ int fd = -1;
+        g_autofree char *why = NULL;
+        int r;
+
+        p->retry = sd_event_source_disable_unref(p->retry);
+        p->next_retry_usec = 0;
+        r = connect_backend_socket(p->service, p->socket_path, &fd);
+        if (r >= 0) {
+                peer_start(p, g_steal_fd(&fd));
+                return 0;
+        }
+        why = g_strdup_printf("connect: %s", connect_error_text(r));
+        r = peer_wait(p, LOG_WARNING, why);
+        if (r < 0) /* no retry armed: it would wait for ever */
+                service_close_peer(p->service, p, "cannot retry");
         return 0;
 }
 
 int service_connect_backend(Service *s, const char *path, Peer **ret)
 {
+        _cleanup_close_ int fd = -1;
+        g_autofree char *why = NULL;
         struct sockaddr_un sa;
         socklen_t len;
         Peer *p;
         int r;
 
-        r = unix_address(path, &sa, &len);
+        if (path[0] != '/')
+                return log_error_errno(-EINVAL, "Cannot connect to %s: not an absolute path: %m",
+                                       path);
+        r = unix_address(path, &sa, &len); /* logs why not */
         if (r < 0)
                 return r;
+        if (service_connects_to(s, path)) {
+                log_error("Cannot connect to %s: a peer already connects to that socket", path);
+                return -EEXIST;
+        }
         if (service_peers_at_limit(s))
-                return -EUSERS;
+                return log_warning_errno(-EUSERS, "Cannot connect to %s: MaxPeers=%u reached: %m",
+                                         path, s->config.max_peers);
+        r = connect_backend_socket(s, path, &fd);
+        if (r == -EEXIST) {
+                log_error("Cannot connect to %s: it is the service's own listening socket", path);
+                return r;
+        }
+        if (r < 0 && !connect_error_is_transient(r))
+                return log_error_errno(r, "Cannot connect to %s: %m", path);
+
         p = peer_new(s, ROLE_FRONTEND, path, "");
         p->reconnect = true;
-        r = peer_connect_now(p);
-        if (r < 0) {
-                service_close_peer(s, p, "connect failed");
-                return r;
+        if (r >= 0)
+                peer_start(p, g_steal_fd(&fd));
+        else {
+                why = g_strdup_printf("connect: %s", connect_error_text(r));
+                r = peer_wait(p, LOG_WARNING, why);
+                if (r < 0) {
+                        service_close_peer(s, p, "cannot retry");
+                        return r;
+                }
         }
         if (ret)
                 *ret = p;
@@ -229,23 +345,24 @@ void peer_fail(Peer *p, const char *reason)
 
 void peer_fail_errno(Peer *p, int error, const char *reason)
 {
+        /* A peer that hangs up is leaving, not misbehaving. */
+        int level = error == -EPIPE ? LOG_INFO : LOG_WARNING;
+
         if (p->state == PEER_STATE_CLOSED)
                 return;
-        /* A peer that hangs up is leaving, not misbehaving. */
-        log_internal(error == -EPIPE ? LOG_INFO : LOG_WARNING, 0, "%s: %s; disconnecting", p->name,
-                     reason);
+        if (p->reconnect) {
+                p->broke_unready = p->state != PEER_STATE_READY;
+                peer_disconnect(p);
+                if (p->state == PEER_STATE_CLOSED) /* an observer closed it */
+                        return;
+                if (peer_wait(p, level, reason) >= 0)
+                        return;
+                reason = "cannot retry"; /* or it would stay "waiting" for ever */
+        } else
+                log_internal(level, 0, "%s: %s; disconnecting", p->name, reason);
         peer_set_error(p, "%s", reason);
         if (p->state == PEER_STATE_CLOSED) /* an observer closed it */
                 return;
-        if (p->reconnect) {
-                peer_disconnect(p);
-                peer_set_state(p, PEER_STATE_CONNECTING);
-                if (p->state == PEER_STATE_CLOSED)
-                        return;
-                if (peer_schedule_retry(p) >= 0)
-                        return;
-                reason = "cannot retry"; /* or it would stay "connecting" for ever */
-        }
         service_close_peer(p->service, p, reason);
 }
 
@@ -379,6 +496,11 @@ const char *peer_last_error(const Peer *p)
         return p->last_error;
 }
 
+uint64_t peer_next_retry_usec(const Peer *p)
+{
+        return p->next_retry_usec;
+}
+
 ShareOwner *peer_owner(Peer *p)
 {
         return &p->owner;
@@ -391,9 +513,8 @@ static const char *const role_remote_names[] = {
 DEFINE_ENUM_TO_STRING(role_remote, Role);
 
 static const char *const peer_state_names[] = {
-    [PEER_STATE_CONNECTING] = "connecting",
-    [PEER_STATE_NEGOTIATING] = "negotiating",
-    [PEER_STATE_READY] = "ready",
+    [PEER_STATE_CONNECTING] = "connecting",   [PEER_STATE_WAITING] = "waiting",
+    [PEER_STATE_NEGOTIATING] = "negotiating", [PEER_STATE_READY] = "ready",
     [PEER_STATE_CLOSED] = "closed",
 };
 DEFINE_ENUM_TO_STRING(peer_state, PeerState);

@@ -6,8 +6,8 @@
  *   service.c   defaults, the Service's life, its accessors, peer observers
  *   peer.c      a peer's life: credentials, start, failure, reconnect
  *               backoff, closing and freeing; the peer list and accessors
- *   listener.c  listening sockets: accept, uid allow-lists, pausing when
- *               out of fds
+ *   listener.c  listening sockets: the listener list, its observers and
+ *               accessors, accept, uid allow-lists, pausing when out of fds
  *   lookup.c    service_lookup() routing (table, exporting back-end, or the
  *               bridge's upstream walk) and a peer's request waiting on one
  *   hub.c       the hub's side of a back-end (we are its front-end): glue
@@ -27,8 +27,6 @@
 #include "observer-list.h"
 #include "service.h"
 #include "vu-endpoint.h"
-
-typedef struct Listener Listener;
 
 /* A request of a peer waiting for service_lookup(). peer is cleared when the
  * peer goes away first, so a late answer only closes its fd. */
@@ -63,15 +61,19 @@ struct Peer {
         unsigned pending_gets; /* GET_SHARED_OBJECT outstanding to it */
 
         sd_event_source *retry;
-        uint64_t backoff_usec;
+        uint64_t backoff_usec;    /* the last wait; 0 again once a handshake completes */
+        uint64_t next_retry_usec; /* CLOCK_REALTIME of the armed retry, 0 when none */
+        bool broke_unready;       /* its last connection broke before the handshake ended */
 };
 
 struct Service {
         sd_event *event;
         ServiceConfig config;
         ShareTable *table;
-        GPtrArray *listeners; /* Listener* */
-        GQueue peers;         /* Peer*, creation order */
+        GPtrArray *listeners; /* Listener*, creation order */
+        uint64_t next_listener_id;
+        ObserverList *listener_observers; /* ListenerObserverFn */
+        GQueue peers;                     /* Peer*, creation order */
         /* Closed Peer*, freed by reap (a defer source) once the callbacks
          * that closed them have returned to the loop (peer.c says why). */
         GQueue closing;
@@ -105,6 +107,7 @@ void peer_fail(Peer *p, const char *reason);
 void peer_fail_errno(Peer *p, int error, const char *reason);
 
 /* listener.c */
+/* Closes and unlinks, without telling observers (service_free). */
 void listener_free(Listener *l);
 /* The address of the unix socket at path; logs and fails when path is
  * empty or too long for one. */

@@ -8,6 +8,8 @@
 
 void service_config_init_defaults(ServiceConfig *c)
 {
+        static const char *const socket_directories[] = {SERVICE_RUNTIME_DIRECTORY, NULL};
+
         *c = (ServiceConfig){
             .lookup_timeout_usec = 1000 * 1000,
             .reply_timeout_usec = 5 * 1000 * 1000,
@@ -23,6 +25,7 @@ void service_config_init_defaults(ServiceConfig *c)
             .socket_mode = 0660,
             .socket_uid = (uid_t) -1,
             .socket_gid = (gid_t) -1,
+            .socket_directories = socket_directories,
         };
 }
 
@@ -70,11 +73,15 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
                 s->config = *cfg;
         else
                 service_config_init_defaults(&s->config);
+        s->config.socket_directories =
+            (const char *const *) g_strdupv((char **) s->config.socket_directories);
         s->table = share_table_new();
         s->listeners = g_ptr_array_new();
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
         s->peer_observers = observer_list_new();
+        s->listener_observers = observer_list_new();
         s->next_peer_id = 1;
+        s->next_listener_id = 1;
         s->table_observer = share_table_add_observer(s->table, service_on_table_event, s);
 
         /* Armed (one shot) whenever a peer closes. */
@@ -106,6 +113,8 @@ void service_free(Service *s)
         share_table_free(s->table);
         g_hash_table_destroy(s->peers_by_id);
         observer_list_free(s->peer_observers);
+        observer_list_free(s->listener_observers);
+        g_strfreev((char **) s->config.socket_directories);
         g_free(s);
 }
 

@@ -20,6 +20,7 @@
 
 typedef struct Service Service;
 typedef struct Peer Peer;
+typedef struct Listener Listener;
 
 /* What *we* are on a connection (docs/hacking.md, "Vocabulary"). */
 typedef enum {
@@ -28,7 +29,8 @@ typedef enum {
 } Role;
 
 typedef enum {
-        PEER_STATE_CONNECTING,
+        PEER_STATE_CONNECTING, /* created, not yet on a socket */
+        PEER_STATE_WAITING,    /* a --connect peer without a connection, a retry armed */
         PEER_STATE_NEGOTIATING,
         PEER_STATE_READY,
         PEER_STATE_CLOSED,
@@ -42,7 +44,18 @@ typedef enum {
 
 typedef void (*PeerObserverFn)(Service *s, Peer *p, PeerEvent ev, void *userdata);
 
+typedef enum {
+        LISTENER_EVENT_NEW,     /* listening */
+        LISTENER_EVENT_CHANGED, /* AcceptedCount grew */
+        LISTENER_EVENT_GONE,    /* removed; freed once the observers return */
+} ListenerEvent;
+
+typedef void (*ListenerObserverFn)(Service *s, Listener *l, ListenerEvent ev, void *userdata);
+
 #define SERVICE_MAX_ALLOWED_UIDS 64
+
+/* Where sockets go by default: systemd's RuntimeDirectory=vhost-share. */
+#define SERVICE_RUNTIME_DIRECTORY "/run/vhost-share"
 
 typedef struct {
         uint64_t lookup_timeout_usec;          /* GET_SHARED_OBJECT deadline, default 1 s */
@@ -59,6 +72,10 @@ typedef struct {
         mode_t socket_mode;           /* listening sockets, default 0660 */
         uid_t socket_uid;             /* their owner, (uid_t) -1: the service's */
         gid_t socket_gid;             /* their group, (gid_t) -1: the service's */
+        /* Where the privileged group's members may put listening sockets
+         * (NULL-terminated; default SERVICE_RUNTIME_DIRECTORY). Borrowed by
+         * the config; the service keeps a copy. */
+        const char *const *socket_directories;
         /* Uids (SO_PEERCRED) a listening socket accepts; none: anyone who
          * can open the socket file. Per socket: service_set_allowed_uids. */
         unsigned n_allowed_uids;
@@ -96,18 +113,66 @@ const ServiceConfig *service_config(Service *s);
 unsigned service_add_peer_observer(Service *s, PeerObserverFn fn, void *userdata);
 void service_remove_peer_observer(Service *s, unsigned id);
 
-/* Front-end role: connect to a back-end listening at path (retrying with
- * backoff while it is not there, and after it breaks; a peer whose retry
- * cannot be armed is closed), or listen at path for back-ends. */
+/* Front-end role: connect to a back-end listening at path, or listen at
+ * path for back-ends. A connect peer waits (PEER_STATE_WAITING, the reason
+ * in its last error) while nobody listens there (-ENOENT, -ECONNREFUSED,
+ * -EAGAIN) and after its connection breaks, retrying with a backoff that
+ * grows until a handshake completes; a peer whose retry cannot be armed is
+ * closed. Fails without a peer: -EINVAL path not absolute, -ENAMETOOLONG,
+ * -EEXIST a connect peer has the same socket or it is one of the service's
+ * listening sockets, -EUSERS at MaxPeers, -ENOTSOCK not a socket, and
+ * connect()'s other errors (-ENOTDIR, -EPROTOTYPE, -EACCES ...). */
 int service_connect_backend(Service *s, const char *path, Peer **ret);
+
+/* Listening sockets. Each is a Listener with an id (never reused in the
+ * process), until service_remove_listener() or service_free() closes it
+ * and unlinks its socket file. listener.c. */
+
+/* Listens at path for peers of role: ROLE_FRONTEND for back-ends
+ * ("accept"), ROLE_BACKEND for a VMM front-end ("serve", presenting opts,
+ * or the service's defaults when NULL), on behalf of owner (the uid that
+ * asked; 0 for the command line and the configuration). -EEXIST when a
+ * listener has that socket already (service_find_listener_by_path()),
+ * -EINVAL for opts out of range; socket errors as -errno. ret may be NULL. */
+int service_add_listener(Service *s, const char *path, Role role, const ServeOptions *opts,
+                         uid_t owner, Listener **ret);
+/* service_add_listener() for the command line and the configuration. */
 int service_listen_backends(Service *s, const char *path);
-/* Back-end role: listen at path for a front-end (a VMM), presenting the
- * service's defaults or opts. */
 int service_listen_frontends(Service *s, const char *path);
 int service_listen_frontends_with(Service *s, const char *path, const ServeOptions *opts);
 /* Replaces the uid allow-list of the listening socket at path (n == 0:
  * anyone). -ENOENT when nothing listens there, -E2BIG over the maximum. */
 int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n);
+
+/* Listeners, in creation order. */
+unsigned service_n_listeners(Service *s);
+void service_foreach_listener(Service *s, bool (*fn)(Listener *l, void *userdata), void *userdata);
+Listener *service_find_listener(Service *s, uint64_t id);
+/* The listener whose socket is path: the same name once both are made
+ * absolute and normalised (no "//", ".", ".."; symlinks are not
+ * followed), or the same file (device and inode). NULL when none. */
+Listener *service_find_listener_by_path(Service *s, const char *path);
+/* Closes the socket and unlinks its file; observers hear GONE. The peers it
+ * accepted stay. */
+void service_remove_listener(Service *s, Listener *l);
+/* Observers are called in the order added, as the peers' are. Returns an
+ * id, never 0. A listener observer must not remove listeners. */
+unsigned service_add_listener_observer(Service *s, ListenerObserverFn fn, void *userdata);
+void service_remove_listener_observer(Service *s, unsigned id);
+
+/* Listener properties, fixed at creation but for the count. */
+uint64_t listener_get_id(const Listener *l);
+const char *listener_get_path(const Listener *l); /* as given to service_add_listener() */
+Role listener_get_role(const Listener *l);        /* of the peers it accepts */
+uid_t listener_get_owner(const Listener *l);
+gid_t listener_get_group(const Listener *l);             /* of the socket file, as created */
+mode_t listener_get_mode(const Listener *l);             /* permission bits, as created */
+uint64_t listener_get_accepted_count(const Listener *l); /* connections made peers */
+uint64_t listener_get_created_usec(const Listener *l);   /* CLOCK_REALTIME */
+/* What a listener does, as AddPeer names it: ROLE_FRONTEND -> "accept",
+ * ROLE_BACKEND -> "serve". */
+const char *listener_role_to_string(Role r);
+
 /* Makes fd, an already connected socket, a peer of role (as if accepted on
  * a listener; label names it in logs). For embedding, tests and fuzzers.
  * fd taken on success; -EUSERS at the peer cap, and fd is still the
@@ -134,12 +199,13 @@ pid_t peer_pid(const Peer *p);                  /* SO_PEERCRED, 0 unknown */
 uid_t peer_uid(const Peer *p);                  /* SO_PEERCRED, (uid_t)-1 unknown */
 unsigned peer_exported_count(const Peer *p);    /* entries it owns, or ADDs acked upstream */
 const char *peer_last_error(const Peer *p);     /* "" when none */
+uint64_t peer_next_retry_usec(const Peer *p);   /* CLOCK_REALTIME of its next connect, 0 none */
 ShareOwner *peer_owner(Peer *p);
 /* The remote's role, as the D-Bus Role property and the logs name it:
  * ROLE_FRONTEND -> "back-end", ROLE_BACKEND -> "front-end". */
 const char *role_remote_to_string(Role r);
-const char *
-peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "closed" */
+const char *peer_state_to_string(
+    PeerState s); /* "connecting" | "waiting" | "negotiating" | "ready" | "closed" */
 
 /* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
  * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to

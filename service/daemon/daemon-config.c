@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "socket-util.h"
 
 static int invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -63,6 +64,7 @@ void daemon_config_clear(DaemonConfig *c)
         g_clear_pointer(&c->serve, g_ptr_array_unref);
         g_clear_pointer(&c->privileged_group, g_free);
         g_clear_pointer(&c->sockets, g_ptr_array_unref);
+        g_clear_pointer(&c->socket_directories, g_strfreev);
 }
 
 /* A decimal number in min..max, nothing else (no sign, no suffix). */
@@ -286,6 +288,46 @@ static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
         return read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
 }
 
+/* SocketDirectories=: absolute paths separated by spaces; none (an empty
+ * value) lets only root place sockets. */
+static int read_socket_directories(GKeyFile *kf, DaemonConfig *c, GError **error)
+{
+        g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+        g_autofree char *v = NULL;
+        g_auto(GStrv) words = NULL;
+
+        int r;
+
+        if (!g_key_file_has_key(kf, "Service", "SocketDirectories", NULL))
+                return 0;
+        r = read_string(kf, "Service", "SocketDirectories", &v, error);
+        if (r < 0)
+                return r;
+        words = g_strsplit_set(v, " \t", -1);
+        for (char **w = words; *w; w++) {
+                size_t n = strlen(*w);
+
+                if (n == 0)
+                        continue;
+                while (n > 1 && (*w)[n - 1] == '/') /* "/run/vhost-share/" is the same */
+                        (*w)[--n] = '\0';
+                r = g_str_equal(*w, "/") ? 0 : socket_path_check(*w);
+                if (**w != '/' || (r < 0 && r != -ENAMETOOLONG)) {
+                        g_autofree char *shown = socket_path_escape(*w);
+
+                        return invalid(error,
+                                       "[Service] SocketDirectories: '%s' is not an absolute path "
+                                       "without control characters, '.' or '..'",
+                                       shown);
+                }
+                g_strv_builder_add(b, *w);
+        }
+        g_strfreev(c->socket_directories);
+        c->socket_directories = g_strv_builder_end(b);
+        c->service_config.socket_directories = (const char *const *) c->socket_directories;
+        return 0;
+}
+
 /* [Socket PATH] sections. One without AllowedUids= has the global list,
  * and still names a socket that must exist. */
 static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
@@ -353,6 +395,9 @@ int daemon_config_load_key_file(DaemonConfig *c, GKeyFile *kf, GError **error)
         r = read_service_section(kf, &c->service_config, error);
         if (r < 0)
                 return r;
+        r = read_socket_directories(kf, c, error);
+        if (r < 0)
+                return r;
         r = read_socket_sections(kf, c, error);
         if (r < 0)
                 return r;
@@ -369,6 +414,20 @@ int daemon_config_load_key_file(DaemonConfig *c, GKeyFile *kf, GError **error)
                 g_free(c->privileged_group);
                 c->privileged_group = g_steal_pointer(&group);
         }
+        return 0;
+}
+
+int daemon_config_default_socket_group(DaemonConfig *c)
+{
+        struct group *g;
+
+        if (c->service_config.socket_gid != (gid_t) -1 || !c->privileged_group ||
+            !*c->privileged_group)
+                return 0;
+        g = getgrnam(c->privileged_group);
+        if (!g)
+                return -ESRCH;
+        c->service_config.socket_gid = g->gr_gid;
         return 0;
 }
 

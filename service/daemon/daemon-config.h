@@ -42,6 +42,9 @@ typedef struct {
         GPtrArray *serve;       /* DaemonServeSocket*: (Serve=, --serve) */
         char *privileged_group; /* [DBus] PrivilegedGroup=: who may change the table */
         GPtrArray *sockets;     /* DaemonSocketSection*: [Socket PATH] */
+        /* [Service] SocketDirectories= when given; service_config's
+         * socket_directories points here then. */
+        char **socket_directories;
 } DaemonConfig;
 
 /* The defaults: ServiceConfig's, no peers, the build's privileged group. */
@@ -56,6 +59,11 @@ int daemon_config_load_file(DaemonConfig *c, const char *path, GError **error);
 /* The same for the text of a configuration file, and for a parsed one. */
 int daemon_config_load_data(DaemonConfig *c, const char *data, GError **error);
 int daemon_config_load_key_file(DaemonConfig *c, GKeyFile *kf, GError **error);
+
+/* The privileged group as the sockets' group when SocketGroup= left it
+ * unset: 0 (set, or nothing to do: no privileged group), -ESRCH when the
+ * group does not exist (the sockets keep the service's group). */
+int daemon_config_default_socket_group(DaemonConfig *c);
 
 /* Appends the socket of a serve spec to c->serve; options it does not give
  * are c->service_config's (serve_options_init). 0 or -EINVAL (error set). */

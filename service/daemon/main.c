@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -21,6 +22,7 @@
 #include "bus-setup.h"
 #include "cleanup.h"
 #include "service.h"
+#include "socket-util.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/vhost-share/vhost-shared.conf"
 
@@ -140,6 +142,9 @@ static int load_config(const CommandLine *cl, DaemonConfig *config)
         if (cl->lookup_timeout_ms > 0)
                 config->service_config.lookup_timeout_usec =
                     (uint64_t) cl->lookup_timeout_ms * 1000;
+        if (daemon_config_default_socket_group(config) < 0)
+                log_debug("Privileged group \"%s\" does not exist: sockets get the service's group",
+                          config->privileged_group);
         return 0;
 }
 
@@ -154,6 +159,36 @@ static void raise_fd_limit(void)
         }
 }
 
+/* The socket directories that are missing (by default the runtime
+ * directory, which systemd's RuntimeDirectory= may not have made). Not
+ * fatal: a socket there then fails with its own error. */
+static void create_socket_directories(const ServiceConfig *config)
+{
+        for (const char *const *d = config->socket_directories; d && *d; d++) {
+                int r = socket_directory_create(*d, 0755);
+
+                if (r > 0)
+                        log_info("created socket directory %s", *d);
+                else if (r < 0 && geteuid() == 0)
+                        log_warning("cannot create socket directory %s: %s", *d,
+                                    socket_error_to_string(r));
+                else if (r < 0)
+                        log_debug("not creating socket directory %s: %s", *d,
+                                  socket_error_to_string(r));
+        }
+}
+
+/* A listening socket that failed: a live one is most likely a second
+ * instance, which must stop without touching the first one's socket. */
+static int listen_failed(const char *path, int r)
+{
+        if (r == -EADDRINUSE)
+                log_error("%s: another service listens there (is vhost-shared already running?); "
+                          "not starting",
+                          path);
+        return r;
+}
+
 /* Listens and connects as config says. The service_* calls log the socket
  * errors they meet; only what is the configuration's fault is logged here. */
 static int start_peers(Service *s, const DaemonConfig *config)
@@ -161,16 +196,18 @@ static int start_peers(Service *s, const DaemonConfig *config)
         int r;
 
         for (guint i = 0; i < config->accept->len; i++) {
-                r = service_listen_backends(s, g_ptr_array_index(config->accept, i));
+                const char *path = g_ptr_array_index(config->accept, i);
+
+                r = service_listen_backends(s, path);
                 if (r < 0)
-                        return r;
+                        return listen_failed(path, r);
         }
         for (guint i = 0; i < config->serve->len; i++) {
                 const DaemonServeSocket *serve = g_ptr_array_index(config->serve, i);
 
                 r = service_listen_frontends_with(s, serve->path, &serve->options);
                 if (r < 0)
-                        return r;
+                        return listen_failed(serve->path, r);
         }
         for (guint i = 0; i < config->connect->len; i++) {
                 r = service_connect_backend(s, g_ptr_array_index(config->connect, i), NULL);
@@ -226,6 +263,9 @@ static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLi
         r = service_new(ev, &config->service_config, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the service: %m");
+        /* Sockets first, then the bus name: a second instance stops at its
+         * first live socket, before it could disturb anything. */
+        create_socket_directories(&config->service_config);
         r = start_peers(s, config);
         if (r >= 0 && !cl->no_bus) {
                 BusKind kind = cl->session       ? BUS_KIND_SESSION
@@ -260,8 +300,8 @@ static int run(const CommandLine *cl)
                 return r;
 
         raise_fd_limit();
-        /* Sockets are bound with the umask's mode and then chmod'ed to
-         * SocketMode=: start from nothing so no wider mode is ever visible. */
+        /* Files are created with nothing for group and others and then
+         * opened up (SocketMode=, 0755 directories): never wider meanwhile. */
         umask(0077);
         /* A peer that hangs up mid-write is an EPIPE of that write, not our end. */
         signal(SIGPIPE, SIG_IGN);

@@ -11,12 +11,14 @@
 #define BUS_OBJECT_INTERFACE "org.vhostshare.share1.Object"
 #define BUS_PEER_INTERFACE "org.vhostshare.share1.Peer"
 #define BUS_DEVICE_INTERFACE "org.vhostshare.share1.Device"
+#define BUS_LISTENER_INTERFACE "org.vhostshare.share1.Listener"
 
 /* Children of the manager: object/<32 lowercase hex digits of the UUID>,
- * peer/<decimal id>, device/<escaped sysname>. */
+ * peer/<decimal id>, listener/<decimal id>, device/<escaped sysname>. */
 #define BUS_OBJECT_PREFIX BUS_MANAGER_PATH "/object"
 #define BUS_PEER_PREFIX BUS_MANAGER_PATH "/peer"
 #define BUS_DEVICE_PREFIX BUS_MANAGER_PATH "/device"
+#define BUS_LISTENER_PREFIX BUS_MANAGER_PATH "/listener"
 
 #define BUS_ERROR_PREFIX "org.vhostshare.share1.Error."
 #define BUS_ERROR_NOT_FOUND BUS_ERROR_PREFIX "NotFound"
@@ -33,3 +35,7 @@
 #define BUS_ERROR_NO_MEMORY BUS_ERROR_PREFIX "NoMemory"
 #define BUS_ERROR_INVALID_SIZE BUS_ERROR_PREFIX "InvalidSize"
 #define BUS_ERROR_FAILED BUS_ERROR_PREFIX "Failed"
+/* A listening socket's path: not a socket there, a live one, a symlink on the way. */
+#define BUS_ERROR_NOT_A_SOCKET BUS_ERROR_PREFIX "NotASocket"
+#define BUS_ERROR_ADDRESS_IN_USE BUS_ERROR_PREFIX "AddressInUse"
+#define BUS_ERROR_UNSAFE_PATH BUS_ERROR_PREFIX "UnsafePath"

@@ -5,12 +5,15 @@ dbus-daemon with the shipped policy) with vhost-share-device back-ends:
 tables, JSON, export/lookup round trips, remove, monitor, exit codes, and
 the German translation. Output is TAP."""
 
+import grp
 import json
 import os
 import re
+import socket
 import select
 import shlex
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -155,8 +158,8 @@ def usage_errors_exit_2(tb):
     out = tb.ctl("--version")
     assert re.fullmatch(r"vhost-sharectl \d+\.\d+\.\d+\n", out.stdout), out.stdout
     out = tb.ctl("--help")
-    for verb in ["list", "show", "peers", "monitor", "export", "lookup", "remove", "attach",
-                 "detach", "devices", "allocate"]:
+    for verb in ["list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove",
+                 "attach", "detach", "devices", "allocate"]:
         assert re.search(rf"^  {verb}\b", out.stdout, re.M), verb
 
 
@@ -347,16 +350,106 @@ def attach_and_detach_by_name(tb):
     assert all(p["socket_path"] != sock for p in json.loads(tb.ctl("peers", "--json").stdout))
     tb.ctl("detach", "no-such-peer", expect=4)
 
-    # accept: peers appear as they connect.
+    # accept: a listener; peers appear as they connect.
     sock2 = os.path.join(tb.dir, "second-hub.sock")
     out = tb.ctl("attach", "accept", sock2)
-    assert out.stdout == f"Listening at {sock2} (accept); peers appear as they connect.\n", out
+    assert re.match(rf"^Listening at {re.escape(sock2)} \(accept\) as "
+                    r"/org/vhostshare/share1/listener/\d+; peers appear as they connect\.$",
+                    out.stdout), out
     dev2, d2lines = tb.spawn([DEVICE, f"--connect={sock2}", "--export=1"])
     d2lines.wait_for(r"^DONE")
     peer = [p for p in json.loads(tb.ctl("peers", "--json").stdout) if p["socket_path"] == sock2]
     assert len(peer) == 1 and peer[0]["state"] == "ready", peer
     tb.ctl("detach", peer[0]["path"])
     d2lines.wait_for(r"^DISCONNECTED")
+
+
+@test
+def attach_never_destroys_a_file(tb):
+    # The issue's example: "attach accept /tmp/f" on a file holding data.
+    f = os.path.join(tb.dir, "f")
+    with open(f, "wb") as out:
+        out.write(b"precious data\n")
+    before = os.stat(f)
+    for role in ("accept", "serve"):
+        err = tb.ctl("attach", role, f, expect=6).stderr
+        assert "NotASocket" in err or "not a socket" in err, err
+    after = os.stat(f)
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size)
+    with open(f, "rb") as back:
+        assert back.read() == b"precious data\n"
+    # Another program's live socket: left alone, exit 6 too.
+    live = os.path.join(tb.dir, "live.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(live)
+    srv.listen(1)
+    try:
+        tb.ctl("attach", "accept", live, expect=6)
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(live)
+        probe.close()
+    finally:
+        srv.close()
+
+
+@test
+def listeners_listed_and_detached(tb):
+    # The testbed's own --accept socket is a listener of root's.
+    listeners = json.loads(tb.ctl("listeners", "--json").stdout)
+    assert len(listeners) == 1, listeners
+    hub = listeners[0]
+    assert set(hub) == {"id", "path", "socket_path", "role", "owner", "group", "mode",
+                        "accepted_count", "created_usec"}, hub
+    st = os.stat(tb.hub)
+    assert hub["socket_path"] == tb.hub and hub["role"] == "accept" and hub["owner"] == 0, hub
+    assert hub["group"] == st.st_gid and hub["mode"] == stat.S_IMODE(st.st_mode), hub
+    assert hub["path"] == "/org/vhostshare/share1/listener/" + hub["id"], hub
+    assert hub["accepted_count"] == 0 and hub["created_usec"] > 0, hub
+
+    vmm = os.path.join(tb.dir, "vmm.sock")
+    out = tb.ctl("attach", "serve", vmm)
+    m = re.match(r"^Listening at (\S+) \(serve\) as (/org/vhostshare/share1/listener/(\d+)); "
+                 r"peers appear as they connect\.$", out.stdout)
+    assert m and m.group(1) == vmm, out.stdout
+    vmm_path, vmm_id = m.group(2), m.group(3)
+    # The same socket again, by another name: Exists (exit 6), and nothing changes.
+    out = tb.ctl("attach", "accept", os.path.join(tb.dir, ".", "vmm.sock"), expect=6)
+    assert "org.vhostshare.share1.Error.Exists" in out.stderr, out.stderr
+
+    dev, dlines = tb.device("--export=1")
+    dlines.wait_for(r"^DONE")
+    out = tb.ctl("listeners")
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["ID", "PATH", "ROLE", "OWNER", "GROUP", "MODE", "ACCEPTED",
+                                "CREATED"], lines
+    row = lines[1].split()
+    assert row[:7] == [hub["id"], tb.hub, "accept", "root", grp.getgrgid(st.st_gid).gr_name,
+                       "%04o" % stat.S_IMODE(st.st_mode), "1"], lines
+    assert re.fullmatch(TIME_RE, " ".join(row[7:])), lines
+    assert lines[2].split()[:3] == [vmm_id, vmm, "serve"], lines
+    assert lines[-1] == "2 listeners listed.", lines
+    out = tb.ctl("listeners", "--no-legend")
+    assert [line.split()[0] for line in out.stdout.splitlines()] == [hub["id"], vmm_id], out
+
+    # A number is a peer's id; a listener's is written listener/ID.
+    peer_ids = [p["id"] for p in json.loads(tb.ctl("peers", "--json").stdout)]
+    if vmm_id not in peer_ids:
+        out = tb.ctl("detach", vmm_id, expect=4)
+        assert f"listener/{vmm_id}" in out.stderr, out.stderr
+    # By socket path (another spelling of it): gone, file and all.
+    out = tb.ctl("detach", os.path.join(tb.dir, ".", "vmm.sock"))
+    assert out.stdout == f"Detached {vmm_path}.\n", out.stdout
+    assert not os.path.exists(vmm)
+    # By listener/ID: the hub's socket goes, the back-end it accepted stays.
+    out = tb.ctl("detach", "listener/" + hub["id"])
+    assert out.stdout == f"Detached {hub['path']}.\n", out.stdout
+    assert not os.path.exists(tb.hub)
+    assert json.loads(tb.ctl("listeners", "--json").stdout) == []
+    assert tb.ctl("listeners").stdout == "\n0 listeners listed.\n"
+    assert [p["pid"] for p in json.loads(tb.ctl("peers", "--json").stdout)] == [dev.pid]
+    out = tb.ctl("detach", "listener/" + hub["id"], expect=4)
+    out = tb.ctl("detach", tb.hub, expect=4)
+    assert tb.hub in out.stderr, out.stderr
 
 
 @test
@@ -382,11 +475,27 @@ def monitor_prints_events(tb):
     dlines.wait_for(r"^DONE")
     line = mlines.wait_for(r" PeerAdded ")
     assert "Role=back-end" in line and f"SocketPath={tb.hub}" in line, line
+    # The hub's listener counted the connection (as it accepted it, before the handshake).
+    line = mlines.wait_for(r" ListenerChanged ")
+    assert re.fullmatch(rf"{TIME_RE} ListenerChanged +1 /org/vhostshare/share1/listener/1 "
+                        r"AcceptedCount=1", line), line
     mlines.wait_for(r" PeerChanged .*State=ready")
     mlines.wait_for(r" Added ")
     stop(dev, signal.SIGTERM)
     mlines.wait_for(r" Removed ")
     mlines.wait_for(r" PeerRemoved ")
+
+    # Listeners come and go.
+    sock = os.path.join(tb.dir, "vmm.sock")
+    tb.ctl("attach", "serve", sock)
+    line = mlines.wait_for(r" ListenerAdded ")
+    assert re.fullmatch(rf"{TIME_RE} ListenerAdded +2 /org/vhostshare/share1/listener/2 .*",
+                        line), line
+    assert f"SocketPath={sock}" in line and "Role=serve" in line and "Owner=0" in line, line
+    tb.ctl("detach", sock)
+    line = mlines.wait_for(r" ListenerRemoved ")
+    assert re.fullmatch(rf"{TIME_RE} ListenerRemoved +2 /org/vhostshare/share1/listener/2",
+                        line), line
     assert stop(mon, signal.SIGTERM) == 0
 
 
@@ -499,8 +608,8 @@ def bash_completion(tb):
     assert os.path.exists("/usr/share/bash-completion/bash_completion"), \
         "bash-completion is not installed (tools/install-deps)"
     assert complete(tb, "vhost-sharectl ") == sorted(
-        ["list", "show", "peers", "monitor", "export", "lookup", "remove", "attach", "detach",
-         "devices", "allocate"])
+        ["list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove", "attach",
+         "detach", "devices", "allocate"])
     assert "--verify" in complete(tb, "vhost-sharectl lookup x --")
     assert "--verify" not in complete(tb, "vhost-sharectl list --")
     assert complete(tb, "vhost-sharectl attach ") == ["accept", "connect", "serve"]
@@ -509,6 +618,8 @@ def bash_completion(tb):
     u = re.search(UUID_RE, out.stdout).group(0)
     assert complete(tb, f"vhost-sharectl --address={tb.address} show ") == [u]
     assert complete(tb, f"vhost-sharectl --address={tb.address} remove {u[:4]}") == [u]
+    # detach: peers' ids and listeners' sockets.
+    assert complete(tb, f"vhost-sharectl --address={tb.address} detach /") == [tb.hub]
 
 
 @test

@@ -17,6 +17,7 @@
 #define MIFACE "org.vhostshare.share1.Manager"
 #define OIFACE "org.vhostshare.share1.Object"
 #define PIFACE "org.vhostshare.share1.Peer"
+#define LIFACE "org.vhostshare.share1.Listener"
 #define ERR(name) "org.vhostshare.share1.Error." name
 
 typedef struct {

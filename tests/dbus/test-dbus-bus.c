@@ -18,17 +18,21 @@
 static void test_introspection_matches_xml(Fixture *f, gconstpointer data)
 {
         g_autofree char *sock = g_build_filename(f->tb.dir, "absent.sock", NULL);
-        g_autofree char *peer = NULL, *path = NULL, *err = NULL;
+        g_autofree char *lsock = g_build_filename(f->tb.dir, "listen.sock", NULL);
+        g_autofree char *peer = NULL, *path = NULL, *listener = NULL, *err = NULL;
         int fd = new_memfd(4096, 3);
 
-        /* One object and one (connecting) peer to introspect. */
+        /* One object, one (connecting) peer and one listener to introspect. */
         err = call_export(f->bus, fd, "", NULL, &path);
         g_assert_null(err);
         err = call_add_peer(f->bus, "connect", sock, &peer);
         g_assert_null(err);
+        err = call_add_peer(f->bus, "accept", lsock, &listener);
+        g_assert_null(err);
         introspect_check_xml(f->bus, DEST, MPATH, MIFACE);
         introspect_check_xml(f->bus, DEST, path, OIFACE);
         introspect_check_xml(f->bus, DEST, peer, PIFACE);
+        introspect_check_xml(f->bus, DEST, listener, LIFACE);
         close(fd);
 }
 

@@ -157,7 +157,10 @@ def peers_appear_and_disappear(tb):
     iface = manager.get_object(peer).get_interface(PEER)
     assert iface.get_cached_property("Role").unpack() == "back-end"
     assert iface.get_cached_property("SocketPath").unpack() == sock
-    assert iface.get_cached_property("State").unpack() == "connecting"
+    # Nobody listens there: it waits, saying why and until when.
+    assert iterate_until(lambda: iface.get_cached_property("State").unpack() == "waiting")
+    assert iface.get_cached_property("LastError").unpack() == "connect: No such file or directory"
+    assert iface.get_cached_property("NextRetryTimestamp").unpack() > 0
     call(conn, "RemovePeer", GLib.Variant("(o)", (peer,)), "()")
     watcher.wait_for(("removed", peer))
 

@@ -94,6 +94,7 @@ static void fuzz_paths(const char *s, uint64_t id)
 {
         uint8_t uuid[SHARE_UUID_SIZE];
         char object[BUS_OBJECT_PATH_MAX], peer[BUS_PEER_PATH_MAX];
+        char listener[BUS_LISTENER_PATH_MAX];
         g_autofree char *name = NULL, *device = NULL, *built = NULL;
         uint64_t parsed;
 
@@ -110,6 +111,11 @@ static void fuzz_paths(const char *s, uint64_t id)
         bus_peer_path(id, peer);
         if (bus_peer_path_to_id(peer, &parsed) < 0 || parsed != id)
                 die("a peer path does not parse back to its id", peer);
+        if (bus_listener_path_to_id(s, &parsed) == 0) {
+                bus_listener_path(parsed, listener);
+                if (strcmp(listener, s) != 0)
+                        die("a listener path accepted that its builder does not make", s);
+        }
         if (bus_device_path_to_sysname(s, &name) == 0) {
                 built = bus_device_path(name);
                 if (!*name || strcmp(built, s) != 0)

@@ -141,6 +141,37 @@ static void test_peer_path_refused(void)
         }
 }
 
+/* ---- listener/<decimal id>: the peers' rule ---- */
+
+static void test_listener_path(void)
+{
+        static const char *const bad[] = {
+            BUS_LISTENER_PREFIX "/07",
+            BUS_LISTENER_PREFIX "/",
+            BUS_LISTENER_PREFIX "/7/",
+            BUS_LISTENER_PREFIX "/-1",
+            BUS_LISTENER_PREFIX "/18446744073709551616",
+            PEER "7", /* a peer's path names no listener, and back */
+        };
+        char path[BUS_LISTENER_PATH_MAX];
+        uint64_t id = 12345;
+
+        bus_listener_path(UINT64_MAX, path);
+        g_assert_cmpstr(path, ==, BUS_MANAGER_PATH "/listener/18446744073709551615");
+        g_assert_cmpuint(strlen(path) + 1, ==, BUS_LISTENER_PATH_MAX);
+        g_assert_cmpint(bus_listener_path_to_id(path, &id), ==, 0);
+        g_assert_cmpuint(id, ==, UINT64_MAX);
+        bus_listener_path(3, path);
+        g_assert_cmpint(bus_listener_path_to_id(path, &id), ==, 0);
+        g_assert_cmpuint(id, ==, 3);
+        g_assert_cmpint(bus_peer_path_to_id(path, &id), ==, -EINVAL);
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                id = 12345;
+                g_assert_cmpint(bus_listener_path_to_id(bad[i], &id), ==, -EINVAL);
+                g_assert_cmpuint(id, ==, 12345);
+        }
+}
+
 /* ---- device/<escaped sysname> ---- */
 
 static void test_device_path_build(void)
@@ -388,6 +419,7 @@ int main(int argc, char **argv)
         g_test_add_func("/bus-paths/peer/build", test_peer_path_build);
         g_test_add_func("/bus-paths/peer/round-trip", test_peer_path_round_trip);
         g_test_add_func("/bus-paths/peer/refused", test_peer_path_refused);
+        g_test_add_func("/bus-paths/listener", test_listener_path);
         g_test_add_func("/bus-paths/device/build", test_device_path_build);
         g_test_add_func("/bus-paths/device/round-trip", test_device_path_round_trip);
         g_test_add_func("/bus-paths/device/refused", test_device_path_refused);

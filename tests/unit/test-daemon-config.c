@@ -256,6 +256,69 @@ static void test_socket_user_group(void)
                        "[Service] SocketUser: no user '4294967295'");
 }
 
+/* SocketDirectories=: absolute paths separated by spaces (trailing slashes
+ * dropped), the runtime directory when not given, none when empty. */
+static void test_socket_directories(void)
+{
+        g_auto(DaemonConfig) defaults = {0};
+        g_auto(DaemonConfig) two = {0};
+        const char *const *d;
+
+        load_ok(&defaults, "[Service]\nMaxPeers=3\n");
+        d = defaults.service_config.socket_directories;
+        g_assert_cmpstr(d[0], ==, "/run/vhost-share");
+        g_assert_null(d[1]);
+        load_ok(&two, "[Service]\nSocketDirectories= /run/vhost-share/  /srv/vm\t/srv/b \n");
+        d = two.service_config.socket_directories;
+        g_assert_cmpstr(d[0], ==, "/run/vhost-share");
+        g_assert_cmpstr(d[1], ==, "/srv/vm");
+        g_assert_cmpstr(d[2], ==, "/srv/b");
+        g_assert_null(d[3]);
+}
+
+static void test_socket_directories_refused(void)
+{
+        const char *const bad[] = {"relative", "/run/../etc", "/run/./x", "/run/a\x7f"};
+        g_auto(DaemonConfig) none = {0};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *text =
+                    g_strdup_printf("[Service]\nSocketDirectories=%s\n", bad[i]);
+                g_auto(DaemonConfig) c = {0};
+                int r;
+                g_autofree char *message = load(&c, text, &r);
+
+                g_assert_cmpint(r, ==, -EINVAL);
+                g_assert_true(g_str_has_prefix(message, "[Service] SocketDirectories: '"));
+        }
+        /* Empty: only root may place sockets. */
+        load_ok(&none, "[Service]\nSocketDirectories=\n");
+        g_assert_null(none.service_config.socket_directories[0]);
+}
+
+/* The sockets' group is the privileged group unless SocketGroup= says
+ * otherwise; a missing group leaves the service's. */
+static void test_default_socket_group(void)
+{
+        g_auto(DaemonConfig) priv = {0};
+        g_auto(DaemonConfig) explicit = {0};
+        g_auto(DaemonConfig) missing = {0};
+        g_auto(DaemonConfig) none = {0};
+
+        load_ok(&priv, "[DBus]\nPrivilegedGroup=root\n");
+        g_assert_cmpint(daemon_config_default_socket_group(&priv), ==, 0);
+        g_assert_cmpuint(priv.service_config.socket_gid, ==, 0);
+        load_ok(&explicit, "[Service]\nSocketGroup=123\n[DBus]\nPrivilegedGroup=root\n");
+        g_assert_cmpint(daemon_config_default_socket_group(&explicit), ==, 0);
+        g_assert_cmpuint(explicit.service_config.socket_gid, ==, 123);
+        load_ok(&missing, "[DBus]\nPrivilegedGroup=no-such-group-vhost-share\n");
+        g_assert_cmpint(daemon_config_default_socket_group(&missing), ==, -ESRCH);
+        g_assert_cmpuint(missing.service_config.socket_gid, ==, (gid_t) -1);
+        load_ok(&none, "[DBus]\nPrivilegedGroup=\n");
+        g_assert_cmpint(daemon_config_default_socket_group(&none), ==, 0);
+        g_assert_cmpuint(none.service_config.socket_gid, ==, (gid_t) -1);
+}
+
 static void test_allowed_uids(void)
 {
         g_auto(DaemonConfig) c = {0};
@@ -655,6 +718,10 @@ int main(int argc, char **argv)
         g_test_add_func("/serve-spec/path-only", test_serve_path_only);
         g_test_add_func("/serve-spec/every-option", test_serve_every_option);
         g_test_add_func("/serve-spec/defaults", test_serve_defaults);
+        g_test_add_func("/daemon-config/socket-directories", test_socket_directories);
+        g_test_add_func("/daemon-config/socket-directories-refused",
+                        test_socket_directories_refused);
+        g_test_add_func("/daemon-config/default-socket-group", test_default_socket_group);
         g_test_add_func("/serve-spec/repeated", test_serve_repeated);
         g_test_add_func("/serve-spec/commas-in-path", test_serve_commas_in_path);
         g_test_add_func("/serve-spec/bad-values", test_serve_bad_values);

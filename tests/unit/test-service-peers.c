@@ -282,10 +282,10 @@ static void test_reconnect_unarmable(void)
         /* Waiting for its back-end, a retry armed. */
         g_assert_cmpint(service_connect_backend(b.service, path, &p), ==, 0);
         id = peer_id(p);
-        g_assert_cmpint(peer_state(p), ==, PEER_STATE_CONNECTING);
+        g_assert_cmpint(peer_state(p), ==, PEER_STATE_WAITING);
         bench_finish_loop(&b);
         /* It breaks; the next retry cannot be armed: it goes, and says so,
-         * rather than stay "connecting" for ever. */
+         * rather than stay "waiting" for ever. */
         peer_fail(p, "broken for the test");
         g_assert_null(service_find_peer(b.service, id));
         g_assert_cmpuint(service_n_peers(b.service), ==, 0);
@@ -300,6 +300,7 @@ static void test_names(void)
         g_assert_cmpstr(role_remote_to_string(ROLE_FRONTEND), ==, "back-end");
         g_assert_cmpstr(role_remote_to_string(ROLE_BACKEND), ==, "front-end");
         g_assert_cmpstr(peer_state_to_string(PEER_STATE_CONNECTING), ==, "connecting");
+        g_assert_cmpstr(peer_state_to_string(PEER_STATE_WAITING), ==, "waiting");
         g_assert_cmpstr(peer_state_to_string(PEER_STATE_NEGOTIATING), ==, "negotiating");
         g_assert_cmpstr(peer_state_to_string(PEER_STATE_READY), ==, "ready");
         g_assert_cmpstr(peer_state_to_string(PEER_STATE_CLOSED), ==, "closed");
