@@ -10,6 +10,7 @@
 
 #include <uuid/uuid.h>
 
+#include "bus-access.h"
 #include "bus-args.h"
 #include "bus-client.h"
 #include "bus-error.h"
@@ -210,6 +211,7 @@ static void on_lookup_done(Service *s, int fd, int error, void *userdata)
 int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
+        ServiceImporter who = {.uid = (uid_t) -1};
         uint8_t uuid[SHARE_UUID_SIZE];
         PendingLookup *l;
         const char *s;
@@ -221,11 +223,16 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = bus_args_parse_uuid(s, uuid, error);
         if (r < 0)
                 return r;
+        /* A caller's connections share its uid's place in the pool. */
+        r = bus_access_get_euid(msg, &who.uid);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
+                                           sd_bus_message_get_sender(msg));
 
         l = g_new0(PendingLookup, 1);
         l->msg = sd_bus_message_ref(msg);
         share_uuid_to_string(uuid, l->uuid);
-        r = service_lookup(m->service, uuid, on_lookup_done, l);
+        r = service_lookup_as(m->service, uuid, &who, on_lookup_done, l);
         if (l->replied) {
                 pending_lookup_free(l);
                 return 1;

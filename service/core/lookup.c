@@ -25,8 +25,14 @@ static void service_note_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE])
                 share_table_note_lookup(s->table, e);
 }
 
-int service_lookup(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE], ServiceLookupFn done,
+int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                    void *userdata)
+{
+        return service_lookup_as(s, uuid, NULL, done, userdata);
+}
+
+int service_lookup_as(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE],
+                      const ServiceImporter *who, ServiceLookupFn done, void *userdata)
 {
         uint8_t uuid[SHARE_UUID_SIZE];
         ShareEntry *e;
@@ -51,7 +57,7 @@ int service_lookup(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE], ServiceLo
         owner = share_entry_owner(e);
         if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
                 return -ENOENT;
-        r = hub_peer_get_shared_object(owner->userdata, uuid, done, userdata);
+        r = hub_peer_get_shared_object(owner->userdata, uuid, who, done, userdata);
         service_note_lookup(s, uuid); /* refused ones count too */
         return r;
 }
@@ -73,13 +79,14 @@ void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID
                        ServiceLookupFn done)
 {
         PeerLookup *l = g_new0(PeerLookup, 1);
+        ServiceImporter who = {.peer = p};
         int r;
 
         l->peer = p;
         l->slot = slot;
         memcpy(l->uuid, uuid, SHARE_UUID_SIZE);
         g_queue_push_tail(&p->importing, l);
-        r = service_lookup(p->service, l->uuid, done, l);
+        r = service_lookup_as(p->service, l->uuid, &who, done, l);
         if (r < 0)
                 done(p->service, -1, r, l);
 }

@@ -78,8 +78,11 @@ struct Service {
         sd_event_source *reap;
         GHashTable *peers_by_id;
         uint64_t next_peer_id;
-        unsigned pending_lookups;
-        ObserverList *peer_observers; /* PeerObserverFn */
+        unsigned pending_lookups;        /* GETs outstanding, all importers (lookup-share.c) */
+        unsigned pending_reserved;       /* of those, in the reserved part of the pool */
+        GHashTable *lookups_by_importer; /* importer key -> its pending_lookups */
+        GHashTable *lookups_by_uid;      /* uid -> its importers' pending_lookups */
+        ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
 };
 
@@ -121,14 +124,31 @@ Peer *peer_lookup_claim(PeerLookup *l, int fd);
 /* p is going: the answers to its requests find no peer any more. */
 void peer_forget_lookups(Peer *p);
 
+/* lookup-share.c: fair shares of the lookup pool. */
+/* One lookup's place in the pool: whose it is, and from which part. */
+typedef struct {
+        uint64_t importer; /* a peer's id, a bus caller's uid, or 0: the service */
+        uid_t uid;
+        bool reserved; /* taken from the part kept for importers holding none */
+} LookupShare;
+
+GHashTable *lookup_counters_new(void);
+/* who NULL: the service itself (an anonymous importer). */
+void lookup_share_init(LookupShare *sh, const ServiceImporter *who);
+/* A place for sh's importer, or -EBUSY: its own, its uid's or the pool's
+ * share is used up (and it holds one already, or the reserve is full). */
+int lookup_share_take(Service *s, LookupShare *sh);
+void lookup_share_release(Service *s, const LookupShare *sh);
+
 /* hub.c: the hub's side of one back-end. */
 /* Watches fd and begins the handshake; fd taken on success. A handshake
  * that fails at once has reached peer_fail_errno() (and returns 0). */
 int hub_peer_start(Peer *p, int fd);
 void hub_peer_stop(Peer *p);
-/* Asks the exporting back-end for the object; done as for service_lookup. */
-int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                               void *userdata);
+/* Asks the exporting back-end for the object on behalf of who (NULL: the
+ * service); done as for service_lookup. */
+int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],
+                               const ServiceImporter *who, ServiceLookupFn done, void *userdata);
 
 /* bridge.c: our back-end side towards a VMM front-end. */
 /* Watches fd and waits for the VMM's handshake; fd taken on success. */

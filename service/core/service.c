@@ -16,6 +16,7 @@ void service_config_init_defaults(ServiceConfig *c)
             .max_peers = 64,
             .max_pending_lookups_per_peer = 64,
             .max_pending_lookups = 1024,
+            .max_pending_lookups_per_uid = 512,
             .bridge_device_id = 4,
             .bridge_queues = 1,
             .socket_mode = 0660,
@@ -71,6 +72,8 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
         s->table = share_table_new();
         s->listeners = g_ptr_array_new();
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
+        s->lookups_by_importer = lookup_counters_new();
+        s->lookups_by_uid = lookup_counters_new();
         s->peer_observers = observer_list_new();
         s->next_peer_id = 1;
         s->table_observer = share_table_add_observer(s->table, service_on_table_event, s);
@@ -103,6 +106,8 @@ void service_free(Service *s)
         share_table_remove_observer(s->table, s->table_observer);
         share_table_free(s->table);
         g_hash_table_destroy(s->peers_by_id);
+        g_hash_table_destroy(s->lookups_by_importer);
+        g_hash_table_destroy(s->lookups_by_uid);
         observer_list_free(s->peer_observers);
         g_free(s);
 }

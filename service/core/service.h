@@ -52,6 +52,7 @@ typedef struct {
         unsigned max_peers;                    /* default 64 */
         unsigned max_pending_lookups_per_peer; /* default 64 */
         unsigned max_pending_lookups;          /* global, default 1024 */
+        unsigned max_pending_lookups_per_uid;  /* importers of one uid together, default 512 */
         unsigned bridge_device_id;             /* --serve default: virtio device id, 4 (rng) */
         unsigned bridge_queues;                /* --serve default: queues presented, 1 */
         mode_t socket_mode;                    /* listening sockets, default 0660 */
@@ -151,6 +152,18 @@ peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "
 typedef void (*ServiceLookupFn)(Service *s, int fd, int error, void *userdata);
 int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                    void *userdata);
+
+/* Who waits on a lookup, for its fair share of the pool: a peer, or (peer
+ * NULL) a bus caller, all of whose connections are one importer of uid. */
+typedef struct {
+        const Peer *peer;
+        uid_t uid;
+} ServiceImporter;
+
+/* service_lookup() on behalf of who; service_lookup() is the service's own
+ * (who NULL). */
+int service_lookup_as(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], const ServiceImporter *who,
+                      ServiceLookupFn done, void *userdata);
 
 /* Registers a buffer held by the service on behalf of owner (a bus client or
  * the service); announces it to bridged front-ends. fd taken on success. */

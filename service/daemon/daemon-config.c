@@ -181,6 +181,8 @@ static const ServiceKey service_keys[] = {
     {"MaxPendingLookupsPerPeer", VALUE_NUMBER, 1u << 20,
      offsetof(ServiceConfig, max_pending_lookups_per_peer)},
     {"MaxPendingLookups", VALUE_NUMBER, 1u << 20, offsetof(ServiceConfig, max_pending_lookups)},
+    {"MaxPendingLookupsPerUid", VALUE_NUMBER, 1u << 20,
+     offsetof(ServiceConfig, max_pending_lookups_per_uid)},
     {"BridgeDeviceId", VALUE_NUMBER, 255, offsetof(ServiceConfig, bridge_device_id)},
     {"BridgeQueues", VALUE_NUMBER, 64, offsetof(ServiceConfig, bridge_queues)},
     {"SocketMode", VALUE_MODE, 07777, offsetof(ServiceConfig, socket_mode)},

@@ -59,6 +59,7 @@ static void assert_default_service_config(const ServiceConfig *s)
         g_assert_cmpuint(s->max_peers, ==, 64);
         g_assert_cmpuint(s->max_pending_lookups_per_peer, ==, 64);
         g_assert_cmpuint(s->max_pending_lookups, ==, 1024);
+        g_assert_cmpuint(s->max_pending_lookups_per_uid, ==, 512);
         g_assert_cmpuint(s->bridge_device_id, ==, 4);
         g_assert_cmpuint(s->bridge_queues, ==, 1);
         g_assert_cmpuint(s->socket_mode, ==, 0660);
@@ -117,6 +118,7 @@ static void test_every_service_key(void)
                     "MaxPeers=12\n"
                     "MaxPendingLookupsPerPeer=13\n"
                     "MaxPendingLookups=14\n"
+                    "MaxPendingLookupsPerUid=15\n"
                     "BridgeDeviceId=16\n"
                     "BridgeQueues=2\n"
                     "SocketMode=0640\n"
@@ -130,6 +132,7 @@ static void test_every_service_key(void)
         g_assert_cmpuint(s->max_peers, ==, 12);
         g_assert_cmpuint(s->max_pending_lookups_per_peer, ==, 13);
         g_assert_cmpuint(s->max_pending_lookups, ==, 14);
+        g_assert_cmpuint(s->max_pending_lookups_per_uid, ==, 15);
         g_assert_cmpuint(s->bridge_device_id, ==, 16);
         g_assert_cmpuint(s->bridge_queues, ==, 2);
         g_assert_cmpuint(s->socket_mode, ==, 0640);
@@ -156,6 +159,7 @@ static void test_number_limits(void)
             {"MaxPeers", 65536},
             {"MaxPendingLookupsPerPeer", 1048576},
             {"MaxPendingLookups", 1048576},
+            {"MaxPendingLookupsPerUid", 1048576},
             {"BridgeDeviceId", 255},
             {"BridgeQueues", 64},
         };
