@@ -74,6 +74,16 @@ void peer_start(Peer *p, int fd)
 
         peer_read_credentials(p, fd);
         log_info("%s: connected (pid %d, uid %d)", p->name, (int) p->pid, (int) p->uid);
+        /* --connect to a socket this process listens on: the hub would ask
+         * its own bridge, which asks the hub, for ever. It would find
+         * itself again on every retry. */
+        if (p->reconnect && p->pid == getpid()) {
+                close(fd);
+                p->reconnect = false;
+                peer_fail(p, "refusing a connection to this service itself: lookups would go "
+                             "round in circles");
+                return;
+        }
         r = p->role == ROLE_FRONTEND ? hub_peer_start(p, fd) : bridge_peer_start(p, fd);
         if (r < 0) {
                 close(fd);

@@ -82,6 +82,7 @@ struct Service {
         unsigned pending_reserved;       /* of those, in the reserved part of the pool */
         GHashTable *lookups_by_importer; /* importer key -> its pending_lookups */
         GHashTable *lookups_by_uid;      /* uid -> its importers' pending_lookups */
+        GHashTable *forwards;            /* uuid -> LookupForward: being asked upstream */
         ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
 };
@@ -114,6 +115,8 @@ void listener_free(Listener *l);
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len);
 
 /* lookup.c */
+/* s->forwards, empty. */
+GHashTable *lookup_forwards_new(void);
 /* service_lookup() for p's request waiting in slot: done gets a PeerLookup
  * (at once, if the lookup cannot start) and begins with peer_lookup_claim(). */
 void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
@@ -157,7 +160,8 @@ void bridge_peer_stop(Peer *p);
 /* Tell bridged front-ends of table changes. */
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
 /* Asks the VMMs we serve, one after the other, for a UUID the table does not
- * hold (SHARED_OBJECT_LOOKUP); done as for service_lookup. -ENOENT, without
- * calling done, when there was no VMM to ask at all. */
-int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                           void *userdata);
+ * hold (SHARED_OBJECT_LOOKUP), except the process asker (0: none); done as
+ * for service_lookup. -ENOENT, without calling done, when there was no VMM
+ * to ask at all. */
+int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], pid_t asker,
+                           ServiceLookupFn done, void *userdata);

@@ -74,6 +74,7 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
         s->lookups_by_importer = lookup_counters_new();
         s->lookups_by_uid = lookup_counters_new();
+        s->forwards = lookup_forwards_new();
         s->peer_observers = observer_list_new();
         s->next_peer_id = 1;
         s->table_observer = share_table_add_observer(s->table, service_on_table_event, s);
@@ -108,6 +109,9 @@ void service_free(Service *s)
         g_hash_table_destroy(s->peers_by_id);
         g_hash_table_destroy(s->lookups_by_importer);
         g_hash_table_destroy(s->lookups_by_uid);
+        /* Closing the bridge's peers ended every walk. */
+        g_warn_if_fail(g_hash_table_size(s->forwards) == 0);
+        g_hash_table_destroy(s->forwards);
         observer_list_free(s->peer_observers);
         g_free(s);
 }

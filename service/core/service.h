@@ -142,7 +142,8 @@ peer_state_to_string(PeerState s); /* "connecting" | "negotiating" | "ready" | "
 
 /* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
  * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to
- * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready.
+ * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready,
+ * -ELOOP the UUID is being asked of the very VMM process that asks for it.
  * Otherwise 0, and done is called exactly once, maybe before service_lookup
  * returns (held buffers): with fd >= 0 (the callee owns it) and error 0, or
  * fd -1 and -errno: -ENOENT not known upstream either, -ETIMEDOUT exporter

@@ -54,7 +54,7 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t process_hash_key[2];
 
-static guint uuid_hash(gconstpointer p)
+guint share_uuid_hash(gconstpointer p)
 {
         const uint8_t *uuid = p;
         uint64_t a, b, x;
@@ -65,7 +65,7 @@ static guint uuid_hash(gconstpointer p)
         return (guint) (x ^ (x >> 32));
 }
 
-static gboolean uuid_equal(gconstpointer a, gconstpointer b)
+gboolean share_uuid_equal(gconstpointer a, gconstpointer b)
 {
         return memcmp(a, b, SHARE_UUID_SIZE) == 0;
 }
@@ -90,7 +90,7 @@ ShareTable *share_table_new(void)
         }
 
         t = g_new0(ShareTable, 1);
-        t->entries = g_hash_table_new(uuid_hash, uuid_equal);
+        t->entries = g_hash_table_new(share_uuid_hash, share_uuid_equal);
         t->observers = observer_list_new();
         g_queue_init(&t->pending);
         return t;

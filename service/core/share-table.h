@@ -58,6 +58,11 @@ typedef enum {
 
 typedef void (*ShareObserverFn)(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata);
 
+/* A hash of a UUID keyed at random per process (peers choose UUIDs: no
+ * colliding set can be picked in advance), and equality; for GHashTables. */
+unsigned share_uuid_hash(const void *uuid);
+int share_uuid_equal(const void *a, const void *b);
+
 ShareTable *share_table_new(void);
 /* Closes all stored fds; observers are not told. */
 void share_table_free(ShareTable *t);
