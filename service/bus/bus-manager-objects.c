@@ -41,6 +41,28 @@ static int set_not_owner_error(sd_bus_error *error, const char *uuid, const Shar
                                  share_entry_owner(e)->name ?: "someone else");
 }
 
+/* QuotaExceeded, saying which limit refused a buffer of bytes for owner
+ * (charged to uid), and returns -EDQUOT. */
+static int set_quota_error(BusManager *m, sd_bus_error *error, QuotaLimit limit,
+                           const ShareOwner *owner, uid_t uid, uint64_t bytes)
+{
+        g_autofree char *why =
+            quota_describe(share_table_quota(service_table(m->service)), limit, owner, uid, bytes);
+
+        sd_bus_error_setf(error, BUS_ERROR_QUOTA_EXCEEDED, "Quota exceeded: %s", why);
+        return -EDQUOT;
+}
+
+/* The quota a new buffer of bytes for owner would pass: QuotaExceeded. */
+static int check_quota(BusManager *m, const ShareOwner *owner, uint64_t bytes, sd_bus_error *error)
+{
+        QuotaLimit limit = share_table_check_add_fd(service_table(m->service), owner, bytes);
+
+        if (limit == QUOTA_OK)
+                return 0;
+        return set_quota_error(m, error, limit, owner, owner->uid, bytes);
+}
+
 /* A new UUID for Export("") and Allocate(). */
 static void generate_uuid(uint8_t uuid[SHARE_UUID_SIZE])
 {
@@ -122,6 +144,7 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         _cleanup_close_ int fd = -1;
         uint8_t uuid[SHARE_UUID_SIZE];
         char uuid_s[SHARE_UUID_STR_LEN];
+        ShareBufferInfo info;
         ShareOwner *owner;
         const char *s;
         ShareEntry *e;
@@ -146,17 +169,20 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (fd < 0)
                 return bus_error_set_errno(error, -errno, "Cannot duplicate the descriptor");
 
+        /* Its size as classified is what the quotas count. */
+        r = share_buffer_info_from_fd(fd, &info);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot inspect the descriptor");
         r = get_client_owner(m, msg, &owner, error);
         if (r < 0)
                 return r;
-        r = service_export_fd(m->service, uuid, fd, owner, NULL, &e);
+        r = check_quota(m, owner, info.size, error);
+        if (r < 0)
+                return r;
+        r = service_export_fd(m->service, uuid, fd, owner, &info, &e);
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS, "Object %s exists already",
                                          uuid_s);
-        if (r == -EDQUOT)
-                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_REACHED,
-                                         "%s owns the maximum of %u objects", owner->name,
-                                         owner->max_entries);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot export %s", uuid_s);
         fd = -1; /* the table's now */
@@ -307,6 +333,7 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
 {
         BusManager *m = userdata;
         char path[BUS_OBJECT_PATH_MAX];
+        QuotaLimit limit;
         EntryCall c;
         int r;
 
@@ -315,11 +342,11 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         if (!c.by_owner)
                 return set_not_owner_error(error, c.s, c.e);
+        limit = share_table_check_set_owner(service_table(m->service), c.e, &m->detached);
+        if (limit != QUOTA_OK)
+                return set_quota_error(m, error, limit, &m->detached, share_entry_uid(c.e),
+                                       share_entry_info(c.e)->size);
         r = share_table_set_owner(service_table(m->service), c.e, &m->detached);
-        if (r == -EDQUOT)
-                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_REACHED,
-                                         "The service holds the maximum of %u disowned objects",
-                                         m->detached.max_entries);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot disown %s", c.s);
         log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
@@ -388,6 +415,14 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = bus_args_check_size(size, error);
         if (r < 0)
                 return r;
+        r = get_client_owner(m, msg, &owner, error);
+        if (r < 0)
+                return r;
+        /* Before allocating; the device may round the size up, which the
+         * table checks again. */
+        r = check_quota(m, owner, size, error);
+        if (r < 0)
+                return r;
 
         r = drm_allocate(m->drm, *device ? device : NULL, size, &res);
         if (r < 0)
@@ -396,12 +431,11 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot inspect the new buffer");
 
-        r = get_client_owner(m, msg, &owner, error);
-        if (r < 0)
-                return r;
         generate_uuid(uuid);
         share_uuid_to_string(uuid, uuid_s);
         r = service_export_fd(m->service, uuid, res.fd, owner, &info, &e);
+        if (r == -EDQUOT && check_quota(m, owner, info.size, error) < 0)
+                return -EDQUOT;
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot register the new buffer");
         res.fd = -1; /* the table's now */

@@ -13,6 +13,11 @@ void service_config_init_defaults(ServiceConfig *c)
             .reply_timeout_usec = 5 * 1000 * 1000,
             .max_objects_per_peer = 4096,
             .max_objects_per_client = 1024,
+            .max_bytes_per_client = UINT64_C(1) << 30,
+            .max_bytes_per_uid = UINT64_C(2) << 30,
+            .max_bytes_total = UINT64_C(4) << 30,
+            .max_objects_per_uid = 4096,
+            .max_disowned_per_uid = 256,
             .max_peers = 64,
             .max_pending_lookups_per_peer = 64,
             .max_pending_lookups = 1024,
@@ -70,6 +75,12 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
         else
                 service_config_init_defaults(&s->config);
         s->table = share_table_new();
+        share_table_set_limits(s->table, &(QuotaLimits){
+                                             .max_objects_per_uid = s->config.max_objects_per_uid,
+                                             .max_bytes_per_uid = s->config.max_bytes_per_uid,
+                                             .max_bytes_total = s->config.max_bytes_total,
+                                             .max_disowned_per_uid = s->config.max_disowned_per_uid,
+                                         });
         s->listeners = g_ptr_array_new();
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
         s->lookups_by_importer = lookup_counters_new();

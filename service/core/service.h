@@ -45,11 +45,17 @@ typedef void (*PeerObserverFn)(Service *s, Peer *p, PeerEvent ev, void *userdata
 #define SERVICE_MAX_ALLOWED_UIDS 64
 
 typedef struct {
-        uint64_t lookup_timeout_usec;          /* GET_SHARED_OBJECT deadline, default 1 s */
-        uint64_t reply_timeout_usec;           /* handshake reply deadline, default 5 s */
-        unsigned max_objects_per_peer;         /* default 4096; 0 = unlimited */
-        unsigned max_objects_per_client;       /* bus clients, default 1024 */
-        unsigned max_peers;                    /* default 64 */
+        uint64_t lookup_timeout_usec;    /* GET_SHARED_OBJECT deadline, default 1 s */
+        uint64_t reply_timeout_usec;     /* handshake reply deadline, default 5 s */
+        unsigned max_objects_per_peer;   /* default 4096; 0 = unlimited */
+        unsigned max_objects_per_client; /* bus clients, default 1024 */
+        /* Held buffers (core/quota.h); 0 = unlimited. */
+        uint64_t max_bytes_per_client; /* one bus connection's, default 1 GiB */
+        uint64_t max_bytes_per_uid;    /* one uid's, disowned ones too, default 2 GiB */
+        uint64_t max_bytes_total;      /* everything held, default 4 GiB */
+        unsigned max_objects_per_uid;  /* one uid's, default 4096 */
+        unsigned max_disowned_per_uid; /* one uid's share of the disowned pool, default 256 */
+        unsigned max_peers;            /* default 64 */
         unsigned max_pending_lookups_per_peer; /* default 64 */
         unsigned max_pending_lookups;          /* global, default 1024 */
         unsigned max_pending_lookups_per_uid;  /* importers of one uid together, default 512 */
