@@ -278,6 +278,28 @@ def export_file_detach_remove(tb):
 
 
 @test
+def export_refuses_input_over_max_size(tb):
+    src = os.path.join(tb.dir, "payload")
+    with open(src, "wb") as f:
+        f.write(os.urandom(10000))
+    # A regular file says its size; /dev/zero and a pipe never end and are
+    # counted as they are read. Nothing is exported.
+    for source in [src, "/dev/zero"]:
+        out = tb.ctl("export", source, "--max-size=4K", expect=1)
+        assert f"{source} is larger than 4.0K (--max-size); nothing was exported" in out.stderr, \
+            out.stderr
+    with open("/dev/zero", "rb") as zero:
+        out = subprocess.run(tb.ctl_args("export", "-", "--max-size=1M"), stdin=zero,
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 1 and "- is larger than 1.0M (--max-size)" in out.stderr, out
+    assert json.loads(tb.ctl("list", "--json").stdout) == []
+    # At the limit it is exported.
+    out = tb.ctl("export", src, "--max-size=10000", "--detach", "--json")
+    assert json.loads(out.stdout.splitlines()[0])["size"] == 10000
+    tb.ctl("export", src, "--max-size=0", expect=2)
+
+
+@test
 def unprivileged_caller_exits_5(tb):
     out = tb.ctl("export", "--size=4096", expect=5, user=65534)
     assert "AccessDenied" in out.stderr, out.stderr
