@@ -300,6 +300,19 @@ def export_refuses_input_over_max_size(tb):
 
 
 @test
+def detached_exports_meet_the_uid_quota(tb):
+    # Issue 14.6: "export --size=1G --detach" again and again filled the
+    # service; a uid's detached buffers count against its quota.
+    tb.stop_service()
+    tb.start_service("[Service]\nMaxBytesPerUid=3M\n")
+    tb.ctl("export", "--size=2M", "--detach")
+    out = tb.ctl("export", "--size=2M", "--detach", expect=1)
+    assert "org.vhostshare.share1.Error.QuotaExceeded" in out.stderr, out.stderr
+    assert "MaxBytesPerUid=3145728" in out.stderr, out.stderr
+    assert len(json.loads(tb.ctl("list", "--json").stdout)) == 1
+
+
+@test
 def unprivileged_caller_exits_5(tb):
     out = tb.ctl("export", "--size=4096", expect=5, user=65534)
     assert "AccessDenied" in out.stderr, out.stderr
