@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Where a UUID is served from: the table's own buffer, the back-end that
- * exports it (hub.c), or the VMMs we serve (bridge.c's upstream walk). And a
+ * exports it (hub.c), or the VMMs we serve (bridge.c's upstream walk: one
+ * at a time per UUID, never back to the process that asks). And a
  * peer's request waiting on such a lookup (PeerLookup): it lives until the
  * answer comes, and forgets its peer when the peer goes first. The table's
  * other operations as the service offers them. */

@@ -9,14 +9,18 @@
  *   listener.c  listening sockets: accept, uid allow-lists, pausing when
  *               out of fds
  *   lookup.c    service_lookup() routing (table, exporting back-end, or the
- *               bridge's upstream walk) and a peer's request waiting on one
+ *               bridge's upstream walk, one per UUID, no loops) and a peer's
+ *               request waiting on one
+ *   lookup-share.c  fair shares of the lookup pool (per importer, per uid,
+ *               a reserve for importers holding none)
  *   hub.c       the hub's side of a back-end (we are its front-end): glue
  *               between the peer, its VuFrontend engine and the table
  *   bridge.c    our back-end side towards a VMM, and the upstream walk that
  *               asks the VMMs we serve for a UUID the table does not hold
  *
  * Nothing outside service/core includes this, except the peer fuzzers and
- * unit tests, which read a few counters and fail a peer by hand. */
+ * unit and reliability tests, which read a few counters and fail a peer by
+ * hand. */
 
 #include <glib.h>
 #include <sys/socket.h>

@@ -76,6 +76,8 @@ static void test_greedy_back_ends(void)
                 test_service_iterate(&t);
         }
 
+        g_test_message("greedy: %u of %u lookups waiting on their exporters, %u reserved",
+                       t.s->pending_lookups, GREEDY_PEERS * GREEDY_LOOKUPS, t.s->pending_reserved);
         for (unsigned i = 0; i < BYSTANDER_LOOKUPS; i++) {
                 int fd = test_dev_lookup(bystander, obj);
 
