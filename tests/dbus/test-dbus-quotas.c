@@ -122,6 +122,7 @@ static void test_disowned_share(Fixture *f, gconstpointer data)
         assert_quota_error(export_size(f->bus, 4096, NULL), "MaxObjectsPerUid=");
         /* Removing the disowned one gives its share back. */
         g_assert_null(call_simple(f->bus, "Remove", "s", a));
+        g_clear_pointer(&b, g_free);
         g_assert_null(export_size(f->bus, 4096, &b));
         g_assert_null(call_simple(f->bus, "Disown", "s", b));
 }
