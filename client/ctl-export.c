@@ -43,15 +43,25 @@ static int write_all(int fd, const void *buf, size_t n)
         return 0;
 }
 
-/* Copies path's contents (- for standard input) into a memfd sealed against
- * resizing and writing. Prints why not. */
-static int file_to_sealed_memfd(const char *path, int *ret_fd, uint64_t *ret_size)
+static int too_large(const char *path, uint64_t max)
+{
+        char buf[32];
+
+        fprintf(stderr, _("%s: %s is larger than %s (--max-size); nothing was exported\n"),
+                program_invocation_short_name, path, ctl_format_size(max, buf));
+        return CTL_EXIT_FAILURE;
+}
+
+/* Copies path's contents (- for standard input), at most max bytes, into a
+ * memfd sealed against resizing and writing. Prints why not. */
+static int file_to_sealed_memfd(const char *path, uint64_t max, int *ret_fd, uint64_t *ret_size)
 {
         _cleanup_close_ int in = -1, fd = -1;
         g_autofree char *base = g_path_get_basename(path);
         g_autofree char *name = g_strconcat("vhost-sharectl:", base, NULL);
         char buf[65536];
         uint64_t size = 0;
+        struct stat st;
         ssize_t n;
         int r;
 
@@ -64,6 +74,10 @@ static int file_to_sealed_memfd(const char *path, int *ret_fd, uint64_t *ret_siz
                         strerror(error));
                 return error == ENOENT ? CTL_EXIT_NOT_FOUND : CTL_EXIT_FAILURE;
         }
+        /* A regular file says its size; anything else (a pipe, /dev/zero)
+         * is counted as it is read. */
+        if (fstat(in, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t) st.st_size > max)
+                return too_large(path, max);
         fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return ctl_bus_error(NULL, -errno, _("cannot create a memfd"));
@@ -75,6 +89,8 @@ static int file_to_sealed_memfd(const char *path, int *ret_fd, uint64_t *ret_siz
                                 program_invocation_short_name, path, strerror(errno));
                         return CTL_EXIT_FAILURE;
                 }
+                if ((uint64_t) n > max - size)
+                        return too_large(path, max);
                 r = write_all(fd, buf, (size_t) n);
                 if (r < 0)
                         return ctl_bus_error(NULL, r, _("cannot fill the memfd"));
@@ -113,7 +129,8 @@ int verb_export(Ctl *ctl, int argc, char **argv)
                 new_uuid(&uuid);
 
         if (file) {
-                r = file_to_sealed_memfd(file, &fd, &size);
+                r = file_to_sealed_memfd(file, ctl->max_size ? ctl->max_size : CTL_EXPORT_MAX_SIZE,
+                                         &fd, &size);
                 if (r != CTL_EXIT_OK)
                         return r;
         } else {

@@ -53,11 +53,16 @@ typedef struct {
         bool detach;
         bool verify;
         uint64_t size;      /* export --size; 0: not given */
+        uint64_t max_size;  /* export --max-size; 0: not given, CTL_EXPORT_MAX_SIZE */
         const char *uuid;   /* export --uuid */
         const char *output; /* lookup --output */
         const char *device; /* allocate --device */
         sd_bus *bus;
 } Ctl;
+
+/* What export FILE reads at most unless --max-size says otherwise: the
+ * service's default MaxBytesPerClient=. */
+#define CTL_EXPORT_MAX_SIZE (UINT64_C(1) << 30)
 
 typedef int (*CtlVerbFunc)(Ctl *ctl, int argc, char **argv);
 

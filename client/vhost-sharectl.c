@@ -27,6 +27,7 @@ enum {
         ARG_DETACH,
         ARG_VERIFY,
         ARG_DEVICE,
+        ARG_MAX_SIZE,
 };
 
 typedef enum {
@@ -53,6 +54,7 @@ enum {
         OPTION_OUTPUT,
         OPTION_VERIFY,
         OPTION_DEVICE,
+        OPTION_MAX_SIZE,
         _OPTION_MAX,
 };
 
@@ -65,6 +67,7 @@ static const VerbOption verb_options[_OPTION_MAX] = {
     [OPTION_OUTPUT] = {"output", 'o', VERB_OPTION_STRING, offsetof(Ctl, output)},
     [OPTION_VERIFY] = {"verify", ARG_VERIFY, VERB_OPTION_FLAG, offsetof(Ctl, verify)},
     [OPTION_DEVICE] = {"device", ARG_DEVICE, VERB_OPTION_STRING, offsetof(Ctl, device)},
+    [OPTION_MAX_SIZE] = {"max-size", ARG_MAX_SIZE, VERB_OPTION_SIZE, offsetof(Ctl, max_size)},
 };
 
 #define OPT(name) (1u << OPTION_##name)
@@ -83,7 +86,7 @@ static const CtlVerb verbs[] = {
     {"peers", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_peers},
     {"listeners", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_listeners},
     {"monitor", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_monitor},
-    {"export", 0, 1, OPT(SIZE) | OPT(UUID) | OPT(DETACH) | OPT(JSON), verb_export},
+    {"export", 0, 1, OPT(SIZE) | OPT(UUID) | OPT(DETACH) | OPT(JSON) | OPT(MAX_SIZE), verb_export},
     {"lookup", 1, 1, OPT(OUTPUT) | OPT(VERIFY) | OPT(JSON), verb_lookup},
     {"remove", 1, 1, 0, verb_remove},
     {"attach", 2, 2, 0, verb_attach},
@@ -124,6 +127,8 @@ static void help(void)
                  "                           devices, export, lookup, allocate)\n"
                  "     --no-legend           Print no header and footer\n"
                  "     --size=SIZE           export: share a pattern buffer of SIZE bytes\n"
+                 "     --max-size=SIZE       export FILE: refuse more than SIZE bytes of\n"
+                 "                           input (default 1G)\n"
                  "     --uuid=UUID           export: share under UUID instead of a new one\n"
                  "     --detach              export, allocate: hand the object to the service\n"
                  "                           and exit instead of holding it\n"

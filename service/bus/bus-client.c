@@ -94,6 +94,7 @@ int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
         c->clients = cs;
         share_owner_init(&c->owner, SHARE_OWNER_BUS_CLIENT, sender, uid);
         c->owner.max_entries = service_config(cs->service)->max_objects_per_client;
+        c->owner.max_bytes = service_config(cs->service)->max_bytes_per_client;
         c->owner.userdata = c;
         c->track = g_steal_pointer(&track);
         /* The track calls back from the event loop only: no call before this. */

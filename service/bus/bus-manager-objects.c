@@ -11,6 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "buffer-rule.h"
+#include "bus-access.h"
 #include "bus-args.h"
 #include "bus-client.h"
 #include "bus-error.h"
@@ -39,6 +40,28 @@ static int set_not_owner_error(sd_bus_error *error, const char *uuid, const Shar
 {
         return sd_bus_error_setf(error, BUS_ERROR_NOT_OWNER, "Object %s belongs to %s", uuid,
                                  share_entry_owner(e)->name ?: "someone else");
+}
+
+/* QuotaExceeded, saying which limit refused a buffer of bytes for owner
+ * (charged to uid), and returns -EDQUOT. */
+static int set_quota_error(BusManager *m, sd_bus_error *error, QuotaLimit limit,
+                           const ShareOwner *owner, uid_t uid, uint64_t bytes)
+{
+        g_autofree char *why =
+            quota_describe(share_table_quota(service_table(m->service)), limit, owner, uid, bytes);
+
+        sd_bus_error_setf(error, BUS_ERROR_QUOTA_EXCEEDED, "Quota exceeded: %s", why);
+        return -EDQUOT;
+}
+
+/* The quota a new buffer of bytes for owner would pass: QuotaExceeded. */
+static int check_quota(BusManager *m, const ShareOwner *owner, uint64_t bytes, sd_bus_error *error)
+{
+        QuotaLimit limit = share_table_check_add_fd(service_table(m->service), owner, bytes);
+
+        if (limit == QUOTA_OK)
+                return 0;
+        return set_quota_error(m, error, limit, owner, owner->uid, bytes);
 }
 
 /* A new UUID for Export("") and Allocate(). */
@@ -122,6 +145,7 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         _cleanup_close_ int fd = -1;
         uint8_t uuid[SHARE_UUID_SIZE];
         char uuid_s[SHARE_UUID_STR_LEN];
+        ShareBufferInfo info;
         ShareOwner *owner;
         const char *s;
         ShareEntry *e;
@@ -146,17 +170,20 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (fd < 0)
                 return bus_error_set_errno(error, -errno, "Cannot duplicate the descriptor");
 
+        /* Its size as classified is what the quotas count. */
+        r = share_buffer_info_from_fd(fd, &info);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot inspect the descriptor");
         r = get_client_owner(m, msg, &owner, error);
         if (r < 0)
                 return r;
-        r = service_export_fd(m->service, uuid, fd, owner, NULL, &e);
+        r = check_quota(m, owner, info.size, error);
+        if (r < 0)
+                return r;
+        r = service_export_fd(m->service, uuid, fd, owner, &info, &e);
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, BUS_ERROR_EXISTS, "Object %s exists already",
                                          uuid_s);
-        if (r == -EDQUOT)
-                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_REACHED,
-                                         "%s owns the maximum of %u objects", owner->name,
-                                         owner->max_entries);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot export %s", uuid_s);
         fd = -1; /* the table's now */
@@ -211,6 +238,7 @@ static void on_lookup_done(Service *s, int fd, int error, void *userdata)
 int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
+        ServiceImporter who = {.uid = (uid_t) -1};
         uint8_t uuid[SHARE_UUID_SIZE];
         PendingLookup *l;
         const char *s;
@@ -222,11 +250,16 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = bus_args_parse_uuid(s, uuid, error);
         if (r < 0)
                 return r;
+        /* A caller's connections share its uid's place in the pool. */
+        r = bus_access_get_euid(msg, &who.uid);
+        if (r < 0)
+                return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
+                                           sd_bus_message_get_sender(msg));
 
         l = g_new0(PendingLookup, 1);
         l->msg = sd_bus_message_ref(msg);
         share_uuid_to_string(uuid, l->uuid);
-        r = service_lookup(m->service, uuid, on_lookup_done, l);
+        r = service_lookup_as(m->service, uuid, &who, on_lookup_done, l);
         if (l->replied) {
                 pending_lookup_free(l);
                 return 1;
@@ -301,6 +334,7 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
 {
         BusManager *m = userdata;
         char path[BUS_OBJECT_PATH_MAX];
+        QuotaLimit limit;
         EntryCall c;
         int r;
 
@@ -309,11 +343,11 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return r;
         if (!c.by_owner)
                 return set_not_owner_error(error, c.s, c.e);
+        limit = share_table_check_set_owner(service_table(m->service), c.e, &m->detached);
+        if (limit != QUOTA_OK)
+                return set_quota_error(m, error, limit, &m->detached, share_entry_uid(c.e),
+                                       share_entry_info(c.e)->size);
         r = share_table_set_owner(service_table(m->service), c.e, &m->detached);
-        if (r == -EDQUOT)
-                return sd_bus_error_setf(error, BUS_ERROR_LIMIT_REACHED,
-                                         "The service holds the maximum of %u disowned objects",
-                                         m->detached.max_entries);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot disown %s", c.s);
         log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
@@ -382,6 +416,14 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = bus_args_check_size(size, error);
         if (r < 0)
                 return r;
+        r = get_client_owner(m, msg, &owner, error);
+        if (r < 0)
+                return r;
+        /* Before allocating; the device may round the size up, which the
+         * table checks again. */
+        r = check_quota(m, owner, size, error);
+        if (r < 0)
+                return r;
 
         r = drm_allocate(m->drm, *device ? device : NULL, size, &res);
         if (r < 0)
@@ -394,12 +436,11 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return bus_error_set_errno(error, r, "The new buffer is %s", why);
 
-        r = get_client_owner(m, msg, &owner, error);
-        if (r < 0)
-                return r;
         generate_uuid(uuid);
         share_uuid_to_string(uuid, uuid_s);
         r = service_export_fd(m->service, uuid, res.fd, owner, &info, &e);
+        if (r == -EDQUOT && check_quota(m, owner, info.size, error) < 0)
+                return -EDQUOT;
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot register the new buffer");
         res.fd = -1; /* the table's now */

@@ -311,8 +311,8 @@ static int upstream_ask_next(UpstreamLookup *u)
         return 0;
 }
 
-int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                           void *userdata)
+int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], pid_t asker,
+                           ServiceLookupFn done, void *userdata)
 {
         UpstreamLookup *u = g_new0(UpstreamLookup, 1);
 
@@ -321,5 +321,8 @@ int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], Serv
         u->done = done;
         u->userdata = userdata;
         u->asked = g_array_new(false, false, sizeof(pid_t));
+        /* The process that asks us is never asked back (lookup.c, loops). */
+        if (asker > 0)
+                g_array_append_val(u->asked, asker);
         return upstream_ask_next(u);
 }

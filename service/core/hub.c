@@ -15,6 +15,7 @@ typedef struct {
         ServiceLookupFn done;
         void *userdata;
         Peer *exporter;
+        LookupShare share; /* its place in the pool */
 } GetRequest;
 
 static void hub_on_change(VuFrontend *f, void *userdata)
@@ -112,36 +113,40 @@ static void hub_on_object(VuFrontend *f, int fd, int error, void *userdata)
         Service *s = g->exporter->service;
 
         g->exporter->pending_gets--;
-        s->pending_lookups--;
+        lookup_share_release(s, &g->share);
         g->done(s, fd, error, g->userdata);
         g_free(g);
 }
 
-int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                               void *userdata)
+int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],
+                               const ServiceImporter *who, ServiceLookupFn done, void *userdata)
 {
         Service *s = p->service;
+        LookupShare share;
         GetRequest *g;
         int r;
 
         if (p->state != PEER_STATE_READY || !p->frontend)
                 return -ECONNRESET;
-        if ((s->config.max_pending_lookups_per_peer &&
-             p->pending_gets >= s->config.max_pending_lookups_per_peer) ||
-            (s->config.max_pending_lookups && s->pending_lookups >= s->config.max_pending_lookups))
+        if (s->config.max_pending_lookups_per_peer &&
+            p->pending_gets >= s->config.max_pending_lookups_per_peer)
                 return -EBUSY;
+        lookup_share_init(&share, who);
+        r = lookup_share_take(s, &share);
+        if (r < 0)
+                return r;
 
         g = g_new0(GetRequest, 1);
         g->done = done;
         g->userdata = userdata;
         g->exporter = p;
+        g->share = share;
         p->pending_gets++;
-        s->pending_lookups++;
         r = vu_frontend_get_shared_object(p->frontend, uuid, hub_on_object, g);
         if (r < 0) {
                 /* p may be closed by now, but it is freed only by the reap. */
                 p->pending_gets--;
-                s->pending_lookups--;
+                lookup_share_release(s, &g->share);
                 g_free(g);
                 return r;
         }

@@ -9,14 +9,18 @@
  *   listener.c  listening sockets: the listener list, its observers and
  *               accessors, accept, uid allow-lists, pausing when out of fds
  *   lookup.c    service_lookup() routing (table, exporting back-end, or the
- *               bridge's upstream walk) and a peer's request waiting on one
+ *               bridge's upstream walk, one per UUID, no loops) and a peer's
+ *               request waiting on one
+ *   lookup-share.c  fair shares of the lookup pool (per importer, per uid,
+ *               a reserve for importers holding none)
  *   hub.c       the hub's side of a back-end (we are its front-end): glue
  *               between the peer, its VuFrontend engine and the table
  *   bridge.c    our back-end side towards a VMM, and the upstream walk that
  *               asks the VMMs we serve for a UUID the table does not hold
  *
  * Nothing outside service/core includes this, except the peer fuzzers and
- * unit tests, which read a few counters and fail a peer by hand. */
+ * unit and reliability tests, which read a few counters and fail a peer by
+ * hand. */
 
 #include <glib.h>
 #include <sys/socket.h>
@@ -80,8 +84,12 @@ struct Service {
         sd_event_source *reap;
         GHashTable *peers_by_id;
         uint64_t next_peer_id;
-        unsigned pending_lookups;
-        ObserverList *peer_observers; /* PeerObserverFn */
+        unsigned pending_lookups;        /* GETs outstanding, all importers (lookup-share.c) */
+        unsigned pending_reserved;       /* of those, in the reserved part of the pool */
+        GHashTable *lookups_by_importer; /* importer key -> its pending_lookups */
+        GHashTable *lookups_by_uid;      /* uid -> its importers' pending_lookups */
+        GHashTable *forwards;            /* uuid -> LookupForward: being asked upstream */
+        ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
 };
 
@@ -114,6 +122,8 @@ void listener_free(Listener *l);
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len);
 
 /* lookup.c */
+/* s->forwards, empty. */
+GHashTable *lookup_forwards_new(void);
 /* service_lookup() for p's request waiting in slot: done gets a PeerLookup
  * (at once, if the lookup cannot start) and begins with peer_lookup_claim(). */
 void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID_SIZE],
@@ -124,14 +134,31 @@ Peer *peer_lookup_claim(PeerLookup *l, int fd);
 /* p is going: the answers to its requests find no peer any more. */
 void peer_forget_lookups(Peer *p);
 
+/* lookup-share.c: fair shares of the lookup pool. */
+/* One lookup's place in the pool: whose it is, and from which part. */
+typedef struct {
+        uint64_t importer; /* a peer's id, a bus caller's uid, or 0: the service */
+        uid_t uid;
+        bool reserved; /* taken from the part kept for importers holding none */
+} LookupShare;
+
+GHashTable *lookup_counters_new(void);
+/* who NULL: the service itself (an anonymous importer). */
+void lookup_share_init(LookupShare *sh, const ServiceImporter *who);
+/* A place for sh's importer, or -EBUSY: its own, its uid's or the pool's
+ * share is used up (and it holds one already, or the reserve is full). */
+int lookup_share_take(Service *s, LookupShare *sh);
+void lookup_share_release(Service *s, const LookupShare *sh);
+
 /* hub.c: the hub's side of one back-end. */
 /* Watches fd and begins the handshake; fd taken on success. A handshake
  * that fails at once has reached peer_fail_errno() (and returns 0). */
 int hub_peer_start(Peer *p, int fd);
 void hub_peer_stop(Peer *p);
-/* Asks the exporting back-end for the object; done as for service_lookup. */
-int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                               void *userdata);
+/* Asks the exporting back-end for the object on behalf of who (NULL: the
+ * service); done as for service_lookup. */
+int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],
+                               const ServiceImporter *who, ServiceLookupFn done, void *userdata);
 
 /* bridge.c: our back-end side towards a VMM front-end. */
 /* Watches fd and waits for the VMM's handshake; fd taken on success. */
@@ -140,7 +167,8 @@ void bridge_peer_stop(Peer *p);
 /* Tell bridged front-ends of table changes. */
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
 /* Asks the VMMs we serve, one after the other, for a UUID the table does not
- * hold (SHARED_OBJECT_LOOKUP); done as for service_lookup. -ENOENT, without
- * calling done, when there was no VMM to ask at all. */
-int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
-                           void *userdata);
+ * hold (SHARED_OBJECT_LOOKUP), except the process asker (0: none); done as
+ * for service_lookup. -ENOENT, without calling done, when there was no VMM
+ * to ask at all. */
+int bridge_lookup_upstream(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], pid_t asker,
+                           ServiceLookupFn done, void *userdata);

@@ -15,11 +15,17 @@ void service_config_init_defaults(ServiceConfig *c)
             .reply_timeout_usec = 5 * 1000 * 1000,
             .max_objects_per_peer = 4096,
             .max_objects_per_client = 1024,
+            .max_bytes_per_client = UINT64_C(1) << 30,
+            .max_bytes_per_uid = UINT64_C(2) << 30,
+            .max_bytes_total = UINT64_C(4) << 30,
+            .max_objects_per_uid = 4096,
+            .max_disowned_per_uid = 256,
             .max_peers = 64,
             .max_pending_lookups_per_peer = 64,
             .max_pending_lookups = 1024,
             .max_queued_messages = VU_ENDPOINT_MAX_QUEUED_MESSAGES,
             .max_queued_bytes = VU_ENDPOINT_MAX_QUEUED_BYTES,
+            .max_pending_lookups_per_uid = 512,
             .bridge_device_id = 4,
             .bridge_queues = 1,
             .socket_mode = 0660,
@@ -76,8 +82,17 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
         s->config.socket_directories =
             (const char *const *) g_strdupv((char **) s->config.socket_directories);
         s->table = share_table_new();
+        share_table_set_limits(s->table, &(QuotaLimits){
+                                             .max_objects_per_uid = s->config.max_objects_per_uid,
+                                             .max_bytes_per_uid = s->config.max_bytes_per_uid,
+                                             .max_bytes_total = s->config.max_bytes_total,
+                                             .max_disowned_per_uid = s->config.max_disowned_per_uid,
+                                         });
         s->listeners = g_ptr_array_new();
         s->peers_by_id = g_hash_table_new(g_int64_hash, g_int64_equal);
+        s->lookups_by_importer = lookup_counters_new();
+        s->lookups_by_uid = lookup_counters_new();
+        s->forwards = lookup_forwards_new();
         s->peer_observers = observer_list_new();
         s->listener_observers = observer_list_new();
         s->next_peer_id = 1;
@@ -112,6 +127,11 @@ void service_free(Service *s)
         share_table_remove_observer(s->table, s->table_observer);
         share_table_free(s->table);
         g_hash_table_destroy(s->peers_by_id);
+        g_hash_table_destroy(s->lookups_by_importer);
+        g_hash_table_destroy(s->lookups_by_uid);
+        /* Closing the bridge's peers ended every walk. */
+        g_warn_if_fail(g_hash_table_size(s->forwards) == 0);
+        g_hash_table_destroy(s->forwards);
         observer_list_free(s->peer_observers);
         observer_list_free(s->listener_observers);
         g_strfreev((char **) s->config.socket_directories);

@@ -58,20 +58,27 @@ typedef void (*ListenerObserverFn)(Service *s, Listener *l, ListenerEvent ev, vo
 #define SERVICE_RUNTIME_DIRECTORY "/run/vhost-share"
 
 typedef struct {
-        uint64_t lookup_timeout_usec;          /* GET_SHARED_OBJECT deadline, default 1 s */
-        uint64_t reply_timeout_usec;           /* handshake reply deadline, default 5 s */
-        unsigned max_objects_per_peer;         /* default 4096; 0 = unlimited */
-        unsigned max_objects_per_client;       /* bus clients, default 1024 */
-        unsigned max_peers;                    /* default 64 */
+        uint64_t lookup_timeout_usec;    /* GET_SHARED_OBJECT deadline, default 1 s */
+        uint64_t reply_timeout_usec;     /* handshake reply deadline, default 5 s */
+        unsigned max_objects_per_peer;   /* default 4096; 0 = unlimited */
+        unsigned max_objects_per_client; /* bus clients, default 1024 */
+        /* Held buffers (core/quota.h); 0 = unlimited. */
+        uint64_t max_bytes_per_client; /* one bus connection's, default 1 GiB */
+        uint64_t max_bytes_per_uid;    /* one uid's, disowned ones too, default 2 GiB */
+        uint64_t max_bytes_total;      /* everything held, default 4 GiB */
+        unsigned max_objects_per_uid;  /* one uid's, default 4096 */
+        unsigned max_disowned_per_uid; /* one uid's share of the disowned pool, default 256 */
+        unsigned max_peers;            /* default 64 */
         unsigned max_pending_lookups_per_peer; /* default 64 */
         unsigned max_pending_lookups;          /* global, default 1024 */
         unsigned max_queued_messages; /* per socket: unsent + unacked messages, default 65536 */
         unsigned max_queued_bytes;    /* per socket: unsent bytes, default 4 MiB */
-        unsigned bridge_device_id;    /* --serve default: virtio device id, 4 (rng) */
-        unsigned bridge_queues;       /* --serve default: queues presented, 1 */
-        mode_t socket_mode;           /* listening sockets, default 0660 */
-        uid_t socket_uid;             /* their owner, (uid_t) -1: the service's */
-        gid_t socket_gid;             /* their group, (gid_t) -1: the service's */
+        unsigned max_pending_lookups_per_uid; /* importers of one uid together, default 512 */
+        unsigned bridge_device_id;            /* --serve default: virtio device id, 4 (rng) */
+        unsigned bridge_queues;               /* --serve default: queues presented, 1 */
+        mode_t socket_mode;                   /* listening sockets, default 0660 */
+        uid_t socket_uid;                     /* their owner, (uid_t) -1: the service's */
+        gid_t socket_gid;                     /* their group, (gid_t) -1: the service's */
         /* Where the privileged group's members may put listening sockets
          * (NULL-terminated; default SERVICE_RUNTIME_DIRECTORY). Borrowed by
          * the config; the service keeps a copy. */
@@ -209,7 +216,8 @@ const char *peer_state_to_string(
 
 /* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
  * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to
- * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready.
+ * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready,
+ * -ELOOP the UUID is being asked of the very VMM process that asks for it.
  * Otherwise 0, and done is called exactly once, maybe before service_lookup
  * returns (held buffers): with fd >= 0 (the callee owns it) and error 0, or
  * fd -1 and -errno: -ENOENT not known upstream either, -ETIMEDOUT exporter
@@ -219,6 +227,18 @@ const char *peer_state_to_string(
 typedef void (*ServiceLookupFn)(Service *s, int fd, int error, void *userdata);
 int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
                    void *userdata);
+
+/* Who waits on a lookup, for its fair share of the pool: a peer, or (peer
+ * NULL) a bus caller, all of whose connections are one importer of uid. */
+typedef struct {
+        const Peer *peer;
+        uid_t uid;
+} ServiceImporter;
+
+/* service_lookup() on behalf of who; service_lookup() is the service's own
+ * (who NULL). */
+int service_lookup_as(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], const ServiceImporter *who,
+                      ServiceLookupFn done, void *userdata);
 
 /* Registers a buffer held by the service on behalf of owner (a bus client or
  * the service); announces it to bridged front-ends. fd taken on success. */

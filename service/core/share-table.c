@@ -18,6 +18,7 @@ struct ShareEntry {
         ShareType type;
         int fd; /* owned; -1 for SHARE_TYPE_VHOST_DEV */
         ShareOwner *owner;
+        uid_t uid; /* a held buffer's is charged to: its first owner's */
         ShareBufferInfo info;
         uint64_t created_usec;
         uint64_t lookup_count;
@@ -35,7 +36,8 @@ typedef struct {
 struct ShareTable {
         GHashTable *entries;     /* uuid (inside the entry) -> ShareEntry */
         ObserverList *observers; /* ShareObserverFn */
-        GQueue pending;          /* PendingEvent*, delivered in order */
+        Quota *quota;
+        GQueue pending; /* PendingEvent*, delivered in order */
         bool dispatching;
 };
 
@@ -54,6 +56,7 @@ ShareTable *share_table_new(void)
         t = g_new0(ShareTable, 1);
         t->entries = g_hash_table_new(share_uuid_hash, share_uuid_equal);
         t->observers = observer_list_new();
+        t->quota = quota_new();
         g_queue_init(&t->pending);
         return t;
 }
@@ -92,6 +95,7 @@ void share_table_free(ShareTable *t)
                 if (e->owner) {
                         e->owner->entries_head = NULL;
                         e->owner->n_entries = 0;
+                        e->owner->n_bytes = 0;
                 }
                 e->linked = false;
                 g_hash_table_iter_remove(&it);
@@ -99,6 +103,7 @@ void share_table_free(ShareTable *t)
         }
         g_hash_table_unref(t->entries);
         observer_list_free(t->observers);
+        quota_free(t->quota);
         g_free(t);
 }
 
@@ -164,6 +169,11 @@ static void emit(ShareTable *t, ShareEntry *e, ShareEvent ev)
         t->dispatching = false;
 }
 
+static bool entry_held(const ShareEntry *e)
+{
+        return e->type == SHARE_TYPE_DMABUF;
+}
+
 static void owner_link(ShareOwner *o, ShareEntry *e)
 {
         ShareEntry *head = o->entries_head;
@@ -174,6 +184,8 @@ static void owner_link(ShareOwner *o, ShareEntry *e)
                 head->owner_prev = e;
         o->entries_head = e;
         o->n_entries++;
+        if (entry_held(e))
+                o->n_bytes += e->info.size;
 }
 
 static void owner_unlink(ShareOwner *o, ShareEntry *e)
@@ -186,21 +198,47 @@ static void owner_unlink(ShareOwner *o, ShareEntry *e)
                 e->owner_next->owner_prev = e->owner_prev;
         e->owner_prev = e->owner_next = NULL;
         o->n_entries--;
+        if (entry_held(e))
+                o->n_bytes -= e->info.size;
 }
 
-static int check_add(ShareTable *t, const uint8_t *uuid, ShareOwner *owner)
+void share_table_set_limits(ShareTable *t, const QuotaLimits *limits)
+{
+        quota_set_limits(t->quota, limits);
+}
+
+const Quota *share_table_quota(const ShareTable *t)
+{
+        return t->quota;
+}
+
+QuotaLimit share_table_check_add_fd(ShareTable *t, const ShareOwner *owner, uint64_t bytes)
+{
+        return quota_check_add(t->quota, owner, true, owner->uid, bytes);
+}
+
+QuotaLimit share_table_check_set_owner(ShareTable *t, const ShareEntry *e, const ShareOwner *owner)
+{
+        if (e->owner == owner)
+                return QUOTA_OK;
+        return quota_check_move(t->quota, e->owner, owner, entry_held(e), e->uid, e->info.size);
+}
+
+/* held: the entry will hold a buffer of bytes. */
+static int check_add(ShareTable *t, const uint8_t *uuid, ShareOwner *owner, bool held,
+                     uint64_t bytes)
 {
         if (!t || !owner || !share_uuid_is_valid(uuid))
                 return -EINVAL;
         if (g_hash_table_contains(t->entries, uuid))
                 return -EEXIST;
-        if (owner->max_entries != 0 && owner->n_entries >= owner->max_entries)
+        if (quota_check_add(t->quota, owner, held, owner->uid, bytes) != QUOTA_OK)
                 return -EDQUOT;
         return 0;
 }
 
 static ShareEntry *insert(ShareTable *t, const uint8_t *uuid, ShareType type, int fd,
-                          ShareOwner *owner)
+                          ShareOwner *owner, const ShareBufferInfo *info)
 {
         ShareEntry *e = g_new0(ShareEntry, 1);
         char s[SHARE_UUID_STR_LEN];
@@ -209,6 +247,11 @@ static ShareEntry *insert(ShareTable *t, const uint8_t *uuid, ShareType type, in
         e->type = type;
         e->fd = fd;
         e->owner = owner;
+        e->uid = owner->uid;
+        if (info)
+                e->info = *info;
+        if (entry_held(e))
+                quota_charge(t->quota, owner, e->uid, e->info.size, 1);
         e->created_usec = now_realtime_usec();
         e->refs = 1;
         e->linked = true;
@@ -232,9 +275,6 @@ int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int f
 
         if (fd < 0)
                 return -EINVAL;
-        r = check_add(t, uuid, owner);
-        if (r < 0)
-                return r;
         if (info) {
                 /* Taking ownership of a number that is not open would close
                  * someone else's fd later. */
@@ -246,9 +286,11 @@ int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int f
                         return r;
                 info = &read_info;
         }
+        r = check_add(t, uuid, owner, true, info->size);
+        if (r < 0)
+                return r;
 
-        e = insert(t, uuid, SHARE_TYPE_DMABUF, fd, owner);
-        e->info = *info;
+        e = insert(t, uuid, SHARE_TYPE_DMABUF, fd, owner, info);
         if (ret)
                 *ret = e;
         emit(t, e, SHARE_EVENT_ADDED);
@@ -261,10 +303,10 @@ int share_table_add_exporter(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
         ShareEntry *e;
         int r;
 
-        r = check_add(t, uuid, owner);
+        r = check_add(t, uuid, owner, false, 0);
         if (r < 0)
                 return r;
-        e = insert(t, uuid, SHARE_TYPE_VHOST_DEV, -1, owner);
+        e = insert(t, uuid, SHARE_TYPE_VHOST_DEV, -1, owner, NULL);
         if (ret)
                 *ret = e;
         emit(t, e, SHARE_EVENT_ADDED);
@@ -279,6 +321,8 @@ static void remove_entry(ShareTable *t, ShareEntry *e)
 
         g_hash_table_remove(t->entries, e->uuid);
         owner_unlink(e->owner, e);
+        if (entry_held(e))
+                quota_charge(t->quota, e->owner, e->uid, e->info.size, -1);
         e->linked = false;
 
         if (log_get_max_level() >= LOG_DEBUG) {
@@ -312,8 +356,10 @@ int share_table_set_owner(ShareTable *t, ShareEntry *e, ShareOwner *owner)
                 return -EINVAL;
         if (e->owner == owner)
                 return 0;
-        if (owner->max_entries != 0 && owner->n_entries >= owner->max_entries)
+        if (share_table_check_set_owner(t, e, owner) != QUOTA_OK)
                 return -EDQUOT;
+        if (entry_held(e))
+                quota_move(t->quota, e->owner, owner, e->uid);
         owner_unlink(e->owner, e);
         owner_link(owner, e);
         e->owner = owner;
@@ -405,6 +451,11 @@ uint64_t share_entry_created_usec(const ShareEntry *e)
 uint64_t share_entry_lookup_count(const ShareEntry *e)
 {
         return e->lookup_count;
+}
+
+uid_t share_entry_uid(const ShareEntry *e)
+{
+        return e->uid;
 }
 
 static const char *const share_type_names[] = {

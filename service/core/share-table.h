@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "buffer-info.h"
+#include "quota.h"
 #include "uuid-util.h"
 
 typedef enum {
@@ -41,6 +42,7 @@ typedef struct ShareOwner {
         char *name;           /* for logs: peer name or bus unique name */
         uid_t uid;            /* credentials, when known; (uid_t)-1 otherwise */
         unsigned max_entries; /* quota; 0 = unlimited */
+        uint64_t max_bytes;   /* quota of held buffers' bytes; 0 = unlimited (quota.h) */
         /* The caller's; the table never reads it (share_owner_init sets
          * NULL). The service sets a peer's to its Peer and finds an entry's
          * peer through it; the bus layer sets a client's to its BusClient. */
@@ -48,6 +50,7 @@ typedef struct ShareOwner {
         /* Table-private: the owner's entries. */
         void *entries_head;
         unsigned n_entries;
+        uint64_t n_bytes; /* of its held buffers */
 } ShareOwner;
 
 typedef enum {
@@ -57,6 +60,11 @@ typedef enum {
 } ShareEvent;
 
 typedef void (*ShareObserverFn)(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata);
+
+/* A hash of a UUID keyed at random per process (peers choose UUIDs: no
+ * colliding set can be picked in advance), and equality; for GHashTables. */
+unsigned share_uuid_hash(const void *uuid);
+int share_uuid_equal(const void *a, const void *b);
 
 ShareTable *share_table_new(void);
 /* Closes all stored fds; observers are not told. */
@@ -83,11 +91,21 @@ void share_owner_clear(ShareOwner *o);
 unsigned share_table_add_observer(ShareTable *t, ShareObserverFn fn, void *userdata);
 void share_table_remove_observer(ShareTable *t, unsigned id);
 
+/* The per-uid and total quotas (quota.h); none until set. */
+void share_table_set_limits(ShareTable *t, const QuotaLimits *limits);
+const Quota *share_table_quota(const ShareTable *t);
+/* The limit a buffer of bytes, held for owner (charged to its uid), would
+ * pass, or QUOTA_OK: what share_table_add_fd() checks. */
+QuotaLimit share_table_check_add_fd(ShareTable *t, const ShareOwner *owner, uint64_t bytes);
+/* The same for handing e over to owner: what share_table_set_owner() checks. */
+QuotaLimit share_table_check_set_owner(ShareTable *t, const ShareEntry *e, const ShareOwner *owner);
+
 /* Adds an entry holding fd; fd taken on success (the table closes it when
  * the entry goes), the caller's still on failure. Errors: -EINVAL (nil/max
  * UUID, fd < 0, owner NULL), -EBADF (fd is not open), -EEXIST (first writer
- * wins), -EDQUOT (owner over quota). info may be NULL: then it is read from
- * the fd (share_buffer_info_from_fd, whose errors are returned too). */
+ * wins), -EDQUOT (a quota, share_table_check_add_fd). info may be NULL:
+ * then it is read from the fd (share_buffer_info_from_fd, whose errors are
+ * returned too); its size is what the quotas count. */
 int share_table_add_fd(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE], int fd,
                        ShareOwner *owner, const ShareBufferInfo *info, ShareEntry **ret);
 
@@ -103,7 +121,8 @@ int share_table_remove(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE],
 
 /* Hands e over to owner (e.g. a bus client's buffer to the service). Not a
  * table event: observers are not told; the caller announces the change.
- * -EINVAL (NULL argument), -EDQUOT (owner over quota). */
+ * The buffer stays charged to the uid that put it there. -EINVAL (NULL
+ * argument), -EDQUOT (a quota, share_table_check_set_owner). */
 int share_table_set_owner(ShareTable *t, ShareEntry *e, ShareOwner *owner);
 
 /* Removes every entry of owner; returns how many. */
@@ -130,5 +149,7 @@ ShareOwner *share_entry_owner(const ShareEntry *e);
 const ShareBufferInfo *share_entry_info(const ShareEntry *e);
 uint64_t share_entry_created_usec(const ShareEntry *e); /* CLOCK_REALTIME µs */
 uint64_t share_entry_lookup_count(const ShareEntry *e);
+/* The uid a held buffer is charged to (quota.h). */
+uid_t share_entry_uid(const ShareEntry *e);
 
 const char *share_type_to_string(ShareType t); /* "dma-buf" | "vhost-device" */

@@ -163,6 +163,7 @@ typedef enum {
         VALUE_MODE,   /* octal, 0..max, into a mode_t */
         VALUE_USER,   /* uid or user name into a uid_t */
         VALUE_GROUP,  /* gid or group name into a gid_t */
+        VALUE_BYTES,  /* bytes, or K, M, G, T (powers of 1024), up to max GiB, into a uint64_t */
 } ValueKind;
 
 typedef struct {
@@ -185,6 +186,14 @@ static const ServiceKey service_keys[] = {
     {"MaxPendingLookups", VALUE_NUMBER, 1u << 20, offsetof(ServiceConfig, max_pending_lookups)},
     {"MaxQueuedMessages", VALUE_NUMBER, 1u << 24, offsetof(ServiceConfig, max_queued_messages)},
     {"MaxQueuedBytes", VALUE_NUMBER, 1u << 30, offsetof(ServiceConfig, max_queued_bytes)},
+    {"MaxPendingLookupsPerUid", VALUE_NUMBER, 1u << 20,
+     offsetof(ServiceConfig, max_pending_lookups_per_uid)},
+    {"MaxObjectsPerUid", VALUE_NUMBER, 1u << 24, offsetof(ServiceConfig, max_objects_per_uid)},
+    {"MaxDisownedObjectsPerUid", VALUE_NUMBER, 1u << 24,
+     offsetof(ServiceConfig, max_disowned_per_uid)},
+    {"MaxBytesPerClient", VALUE_BYTES, 1u << 20, offsetof(ServiceConfig, max_bytes_per_client)},
+    {"MaxBytesPerUid", VALUE_BYTES, 1u << 20, offsetof(ServiceConfig, max_bytes_per_uid)},
+    {"MaxBytesTotal", VALUE_BYTES, 1u << 20, offsetof(ServiceConfig, max_bytes_total)},
     {"BridgeDeviceId", VALUE_NUMBER, 255, offsetof(ServiceConfig, bridge_device_id)},
     {"BridgeQueues", VALUE_NUMBER, 64, offsetof(ServiceConfig, bridge_queues)},
     {"SocketMode", VALUE_MODE, 07777, offsetof(ServiceConfig, socket_mode)},
@@ -201,6 +210,41 @@ static int read_number(GKeyFile *kf, const ServiceKey *k, unsigned *ret, GError 
         if (local || v > k->max)
                 return invalid(error, "[Service] %s: expected a number up to %u", k->key, k->max);
         *ret = (unsigned) v;
+        return 0;
+}
+
+/* A size: decimal bytes, or with a K, M, G or T suffix (powers of 1024). */
+static bool parse_size(const char *v, uint64_t max, uint64_t *ret)
+{
+        static const char suffixes[] = "KMGT";
+        const char *unit_char;
+        uint64_t n, unit = 1;
+        char *end = NULL;
+
+        if (!g_ascii_isdigit(*v))
+                return false;
+        errno = 0;
+        n = g_ascii_strtoull(v, &end, 10);
+        if (errno != 0)
+                return false;
+        if (*end && (unit_char = strchr(suffixes, *end))) {
+                unit = UINT64_C(1) << (10 * (unit_char - suffixes + 1));
+                end++;
+        }
+        if (*end || n > max / unit)
+                return false;
+        *ret = n * unit;
+        return true;
+}
+
+static int read_bytes(GKeyFile *kf, const ServiceKey *k, uint64_t *ret, GError **error)
+{
+        g_autofree char *v = g_key_file_get_string(kf, "Service", k->key, NULL);
+
+        if (!v || !parse_size(g_strstrip(v), (uint64_t) k->max << 30, ret))
+                return invalid(error,
+                               "[Service] %s: expected a size in bytes (or K, M, G, T) up to %uG",
+                               k->key, k->max);
         return 0;
 }
 
@@ -242,6 +286,8 @@ static int read_service_key(GKeyFile *kf, const ServiceKey *k, ServiceConfig *s,
 
         if (!g_key_file_has_key(kf, "Service", k->key, NULL))
                 return 0;
+        if (k->kind == VALUE_BYTES)
+                return read_bytes(kf, k, field, error);
         switch (k->kind) {
         case VALUE_NUMBER:
         case VALUE_MSEC:
@@ -271,6 +317,8 @@ static int read_service_key(GKeyFile *kf, const ServiceKey *k, ServiceConfig *s,
                 break;
         case VALUE_GROUP:
                 *(gid_t *) field = (gid_t) v;
+                break;
+        case VALUE_BYTES: /* read_bytes() above */
                 break;
         }
         return 0;

@@ -281,6 +281,41 @@ def export_file_detach_remove(tb):
 
 
 @test
+def export_refuses_input_over_max_size(tb):
+    src = os.path.join(tb.dir, "payload")
+    with open(src, "wb") as f:
+        f.write(os.urandom(10000))
+    # A regular file says its size; /dev/zero and a pipe never end and are
+    # counted as they are read. Nothing is exported.
+    for source in [src, "/dev/zero"]:
+        out = tb.ctl("export", source, "--max-size=4K", expect=1)
+        assert f"{source} is larger than 4.0K (--max-size); nothing was exported" in out.stderr, \
+            out.stderr
+    with open("/dev/zero", "rb") as zero:
+        out = subprocess.run(tb.ctl_args("export", "-", "--max-size=1M"), stdin=zero,
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 1 and "- is larger than 1.0M (--max-size)" in out.stderr, out
+    assert json.loads(tb.ctl("list", "--json").stdout) == []
+    # At the limit it is exported.
+    out = tb.ctl("export", src, "--max-size=10000", "--detach", "--json")
+    assert json.loads(out.stdout.splitlines()[0])["size"] == 10000
+    tb.ctl("export", src, "--max-size=0", expect=2)
+
+
+@test
+def detached_exports_meet_the_uid_quota(tb):
+    # Issue 14.6: "export --size=1G --detach" again and again filled the
+    # service; a uid's detached buffers count against its quota.
+    tb.stop_service()
+    tb.start_service("[Service]\nMaxBytesPerUid=3M\n")
+    tb.ctl("export", "--size=2M", "--detach")
+    out = tb.ctl("export", "--size=2M", "--detach", expect=1)
+    assert "org.vhostshare.share1.Error.QuotaExceeded" in out.stderr, out.stderr
+    assert "MaxBytesPerUid=3145728" in out.stderr, out.stderr
+    assert len(json.loads(tb.ctl("list", "--json").stdout)) == 1
+
+
+@test
 def unprivileged_caller_exits_5(tb):
     out = tb.ctl("export", "--size=4096", expect=5, user=65534)
     assert "AccessDenied" in out.stderr, out.stderr
@@ -708,7 +743,8 @@ def same_user_as_the_service():
                                     f"--config={config}"],
                                    stdout=sys.stderr, stderr=subprocess.PIPE, env=user_env)
         procs.append(service)
-        Lines(service, service.stderr).wait_for(r"running")
+        # "running" comes before the name is owned; "Owning" after.
+        Lines(service, service.stderr).wait_for(r"Owning")
 
         def run(*args, expect=0):
             out = subprocess.run([*as_user, ctl, f"--address={address}", *args],

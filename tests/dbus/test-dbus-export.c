@@ -323,7 +323,7 @@ static void test_export_quota(Fixture *f, gconstpointer data)
                 g_assert_null(err);
         }
         err = call_export(f->bus, fds[2], "", NULL, NULL);
-        g_assert_cmpstr(err, ==, ERR("LimitReached"));
+        g_assert_cmpstr(err, ==, ERR("QuotaExceeded"));
         for (int i = 0; i < 3; i++)
                 close(fds[i]);
 }

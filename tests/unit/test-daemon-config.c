@@ -61,6 +61,12 @@ static void assert_default_service_config(const ServiceConfig *s)
         g_assert_cmpuint(s->max_pending_lookups, ==, 1024);
         g_assert_cmpuint(s->max_queued_messages, ==, 65536);
         g_assert_cmpuint(s->max_queued_bytes, ==, 4 * 1024 * 1024);
+        g_assert_cmpuint(s->max_pending_lookups_per_uid, ==, 512);
+        g_assert_cmpuint(s->max_objects_per_uid, ==, 4096);
+        g_assert_cmpuint(s->max_disowned_per_uid, ==, 256);
+        g_assert_cmpuint(s->max_bytes_per_client, ==, UINT64_C(1) << 30);
+        g_assert_cmpuint(s->max_bytes_per_uid, ==, UINT64_C(2) << 30);
+        g_assert_cmpuint(s->max_bytes_total, ==, UINT64_C(4) << 30);
         g_assert_cmpuint(s->bridge_device_id, ==, 4);
         g_assert_cmpuint(s->bridge_queues, ==, 1);
         g_assert_cmpuint(s->socket_mode, ==, 0660);
@@ -121,6 +127,12 @@ static void test_every_service_key(void)
                     "MaxPendingLookups=14\n"
                     "MaxQueuedMessages=17\n"
                     "MaxQueuedBytes=18\n"
+                    "MaxPendingLookupsPerUid=15\n"
+                    "MaxObjectsPerUid=17\n"
+                    "MaxDisownedObjectsPerUid=18\n"
+                    "MaxBytesPerClient=1G\n"
+                    "MaxBytesPerUid=3M\n"
+                    "MaxBytesTotal=4096\n"
                     "BridgeDeviceId=16\n"
                     "BridgeQueues=2\n"
                     "SocketMode=0640\n"
@@ -136,6 +148,12 @@ static void test_every_service_key(void)
         g_assert_cmpuint(s->max_pending_lookups, ==, 14);
         g_assert_cmpuint(s->max_queued_messages, ==, 17);
         g_assert_cmpuint(s->max_queued_bytes, ==, 18);
+        g_assert_cmpuint(s->max_pending_lookups_per_uid, ==, 15);
+        g_assert_cmpuint(s->max_objects_per_uid, ==, 17);
+        g_assert_cmpuint(s->max_disowned_per_uid, ==, 18);
+        g_assert_cmpuint(s->max_bytes_per_client, ==, UINT64_C(1) << 30);
+        g_assert_cmpuint(s->max_bytes_per_uid, ==, 3u << 20);
+        g_assert_cmpuint(s->max_bytes_total, ==, 4096);
         g_assert_cmpuint(s->bridge_device_id, ==, 16);
         g_assert_cmpuint(s->bridge_queues, ==, 2);
         g_assert_cmpuint(s->socket_mode, ==, 0640);
@@ -164,6 +182,9 @@ static void test_number_limits(void)
             {"MaxPendingLookups", 1048576},
             {"MaxQueuedMessages", 16777216},
             {"MaxQueuedBytes", 1073741824},
+            {"MaxPendingLookupsPerUid", 1048576},
+            {"MaxObjectsPerUid", 16777216},
+            {"MaxDisownedObjectsPerUid", 16777216},
             {"BridgeDeviceId", 255},
             {"BridgeQueues", 64},
         };
@@ -192,6 +213,42 @@ static void test_number_limits(void)
 
                         assert_refused(text, expected);
                 }
+        }
+}
+
+/* Sizes: bytes, or K, M, G, T (powers of 1024), up to 1048576G; anything
+ * else is refused naming the key. */
+static void test_sizes(void)
+{
+        static const struct {
+                const char *text;
+                uint64_t bytes;
+        } good[] = {
+            {"0", 0},
+            {"1", 1},
+            {"4096", 4096},
+            {"8K", 8192},
+            {"3M", 3u << 20},
+            {"1G", UINT64_C(1) << 30},
+            {"2T", UINT64_C(2) << 40},
+            {"1048576G", UINT64_C(1) << 50},
+        };
+        const char *bad[] = {"",    "-1",  "1.5G",     "1X",    "G",
+                             "1 G", "1KB", "1048577G", "1025T", "99999999999999999999"};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+                g_auto(DaemonConfig) c = {0};
+                g_autofree char *text =
+                    g_strdup_printf("[Service]\nMaxBytesTotal=%s\n", good[i].text);
+
+                load_ok(&c, text);
+                g_assert_cmpuint(c.service_config.max_bytes_total, ==, good[i].bytes);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                g_autofree char *text = g_strdup_printf("[Service]\nMaxBytesPerUid=%s\n", bad[i]);
+
+                assert_refused(text, "[Service] MaxBytesPerUid: expected a size in bytes (or K, M, "
+                                     "G, T) up to 1048576G");
         }
 }
 
@@ -700,6 +757,7 @@ int main(int argc, char **argv)
         g_test_add_func("/daemon-config/empty-file", test_empty_file);
         g_test_add_func("/daemon-config/every-service-key", test_every_service_key);
         g_test_add_func("/daemon-config/number-limits", test_number_limits);
+        g_test_add_func("/daemon-config/sizes", test_sizes);
         g_test_add_func("/daemon-config/timeouts-at-limit", test_timeouts_at_limit);
         g_test_add_func("/daemon-config/socket-mode", test_socket_mode);
         g_test_add_func("/daemon-config/socket-user-group", test_socket_user_group);
