@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "async-close.h"
 #include "cleanup.h"
 
 void fd_close_safe(int *fd)
@@ -33,10 +34,12 @@ static void closedirp(DIR **d)
 
 int fd_count_open(void)
 {
-        _cleanup_(closedirp) DIR *d = opendir("/proc/self/fd");
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int n = 0;
+        int n = -async_close_own_fds();
 
+        (void) async_close_wait_idle(30000);
+        d = opendir("/proc/self/fd");
         if (!d)
                 return -errno;
         errno = 0;

@@ -26,7 +26,9 @@ void fd_close_safe(int *fd);
 #define _cleanup_close_ __attribute__((cleanup(fd_close_safe)))
 
 /* Number of open fds of this process (entries of /proc/self/fd, not
- * counting the one used to read it), or -errno. For leak checks in tests. */
+ * counting the one used to read it nor those of the closers' plumbing), or
+ * -errno. For leak checks in tests: it first waits (up to 30 s) for the
+ * closers to finish what async_close() handed them. */
 int fd_count_open(void);
 
 /* 1 if fd is a dma-buf (its fdinfo has an exp_name line, which only the

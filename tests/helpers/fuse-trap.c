@@ -42,8 +42,8 @@ struct FuseTrap {
         void *call_userdata;
 };
 
-/* The thread group of a thread id, or 0 once it is gone. */
-static pid_t tgid_of(pid_t tid)
+/* A field ("Tgid:", "PPid:") of /proc/TID/status, or 0 once it is gone. */
+static pid_t status_field(pid_t tid, const char *field)
 {
         g_autofree char *path = g_strdup_printf("/proc/%d/status", (int) tid);
         g_autofree char *text = NULL;
@@ -51,8 +51,17 @@ static pid_t tgid_of(pid_t tid)
 
         if (!g_file_get_contents(path, &text, NULL, NULL))
                 return 0;
-        line = strstr(text, "\nTgid:");
-        return line ? (pid_t) g_ascii_strtoll(line + 6, NULL, 10) : 0;
+        line = strstr(text, field);
+        return line ? (pid_t) g_ascii_strtoll(line + strlen(field), NULL, 10) : 0;
+}
+
+/* A thread of the victim, or of a child process of the victim (the
+ * service's closers are processes that share its fd table). */
+static bool is_victim(pid_t tid, pid_t victim)
+{
+        pid_t tgid = status_field(tid, "\nTgid:");
+
+        return tgid != 0 && (tgid == victim || status_field(tgid, "\nPPid:") == victim);
 }
 
 static void reply(FuseTrap *t, uint64_t unique, int error, const void *data, size_t size)
@@ -154,7 +163,7 @@ static bool stall(FuseTrap *t, const struct fuse_in_header *in)
             in->opcode == FUSE_INTERRUPT)
                 return false;
         g_mutex_lock(&t->lock);
-        victim = t->victim > 0 && in->pid != 0 && tgid_of((pid_t) in->pid) == t->victim;
+        victim = t->victim > 0 && in->pid != 0 && is_victim((pid_t) in->pid, t->victim);
         if (victim) {
                 t->stalled[0]++;
                 if (in->opcode < G_N_ELEMENTS(t->stalled))

@@ -8,7 +8,7 @@
  * OPEN, FLUSH, RELEASE, STATFS, so that one regular file can be opened.
  *
  * Once sprung for a victim process, every request from a thread of that
- * process is left unanswered (FLUSH on close, STATFS, GETATTR, ...), as a
+ * process or of its children is left unanswered (FLUSH on close, STATFS, GETATTR, ...), as a
  * hostile server would; requests of other processes (the test itself, the
  * test's dbus-daemon, which closes the fds it forwards) are still answered,
  * so the test measures the victim alone. fuse_trap_free() aborts the
@@ -29,7 +29,8 @@ void fuse_trap_free(FuseTrap *t);
 /* Opens the trap's regular file (O_RDWR | O_CLOEXEC); fails the test when
  * it cannot. */
 int fuse_trap_open(FuseTrap *t);
-/* From now on requests of every thread of process victim stay unanswered. */
+/* From now on requests of every thread of process victim, and of its child
+ * processes, stay unanswered. */
 void fuse_trap_spring(FuseTrap *t, pid_t victim);
 /* How many requests of the victim are left unanswered so far, and how many
  * of them were opcode (FUSE_FLUSH ...), 0 for all. */
