@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -232,10 +233,28 @@ static void hand_over(const Request *rq)
         submit(rq);
 }
 
+/* A shmem file (a memfd, the common buffer) and an AF_UNIX socket (every
+ * connection; no linger) have nobody to wait for: closed on the spot, which
+ * keeps fd numbers and counts as they were, and frees a slot at once when
+ * the process is out of fds. Both asked without reaching a file's server. */
+static bool closes_at_once(int fd)
+{
+        int domain;
+        socklen_t len = sizeof(domain);
+
+        if (fcntl(fd, F_GET_SEALS) >= 0)
+                return true;
+        return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+}
+
 void async_close(int fd)
 {
         if (fd < 0)
                 return;
+        if (closes_at_once(fd)) {
+                close(fd);
+                return;
+        }
         if (async_close_init() < 0) {
                 close(fd);
                 return;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 struct FuseTrap {
         char *dir;
+        int abort_fd; /* the connection's abort file (fusectl), or -1 */
         int dev_fd;   /* /dev/fuse */
         int stop_fd;  /* eventfd: the thread's stop signal */
         dev_t st_dev; /* the mount's device: its connection is minor(st_dev) */
@@ -204,6 +206,57 @@ static void *trap_thread(void *userdata)
         }
 }
 
+/* The abort files of the traps alive, for a test that fails (abort())
+ * while the victim waits: its requests fail instead of hanging the run. */
+static int live_abort_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+
+static void on_sigabrt(int sig)
+{
+        for (unsigned i = 0; i < G_N_ELEMENTS(live_abort_fds); i++)
+                if (live_abort_fds[i] >= 0)
+                        (void) !write(live_abort_fds[i], "1", 1);
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+/* Opens the connection's abort file in the FUSE control file system
+ * (mounted here when nobody has): closing our /dev/fuse fd alone would not
+ * fail the requests while a forked child still holds a copy. */
+static void open_abort_file(FuseTrap *t)
+{
+        g_autofree char *path = NULL;
+
+        if (access("/sys/fs/fuse/connections", F_OK) == 0 &&
+            mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) < 0 && errno != EBUSY)
+                g_message("fuse-trap: Failed to mount fusectl: %m");
+        path = g_strdup_printf("/sys/fs/fuse/connections/%u/abort", (unsigned) minor(t->st_dev));
+        t->abort_fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (t->abort_fd < 0) {
+                g_message("fuse-trap: Failed to open %s: %m", path);
+                return;
+        }
+        for (unsigned i = 0; i < G_N_ELEMENTS(live_abort_fds); i++)
+                if (live_abort_fds[i] < 0) {
+                        live_abort_fds[i] = t->abort_fd;
+                        signal(SIGABRT, on_sigabrt);
+                        return;
+                }
+}
+
+/* Fails every request still waiting for an answer. */
+static void trap_abort(FuseTrap *t)
+{
+        if (t->abort_fd < 0)
+                return;
+        if (write(t->abort_fd, "1", 1) != 1)
+                g_message("fuse-trap: Failed to abort the connection: %m");
+        for (unsigned i = 0; i < G_N_ELEMENTS(live_abort_fds); i++)
+                if (live_abort_fds[i] == t->abort_fd)
+                        live_abort_fds[i] = -1;
+        close(t->abort_fd);
+        t->abort_fd = -1;
+}
+
 FuseTrap *fuse_trap_new(const char *dir)
 {
         FuseTrap *t = g_new0(FuseTrap, 1);
@@ -213,6 +266,7 @@ FuseTrap *fuse_trap_new(const char *dir)
 
         g_mutex_init(&t->lock);
         g_cond_init(&t->changed);
+        t->abort_fd = -1;
         t->dir = g_build_filename(dir, "fuse-trap", NULL);
         if (mkdir(t->dir, 0755) < 0)
                 g_error("fuse-trap: Failed to create %s: %m", t->dir);
@@ -231,6 +285,7 @@ FuseTrap *fuse_trap_new(const char *dir)
         if (stat(t->dir, &st) < 0)
                 g_error("fuse-trap: Failed to stat %s: %m", t->dir);
         t->st_dev = st.st_dev;
+        open_abort_file(t);
         return t;
 }
 
@@ -305,29 +360,6 @@ bool fuse_trap_call(FuseTrap *t, void (*fn)(void *userdata), void *userdata, int
         done = t->call_done && t->stalled[0] == 0;
         g_mutex_unlock(&t->lock);
         return done;
-}
-
-/* Fails every request still waiting for an answer, through the FUSE control
- * file system (mounted here when nobody has): closing our /dev/fuse fd alone
- * would not do it while a forked child still holds a copy. */
-static void trap_abort(FuseTrap *t)
-{
-        g_autofree char *abort_path = NULL;
-        int fd;
-
-        if (access("/sys/fs/fuse/connections", F_OK) == 0 &&
-            mount("fusectl", "/sys/fs/fuse/connections", "fusectl", 0, NULL) < 0 && errno != EBUSY)
-                g_message("fuse-trap: Failed to mount fusectl: %m");
-        abort_path =
-            g_strdup_printf("/sys/fs/fuse/connections/%u/abort", (unsigned) minor(t->st_dev));
-        fd = open(abort_path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-                g_message("fuse-trap: Failed to open %s: %m", abort_path);
-                return;
-        }
-        if (write(fd, "1", 1) != 1)
-                g_message("fuse-trap: Failed to abort the connection: %m");
-        close(fd);
 }
 
 void fuse_trap_free(FuseTrap *t)
