@@ -26,14 +26,15 @@ int bus_args_parse_uuid(const char *s, uint8_t uuid[SHARE_UUID_SIZE], sd_bus_err
 
 const char *bus_args_describe_fd(int fd)
 {
-        struct stat st;
-        int flags = fcntl(fd, F_GETFL);
+        int flags = fcntl(fd, F_GETFL), type;
 
         if (flags >= 0 && (flags & O_PATH))
                 return "an O_PATH descriptor";
-        if (fstat(fd, &st) < 0)
+        /* Not fstat: a FUSE file's sender could keep it from returning. */
+        type = fd_cached_file_type(fd);
+        if (type < 0)
                 return "not a valid descriptor";
-        switch (st.st_mode & S_IFMT) {
+        switch (type) {
         case S_IFSOCK:
                 return "a socket";
         case S_IFIFO:

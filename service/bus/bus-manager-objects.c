@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The Manager's methods on shared objects: ListObjects, GetObject, Export,
  * Lookup, Remove, Disown, Allocate (bus-manager-methods.h). */
+#include "async-close.h"
 #include "bus-manager-methods.h"
 
 #include <errno.h>
@@ -142,7 +143,7 @@ int bus_manager_method_get_object(sd_bus_message *msg, void *userdata, sd_bus_er
 int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
-        _cleanup_close_ int fd = -1;
+        _cleanup_async_close_ int fd = -1;
         uint8_t uuid[SHARE_UUID_SIZE];
         char uuid_s[SHARE_UUID_STR_LEN];
         ShareBufferInfo info;
@@ -222,7 +223,7 @@ static int reply_lookup(PendingLookup *l, int fd, int error)
 
 static void on_lookup_done(Service *s, int fd, int error, void *userdata)
 {
-        _cleanup_close_ int owned = fd; /* ours (service.h), whatever the reply does */
+        _cleanup_async_close_ int owned = fd; /* ours (service.h), whatever the reply does */
         PendingLookup *l = userdata;
         int r;
 

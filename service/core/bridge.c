@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "async-close.h"
 #include "buffer-rule.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -272,8 +273,8 @@ static void upstream_on_answer(VuBackend *b, int fd, int error, void *userdata)
 
         if (fd >= 0) {
                 error = upstream_check_answer(u, fd);
-                if (error < 0) {
-                        close(fd);
+                if (error < 0) { /* the VMM's: may be a FUSE file */
+                        async_close(fd);
                         fd = -1;
                 }
         }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "async-close.h"
 #include "service-private.h"
 
 /* Counts a lookup once the importer's answer (or the exporter's request)
@@ -202,8 +203,7 @@ Peer *peer_lookup_claim(PeerLookup *l, int fd)
         Peer *p = l->peer;
 
         if (!p) {
-                if (fd >= 0)
-                        close(fd);
+                async_close(fd); /* an answer may have come from anywhere */
                 g_free(l);
                 return NULL;
         }

@@ -2,6 +2,7 @@
 #include "buffer-info.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,18 @@ static void copy_value(char *dst, size_t dst_size, const char *value)
 int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info)
 {
         g_auto(GStrv) lines = NULL;
-        int found = 0;
+        bool have_size = false, have_exporter = false, have_name = false;
 
         if (!text || !info)
                 return 0;
+        /* The first line of each key counts: the kernel writes size and
+         * exp_name before the name, which whoever holds the buffer sets and
+         * may end in a line of its own. */
         lines = g_strsplit(text, "\n", -1);
         for (char **l = lines; *l; l++) {
                 const char *v;
 
-                if ((v = g_str_has_prefix(*l, "size:") ? *l + 5 : NULL)) {
+                if (!have_size && (v = g_str_has_prefix(*l, "size:") ? *l + 5 : NULL)) {
                         char *end;
                         unsigned long long sz;
 
@@ -38,17 +42,18 @@ int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info)
                         sz = strtoull(v, &end, 10);
                         if (errno == 0 && end != v) {
                                 info->size = sz;
-                                found++;
+                                have_size = true;
                         }
-                } else if ((v = g_str_has_prefix(*l, "exp_name:") ? *l + 9 : NULL)) {
+                } else if (!have_exporter &&
+                           (v = g_str_has_prefix(*l, "exp_name:") ? *l + 9 : NULL)) {
                         copy_value(info->exporter, sizeof(info->exporter), v);
-                        found++;
-                } else if ((v = g_str_has_prefix(*l, "name:") ? *l + 5 : NULL)) {
+                        have_exporter = true;
+                } else if (!have_name && (v = g_str_has_prefix(*l, "name:") ? *l + 5 : NULL)) {
                         copy_value(info->name, sizeof(info->name), v);
-                        found++;
+                        have_name = true;
                 }
         }
-        return found;
+        return have_size + have_exporter + have_name;
 }
 
 /* "/memfd:NAME (deleted)" -> "NAME". */
@@ -75,12 +80,22 @@ static void memfd_name(int fd, char *out, size_t out_size)
 int share_buffer_info_from_fd(int fd, ShareBufferInfo *info)
 {
         struct stat st;
-        int r;
+        int dmabuf, memfd;
 
         if (!info)
                 return -EINVAL;
         if (fd < 0)
                 return -EBADF;
+        /* Kind first, with calls no file system server answers (fd-util.h);
+         * fstat only once the fd is a dma-buf or a memfd. */
+        dmabuf = fd_is_dmabuf(fd);
+        if (dmabuf < 0)
+                return dmabuf;
+        memfd = dmabuf ? 0 : fd_is_memfd(fd);
+        if (memfd < 0)
+                return memfd;
+        if (!dmabuf && !memfd)
+                return -EBADFD;
         if (fstat(fd, &st) < 0)
                 return -errno;
 
@@ -90,10 +105,7 @@ int share_buffer_info_from_fd(int fd, ShareBufferInfo *info)
             .size = S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t) st.st_size : 0,
         };
 
-        r = fd_is_dmabuf(fd);
-        if (r < 0)
-                return r;
-        if (r > 0) {
+        if (dmabuf) {
                 char path[64];
                 g_autofree char *text = NULL;
 
@@ -107,12 +119,7 @@ int share_buffer_info_from_fd(int fd, ShareBufferInfo *info)
                 return 0;
         }
 
-        r = fd_is_memfd(fd);
-        if (r < 0)
-                return r;
-        if (r > 0) {
-                g_strlcpy(info->exporter, "memfd", sizeof(info->exporter));
-                memfd_name(fd, info->name, sizeof(info->name));
-        }
+        g_strlcpy(info->exporter, "memfd", sizeof(info->exporter));
+        memfd_name(fd, info->name, sizeof(info->name));
         return 0;
 }

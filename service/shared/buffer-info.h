@@ -21,9 +21,12 @@ typedef struct {
                                "memfd"), "" when it was handed in */
 } ShareBufferInfo;
 
-/* Fills info from an fd: size, exporter ("memfd" or dma-buf exp_name from
- * /proc/self/fdinfo), name, inode identity. 0 or -errno. */
+/* Fills info from a dma-buf or memfd: size, exporter ("memfd" or dma-buf
+ * exp_name from /proc/self/fdinfo), name, inode identity. 0, -EBADFD for
+ * any other fd (told apart without reaching a file system server, see
+ * fd-util.h), or another -errno. */
 int share_buffer_info_from_fd(int fd, ShareBufferInfo *info);
 /* Takes size, exp_name and name from the text of /proc/self/fdinfo/N of a
- * dma-buf into info (other fields untouched). Returns how many were found. */
+ * dma-buf into info (other fields untouched), the first line of each.
+ * Returns how many were found. */
 int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info);

@@ -3,6 +3,7 @@
  * ring setup is accepted and its fds kept or closed, so a front-end can
  * start the device; the point is the shared-object traffic. */
 
+#include "async-close.h"
 #include "backend.h"
 
 #include <errno.h>
@@ -163,12 +164,10 @@ static void backend_keep_vring_fd(VuBackend *b, VuMessage *m)
         if (!(m->payload.u64 & VRING_NOFD_MASK) && m->n_fds > 0)
                 fd = vu_message_steal_fd(m, 0);
         if (index >= MAX_QUEUES) {
-                if (fd >= 0)
-                        close(fd);
+                async_close(fd); /* from the VMM: may be anything */
                 return;
         }
-        if (b->vring_fds[index][which] >= 0)
-                close(b->vring_fds[index][which]);
+        async_close(b->vring_fds[index][which]);
         b->vring_fds[index][which] = fd;
 }
 
@@ -186,7 +185,7 @@ static void backend_on_set_backend_req_fd(VuBackend *b, VuMessage *m, VuReplySlo
             .max_queued_bytes = b->ops.max_queued_bytes,
             .on_drain = backend_on_chan_drain,
         };
-        _cleanup_close_ int fd = vu_message_steal_fd(m, 0);
+        _cleanup_async_close_ int fd = vu_message_steal_fd(m, 0);
         int r;
 
         vu_endpoint_free(b->chan);
@@ -392,7 +391,7 @@ void vu_backend_free(VuBackend *b)
         for (unsigned i = 0; i < MAX_QUEUES; i++)
                 for (unsigned j = 0; j < _VRING_FD_MAX; j++)
                         if (b->vring_fds[i][j] >= 0) {
-                                close(b->vring_fds[i][j]);
+                                async_close(b->vring_fds[i][j]);
                                 b->vring_fds[i][j] = -1;
                         }
         if (b->dispatching == 0)
@@ -420,8 +419,7 @@ void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint
         static const uint8_t none[VU_UUID_SIZE];
 
         if (b->dead) {
-                if (fd >= 0)
-                        close(fd);
+                async_close(fd);
                 return;
         }
         vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid ? uuid : none);

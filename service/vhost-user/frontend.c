@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "async-close.h"
 #include "fd-util.h"
 #include "log.h"
 #include "uuid-util.h"
@@ -335,7 +336,8 @@ static int frontend_check_object(VuFrontend *f, const VuMessage *m, const uint8_
                 return 0;
         log_warning("%s: answered GET_SHARED_OBJECT %s %s; the importer gets an error", f->name,
                     ustr, why);
-        fd_close_safe(fd);
+        async_close(*fd);
+        *fd = -1;
         return error;
 }
 

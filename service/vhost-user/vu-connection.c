@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "async-close.h"
+
 /* The kernel passes at most SCM_MAX_FD (253) fds in one message. Room for
  * all of them means surplus fds reach us and get closed, and MSG_CTRUNC only
  * happens when something else overflows. */
@@ -41,11 +43,12 @@ struct VuConnection {
         int tx_error;
 };
 
+/* Every fd on a connection, the socket itself included, may have come from
+ * a peer: closed by a closer (async-close.h), never here. */
 static void close_fds(int *fds, unsigned n)
 {
         for (unsigned i = 0; i < n; i++) {
-                if (fds[i] >= 0)
-                        close(fds[i]);
+                async_close(fds[i]);
                 fds[i] = -1;
         }
 }
@@ -77,6 +80,9 @@ VuConnection *vu_conn_new(int fd)
         if (flags >= 0 && !(flags & O_NONBLOCK))
                 (void) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 
+        /* Started before the first fd from a peer, so that the fds it holds
+         * are there from the start. */
+        (void) async_close_init();
         c = g_new0(VuConnection, 1);
         c->fd = fd;
         for (unsigned i = 0; i < VU_MAX_FDS; i++)
@@ -94,8 +100,7 @@ void vu_conn_free(VuConnection *c)
         rx_reset(c);
         while ((o = g_queue_pop_head(&c->tx)))
                 out_message_free(o);
-        if (c->fd >= 0)
-                close(c->fd);
+        async_close(c->fd);
         g_free(c);
 }
 
@@ -138,7 +143,7 @@ static bool take_fds(VuConnection *c, struct msghdr *mh)
                         if (c->rx.n_fds < VU_MAX_FDS) {
                                 c->rx.fds[c->rx.n_fds++] = fd;
                         } else {
-                                close(fd);
+                                async_close(fd);
                                 ok = false;
                         }
                 }

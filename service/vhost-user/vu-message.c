@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "async-close.h"
+
 /* What one direction of one request id may carry. Sizes are payload bytes;
  * when step > 1 the size must also be min + k * step (SET_MEM_TABLE regions,
  * GET_SHARED_OBJECT's 0/16). */
@@ -410,9 +412,10 @@ int vu_message_steal_fd(VuMessage *m, unsigned i)
 
 void vu_message_close_fds(VuMessage *m)
 {
+        /* A message's fds came from a peer (or go to one): their close may
+         * wait on whoever serves the file. */
         for (unsigned i = 0; i < VU_MAX_FDS; i++) {
-                if (m->fds[i] >= 0)
-                        close(m->fds[i]);
+                async_close(m->fds[i]);
                 m->fds[i] = -1;
         }
         m->n_fds = 0;

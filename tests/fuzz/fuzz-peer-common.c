@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "async-close.h"
 #include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
@@ -50,6 +51,10 @@ static void die(const char *what)
 
 static void open_fds(uint8_t map[FD_SCAN])
 {
+        /* Fds handed to the closers are closed once they are idle; their
+         * plumbing is there from the first scan on. */
+        if (async_close_init() < 0 || !async_close_wait_idle(30000))
+                die("the closers are stuck");
         for (int fd = 0; fd < FD_SCAN; fd++)
                 map[fd] = fcntl(fd, F_GETFD) >= 0;
 }

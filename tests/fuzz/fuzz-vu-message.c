@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "async-close.h"
 #include "vu-connection.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +38,10 @@ static void die(const char *what)
 /* Which fds below FD_SCAN are open: compared before and after each input. */
 static void open_fds(uint8_t map[FD_SCAN])
 {
+        /* Fds handed to the closers are closed once they are idle; their
+         * plumbing is there from the first scan on. */
+        if (async_close_init() < 0 || !async_close_wait_idle(30000))
+                die("the closers are stuck");
         for (int fd = 0; fd < FD_SCAN; fd++)
                 map[fd] = fcntl(fd, F_GETFD) >= 0;
 }

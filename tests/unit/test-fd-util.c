@@ -4,12 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
 
 #include "fd-util.h"
+#include "fuse-trap.h"
+#include "test-timeout.h"
 
 static int open_devnull(void)
 {
@@ -140,6 +143,42 @@ static void test_not_buffers(void)
         g_assert_cmpint(fd_is_dmabuf(closed), ==, -EBADF);
 }
 
+typedef struct {
+        int fd;
+        int dmabuf, memfd, sealed, type;
+} FuseKinds;
+
+static void kinds_of_fuse_file(void *userdata)
+{
+        FuseKinds *k = userdata;
+
+        k->dmabuf = fd_is_dmabuf(k->fd);
+        k->memfd = fd_is_memfd(k->fd);
+        k->sealed = fd_is_sealed_memfd(k->fd);
+        k->type = fd_cached_file_type(k->fd);
+}
+
+/* A file on a FUSE mount whose server stops answering: told apart from a
+ * buffer without a single request (STATFS, GETATTR) to that server. */
+static void test_fuse_file(void)
+{
+        g_autofree char *dir = g_dir_make_tmp("fd-util-XXXXXX", NULL);
+        FuseTrap *t = fuse_trap_new(dir);
+        FuseKinds k = {.fd = fuse_trap_open(t), -1, -1, -1, -1};
+        bool in_time = fuse_trap_call(t, kinds_of_fuse_file, &k, TEST_TIMEOUT_MS);
+        unsigned stalled = fuse_trap_stalled(t, 0);
+
+        fuse_trap_free(t);
+        close(k.fd);
+        g_assert_cmpint(rmdir(dir), ==, 0);
+        g_assert_cmpuint(stalled, ==, 0);
+        g_assert_true(in_time);
+        g_assert_cmpint(k.dmabuf, ==, 0);
+        g_assert_cmpint(k.memfd, ==, 0);
+        g_assert_cmpint(k.sealed, ==, 0);
+        g_assert_cmpint(k.type, ==, S_IFREG);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -149,5 +188,6 @@ int main(int argc, char **argv)
         g_test_add_func("/fd-util/count-open", test_count_open);
         g_test_add_func("/fd-util/is-sealed-memfd", test_is_sealed_memfd);
         g_test_add_func("/fd-util/not-buffers", test_not_buffers);
+        g_test_add_func("/fd-util/fuse-file", test_fuse_file);
         return g_test_run();
 }

@@ -14,7 +14,9 @@
 
 #include <glib.h>
 
+#include "async-close.h"
 #include "fd-util.h"
+#include "test-timeout.h"
 #include "vu-connection.h"
 
 #define DEADLINE_MS 5000
@@ -563,6 +565,7 @@ static void test_send_broken(void)
         g_assert_cmpint(vu_message_add_fd(&m, fd), ==, 0);
         g_assert_cmpint(vu_conn_send(c, &m), ==, -EPIPE);
         g_assert_cmpint(m.fds[0], ==, -1);
+        g_assert_true(async_close_wait_idle(TEST_TIMEOUT_MS)); /* closed by a closer */
         g_assert_cmpint(fcntl(fd, F_GETFD), ==, -1);
         g_assert_false(vu_conn_want_write(c));
         g_assert_cmpint(vu_conn_flush(c), ==, -EPIPE);
@@ -571,6 +574,7 @@ static void test_send_broken(void)
         vu_message_init_u64(&m, VU_REQ_SET_VRING_CALL, 0, 0);
         g_assert_cmpint(vu_message_add_fd(&m, fd), ==, 0);
         g_assert_cmpint(vu_conn_send(c, &m), ==, -EPIPE);
+        g_assert_true(async_close_wait_idle(TEST_TIMEOUT_MS)); /* closed by a closer */
         g_assert_cmpint(fcntl(fd, F_GETFD), ==, -1);
 }
 

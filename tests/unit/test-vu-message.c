@@ -11,6 +11,8 @@
 #include <glib.h>
 
 #include "fd-util.h"
+#include "async-close.h"
+#include "test-timeout.h"
 #include "vu-message.h"
 
 /* One valid shape per direction of a request: the sizes real peers send
@@ -574,6 +576,8 @@ static void test_builders(void)
         g_assert_cmpint(vu_message_steal_fd(&m, 1000), ==, -1);
         vu_message_close_fds(&m);
         g_assert_cmpuint(m.n_fds, ==, 0);
+        /* A message's fds go to the closers (async-close.h). */
+        g_assert_true(async_close_wait_idle(TEST_TIMEOUT_MS));
         for (unsigned i = 0; i < VU_MAX_FDS; i++) {
                 g_assert_cmpint(m.fds[i], ==, -1);
                 /* Every fd but the stolen one is closed. */
