@@ -29,7 +29,7 @@ tests, test = vshtest.registry()
 
 @test
 def usage_errors_exit_2(tb):
-    for args in [(), ("frob",), ("--bogus", "list"), ("list", "extra"), ("show",),
+    for args in [("frob",), ("--bogus", "list"), ("list", "extra"), ("show",),
                  ("show", "not-a-uuid"), ("list", "--size=4096"), ("export",),
                  ("export", "--size=0"), ("export", "file", "--size=4K"),
                  ("attach", "teleport", "/tmp/x.sock"), ("attach", "connect", "relative.sock"),
@@ -48,7 +48,7 @@ def usage_errors_exit_2(tb):
 @test
 def empty_table(tb):
     out = tb.ctl("list")
-    assert out.stdout == "\n0 objects listed.\n", out.stdout
+    assert out.stdout == "No objects.\n", out.stdout
     assert tb.ctl("list", "--no-legend").stdout == ""
     assert json.loads(tb.ctl("list", "--json").stdout) == []
     assert json.loads(tb.ctl("peers", "--json").stdout) == []
@@ -59,7 +59,7 @@ def empty_table(tb):
         for args in ([option, "list"], ["list"]) if option == "--system" else ([option, "list"],):
             out = subprocess.run([CTL, *args], capture_output=True, text=True, timeout=TIMEOUT,
                                  env=dict(os.environ, **{var: tb.address}))
-            assert out.returncode == 0 and out.stdout == "\n0 objects listed.\n", (args, out)
+            assert out.returncode == 0 and out.stdout == "No objects.\n", (args, out)
 
 
 @test
@@ -188,10 +188,9 @@ def peers_through_the_hub(tb):
 
     out = tb.ctl("peers")
     lines = out.stdout.splitlines()
-    assert lines[0].split() == ["ID", "NAME", "ROLE", "STATE", "SHARED", "OBJECTS", "PID",
+    assert lines[0].split() == ["ID", "NAME", "ROLE", "STATE", "SHARING", "EXPORTED", "PID",
                                 "SOCKET"], lines
-    # The name may hold spaces: count the other columns from the right.
-    assert lines[1].split()[0] == p["id"], lines
+    assert lines[1].split()[:2] == [p["id"], p["name"].split("(")[0]], lines
     assert lines[1].split()[-6:] == ["back-end", "ready", "yes", "2", str(dev.pid), tb.hub], lines
     assert lines[-1] == "1 peer listed.", lines
 
@@ -202,7 +201,7 @@ def peers_through_the_hub(tb):
                           "size", "exporter", "name", "device", "created_usec",
                           "lookup_count"}, o
         assert o["type"] == "vhost-device" and o["owner_path"] == p["path"]
-        assert o["owner"] == p["name"] and o["size"] == 0
+        assert o["owner"] == p["name"].split("(")[0] and o["size"] == 0
     uuids = tb.ctl("list", "--no-legend").stdout.split("\n")
     assert sorted(l.split()[0] for l in uuids if l) == sorted(exported)
 
@@ -299,7 +298,7 @@ def listeners_listed_and_detached(tb):
     assert out.stdout == f"Detached {hub['path']}.\n", out.stdout
     assert not os.path.exists(tb.hub)
     assert json.loads(tb.ctl("listeners", "--json").stdout) == []
-    assert tb.ctl("listeners").stdout == "\n0 listeners listed.\n"
+    assert tb.ctl("listeners").stdout == "No listeners.\n"
     assert [p["pid"] for p in json.loads(tb.ctl("peers", "--json").stdout)] == [dev.pid]
     out = tb.ctl("detach", "listener/" + hub["id"], expect=4)
     out = tb.ctl("detach", tb.hub, expect=4)
@@ -366,14 +365,14 @@ def monitor_json(tb):
         out = tb.ctl("export", "--size=4096", "--detach", "--json")
         exported.add(json.loads(out.stdout.splitlines()[0])["uuid"])
         try:
-            event = json.loads(mlines.wait_for(r'"event": "Added"', timeout=0.5))
+            event = json.loads(mlines.wait_for(r'"event":\s*"Added"', timeout=0.5))
         except AssertionError:
             pass
     assert event["uuid"] in exported and event["type"] == "dma-buf", event
     assert isinstance(event["time_usec"], int) and event["path"].endswith(
         event["uuid"].replace("-", "")), event
     tb.ctl("remove", event["uuid"])
-    removed = json.loads(mlines.wait_for(r'"event": "Removed"'))
+    removed = json.loads(mlines.wait_for(r'"event":\s*"Removed"'))
     assert removed["uuid"] == event["uuid"], removed
     assert stop(mon) == 0
 
@@ -381,7 +380,7 @@ def monitor_json(tb):
 @test
 def allocate_and_devices(tb):
     assert json.loads(tb.ctl("devices", "--json").stdout) == []
-    assert tb.ctl("devices").stdout == "\n0 devices listed.\n"
+    assert tb.ctl("devices").stdout == "No devices.\n"
     out = tb.ctl("allocate", "64K", "--device=/dev/dri/card99", expect=4)
     assert "/dev/dri/card99" in out.stderr and "org.vhostshare.share1.Error.NoDevice" in out.stderr
     # Without a DRM device the service hands out a sealed memfd.
@@ -520,7 +519,7 @@ def german_translation(tb):
     assert os.path.exists(mo), f"{mo} was not built"
     e = translation_env()
     out = tb.ctl("list", env=e)
-    assert out.stdout == "\n0 Objekte aufgelistet.\n", out.stdout
+    assert out.stdout == "Keine Objekte.\n", out.stdout
     out = tb.ctl("frob", env=e, expect=2)
     assert "unbekannter Befehl" in out.stderr, out.stderr
     out = tb.ctl("show", random_uuid(), env=e, expect=4)
