@@ -465,6 +465,19 @@ def every_service_error_translated(tb):
     stop(holder)
 
 
+def every_error_name_has_a_message():
+    """Each error name of bus-names.h has its line in ctl-error.c's table,
+    so none reaches the user as the service's English text."""
+    source = vshtest.source_root()
+    with open(os.path.join(source, "service", "shared", "bus-names.h")) as f:
+        names = re.findall(r"^#define (BUS_ERROR_\w+) BUS_ERROR_PREFIX", f.read(), re.M)
+    with open(os.path.join(source, "client", "ctl-error.c")) as f:
+        table = f.read()
+    assert len(names) >= 14, names
+    missing = [n for n in names if not re.search(rf"\{{{n}, ", table)]
+    assert not missing, f"no message in client/ctl-error.c for {missing}"
+
+
 def with_testbed(fn):
     tb = Testbed()
     try:
@@ -477,7 +490,9 @@ def main():
     if os.geteuid() != 0:
         print("Bail out! test-cli calls privileged methods and must run as root")
         return 1
-    return vshtest.run_tap([(fn.__name__, lambda fn=fn: with_testbed(fn)) for fn in tests])
+    cases = [(fn.__name__, lambda fn=fn: with_testbed(fn)) for fn in tests]
+    cases.append(("every_error_name_has_a_message", every_error_name_has_a_message))
+    return vshtest.run_tap(cases)
 
 
 if __name__ == "__main__":
