@@ -244,8 +244,8 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
         CtlUuid uuid;
         int64_t size;
         int in_fd, r, verified = -1;
-        /* -q, or stdout has the bytes */
-        bool quiet = ctl->quiet || (ctl->output && strcmp(ctl->output, "-") == 0);
+        /* -q without --json (the JSON is the result), or stdout has the bytes */
+        bool quiet = (ctl->quiet && !ctl->json) || (ctl->output && strcmp(ctl->output, "-") == 0);
 
         r = ctl_parse_uuid_arg(argv[1], &uuid);
         if (r != CTL_EXIT_OK)
