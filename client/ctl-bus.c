@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-sharectl: the bus connection, calls to the service, the event loop
- * of the verbs that wait, and D-Bus errors as messages and exit codes. */
+/* vhost-sharectl: the bus connection, calls to the service and the event
+ * loop of the verbs that wait (ctl-error.c: what their errors say). */
 
 #include <errno.h>
 #include <signal.h>
@@ -45,7 +45,7 @@ int ctl_connect(Ctl *ctl)
         }
         if (r < 0) {
                 fprintf(stderr, _("%s: cannot connect to %s: %s\n"), program_invocation_short_name,
-                        which, strerror(-r));
+                        which, ctl_errno_message(r));
                 return r == -EINVAL ? CTL_EXIT_USAGE : CTL_EXIT_NO_SERVICE;
         }
         return CTL_EXIT_OK;
@@ -128,62 +128,4 @@ int ctl_read_dict(sd_bus_message *m, char key_type, const char *value_type, CtlD
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
-}
-
-static const struct {
-        const char *name;
-        int code;
-} error_codes[] = {
-    {BUS_ERROR_NOT_FOUND, CTL_EXIT_NOT_FOUND},
-    {BUS_ERROR_NO_DEVICE, CTL_EXIT_NOT_FOUND},
-    {BUS_ERROR_ACCESS_DENIED, CTL_EXIT_ACCESS},
-    {BUS_ERROR_NOT_OWNER, CTL_EXIT_ACCESS},
-    {BUS_ERROR_EXISTS, CTL_EXIT_EXISTS},
-    {BUS_ERROR_ADDRESS_IN_USE, CTL_EXIT_EXISTS},
-    {BUS_ERROR_NOT_A_SOCKET, CTL_EXIT_EXISTS},
-    {BUS_ERROR_UNSAFE_PATH, CTL_EXIT_ACCESS},
-    {BUS_ERROR_TIMEOUT, CTL_EXIT_TIMEOUT},
-    {BUS_ERROR_PEER_GONE, CTL_EXIT_TIMEOUT},
-    {BUS_ERROR_INVALID_UUID, CTL_EXIT_USAGE},
-    {BUS_ERROR_INVALID_SIZE, CTL_EXIT_USAGE},
-    {SD_BUS_ERROR_INVALID_ARGS, CTL_EXIT_USAGE},
-    {SD_BUS_ERROR_ACCESS_DENIED, CTL_EXIT_ACCESS},
-    {SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, CTL_EXIT_ACCESS},
-    {SD_BUS_ERROR_SERVICE_UNKNOWN, CTL_EXIT_NO_SERVICE},
-    {SD_BUS_ERROR_NAME_HAS_NO_OWNER, CTL_EXIT_NO_SERVICE},
-    {SD_BUS_ERROR_NO_REPLY, CTL_EXIT_TIMEOUT},
-    {SD_BUS_ERROR_TIMEOUT, CTL_EXIT_TIMEOUT},
-    {SD_BUS_ERROR_UNKNOWN_OBJECT, CTL_EXIT_NOT_FOUND},
-};
-
-static int exit_code_for_error(const sd_bus_error *error, int r)
-{
-        if (error && error->name) {
-                for (size_t i = 0; i < G_N_ELEMENTS(error_codes); i++)
-                        if (strcmp(error->name, error_codes[i].name) == 0)
-                                return error_codes[i].code;
-                return CTL_EXIT_FAILURE;
-        }
-        if (r == -ETIMEDOUT)
-                return CTL_EXIT_TIMEOUT;
-        if (r == -ECONNRESET || r == -ENOTCONN)
-                return CTL_EXIT_NO_SERVICE;
-        return CTL_EXIT_FAILURE;
-}
-
-int ctl_bus_error(const sd_bus_error *error, int r, const char *fmt, ...)
-{
-        g_autofree char *what = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        what = g_strdup_vprintf(fmt, ap);
-        va_end(ap);
-        if (error && error->name)
-                fprintf(stderr, "%s: %s: %s (%s)\n", program_invocation_short_name, what,
-                        error->message ? error->message : error->name, error->name);
-        else
-                fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
-                        strerror(r < 0 ? -r : EIO));
-        return exit_code_for_error(error, r);
 }

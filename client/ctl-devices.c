@@ -22,13 +22,11 @@ int verb_devices(Ctl *ctl, int argc, char **argv)
         table = ctl_table_new("DEVICE", "KIND", "DRIVER", "PCI", NULL);
         for (char **node = devices; node && *node; node++, n++) {
                 g_autoptr(CtlDevice) d = ctl_get_device(ctl, *node);
-                g_autofree char *json = ctl_json_device(d);
-
-                ctl_table_add_row(table, json, *node, ctl_cell(d->kind), ctl_cell(d->driver),
-                                  ctl_cell(d->pci_slot), NULL);
+                ctl_table_add_row(table, ctl_json_device(d), *node, ctl_cell(d->kind),
+                                  ctl_cell(d->driver), ctl_cell(d->pci_slot), NULL);
         }
         footer = g_strdup_printf(ngettext("\n%u device listed.\n", "\n%u devices listed.\n", n), n);
-        ctl_table_print(table, ctl, footer);
+        ctl_table_print(table, ctl, _("No devices.\n"), footer);
         return CTL_EXIT_OK;
 }
 
@@ -41,8 +39,9 @@ int verb_allocate(Ctl *ctl, int argc, char **argv)
         uint64_t size;
         int fd, r;
 
-        if (!ctl_parse_size(argv[1], &size) || size == 0)
-                return ctl_usage_error(_("invalid size \"%s\""), argv[1]);
+        r = ctl_parse_size_arg(argv[1], &size);
+        if (r != CTL_EXIT_OK)
+                return r;
         r = ctl_call_manager(ctl, "Allocate", &error, &reply, "ts", size,
                              ctl->device ? ctl->device : "");
         if (r >= 0)
@@ -54,7 +53,9 @@ int verb_allocate(Ctl *ctl, int argc, char **argv)
                                      ctl->device ? ctl->device : _("the first DRM device"));
 
         if (ctl->json)
-                ctl_json_print_new_object(reply_uuid, path, size);
+                ctl_json_print_new_object(ctl, reply_uuid, path, size);
+        else if (ctl->quiet)
+                printf("%s\n", reply_uuid);
         else
                 printf(_("Allocated %s (%llu bytes) as %s.\n"), reply_uuid,
                        (unsigned long long) size, path);

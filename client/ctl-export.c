@@ -148,7 +148,9 @@ int verb_export(Ctl *ctl, int argc, char **argv)
                 return ctl_bus_error(&error, r, _("cannot export %s"), uuid.str);
 
         if (ctl->json)
-                ctl_json_print_new_object(uuid_out, path, size);
+                ctl_json_print_new_object(ctl, uuid_out, path, size);
+        else if (ctl->quiet)
+                printf("%s\n", uuid_out);
         else
                 printf(_("Exported %s (%llu bytes) as %s.\n"), uuid_out, (unsigned long long) size,
                        path);
@@ -210,21 +212,22 @@ static int copy_buffer(int fd, uint64_t size, int out)
 
 /* The lookup line of --json: identity, size, kind, and the verdict of
  * --verify (verified < 0: not asked). */
-static void print_lookup_json(const CtlUuid *uuid, int64_t size, const struct stat *st,
-                              const char *kind, int verified)
+static void print_lookup_json(const Ctl *ctl, const CtlUuid *uuid, int64_t size,
+                              const struct stat *st, const char *kind, int verified)
 {
-        g_autoptr(GString) out = g_string_new("{");
+        g_autoptr(JsonObject) o = json_object_new();
+        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
         g_autofree char *dev = g_strdup_printf("%u:%u", major(st->st_dev), minor(st->st_dev));
 
-        ctl_json_member_string(out, "uuid", uuid->str);
-        ctl_json_member_u64(out, "size", (uint64_t) size);
-        ctl_json_member_string(out, "dev", dev);
-        ctl_json_member_u64(out, "ino", (uint64_t) st->st_ino);
-        ctl_json_member_string(out, "kind", kind);
+        json_object_set_string_member(o, "uuid", uuid->str);
+        json_object_set_int_member(o, "size", size);
+        json_object_set_string_member(o, "dev", dev);
+        json_object_set_int_member(o, "ino", (gint64) st->st_ino);
+        json_object_set_string_member(o, "kind", kind);
         if (verified >= 0)
-                ctl_json_member_bool(out, "verified", verified);
-        g_string_append_c(out, '}');
-        puts(out->str);
+                json_object_set_boolean_member(o, "verified", verified);
+        json_node_set_object(node, o);
+        ctl_json_print(ctl, node);
 }
 
 /* lookup --output: the buffer's bytes to a file, or to stdout for "-". */
@@ -258,7 +261,8 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
         CtlUuid uuid;
         int64_t size;
         int in_fd, r, verified = -1;
-        bool quiet = ctl->output && strcmp(ctl->output, "-") == 0; /* stdout has the bytes */
+        /* -q without --json (the JSON is the result), or stdout has the bytes */
+        bool quiet = (ctl->quiet && !ctl->json) || (ctl->output && strcmp(ctl->output, "-") == 0);
 
         r = ctl_parse_uuid_arg(argv[1], &uuid);
         if (r != CTL_EXIT_OK)
@@ -290,7 +294,7 @@ int verb_lookup(Ctl *ctl, int argc, char **argv)
         }
 
         if (!quiet && ctl->json)
-                print_lookup_json(&uuid, size, &st, kind, verified);
+                print_lookup_json(ctl, &uuid, size, &st, kind, verified);
         else if (!quiet) {
                 printf(_("%s: %lld bytes, %s, inode %u:%u:%llu\n"), uuid.str, (long long) size,
                        kind, major(st.st_dev), minor(st.st_dev), (unsigned long long) st.st_ino);
@@ -317,6 +321,7 @@ int verb_remove(Ctl *ctl, int argc, char **argv)
         r = ctl_call_manager(ctl, "Remove", &error, NULL, "s", uuid.str);
         if (r < 0)
                 return ctl_bus_error(&error, r, _("cannot remove %s"), uuid.str);
-        printf(_("Removed %s.\n"), uuid.str);
+        if (ctl_chatty(ctl))
+                printf(_("Removed %s.\n"), uuid.str);
         return CTL_EXIT_OK;
 }

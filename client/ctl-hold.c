@@ -54,7 +54,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         r = ctl_call_manager(h->ctl, "Remove", &error, NULL, "s", h->uuid);
         if (r < 0 && !sd_bus_error_has_name(&error, BUS_ERROR_NOT_FOUND))
                 h->exit_code = ctl_bus_error(&error, r, _("cannot remove %s"), h->uuid);
-        else if (!h->ctl->json)
+        else if (ctl_chatty(h->ctl))
                 printf(_("Removed %s.\n"), h->uuid);
         return sd_event_exit(h->event, 0);
 }
@@ -100,7 +100,7 @@ static int hold_loop(Ctl *ctl, Hold *h)
                 return 0;
         }
         /* Scripts may rely on it: from now on nothing is missed. */
-        if (!ctl->json)
+        if (ctl_chatty(ctl))
                 printf(_("Holding it until interrupted (Ctrl-C).\n"));
         fflush(stdout);
         return sd_event_loop(h->event);
@@ -141,7 +141,7 @@ int ctl_disown_object(Ctl *ctl, const char *uuid)
         r = ctl_call_manager(ctl, "Disown", &error, NULL, "s", uuid);
         if (r < 0)
                 return ctl_bus_error(&error, r, _("cannot hand %s over to the service"), uuid);
-        if (!ctl->json)
+        if (ctl_chatty(ctl))
                 printf(_("Handed %s over to the service.\n"), uuid);
         return CTL_EXIT_OK;
 }

@@ -22,19 +22,18 @@ int verb_list(Ctl *ctl, int argc, char **argv)
         table = ctl_table_new("UUID", "TYPE", "OWNER", "SIZE", "EXPORTER", "LOOKUPS", NULL);
         for (guint i = 0; i < objects->len; i++) {
                 const CtlObject *o = g_ptr_array_index(objects, i);
-                g_autofree char *json = ctl_json_object(o, peers);
                 char size[32], lookups[32];
 
                 g_snprintf(lookups, sizeof(lookups), "%" PRIu64, o->lookup_count);
-                ctl_table_add_row(table, json, o->uuid ? o->uuid : "-", o->type ? o->type : "-",
-                                  ctl_object_owner_display(o, peers),
+                ctl_table_add_row(table, ctl_json_object(o, peers), o->uuid ? o->uuid : "-",
+                                  o->type ? o->type : "-", ctl_object_owner_display(o, peers),
                                   o->size ? ctl_format_size(o->size, size) : "-",
                                   ctl_cell(o->exporter), lookups, NULL);
         }
         footer = g_strdup_printf(
             ngettext("\n%u object listed.\n", "\n%u objects listed.\n", objects->len),
             objects->len);
-        ctl_table_print(table, ctl, footer);
+        ctl_table_print(table, ctl, _("No objects.\n"), footer);
         return CTL_EXIT_OK;
 }
 
@@ -87,7 +86,7 @@ static void print_owner(Ctl *ctl, const CtlObject *o)
 int verb_show(Ctl *ctl, int argc, char **argv)
 {
         g_autoptr(CtlObject) o = NULL;
-        char size[32], when[64];
+        char size[32], when[80];
         CtlUuid uuid;
         int r;
 
@@ -100,13 +99,13 @@ int verb_show(Ctl *ctl, int argc, char **argv)
 
         if (ctl->json) {
                 g_autoptr(GPtrArray) peers = NULL;
-                g_autofree char *json = NULL;
+                g_autoptr(JsonNode) json = NULL;
 
                 /* The owner's display name needs the peers. */
                 if (owned_by_peer(o))
                         (void) ctl_get_managed(ctl, NULL, &peers, NULL);
                 json = ctl_json_object(o, peers);
-                printf("%s\n", json);
+                ctl_json_print(ctl, json);
                 return CTL_EXIT_OK;
         }
 
@@ -125,7 +124,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
         print_optional(_("Name:"), o->name);
         print_optional(_("Device:"), o->device);
         print_label(_("Created:"));
-        printf("%s UTC\n", ctl_format_timestamp(o->created_usec, when));
+        printf("%s\n", ctl_format_timestamp(ctl, o->created_usec, true, when));
         print_label(_("Lookups:"));
         printf("%" PRIu64 "\n", o->lookup_count);
         return CTL_EXIT_OK;

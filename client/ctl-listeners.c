@@ -45,20 +45,20 @@ int verb_listeners(Ctl *ctl, int argc, char **argv)
                               NULL);
         for (guint i = 0; i < listeners->len; i++) {
                 const CtlListener *l = g_ptr_array_index(listeners, i);
-                g_autofree char *json = ctl_json_listener(l);
-                char owner[16], group[16], mode[16], accepted[32], created[64];
+                char owner[16], group[16], mode[16], accepted[32], created[80];
 
                 g_snprintf(mode, sizeof(mode), "%04o", l->mode);
                 g_snprintf(accepted, sizeof(accepted), "%" G_GUINT64_FORMAT, l->accepted_count);
-                ctl_table_add_row(table, json, ctl_listener_id(l), ctl_cell(l->socket_path),
-                                  ctl_cell(l->role), user_name(l->owner, owner),
-                                  group_name(l->group, group), mode, accepted,
-                                  ctl_format_timestamp(l->created_usec, created), NULL);
+                ctl_table_add_row(table, ctl_json_listener(l), ctl_listener_id(l),
+                                  ctl_cell(l->socket_path), ctl_cell(l->role),
+                                  user_name(l->owner, owner), group_name(l->group, group), mode,
+                                  accepted,
+                                  ctl_format_timestamp(ctl, l->created_usec, false, created), NULL);
         }
         footer = g_strdup_printf(
             ngettext("\n%u listener listed.\n", "\n%u listeners listed.\n", listeners->len),
             listeners->len);
-        ctl_table_print(table, ctl, footer);
+        ctl_table_print(table, ctl, _("No listeners.\n"), footer);
         return CTL_EXIT_OK;
 }
 

@@ -11,6 +11,13 @@
 
 #include "ctl.h"
 
+/* The value of a 'u' field that means "not known": JSON null then. */
+typedef enum {
+        UNKNOWN_NEVER,
+        UNKNOWN_IF_ZERO, /* a pid */
+        UNKNOWN_IF_MAX,  /* a uid, (uid_t) -1 */
+} RecordUnknown;
+
 /* A field of a record: the D-Bus property it is read from and the JSON
  * member it is shown as, in the order of the JSON object. */
 typedef struct {
@@ -19,6 +26,7 @@ typedef struct {
         char type;            /* 's', 'o', 't', 'u', 'b' at offset; 0: derive() */
         size_t offset;
         const char *(*derive)(const void *record, GPtrArray *peers);
+        RecordUnknown unknown;
 } RecordField;
 
 typedef struct {
@@ -75,10 +83,11 @@ static const RecordField peer_fields[] = {
     {"Features", "features", 't', offsetof(CtlPeer, features)},
     {"ProtocolFeatures", "protocol_features", 't', offsetof(CtlPeer, protocol_features)},
     {"SharedObjects", "shared_objects", 'b', offsetof(CtlPeer, shared_objects)},
-    {"Pid", "pid", 'u', offsetof(CtlPeer, pid)},
-    {"Uid", "uid", 'u', offsetof(CtlPeer, uid)},
+    {"Pid", "pid", 'u', offsetof(CtlPeer, pid), .unknown = UNKNOWN_IF_ZERO},
+    {"Uid", "uid", 'u', offsetof(CtlPeer, uid), .unknown = UNKNOWN_IF_MAX},
     {"ExportedCount", "exported_count", 'u', offsetof(CtlPeer, exported_count)},
     {"LastError", "last_error", 's', offsetof(CtlPeer, last_error)},
+    {NULL, NULL, 's', offsetof(CtlPeer, short_name)},
     {},
 };
 
@@ -294,6 +303,18 @@ static int compare_id(gconstpointer a, gconstpointer b)
         return ix < iy ? -1 : ix > iy;
 }
 
+/* The service names a peer "ROLE#ID(on PATH)" or "(to PATH)"; tables show
+ * "ROLE#ID" and the socket in a column of its own, so that a path with
+ * spaces does not split the name. */
+static char *short_peer_name(const char *name)
+{
+        const char *paren = name ? strchr(name, '(') : NULL;
+
+        if (!paren || paren == name || !g_str_has_suffix(name, ")"))
+                return g_strdup(name);
+        return g_strndup(name, (size_t) (paren - name));
+}
+
 typedef struct {
         const char *path;
         GPtrArray *objects;
@@ -360,6 +381,11 @@ int ctl_get_managed(Ctl *ctl, GPtrArray **ret_objects, GPtrArray **ret_peers,
         if (r < 0)
                 return ctl_bus_error(NULL, r, _("cannot parse the service's answer"));
 
+        for (guint i = 0; i < peers->len; i++) {
+                CtlPeer *p = g_ptr_array_index(peers, i);
+
+                p->short_name = short_peer_name(p->name);
+        }
         g_ptr_array_sort(objects, compare_object);
         g_ptr_array_sort(peers, compare_id);
         g_ptr_array_sort(listeners, compare_id);
@@ -388,8 +414,8 @@ const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers)
                 for (guint i = 0; peers && i < peers->len; i++) {
                         const CtlPeer *p = g_ptr_array_index(peers, i);
 
-                        if (strcmp(p->path, o->owner) == 0 && p->name && *p->name)
-                                return p->name;
+                        if (strcmp(p->path, o->owner) == 0 && p->short_name && *p->short_name)
+                                return p->short_name;
                 }
                 return o->owner;
         }
@@ -398,54 +424,65 @@ const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers)
         return "service";
 }
 
-static char *record_to_json(const RecordType *type, const void *record, GPtrArray *peers)
+static bool field_unknown(const RecordField *f, uint32_t value)
 {
-        GString *out = g_string_new("{");
+        return (f->unknown == UNKNOWN_IF_ZERO && value == 0) ||
+               (f->unknown == UNKNOWN_IF_MAX && value == UINT32_MAX);
+}
 
+static JsonNode *record_to_json(const RecordType *type, const void *record, GPtrArray *peers)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        json_builder_begin_object(b);
         for (const RecordField *f = type->fields; !field_is_end(f); f++) {
                 const void *p = (const char *) record + f->offset;
 
                 if (!f->json)
                         continue;
+                json_builder_set_member_name(b, f->json);
                 switch (f->type) {
                 case 's':
                 case 'o':
-                        ctl_json_member_string(out, f->json, *(char *const *) p);
+                        json_builder_add_string_value(b, *(char *const *) p ?: "");
                         break;
                 case 't':
-                        ctl_json_member_u64(out, f->json, *(const uint64_t *) p);
+                        json_builder_add_int_value(b, (gint64) * (const uint64_t *) p);
                         break;
                 case 'u':
-                        ctl_json_member_u64(out, f->json, *(const uint32_t *) p);
+                        if (field_unknown(f, *(const uint32_t *) p))
+                                json_builder_add_null_value(b);
+                        else
+                                json_builder_add_int_value(b, *(const uint32_t *) p);
                         break;
                 case 'b':
-                        ctl_json_member_bool(out, f->json, *(const bool *) p);
+                        json_builder_add_boolean_value(b, *(const bool *) p);
                         break;
                 case 0:
-                        ctl_json_member_string(out, f->json, f->derive(record, peers));
+                        json_builder_add_string_value(b, f->derive(record, peers));
                         break;
                 }
         }
-        g_string_append_c(out, '}');
-        return g_string_free(out, false);
+        json_builder_end_object(b);
+        return json_builder_get_root(b);
 }
 
-char *ctl_json_object(const CtlObject *o, GPtrArray *peers)
+JsonNode *ctl_json_object(const CtlObject *o, GPtrArray *peers)
 {
         return record_to_json(&object_type, o, peers);
 }
 
-char *ctl_json_peer(const CtlPeer *p)
+JsonNode *ctl_json_peer(const CtlPeer *p)
 {
         return record_to_json(&peer_type, p, NULL);
 }
 
-char *ctl_json_listener(const CtlListener *l)
+JsonNode *ctl_json_listener(const CtlListener *l)
 {
         return record_to_json(&listener_type, l, NULL);
 }
 
-char *ctl_json_device(const CtlDevice *d)
+JsonNode *ctl_json_device(const CtlDevice *d)
 {
         return record_to_json(&device_type, d, NULL);
 }

@@ -12,7 +12,8 @@
 
 typedef struct {
         Ctl *ctl;
-        GString *line;
+        GString *line;    /* the text form of the event */
+        JsonObject *json; /* the JSON form, with --json */
         /* path -> (property -> formatted value): the service may announce
          * unchanged properties along with changed ones; we print changes. */
         GHashTable *known;
@@ -21,30 +22,37 @@ typedef struct {
 /* Starts a line: the timestamp and the event's name. */
 static void line_begin(Monitor *m, const char *event)
 {
-        char when[64];
+        char when[80];
         uint64_t now = (uint64_t) g_get_real_time();
 
         g_string_truncate(m->line, 0);
-        if (m->ctl->json)
-                g_string_append_printf(m->line, "{\"time_usec\": %" PRIu64 ", \"event\": \"%s\"",
-                                       now, event);
-        else
-                g_string_append_printf(m->line, "%s %-13s", ctl_format_timestamp(now, when), event);
+        g_clear_pointer(&m->json, json_object_unref);
+        if (m->ctl->json) {
+                m->json = json_object_new();
+                json_object_set_int_member(m->json, "time_usec", (gint64) now);
+                json_object_set_string_member(m->json, "event", event);
+        } else
+                g_string_append_printf(m->line, "%s %-13s",
+                                       ctl_format_timestamp(m->ctl, now, false, when), event);
 }
 
 static void line_field(Monitor *m, const char *key, const char *value)
 {
-        if (m->ctl->json)
-                ctl_json_member_string(m->line, key, value);
+        if (m->json)
+                json_object_set_string_member(m->json, key, value ?: "");
         else
                 g_string_append_printf(m->line, " %s", ctl_cell(value));
 }
 
 static void line_end(Monitor *m)
 {
-        if (m->ctl->json)
-                g_string_append_c(m->line, '}');
-        puts(m->line->str);
+        if (m->json) {
+                g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+
+                json_node_take_object(node, g_steal_pointer(&m->json));
+                ctl_json_print(m->ctl, node);
+        } else
+                puts(m->line->str);
         fflush(stdout);
 }
 
@@ -63,6 +71,34 @@ static const char *path_tail(const char *path, const char *prefix)
         return g_str_has_prefix(path, prefix) ? path + strlen(prefix) : NULL;
 }
 
+/* How an integer property reads in text, one format per field wherever
+ * it is shown: feature bits in hex, modes in octal, unknown ids as "-"
+ * (JSON: numbers, and null for unknown). */
+typedef enum {
+        FORMAT_DECIMAL,
+        FORMAT_HEX,
+        FORMAT_OCTAL,
+        FORMAT_PID, /* 0: unknown */
+        FORMAT_UID, /* (uid_t) -1: unknown */
+} IntegerFormat;
+
+static const struct {
+        const char *property;
+        IntegerFormat format;
+} integer_formats[] = {
+    {"Features", FORMAT_HEX}, {"ProtocolFeatures", FORMAT_HEX},
+    {"Mode", FORMAT_OCTAL},   {"Pid", FORMAT_PID},
+    {"Uid", FORMAT_UID},
+};
+
+static IntegerFormat integer_format(const char *property)
+{
+        for (size_t i = 0; i < G_N_ELEMENTS(integer_formats); i++)
+                if (strcmp(integer_formats[i].property, property) == 0)
+                        return integer_formats[i].format;
+        return FORMAT_DECIMAL;
+}
+
 typedef union {
         const char *s;
         uint64_t t;
@@ -76,79 +112,112 @@ typedef union {
         double d;
 } BasicValue;
 
-/* An integer prints as its value, whatever its width. */
-static void append_integer(GString *val, char type, const BasicValue *v)
+/* A property's value, as text (to print, and to tell changes) and JSON. */
+typedef struct {
+        GString *text;
+        JsonNode *json;
+} Value;
+
+static void set_integer(Value *v, const char *property, bool is_signed, int64_t i, uint64_t u)
 {
-        if (strchr("nix", type))
-                g_string_append_printf(val, "%" PRIi64,
-                                       type == 'n'   ? (int64_t) v->n
-                                       : type == 'i' ? (int64_t) v->i
-                                                     : v->x);
+        IntegerFormat format = integer_format(property);
+
+        if ((format == FORMAT_PID && u == 0) || (format == FORMAT_UID && u == UINT32_MAX)) {
+                g_string_append_c(v->text, '-');
+                v->json = json_node_new(JSON_NODE_NULL);
+                return;
+        }
+        if (is_signed)
+                g_string_append_printf(v->text, "%" PRIi64, i);
+        else if (format == FORMAT_HEX)
+                g_string_append_printf(v->text, "0x%" PRIx64, u);
+        else if (format == FORMAT_OCTAL)
+                g_string_append_printf(v->text, "%04" PRIo64, u);
         else
-                g_string_append_printf(val, "%" PRIu64,
-                                       type == 'y'   ? (uint64_t) v->y
-                                       : type == 'q' ? (uint64_t) v->q
-                                       : type == 'u' ? (uint64_t) v->u
-                                                     : v->t);
+                g_string_append_printf(v->text, "%" PRIu64, u);
+        v->json = json_node_init_int(json_node_alloc(), is_signed ? i : (int64_t) u);
 }
 
-/* A basic value, in text or JSON. */
-static int format_basic(Monitor *m, sd_bus_message *msg, char type, GString *val)
+static void set_string(Value *v, const char *s)
 {
-        BasicValue v = {0};
+        /* "" is visible in text as a pair of quotes. */
+        if (*s)
+                g_string_append(v->text, s);
+        else
+                g_string_append(v->text, "\"\"");
+        v->json = json_node_init_string(json_node_alloc(), s);
+}
+
+/* A basic value of type into v. */
+static int format_basic(sd_bus_message *msg, const char *property, char type, Value *v)
+{
+        BasicValue b = {0};
         int r;
 
-        r = sd_bus_message_read_basic(msg, type, &v);
+        r = sd_bus_message_read_basic(msg, type, &b);
         if (r < 0)
                 return r;
         switch (type) {
         case 's':
         case 'o':
         case 'g':
-                if (m->ctl->json || !*v.s)
-                        ctl_json_string(val, v.s);
-                else
-                        g_string_append(val, v.s);
+                set_string(v, b.s);
                 break;
         case 'b':
-                g_string_append(val, v.b ? "true" : "false");
+                g_string_append(v->text, b.b ? "true" : "false");
+                v->json = json_node_init_boolean(json_node_alloc(), b.b);
                 break;
         case 'd':
-                g_string_append_printf(val, "%g", v.d);
+                g_string_append_printf(v->text, "%g", b.d);
+                v->json = json_node_init_double(json_node_alloc(), b.d);
+                break;
+        case 'n':
+                set_integer(v, property, true, b.n, 0);
+                break;
+        case 'i':
+                set_integer(v, property, true, b.i, 0);
+                break;
+        case 'x':
+                set_integer(v, property, true, b.x, 0);
+                break;
+        case 'y':
+                set_integer(v, property, false, 0, b.y);
+                break;
+        case 'q':
+                set_integer(v, property, false, 0, b.q);
+                break;
+        case 'u':
+                set_integer(v, property, false, 0, b.u);
                 break;
         default:
-                append_integer(val, type, &v);
+                set_integer(v, property, false, 0, b.t);
                 break;
         }
         return 0;
 }
 
-/* A string array: ["a", "b"] in JSON, a,b in text. */
-static int format_strv(Monitor *m, sd_bus_message *msg, GString *val)
+/* A string array: a,b in text, an array in JSON. */
+static int format_strv(sd_bus_message *msg, Value *v)
 {
         g_auto(GStrv) strv = NULL;
+        g_autoptr(JsonArray) array = json_array_new();
         int r;
 
         r = sd_bus_message_read_strv(msg, &strv);
         if (r < 0)
                 return r;
-        if (m->ctl->json)
-                g_string_append_c(val, '[');
         for (char **s = strv; s && *s; s++) {
                 if (s != strv)
-                        g_string_append(val, m->ctl->json ? ", " : ",");
-                if (m->ctl->json)
-                        ctl_json_string(val, *s);
-                else
-                        g_string_append(val, *s);
+                        g_string_append_c(v->text, ',');
+                g_string_append(v->text, *s);
+                json_array_add_string_element(array, *s);
         }
-        if (m->ctl->json)
-                g_string_append_c(val, ']');
+        v->json = json_node_init_array(json_node_alloc(), array);
         return 0;
 }
 
-/* Formats one variant's value into val, as text or JSON. */
-static int format_variant(Monitor *m, sd_bus_message *msg, GString *val)
+/* One variant's value into v. */
+static int format_variant(sd_bus_message *msg, const char *property, Value *v)
 {
         const char *contents;
         char type;
@@ -161,12 +230,13 @@ static int format_variant(Monitor *m, sd_bus_message *msg, GString *val)
         if (r < 0)
                 return r;
         if (strlen(contents) == 1 && strchr("sogtubiqnxyd", contents[0]))
-                r = format_basic(m, msg, contents[0], val);
+                r = format_basic(msg, property, contents[0], v);
         else if (strcmp(contents, "as") == 0)
-                r = format_strv(m, msg, val);
+                r = format_strv(msg, v);
         else {
                 r = sd_bus_message_skip(msg, contents);
-                g_string_append(val, m->ctl->json ? "null" : "?");
+                g_string_append_c(v->text, '?');
+                v->json = json_node_new(JSON_NODE_NULL);
         }
         if (r < 0)
                 return r;
@@ -175,39 +245,43 @@ static int format_variant(Monitor *m, sd_bus_message *msg, GString *val)
 
 typedef struct {
         Monitor *monitor;
-        GHashTable *known; /* of the path */
-        GString *val;
+        GHashTable *known;      /* of the path */
+        JsonObject *properties; /* with --json */
         unsigned n_changed;
 } PropsPrinter;
 
 static int append_prop(sd_bus_message *msg, const char *name, void *userdata)
 {
         PropsPrinter *p = userdata;
-        GString *line = p->monitor->line;
+        g_autoptr(GString) text = g_string_new(NULL);
+        Value v = {.text = text};
         int r;
 
-        g_string_truncate(p->val, 0);
-        r = format_variant(p->monitor, msg, p->val);
-        if (r < 0)
+        r = format_variant(msg, name, &v);
+        if (r < 0) {
+                g_clear_pointer(&v.json, json_node_unref);
                 return r;
-        if (g_strcmp0(g_hash_table_lookup(p->known, name), p->val->str) == 0)
+        }
+        if (g_strcmp0(g_hash_table_lookup(p->known, name), text->str) == 0) {
+                json_node_unref(v.json);
                 return 1;
-        if (p->monitor->ctl->json)
-                g_string_append_printf(line, "%s\"%s\": %s", p->n_changed ? ", " : "", name,
-                                       p->val->str);
-        else
-                g_string_append_printf(line, " %s=%s", name, p->val->str);
-        g_hash_table_insert(p->known, g_strdup(name), g_strdup(p->val->str));
+        }
+        if (p->properties)
+                json_object_set_member(p->properties, name, v.json);
+        else {
+                json_node_unref(v.json);
+                g_string_append_printf(p->monitor->line, " %s=%s", name, text->str);
+        }
+        g_hash_table_insert(p->known, g_strdup(name), g_string_free(g_steal_pointer(&text), false));
         p->n_changed++;
         return 1;
 }
 
-/* Appends an a{sv} as " Name=value..." or ", \"properties\": {...}", only
+/* Appends an a{sv} as " Name=value..." or a "properties" member, only
  * what differs from what we knew of path. Returns how many were appended. */
 static int append_props(Monitor *m, sd_bus_message *msg, const char *path)
 {
-        g_autoptr(GString) val = g_string_new(NULL);
-        PropsPrinter p = {.monitor = m, .val = val};
+        PropsPrinter p = {.monitor = m};
         int r;
 
         p.known = g_hash_table_lookup(m->known, path);
@@ -215,13 +289,13 @@ static int append_props(Monitor *m, sd_bus_message *msg, const char *path)
                 p.known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
                 g_hash_table_insert(m->known, g_strdup(path), p.known);
         }
-        if (m->ctl->json)
-                g_string_append(m->line, ", \"properties\": {");
+        if (m->json) {
+                p.properties = json_object_new();
+                json_object_set_object_member(m->json, "properties", p.properties);
+        }
         r = ctl_read_dict(msg, 's', "v", append_prop, &p);
         if (r < 0)
                 return r;
-        if (m->ctl->json)
-                g_string_append_c(m->line, '}');
         return (int) p.n_changed;
 }
 
@@ -397,8 +471,8 @@ int verb_monitor(Ctl *ctl, int argc, char **argv)
         g_autoptr(GHashTable) known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                             (GDestroyNotify) g_hash_table_unref);
         Monitor m = {.ctl = ctl, .line = line, .known = known};
-        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
         int r;
+        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
 
         r = ctl_event_new(ctl, NULL, NULL, &ev);
         /* Synchronous AddMatch: once the header is out, no event is missed. */
@@ -407,12 +481,13 @@ int verb_monitor(Ctl *ctl, int argc, char **argv)
         if (r < 0)
                 return ctl_bus_error(NULL, r, _("cannot subscribe to the service's signals"));
 
-        if (!ctl->no_legend && !ctl->json) {
+        if (!ctl->no_legend && ctl_chatty(ctl)) {
                 printf(_("Monitoring %s; press Ctrl-C to stop.\n"), BUS_NAME);
                 fflush(stdout);
         }
         r = sd_event_loop(ev);
         (void) sd_bus_detach_event(ctl->bus);
+        g_clear_pointer(&m.json, json_object_unref);
         if (r != 0) {
                 fprintf(stderr, _("%s: the bus connection was lost\n"),
                         program_invocation_short_name);

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vhost-sharectl: values as text, both ways (UUIDs, sizes, times), and the
- * two output forms of the listings: tables and JSON. */
+ * two output forms of the listings: tables and JSON arrays. */
 
+#include <errno.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
+#include "size-parse.h"
 
 bool ctl_parse_uuid(const char *s, CtlUuid *ret)
 {
@@ -27,29 +33,23 @@ int ctl_parse_uuid_arg(const char *arg, CtlUuid *ret)
 
 bool ctl_parse_size(const char *s, uint64_t *ret)
 {
-        static const struct {
-                char suffix;
-                uint64_t factor;
-        } units[] = {
-            {'K', 1ULL << 10}, {'k', 1ULL << 10}, {'M', 1ULL << 20}, {'G', 1ULL << 30}, {0, 1},
-        };
-        char *end = NULL;
-        guint64 v;
+        return size_parse(s, ret) == 0;
+}
 
-        if (!s || !g_ascii_isdigit(*s))
-                return false;
-        v = g_ascii_strtoull(s, &end, 10);
-        for (size_t i = 0; i < G_N_ELEMENTS(units); i++) {
-                if (*end != units[i].suffix)
-                        continue;
-                if (units[i].suffix && end[1])
-                        return false;
-                if (v > UINT64_MAX / units[i].factor)
-                        return false;
-                *ret = v * units[i].factor;
-                return true;
-        }
-        return false;
+int ctl_parse_size_arg(const char *arg, uint64_t *ret)
+{
+        int r = size_parse(arg, ret);
+
+        if (r == -ERANGE)
+                return ctl_usage_error(_("size \"%s\" is too large (at most 16 EiB - 1 byte)"),
+                                       arg);
+        if (r < 0)
+                return ctl_usage_error(_("invalid size \"%s\" (bytes, or a number with K, M, G "
+                                         "or T, powers of 1024)"),
+                                       arg);
+        if (*ret == 0)
+                return ctl_usage_error(_("size 0: a buffer needs at least 1 byte"));
+        return CTL_EXIT_OK;
 }
 
 const char *ctl_format_size(uint64_t bytes, char buf[32])
@@ -70,22 +70,28 @@ const char *ctl_format_size(uint64_t bytes, char buf[32])
         return buf;
 }
 
-const char *ctl_format_timestamp(uint64_t usec, char buf[64])
+const char *ctl_format_timestamp(const Ctl *ctl, uint64_t usec, bool with_zone, char buf[80])
 {
         time_t sec = (time_t) (usec / 1000000);
         struct tm tm;
-        char date[40];
+        char date[40], zone[32] = "UTC";
 
-        gmtime_r(&sec, &tm);
+        if (ctl->utc)
+                gmtime_r(&sec, &tm);
+        else {
+                localtime_r(&sec, &tm);
+                strftime(zone, sizeof(zone), "%Z", &tm);
+        }
         strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-        snprintf(buf, 64, "%s.%06u", date, (unsigned) (usec % 1000000));
+        snprintf(buf, 80, "%s.%06u%s%s", date, (unsigned) (usec % 1000000), with_zone ? " " : "",
+                 with_zone ? zone : "");
         return buf;
 }
 
 struct CtlTable {
         guint n_columns;
         GPtrArray *rows; /* GStrv, the first one the header */
-        GPtrArray *json; /* char*, one per row after the header */
+        GPtrArray *json; /* JsonNode*, one per row after the header */
 };
 
 static GStrv collect(const char *first, va_list ap)
@@ -109,11 +115,11 @@ CtlTable *ctl_table_new(const char *first_header, ...)
         t->n_columns = g_strv_length(header);
         t->rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
         g_ptr_array_add(t->rows, header);
-        t->json = g_ptr_array_new_with_free_func(g_free);
+        t->json = g_ptr_array_new_with_free_func((GDestroyNotify) json_node_unref);
         return t;
 }
 
-void ctl_table_add_row(CtlTable *t, const char *json, const char *first_cell, ...)
+void ctl_table_add_row(CtlTable *t, JsonNode *json, const char *first_cell, ...)
 {
         va_list ap;
         GStrv row;
@@ -123,38 +129,93 @@ void ctl_table_add_row(CtlTable *t, const char *json, const char *first_cell, ..
         va_end(ap);
         g_assert(g_strv_length(row) == t->n_columns);
         g_ptr_array_add(t->rows, row);
-        g_ptr_array_add(t->json, g_strdup(json));
+        g_ptr_array_add(t->json, json);
 }
 
-static void print_json_array(const CtlTable *t)
+static void print_json_array(const CtlTable *t, const Ctl *ctl)
 {
-        g_autoptr(GString) out = g_string_new("[");
+        g_autoptr(JsonArray) array = json_array_sized_new(t->json->len);
+        g_autoptr(JsonNode) node = json_node_new(JSON_NODE_ARRAY);
 
-        for (guint i = 0; i < t->json->len; i++) {
-                g_string_append(out, i ? ",\n  " : "\n  ");
-                g_string_append(out, g_ptr_array_index(t->json, i));
-        }
-        g_string_append(out, t->json->len ? "\n]\n" : "]\n");
-        fputs(out->str, stdout);
+        for (guint i = 0; i < t->json->len; i++)
+                json_array_add_element(array, json_node_ref(g_ptr_array_index(t->json, i)));
+        json_node_set_array(node, array);
+        ctl_json_print(ctl, node);
 }
 
-static void print_rows(const CtlTable *t, bool no_legend)
+/* The terminal's width when stdout is one (COLUMNS first, as systemd's
+ * tools), else 0: no limit. */
+static size_t terminal_columns(void)
+{
+        const char *env = getenv("COLUMNS");
+        struct winsize ws;
+        guint64 n;
+
+        if (!isatty(STDOUT_FILENO))
+                return 0;
+        if (env && g_ascii_string_to_unsigned(env, 10, 1, G_MAXINT, &n, NULL))
+                return (size_t) n;
+        if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+                return ws.ws_col;
+        return 0;
+}
+
+/* Narrows the widest column, one character at a time, until the rows fit
+ * columns (or no column is wider than a few characters). */
+static void fit_widths(size_t *width, guint n, size_t columns)
+{
+        enum { MIN_WIDTH = 6 };
+        size_t total = n ? n - 1 : 0; /* the spaces between */
+
+        for (guint c = 0; c < n; c++)
+                total += width[c];
+        while (total > columns) {
+                guint widest = 0;
+
+                for (guint c = 1; c < n; c++)
+                        if (width[c] > width[widest])
+                                widest = c;
+                if (width[widest] <= MIN_WIDTH)
+                        return;
+                width[widest]--;
+                total--;
+        }
+}
+
+/* cell, cut to width characters with an ellipsis at the end. */
+static char *ellipsize(const char *cell, size_t width)
+{
+        const char *dots = g_str_equal(nl_langinfo(CODESET), "UTF-8") ? "…" : "...";
+        g_autofree char *head = NULL;
+
+        if ((size_t) g_utf8_strlen(cell, -1) <= width)
+                return g_strdup(cell);
+        head = g_utf8_substring(cell, 0, (glong) (width - (size_t) g_utf8_strlen(dots, -1)));
+        return g_strconcat(head, dots, NULL);
+}
+
+static void print_rows(const CtlTable *t, bool legend, bool full)
 {
         g_autofree size_t *width = g_new0(size_t, t->n_columns);
+        size_t columns = full ? 0 : terminal_columns();
+        guint first = legend ? 0 : 1;
 
-        for (guint r = no_legend ? 1 : 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 GStrv row = g_ptr_array_index(t->rows, r);
 
                 for (guint c = 0; c < t->n_columns; c++)
                         width[c] = MAX(width[c], (size_t) g_utf8_strlen(row[c], -1));
         }
-        for (guint r = no_legend ? 1 : 0; r < t->rows->len; r++) {
+        if (columns > 0)
+                fit_widths(width, t->n_columns, columns);
+        for (guint r = first; r < t->rows->len; r++) {
                 GStrv row = g_ptr_array_index(t->rows, r);
 
                 for (guint c = 0; c < t->n_columns; c++) {
-                        size_t pad = width[c] - (size_t) g_utf8_strlen(row[c], -1);
+                        g_autofree char *cell = ellipsize(row[c], width[c]);
+                        size_t pad = width[c] - (size_t) g_utf8_strlen(cell, -1);
 
-                        fputs(row[c], stdout);
+                        fputs(cell, stdout);
                         if (c + 1 < t->n_columns)
                                 printf("%*s", (int) pad + 1, "");
                 }
@@ -162,15 +223,21 @@ static void print_rows(const CtlTable *t, bool no_legend)
         }
 }
 
-void ctl_table_print(const CtlTable *t, const Ctl *ctl, const char *footer)
+void ctl_table_print(const CtlTable *t, const Ctl *ctl, const char *empty, const char *footer)
 {
+        bool legend = !ctl->no_legend && !ctl->quiet;
+
         if (ctl->json) {
-                print_json_array(t);
+                print_json_array(t, ctl);
                 return;
         }
-        if (t->json->len > 0 || ctl->no_legend)
-                print_rows(t, ctl->no_legend);
-        if (!ctl->no_legend)
+        if (t->json->len == 0) {
+                if (legend)
+                        fputs(empty, stdout);
+                return;
+        }
+        print_rows(t, legend, ctl->full);
+        if (legend)
                 fputs(footer, stdout);
 }
 
@@ -188,60 +255,7 @@ const char *ctl_cell(const char *s)
         return s && *s ? s : "-";
 }
 
-void ctl_json_string(GString *out, const char *s)
+bool ctl_chatty(const Ctl *ctl)
 {
-        static const char *const escapes[] = {
-            ['"'] = "\\\"",
-            ['\\'] = "\\\\",
-            ['\n'] = "\\n",
-            ['\t'] = "\\t",
-        };
-
-        g_string_append_c(out, '"');
-        for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++) {
-                if (*p < G_N_ELEMENTS(escapes) && escapes[*p])
-                        g_string_append(out, escapes[*p]);
-                else if (*p < 0x20)
-                        g_string_append_printf(out, "\\u%04x", *p);
-                else
-                        g_string_append_c(out, (char) *p);
-        }
-        g_string_append_c(out, '"');
-}
-
-/* Starts a member: ", " unless it is the first, then "key": . */
-static void json_member(GString *out, const char *key)
-{
-        bool first = out->len > 0 && out->str[out->len - 1] == '{';
-
-        g_string_append_printf(out, "%s\"%s\": ", first ? "" : ", ", key);
-}
-
-void ctl_json_member_string(GString *out, const char *key, const char *value)
-{
-        json_member(out, key);
-        ctl_json_string(out, value);
-}
-
-void ctl_json_member_u64(GString *out, const char *key, uint64_t value)
-{
-        json_member(out, key);
-        g_string_append_printf(out, "%" PRIu64, value);
-}
-
-void ctl_json_member_bool(GString *out, const char *key, bool value)
-{
-        json_member(out, key);
-        g_string_append(out, value ? "true" : "false");
-}
-
-void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size)
-{
-        g_autoptr(GString) out = g_string_new("{");
-
-        ctl_json_member_string(out, "uuid", uuid);
-        ctl_json_member_string(out, "path", path);
-        ctl_json_member_u64(out, "size", size);
-        g_string_append_c(out, '}');
-        puts(out->str);
+        return !ctl->quiet && !ctl->json;
 }

@@ -18,23 +18,23 @@ int verb_peers(Ctl *ctl, int argc, char **argv)
         if (r != CTL_EXIT_OK)
                 return r;
 
-        table = ctl_table_new("ID", "NAME", "ROLE", "STATE", "SHARED", "OBJECTS", "PID", "SOCKET",
+        /* One word per header: "SHARED OBJECTS" read as one column. */
+        table = ctl_table_new("ID", "NAME", "ROLE", "STATE", "SHARING", "EXPORTED", "PID", "SOCKET",
                               NULL);
         for (guint i = 0; i < peers->len; i++) {
                 const CtlPeer *p = g_ptr_array_index(peers, i);
-                g_autofree char *json = ctl_json_peer(p);
                 char pid[16], count[16];
 
                 g_snprintf(pid, sizeof(pid), "%u", p->pid);
                 g_snprintf(count, sizeof(count), "%u", p->exported_count);
-                ctl_table_add_row(table, json, ctl_peer_id(p), p->name ? p->name : "-",
+                ctl_table_add_row(table, ctl_json_peer(p), ctl_peer_id(p), ctl_cell(p->short_name),
                                   p->role ? p->role : "-", p->state ? p->state : "-",
                                   p->shared_objects ? "yes" : "no", count, p->pid ? pid : "-",
                                   ctl_cell(p->socket_path), NULL);
         }
         footer = g_strdup_printf(
             ngettext("\n%u peer listed.\n", "\n%u peers listed.\n", peers->len), peers->len);
-        ctl_table_print(table, ctl, footer);
+        ctl_table_print(table, ctl, _("No peers.\n"), footer);
         return CTL_EXIT_OK;
 }
 
@@ -56,7 +56,9 @@ int verb_attach(Ctl *ctl, int argc, char **argv)
                 r = sd_bus_message_read(reply, "o", &peer);
         if (r < 0)
                 return ctl_bus_error(&error, r, _("cannot attach %s (%s)"), path, role);
-        if (strcmp(role, "connect") != 0)
+        if (!ctl_chatty(ctl))
+                printf("%s\n", peer);
+        else if (strcmp(role, "connect") != 0)
                 printf(_("Listening at %s (%s) as %s; peers appear as they connect.\n"), path, role,
                        peer);
         else
@@ -91,7 +93,7 @@ static int resolve_detach(Ctl *ctl, const char *arg, char **ret)
         for (guint i = 0; i < peers->len; i++) {
                 const CtlPeer *peer = g_ptr_array_index(peers, i);
 
-                if (g_strcmp0(peer->name, arg) == 0) {
+                if (g_strcmp0(peer->name, arg) == 0 || g_strcmp0(peer->short_name, arg) == 0) {
                         *ret = g_strdup(peer->path);
                         return CTL_EXIT_OK;
                 }
@@ -123,6 +125,7 @@ int verb_detach(Ctl *ctl, int argc, char **argv)
         }
         if (r < 0)
                 return ctl_bus_error(&error, r, _("cannot detach %s"), path);
-        printf(_("Detached %s.\n"), path);
+        if (ctl_chatty(ctl))
+                printf(_("Detached %s.\n"), path);
         return CTL_EXIT_OK;
 }

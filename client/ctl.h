@@ -11,6 +11,7 @@
 
 #include <glib.h>
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
@@ -25,7 +26,7 @@ enum {
         CTL_EXIT_OK = 0,
         CTL_EXIT_FAILURE = 1,
         CTL_EXIT_USAGE = 2, /* bad command line or invalid argument (InvalidUuid, InvalidArgs) */
-        CTL_EXIT_NO_SERVICE = 3, /* no bus, or the service is not running */
+        CTL_EXIT_NO_SERVICE = 3, /* no bus, the service is not running or cannot be started */
         CTL_EXIT_NOT_FOUND = 4,  /* NotFound, NoDevice */
         CTL_EXIT_ACCESS = 5,     /* AccessDenied, NotOwner, UnsafePath */
         CTL_EXIT_EXISTS = 6,     /* Exists, AddressInUse, NotASocket */
@@ -44,12 +45,24 @@ typedef enum {
         CTL_BUS_ADDRESS,
 } CtlBusKind;
 
+/* --json=MODE; plain --json is short: one line per document. */
+typedef enum {
+        CTL_JSON_OFF,
+        CTL_JSON_SHORT,
+        CTL_JSON_PRETTY,
+} CtlJsonMode;
+
 /* The command line, and the connection made from it. */
 typedef struct {
         CtlBusKind bus_kind;
         const char *address;
-        bool json;
+        CtlJsonMode json;
         bool no_legend;
+        bool quiet;   /* -q: no legend, no hints, results alone */
+        bool full;    /* -l: no ellipsizing on a terminal */
+        bool utc;     /* --utc: times in UTC instead of local time */
+        bool verbose; /* -v: errors also say what the service said */
+        bool no_pager;
         bool detach;
         bool verify;
         uint64_t size;      /* export --size; 0: not given */
@@ -100,12 +113,22 @@ typedef int (*CtlDictFunc)(sd_bus_message *m, const char *key, void *userdata);
 int ctl_read_dict(sd_bus_message *m, char key_type, const char *value_type, CtlDictFunc fn,
                   void *userdata);
 
-/* Prints "vhost-sharectl: WHAT: MESSAGE (ERROR.NAME)" on stderr, WHAT from
- * fmt ("WHAT: strerror(r)" when error is NULL or unset), and returns the
- * exit code for the error. */
-int ctl_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Prints "vhost-sharectl: MESSAGE" on stderr; returns CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* ctl-error.c: D-Bus errors and errnos as translated messages and exit codes. */
+
+/* What the messages need of the command line: --verbose, and the bus to ask
+ * for the privileged group. Set once the bus is connected (or not). */
+void ctl_error_setup(const Ctl *ctl);
+/* Prints "vhost-sharectl: WHAT: MESSAGE (ERROR.NAME)" on stderr, WHAT from
+ * fmt and MESSAGE our translated text for the error's name (or for r when
+ * error is NULL or unset); with --verbose, a second line with the
+ * service's own text. Returns the exit code for the error. */
+int ctl_bus_error(const sd_bus_error *error, int r, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Our translated text for -errno r (what the C library would say, in
+ * English only, for the rest). */
+const char *ctl_errno_message(int r);
 
 /* ctl-managed.c: what the service publishes, read into records and shown as JSON. */
 
@@ -138,6 +161,7 @@ typedef struct {
         uint32_t uid;
         uint32_t exported_count;
         char *last_error;
+        char *short_name; /* the name without the socket: "back-end#1" */
 } CtlPeer;
 
 /* Properties of org.vhostshare.share1.Listener. */
@@ -183,14 +207,14 @@ int ctl_get_object(Ctl *ctl, const char *uuid, CtlObject **ret);
  * not tell (a device that went away in between) stay NULL. */
 CtlDevice *ctl_get_device(Ctl *ctl, const char *devnode);
 
-/* One object / peer / device as a single-line JSON object. */
-char *ctl_json_object(const CtlObject *o, GPtrArray *peers);
-char *ctl_json_peer(const CtlPeer *p);
-char *ctl_json_listener(const CtlListener *l);
-char *ctl_json_device(const CtlDevice *d);
+/* One object / peer / listener / device as a JSON object. */
+JsonNode *ctl_json_object(const CtlObject *o, GPtrArray *peers);
+JsonNode *ctl_json_peer(const CtlPeer *p);
+JsonNode *ctl_json_listener(const CtlListener *l);
+JsonNode *ctl_json_device(const CtlDevice *d);
 
-/* The display name of an object's owner: the peer's name, the bus name, or
- * "service". peers may be NULL. */
+/* The display name of an object's owner: the peer's short name, the bus
+ * name, or "service". peers may be NULL. */
 const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers);
 /* The peer's short id: the last component of its path. */
 const char *ctl_peer_id(const CtlPeer *p);
@@ -220,37 +244,44 @@ bool ctl_parse_uuid(const char *s, CtlUuid *ret);
 /* As ctl_parse_uuid for a command-line argument: prints why not and returns
  * CTL_EXIT_USAGE, or CTL_EXIT_OK. */
 int ctl_parse_uuid_arg(const char *arg, CtlUuid *ret);
-/* "4096", "64K", "1M", "2G" (powers of 1024). */
+/* size_parse() (shared/size-parse.h): true when s is a size. */
 bool ctl_parse_size(const char *s, uint64_t *ret);
+/* As ctl_parse_size for a command-line argument that must not be 0: prints
+ * why not (junk, too large, 0) and returns CTL_EXIT_USAGE, or CTL_EXIT_OK. */
+int ctl_parse_size_arg(const char *arg, uint64_t *ret);
 /* "64.0K" style; returns buf. */
 const char *ctl_format_size(uint64_t bytes, char buf[32]);
-/* "2026-11-25 15:18:07.123456" (UTC) for a CLOCK_REALTIME µs value; returns buf. */
-const char *ctl_format_timestamp(uint64_t usec, char buf[64]);
+/* "2026-11-25 15:18:07.123456" in local time (UTC with --utc) for a
+ * CLOCK_REALTIME µs value, with the zone's name appended when with_zone;
+ * returns buf. */
+const char *ctl_format_timestamp(const Ctl *ctl, uint64_t usec, bool with_zone, char buf[80]);
 
 /* A listing (list, peers, devices): a table, and each row's JSON for --json. */
 typedef struct CtlTable CtlTable;
 CtlTable *ctl_table_new(const char *first_header, ...) G_GNUC_NULL_TERMINATED;
-/* A row: json (copied) is what --json prints for it, then the cells. */
-void ctl_table_add_row(CtlTable *t, const char *json, const char *first_cell,
+/* A row: json (taken) is what --json prints for it, then the cells. */
+void ctl_table_add_row(CtlTable *t, JsonNode *json, const char *first_cell,
                        ...) G_GNUC_NULL_TERMINATED;
-/* With --json: the rows' JSON as an array, one row per line. Otherwise the
- * table (its header unless --no-legend; nothing when empty unless
- * --no-legend) and, unless --no-legend, footer. */
-void ctl_table_print(const CtlTable *t, const Ctl *ctl, const char *footer);
+/* With --json: the rows' JSON as an array. Otherwise the table, its header
+ * unless --no-legend or -q, cells cut to the terminal's width unless -l;
+ * then, unless --no-legend or -q, footer, or empty for a table without
+ * rows. */
+void ctl_table_print(const CtlTable *t, const Ctl *ctl, const char *empty, const char *footer);
 void ctl_table_free(CtlTable *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CtlTable, ctl_table_free)
 /* A table cell: s, or "-" when s is NULL or empty. */
 const char *ctl_cell(const char *s);
+/* Whether hints and confirmations ("Holding it ...", "Removed ...") are
+ * printed: not with -q or --json. */
+bool ctl_chatty(const Ctl *ctl);
 
-/* JSON, built in a GString. The member functions put the ", " before a
- * member unless out ends in "{". */
-void ctl_json_string(GString *out, const char *s); /* a string literal, with quotes */
-void ctl_json_member_string(GString *out, const char *key, const char *value);
-void ctl_json_member_u64(GString *out, const char *key, uint64_t value);
-void ctl_json_member_bool(GString *out, const char *key, bool value);
-/* Prints the line export and allocate print with --json for the object they
- * made: {"uuid": ..., "path": ..., "size": ...}. */
-void ctl_json_print_new_object(const char *uuid, const char *path, uint64_t size);
+/* ctl-json.c: JSON, built with json-glib. */
+
+/* Prints node as --json asks (one line, or indented), then a newline. */
+void ctl_json_print(const Ctl *ctl, JsonNode *node);
+/* What export and allocate print with --json for the object they made:
+ * {"uuid": ..., "path": ..., "size": ...}. */
+void ctl_json_print_new_object(const Ctl *ctl, const char *uuid, const char *path, uint64_t size);
 
 /* ctl-hold.c: an object we exported or allocated, after the call. */
 

@@ -30,6 +30,7 @@
 #include "fd-util.h"
 #include "log.h"
 #include "buffer-pattern.h"
+#include "size-parse.h"
 #include "uuid-util.h"
 
 typedef struct {
@@ -48,7 +49,7 @@ typedef struct {
         GString *input; /* stdin bytes not yet a whole line */
         char **want_uuids;
         int n_export;
-        gint64 size;
+        uint64_t size;
         int get_delay_ms;
         gboolean no_answer;
         gboolean remove;
@@ -553,6 +554,37 @@ static void device_clear(Device *d, const char *listen_path)
         sd_event_unref(d->event);
 }
 
+/* The largest buffer the device makes: it is a sample, not a stress tool. */
+#define DEVICE_MAX_SIZE (UINT64_C(1) << 30)
+
+/* --size: the shared rule for sizes (size-parse.h), then our bounds. */
+static gboolean parse_size_option(const char *name, const char *value, gpointer data,
+                                  GError **error)
+{
+        Device *d = data;
+        uint64_t size;
+        int r;
+
+        r = size_parse(value, &size);
+        if (r == -ERANGE || (r == 0 && size > DEVICE_MAX_SIZE)) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "size \"%s\" is too large (at most 1 GiB)", value);
+                return FALSE;
+        }
+        if (r < 0) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "invalid size \"%s\" (bytes, or a number with K, M or G)", value);
+                return FALSE;
+        }
+        if (size == 0) {
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "size \"%s\": a buffer needs at least 1 byte", value);
+                return FALSE;
+        }
+        d->size = size;
+        return TRUE;
+}
+
 /* A flag: --NAME sets *var. */
 #define OPTION_FLAG(name, var, help)                                                               \
         {                                                                                          \
@@ -573,8 +605,10 @@ int main(int argc, char **argv)
             {"export", 0, 0, G_OPTION_ARG_INT, &d.n_export, "Export N buffers", "N"},
             {"uuid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &d.want_uuids,
              "UUID of the next exported buffer (repeatable; default random)", "UUID"},
-            {"size", 0, 0, G_OPTION_ARG_INT64, &d.size, "Size of each buffer (default 4096)",
-             "BYTES"},
+            {"size", 0, 0, G_OPTION_ARG_CALLBACK, parse_size_option,
+             "Size of each buffer: bytes, or with K, M, G (powers of 1024; default 4096, at most "
+             "1G)",
+             "SIZE"},
             {"import", 0, 0, G_OPTION_ARG_STRING_ARRAY, &imports,
              "Look up UUID and verify its pattern (repeatable)", "UUID"},
             OPTION_FLAG("remove", &d.remove, "Remove the exported buffers after the imports"),
@@ -602,10 +636,13 @@ int main(int argc, char **argv)
         g_autoptr(GOptionContext) ctx =
             g_option_context_new("- a vhost-user back-end that shares buffers");
         g_autoptr(GError) error = NULL;
+        GOptionGroup *group;
         int r;
 
         setlocale(LC_ALL, "");
-        g_option_context_add_main_entries(ctx, entries, NULL);
+        group = g_option_group_new(NULL, NULL, NULL, &d, NULL);
+        g_option_group_add_entries(group, entries);
+        g_option_context_set_main_group(ctx, group);
         if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
                 fprintf(stderr, "vhost-share-device: %s\n", error->message);
                 return 2;
@@ -614,10 +651,8 @@ int main(int argc, char **argv)
                 printf("vhost-share-device %s\n", PACKAGE_VERSION);
                 return 0;
         }
-        if (!listen_path == !connect_path || d.n_export < 0 || d.size <= 0 ||
-            d.size > (gint64) 1 << 30) {
-                fprintf(stderr, "vhost-share-device: give exactly one of --listen and --connect "
-                                "(and a size between 1 byte and 1 GiB)\n");
+        if (!listen_path == !connect_path || d.n_export < 0) {
+                fprintf(stderr, "vhost-share-device: give exactly one of --listen and --connect\n");
                 return 2;
         }
         if (verbose)
