@@ -53,8 +53,9 @@ static int too_large(const char *path, uint64_t max)
 }
 
 /* Copies path's contents (- for standard input), at most max bytes, into a
- * memfd sealed against resizing and writing. Prints why not. */
-static int file_to_sealed_memfd(const char *path, uint64_t max, int *ret_fd, uint64_t *ret_size)
+ * memfd with seals added. Prints why not. */
+static int file_to_sealed_memfd(const char *path, uint64_t max, int seals, int *ret_fd,
+                                uint64_t *ret_size)
 {
         _cleanup_close_ int in = -1, fd = -1;
         g_autofree char *base = g_path_get_basename(path);
@@ -101,7 +102,7 @@ static int file_to_sealed_memfd(const char *path, uint64_t max, int *ret_fd, uin
                         program_invocation_short_name, path);
                 return CTL_EXIT_FAILURE;
         }
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+        if (fcntl(fd, F_ADD_SEALS, seals) < 0)
                 return ctl_bus_error(NULL, -errno, _("cannot seal the memfd"));
         *ret_fd = g_steal_fd(&fd);
         *ret_size = size;
@@ -114,6 +115,10 @@ int verb_export(Ctl *ctl, int argc, char **argv)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int fd = -1;
         const char *file = argc > 1 ? argv[1] : NULL, *uuid_out, *path;
+        /* A fixed size always (the service's buffer rule); unwritable for
+         * everyone, the importers included, only when asked: importers get
+         * this very file description. */
+        int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL | (ctl->read_only ? F_SEAL_WRITE : 0);
         CtlUuid uuid;
         uint64_t size = 0;
         int r;
@@ -130,13 +135,13 @@ int verb_export(Ctl *ctl, int argc, char **argv)
 
         if (file) {
                 r = file_to_sealed_memfd(file, ctl->max_size ? ctl->max_size : CTL_EXPORT_MAX_SIZE,
-                                         &fd, &size);
+                                         seals, &fd, &size);
                 if (r != CTL_EXIT_OK)
                         return r;
         } else {
                 size = ctl->size;
-                r = memfd_new_sealed_pattern("vhost-sharectl", size,
-                                             buffer_pattern_seed(uuid.bytes), &fd);
+                r = memfd_new_pattern("vhost-sharectl", size, buffer_pattern_seed(uuid.bytes),
+                                      seals, &fd);
                 if (r < 0)
                         return ctl_bus_error(NULL, r, _("cannot create the pattern buffer"));
         }

@@ -64,6 +64,7 @@ typedef struct {
         bool verbose; /* -v: errors also say what the service said */
         bool no_pager;
         bool detach;
+        bool read_only; /* export: seal the buffer against writing for everyone */
         bool verify;
         uint64_t size;      /* export --size; 0: not given */
         uint64_t max_size;  /* export --max-size; 0: not given, CTL_EXPORT_MAX_SIZE */

@@ -26,6 +26,7 @@ enum {
         ARG_VERIFY,
         ARG_DEVICE,
         ARG_MAX_SIZE,
+        ARG_READ_ONLY,
         ARG_NO_PAGER,
         ARG_UTC,
 };
@@ -59,6 +60,7 @@ enum {
         OPTION_VERIFY,
         OPTION_DEVICE,
         OPTION_MAX_SIZE,
+        OPTION_READ_ONLY,
         _OPTION_MAX,
 };
 
@@ -81,6 +83,8 @@ static const VerbOption verb_options[_OPTION_MAX] = {
                        N_("The DRM device to allocate on")},
     [OPTION_MAX_SIZE] = {"max-size", ARG_MAX_SIZE, VERB_OPTION_SIZE, offsetof(Ctl, max_size),
                          "=SIZE", N_("Refuse a FILE of more than SIZE bytes (default 1G)")},
+    [OPTION_READ_ONLY] = {"read-only", ARG_READ_ONLY, VERB_OPTION_FLAG, offsetof(Ctl, read_only),
+                          NULL, N_("Seal the buffer so that no importer can write to it")},
 };
 
 #define OPT(name) (1u << OPTION_##name)
@@ -133,7 +137,8 @@ static const CtlVerb verbs[] = {
      N_("List the listening sockets")},
     {"monitor", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_monitor, "",
      N_("Print object and peer events until interrupted")},
-    {"export", 0, 1, OPT(SIZE) | OPT(UUID) | OPT(DETACH) | OPT(JSON) | OPT(MAX_SIZE), verb_export,
+    {"export", 0, 1,
+     OPT(SIZE) | OPT(UUID) | OPT(DETACH) | OPT(JSON) | OPT(MAX_SIZE) | OPT(READ_ONLY), verb_export,
      "FILE | --size=SIZE", N_("Share a file's contents or a pattern buffer")},
     {"lookup", 1, 1, OPT(OUTPUT) | OPT(VERIFY) | OPT(JSON), verb_lookup, "UUID",
      N_("Fetch a shared object's buffer")},

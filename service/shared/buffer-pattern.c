@@ -34,6 +34,12 @@ static void fill_pattern(uint8_t *buf, size_t n, uint8_t seed, uint64_t offset)
 
 int memfd_new_sealed_pattern(const char *name, size_t size, uint8_t seed, int *ret_fd)
 {
+        return memfd_new_pattern(name, size, seed,
+                                 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL, ret_fd);
+}
+
+int memfd_new_pattern(const char *name, size_t size, uint8_t seed, int seals, int *ret_fd)
+{
         _cleanup_close_ int fd = -1;
         uint8_t buf[16384];
 
@@ -57,7 +63,7 @@ int memfd_new_sealed_pattern(const char *name, size_t size, uint8_t seed, int *r
                 }
                 off += (size_t) w;
         }
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+        if (seals && fcntl(fd, F_ADD_SEALS, seals) < 0)
                 return -errno;
         *ret_fd = g_steal_fd(&fd);
         return 0;

@@ -18,6 +18,8 @@ uint8_t buffer_pattern_seed(const uint8_t uuid[SHARE_UUID_SIZE]);
  * fills it with the pattern of seed (memfd_pattern_byte) and seals it
  * against shrinking, growing, writing and further sealing. 0 or -errno. */
 int memfd_new_sealed_pattern(const char *name, size_t size, uint8_t seed, int *ret_fd);
+/* The same with the seals given (F_ADD_SEALS; 0 adds none). */
+int memfd_new_pattern(const char *name, size_t size, uint8_t seed, int seals, int *ret_fd);
 
 /* The byte memfd_new_sealed_pattern writes at offset: depends on both seed
  * and offset so that a shifted or foreign buffer does not verify. */

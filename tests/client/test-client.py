@@ -200,6 +200,41 @@ def detached_exports_meet_the_uid_quota(tb):
     assert len(json.loads(tb.ctl("list", "--json").stdout)) == 1
 
 
+def lookup_fd(tb, uuid):
+    """The fd a D-Bus Lookup hands an importer."""
+    from gi.repository import Gio, GLib
+    bus = Gio.DBusConnection.new_for_address_sync(
+        tb.address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+        | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+    reply, fds = bus.call_with_unix_fd_list_sync(
+        "org.vhostshare.share1", "/org/vhostshare/share1", "org.vhostshare.share1.Manager",
+        "Lookup", GLib.Variant("(s)", (uuid,)), GLib.VariantType("(h)"),
+        Gio.DBusCallFlags.NONE, TIMEOUT * 1000, None, None)
+    fd = fds.get(reply.unpack()[0])
+    bus.close_sync(None)
+    return fd
+
+
+@test
+def export_read_only_seals_against_importers(tb):
+    # Issue 14.7: importers get the exporter's own file description; it is
+    # theirs to write unless the exporter seals it (--read-only).
+    for args, writable in ((["--size=4096"], True), (["--size=4096", "--read-only"], False)):
+        out = tb.ctl("export", *args, "--detach", "-q")
+        uuid = out.stdout.strip()
+        fd = lookup_fd(tb, uuid)
+        try:
+            try:
+                os.pwrite(fd, b"importer was here", 0)
+                wrote = True
+            except PermissionError:
+                wrote = False
+            assert wrote == writable, (args, wrote)
+        finally:
+            os.close(fd)
+        tb.ctl("remove", uuid)
+
+
 @test
 def unprivileged_caller_exits_5(tb):
     out = tb.ctl("export", "--size=4096", expect=5, user=65534)
