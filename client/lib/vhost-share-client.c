@@ -452,6 +452,7 @@ static void init_got_manager(GObject *source, GAsyncResult *res, gpointer user_d
 {
         g_autoptr(GTask) task = user_data;
         VhostShareClient *self = g_task_get_source_object(task);
+        GCancellable *cancellable = g_task_get_cancellable(task);
         GError *error = NULL;
 
         self->manager = g_dbus_object_manager_client_new_finish(res, &error);
@@ -459,8 +460,9 @@ static void init_got_manager(GObject *source, GAsyncResult *res, gpointer user_d
                 g_task_return_error(task, error);
                 return;
         }
+
         g_dbus_proxy_new(self->connection, PROXY_FLAGS, NULL, BUS_NAME, BUS_MANAGER_PATH,
-                         BUS_MANAGER_INTERFACE, g_task_get_cancellable(task), init_got_proxy,
+                         BUS_MANAGER_INTERFACE, cancellable, init_got_proxy,
                          g_steal_pointer(&task));
 }
 
