@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The Manager's methods on objects: Export (of an fd or a file's
  * contents), Lookup, Remove, Disown, Allocate. */
+#include <errno.h>
 #include <fcntl.h>
 #include <gio/gunixoutputstream.h>
 #include <sys/mman.h>
@@ -133,6 +134,14 @@ static int file_to_sealed_memfd(GFile *file, GCancellable *cancellable, GError *
 
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
                             "Cannot seal the memfd: %s", g_strerror(e));
+                return -1;
+        }
+        /* Every duplicate shares this file offset: readers start at the top. */
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+                int e = errno;
+
+                g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+                            "Cannot rewind the memfd: %s", g_strerror(e));
                 return -1;
         }
         return fcntl(fd, F_DUPFD_CLOEXEC, 3); /* the stream closes its own */

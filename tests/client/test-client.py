@@ -8,7 +8,6 @@ the German translation. Output is TAP."""
 import json
 import os
 import re
-import select
 import shlex
 import signal
 import subprocess
@@ -19,7 +18,7 @@ import uuid as uuidlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 import vshtest  # noqa: E402
-from vshtest import TIMEOUT  # noqa: E402
+from vshtest import TIMEOUT, Lines  # noqa: E402
 
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -29,43 +28,6 @@ BUILD = vshtest.build_root()
 CTL = os.path.join(BUILD, "client", "vhost-sharectl")
 DAEMON = os.path.join(BUILD, "service", "vhost-shared")
 DEVICE = os.path.join(BUILD, "service", "vhost-share-device")
-
-
-class Lines:
-    """A child's stdout, read line by line with deadlines."""
-
-    def __init__(self, proc, stream=None):
-        self.proc = proc
-        self.stream = stream if stream is not None else proc.stdout
-        self.buf = b""
-        self.lines = []
-
-    def _fill(self, deadline):
-        fd = self.stream.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return False
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return False
-            self.buf += chunk
-        return True
-
-    def wait_for(self, pattern, timeout=TIMEOUT):
-        """Returns the first new line matching pattern (a regex)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self._fill(deadline):
-                raise AssertionError(f"no line matching {pattern!r} in time; got {self.lines!r}")
-            line, self.buf = self.buf.split(b"\n", 1)
-            line = line.decode()
-            self.lines.append(line)
-            if re.search(pattern, line):
-                return line
 
 
 class Testbed(vshtest.PrivateBus):
@@ -509,37 +471,6 @@ def bash_completion(tb):
     u = re.search(UUID_RE, out.stdout).group(0)
     assert complete(tb, f"vhost-sharectl --address={tb.address} show ") == [u]
     assert complete(tb, f"vhost-sharectl --address={tb.address} remove {u[:4]}") == [u]
-
-
-@test
-def example_tracks_objects(tb):
-    script = os.path.join(vshtest.source_root(), "client", "examples",
-                          "track-objects.py")
-    state = os.path.join(tb.dir, "state")
-    os.makedirs(state)
-    stale = random_uuid()
-    open(os.path.join(state, stale), "w").close()
-    before = re.search(UUID_RE, tb.ctl("export", "--size=4096", "--detach").stdout).group(0)
-
-    proc, lines = tb.spawn(["/usr/bin/python3", script, state, f"--address={tb.address}"])
-    lines.wait_for(r"^watching$")
-    assert f"added {before} type=dma-buf owner=/ size=4096" in lines.lines, lines.lines
-    assert f"removed {stale}" in lines.lines, lines.lines
-    assert sorted(os.listdir(state)) == [before]
-
-    exporter, elines = tb.spawn_ctl("export", "--size=8K")
-    u = re.search(UUID_RE, elines.wait_for(r"^Exported ")).group(0)
-    line = lines.wait_for(rf"^added {u} ")
-    assert re.fullmatch(rf"added {u} type=dma-buf owner=:1\.\d+ size=8192", line), line
-    with open(os.path.join(state, u)) as f:
-        fields = dict(l.rstrip("\n").split("=", 1) for l in f)
-    assert fields["uuid"] == u and fields["size"] == "8192" and fields["exporter"] == "memfd"
-    assert fields["path"] == "/org/vhostshare/share1/object/" + u.replace("-", "")
-
-    stop(exporter)
-    lines.wait_for(rf"^removed {u}$")
-    assert sorted(os.listdir(state)) == [before]
-    assert stop(proc, signal.SIGTERM) == 0
 
 
 def translation_env():

@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""libvhostshare-1 from Python through its typelib (GI_TYPELIB_PATH points
+at the build tree): the async constructor, objects and their properties
+and notifications, fds in and out, the error domain, an async call with a
+GFile; and client/examples/track-objects.py, which is written on it.
+Against vhost-shared on a private bus. Output is TAP."""
+
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import gi
+
+gi.require_version("Gio", "2.0")
+gi.require_version("VhostShare", "1")
+from gi.repository import Gio, GLib, VhostShare  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
+import vshtest  # noqa: E402
+from vshtest import TIMEOUT, Lines  # noqa: E402
+
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+class Testbed(vshtest.PrivateBus):
+    def __init__(self):
+        super().__init__("vhost-share-lib-gi-")
+        self.service = self.start_service()
+        self.children = []
+
+    def close(self):
+        for proc in self.children:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=TIMEOUT)
+        code = vshtest.stop_service(self.service)
+        super().close()
+        assert code == 0, f"vhost-shared exited with {code}"
+
+
+def sealed_memfd(size, data=b"python"):
+    fd = os.memfd_create("gi-lib-test", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    os.pwrite(fd, data, 0)
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+    return fd
+
+
+def iterate_until(done, what):
+    ctx = GLib.MainContext.default()
+    deadline = time.monotonic() + TIMEOUT
+    while not done() and time.monotonic() < deadline:
+        ctx.iteration(False) or time.sleep(0.001)
+    assert done(), f"{what} did not happen within {TIMEOUT}s"
+
+
+def finish(start):
+    """Runs an async call: start(callback); returns the callback's result."""
+    results = []
+    start(lambda source, result: results.append(result))
+    iterate_until(lambda: results, "the async call")
+    return results[0]
+
+
+def new_client(tb):
+    result = finish(lambda cb: VhostShare.Client.new_for_address(tb.address, None, cb))
+    return VhostShare.Client.new_finish(result)
+
+
+tests, test = vshtest.registry()
+
+
+@test
+def objects_and_properties(tb):
+    client = new_client(tb)
+    assert client.props.name_owner.startswith(":")
+    assert client.props.version == client.get_version() != ""
+    assert client.list_objects() == []
+    events = []
+    client.connect("object-added", lambda c, o: events.append(("added", o.props.uuid)))
+    client.connect("object-removed", lambda c, o: events.append(("removed", o.props.uuid)))
+
+    fd = sealed_memfd(8192)
+    uuid = client.export_fd_sync(fd, None, None)
+    iterate_until(lambda: ("added", uuid) in events, "object-added")
+    obj = client.get_object(uuid)
+    assert isinstance(obj, VhostShare.Object) and isinstance(obj, VhostShare.Item)
+    assert obj.props.object_type == "dma-buf"
+    assert obj.props.size == 8192
+    assert obj.props.exporter == "memfd"
+    assert obj.props.owner_bus_name == client.props.connection.get_unique_name()
+    assert obj.props.object_path.endswith(uuid.replace("-", ""))
+    iterate_until(lambda: client.props.object_count == 1, "ObjectCount 1")
+
+    counts = []
+    obj.connect("notify::lookup-count", lambda o, p: counts.append(o.props.lookup_count))
+    got = client.lookup_sync(uuid, None)
+    assert os.pread(got, 6, 0) == b"python"
+    assert os.fstat(got).st_ino == obj.props.inode
+    os.close(got)
+    iterate_until(lambda: counts == [1], "notify::lookup-count")
+
+    client.remove_sync(uuid, None)
+    iterate_until(lambda: ("removed", uuid) in events, "object-removed")
+    assert client.get_object(uuid) is None
+    os.close(fd)
+
+
+@test
+def errors_are_the_domain(tb):
+    client = VhostShare.Client.new_for_address_sync(tb.address, None)
+    fd = sealed_memfd(4096)
+    uuid = client.export_fd_sync(fd, None, None)
+    try:
+        client.export_fd_sync(fd, uuid, None)
+        raise AssertionError("a second export of the UUID succeeded")
+    except GLib.Error as e:
+        assert e.matches(VhostShare.Error.quark(), VhostShare.Error.EXISTS), e
+        assert uuid in e.message and not e.message.startswith("GDBus"), e.message
+    try:
+        client.lookup_sync("11111111-2222-4333-8444-555555555555", None)
+        raise AssertionError("a lookup of an unknown UUID succeeded")
+    except GLib.Error as e:
+        assert e.matches(VhostShare.Error.quark(), VhostShare.Error.NOT_FOUND), e
+    os.close(fd)
+
+
+@test
+def async_file_and_allocate(tb):
+    client = new_client(tb)
+    path = os.path.join(tb.dir, "frame.bin")
+    with open(path, "wb") as f:
+        f.write(bytes(range(256)) * 16)
+    result = finish(lambda cb: client.export_file(Gio.File.new_for_path(path), None, None, cb))
+    uuid = client.export_file_finish(result)
+    fd = client.lookup_sync(uuid, None)
+    assert os.pread(fd, 5000, 0) == bytes(range(256)) * 16
+    os.close(fd)
+
+    uuid2, fd2 = client.allocate_sync(4096, None, None)
+    assert re.fullmatch(UUID_RE, uuid2) and os.fstat(fd2).st_size >= 4096
+    os.close(fd2)
+
+
+@test
+def example_tracks_objects(tb):
+    script = os.path.join(vshtest.source_root(), "client", "examples", "track-objects.py")
+    state = os.path.join(tb.dir, "state")
+    os.makedirs(state)
+    stale = "11111111-2222-4333-8444-555555555555"
+    open(os.path.join(state, stale), "w").close()
+    holder = VhostShare.Client.new_for_address_sync(tb.address, None)
+    fd = sealed_memfd(4096)
+    before = holder.export_fd_sync(fd, None, None)
+    holder.disown_sync(before, None)
+
+    proc = subprocess.Popen(["/usr/bin/python3", script, state, f"--address={tb.address}"],
+                            stdout=subprocess.PIPE, stderr=sys.stderr)
+    tb.children.append(proc)
+    lines = Lines(proc)
+    lines.wait_for(r"^watching$")
+    assert f"added {before} type=dma-buf owner=/ size=4096" in lines.lines, lines.lines
+    assert f"removed {stale}" in lines.lines, lines.lines
+    assert sorted(os.listdir(state)) == [before]
+
+    exporter = VhostShare.Client.new_for_address_sync(tb.address, None)
+    u = exporter.export_fd_sync(fd, None, None)
+    line = lines.wait_for(rf"^added {u} ")
+    assert re.fullmatch(rf"added {u} type=dma-buf owner=:1\.\d+ size=4096", line), line
+    with open(os.path.join(state, u)) as f:
+        fields = dict(x.rstrip("\n").split("=", 1) for x in f)
+    assert fields["uuid"] == u and fields["size"] == "4096" and fields["exporter"] == "memfd"
+    assert fields["path"] == "/org/vhostshare/share1/object/" + u.replace("-", "")
+
+    exporter.props.connection.close_sync(None)
+    lines.wait_for(rf"^removed {u}$")
+    assert sorted(os.listdir(state)) == [before]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=TIMEOUT) == 0
+    os.close(fd)
+
+
+def run(fn):
+    tb = Testbed()
+    try:
+        fn(tb)
+    except BaseException:
+        tb.close()
+        raise
+    tb.close()
+
+
+if __name__ == "__main__":
+    sys.exit(vshtest.run_tap([(fn.__name__, lambda fn=fn: run(fn)) for fn in tests]))
