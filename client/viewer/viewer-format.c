@@ -10,33 +10,30 @@ char *viewer_format_size(guint64 size)
 
 char *viewer_format_age(guint64 created_usec, gint64 now_usec)
 {
-        gint64 s = ((gint64) created_usec < now_usec ? now_usec - (gint64) created_usec : 0) /
-                   G_USEC_PER_SEC;
+        gint64 usec = (gint64) created_usec < now_usec ? now_usec - (gint64) created_usec : 0;
+        unsigned s = (unsigned) (usec / G_USEC_PER_SEC);
 
         if (created_usec == 0)
                 return g_strdup("—");
         if (s < 60)
-                return g_strdup_printf(_("%" G_GINT64_FORMAT " s"), s);
+                return g_strdup_printf(_("%u s"), s);
         if (s < 3600)
-                return g_strdup_printf(_("%" G_GINT64_FORMAT " min"), s / 60);
+                return g_strdup_printf(_("%u min"), s / 60);
         if (s < 86400)
-                return g_strdup_printf(_("%" G_GINT64_FORMAT " h"), s / 3600);
-        return g_strdup_printf(_("%" G_GINT64_FORMAT " d"), s / 86400);
+                return g_strdup_printf(_("%u h"), s / 3600);
+        return g_strdup_printf(_("%u d"), s / 86400);
 }
 
 char *viewer_format_features(VhostSharePeer *peer)
 {
-        guint64 f = vhost_share_peer_get_features(peer);
-        guint64 p = vhost_share_peer_get_protocol_features(peer);
+        unsigned long long f = vhost_share_peer_get_features(peer);
+        unsigned long long p = vhost_share_peer_get_protocol_features(peer);
 
         if (f == 0 && p == 0)
                 return g_strdup(_("not negotiated"));
-        return g_strdup_printf(
-            vhost_share_peer_get_shared_objects(peer)
-                ? _("virtio 0x%" G_GINT64_MODIFIER "x, protocol 0x%" G_GINT64_MODIFIER
-                    "x, shared objects")
-                : _("virtio 0x%" G_GINT64_MODIFIER "x, protocol 0x%" G_GINT64_MODIFIER "x"),
-            f, p);
+        if (vhost_share_peer_get_shared_objects(peer))
+                return g_strdup_printf(_("virtio 0x%llx, protocol 0x%llx, shared objects"), f, p);
+        return g_strdup_printf(_("virtio 0x%llx, protocol 0x%llx"), f, p);
 }
 
 /* What the user can do about each of the service's errors. */

@@ -76,10 +76,12 @@ int main(int argc, char **argv)
              N_("ADDRESS")},
             {NULL},
         };
+        const char *localedir = g_getenv("TEXTDOMAINDIR");
         int status;
 
         setlocale(LC_ALL, "");
-        bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+        /* TEXTDOMAINDIR lets the tests use the build tree's catalogs. */
+        bindtextdomain(GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
         bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
         textdomain(GETTEXT_PACKAGE);
 
