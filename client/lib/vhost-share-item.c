@@ -89,7 +89,7 @@ static void vhost_share_item_class_init(VhostShareItemClass *klass)
          * "/org/vhostshare/share1/peer/3".
          */
         own_props[PROP_OBJECT_PATH] = g_param_spec_string(
-            "object-path", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+            "object-path", "Path", NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
         /**
          * VhostShareItem:proxy:
          *
