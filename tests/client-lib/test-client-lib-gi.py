@@ -185,6 +185,71 @@ def example_tracks_objects(tb):
     os.close(fd)
 
 
+def start_device(tb, name, *args):
+    """vhost-share-device listening at tb.dir/name.sock, with its stdout."""
+    sock = os.path.join(tb.dir, f"{name}.sock")
+    proc = subprocess.Popen([os.path.join(vshtest.build_root(), "service", "vhost-share-device"),
+                             f"--listen={sock}", *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=sys.stderr)
+    tb.children.append(proc)
+    lines = Lines(proc)
+    lines.wait_for(r"^LISTENING")
+    return sock, proc, lines
+
+
+DOMAIN_XML = """<domain type='kvm'>
+  <name>guest</name>
+  <devices>
+    <disk type='file'><source file='/var/lib/libvirt/images/guest.qcow2'/></disk>
+    <interface type='vhostuser'>
+      <source type='unix' path='{sock}' mode='server'/>
+      <model type='virtio'/>
+    </interface>
+  </devices>
+</domain>
+"""
+
+
+@test
+def example_vm_objects(tb):
+    """vm-objects.py lists and follows the objects of the peers on a
+    domain's sockets, and only those."""
+    client = VhostShare.Client.new_for_address_sync(tb.address, None)
+    mine, dev, dev_lines = start_device(tb, "vm", "--export=2", "--commands")
+    other, _, other_lines = start_device(tb, "other", "--export=1")
+    peer = client.add_peer_sync("connect", mine, None)
+    client.add_peer_sync("connect", other, None)
+    ours = [re.search(UUID_RE, dev_lines.wait_for(r"^EXPORTED ")).group(0) for _ in range(2)]
+    theirs = re.search(UUID_RE, other_lines.wait_for(r"^EXPORTED ")).group(0)
+    xml = os.path.join(tb.dir, "guest.xml")
+    with open(xml, "w") as f:
+        f.write(DOMAIN_XML.format(sock=mine))
+    script = os.path.join(vshtest.source_root(), "client", "examples", "vm-objects.py")
+
+    proc = subprocess.Popen(["/usr/bin/python3", script, f"--domain-xml={xml}",
+                             f"--address={tb.address}"], stdout=subprocess.PIPE,
+                            stderr=sys.stderr)
+    tb.children.append(proc)
+    lines = Lines(proc)
+    lines.wait_for(r"^watching$")
+    assert f"peer {peer} back-end ready {mine}" in lines.lines, lines.lines
+    for u in ours:
+        assert f"object {u} vhost-device 0 {peer}" in lines.lines, lines.lines
+    assert not [line for line in lines.lines if theirs in line], lines.lines
+
+    dev.stdin.write(b"export\n")
+    dev.stdin.flush()
+    new = re.search(UUID_RE, dev_lines.wait_for(r"^EXPORTED ")).group(0)
+    lines.wait_for(rf"^added {new} vhost-device 0 {peer}$")
+    client.remove_peer_sync(peer, None)
+    lines.wait_for(rf"^peer-removed {peer}$")
+    for u in ours + [new]:
+        if f"removed {u}" not in lines.lines:  # or after the peer
+            lines.wait_for(rf"^removed {u}$")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=TIMEOUT) == 0
+
+
 def run(fn):
     tb = Testbed()
     try:
