@@ -101,24 +101,9 @@ static HarnessProc *start_mute_device(LibFixture *f, char **ret_uuid)
         return dev;
 }
 
-/* The fixture's configuration: LookupTimeoutMSec=300. */
-static void test_lookup_timeout(LibFixture *f, gconstpointer data)
-{
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GAsyncResult) r = NULL;
-        g_autofree char *uuid = NULL;
-        GAsyncResult *slot = NULL;
-        HarnessProc *dev = start_mute_device(f, &uuid);
-
-        vhost_share_client_lookup(f->client, uuid, NULL, lib_store_result, &slot);
-        r = lib_wait_result(f, &slot);
-        g_assert_cmpint(vhost_share_client_lookup_finish(f->client, r, &error), ==, -1);
-        g_assert_error(error, VHOST_SHARE_ERROR, VHOST_SHARE_ERROR_TIMEOUT);
-        harness_stop(dev, TEST_TIMEOUT_MS);
-}
-
-/* The exporter disconnects while the lookup waits: PeerGone. */
-static void test_lookup_peer_gone(LibFixture *f, gconstpointer data)
+/* A lookup of the mute device's object fails with code; with
+ * stop_exporter the device is stopped while the lookup waits on it. */
+static void assert_lookup_fails(LibFixture *f, gboolean stop_exporter, int code)
 {
         g_autoptr(GError) error = NULL;
         g_autoptr(GAsyncResult) r = NULL;
@@ -128,10 +113,24 @@ static void test_lookup_peer_gone(LibFixture *f, gconstpointer data)
 
         vhost_share_client_lookup(f->client, uuid, NULL, lib_store_result, &slot);
         harness_expect_line(dev, "ASKED", TEST_TIMEOUT_MS);
-        harness_stop(dev, TEST_TIMEOUT_MS);
+        if (stop_exporter)
+                harness_stop(dev, TEST_TIMEOUT_MS);
         r = lib_wait_result(f, &slot);
         g_assert_cmpint(vhost_share_client_lookup_finish(f->client, r, &error), ==, -1);
-        g_assert_error(error, VHOST_SHARE_ERROR, VHOST_SHARE_ERROR_PEER_GONE);
+        g_assert_error(error, VHOST_SHARE_ERROR, code);
+        harness_stop(dev, TEST_TIMEOUT_MS);
+}
+
+/* The fixture's configuration: LookupTimeoutMSec=300. */
+static void test_lookup_timeout(LibFixture *f, gconstpointer data)
+{
+        assert_lookup_fails(f, FALSE, VHOST_SHARE_ERROR_TIMEOUT);
+}
+
+/* The exporter disconnects while the lookup waits: PeerGone. */
+static void test_lookup_peer_gone(LibFixture *f, gconstpointer data)
+{
+        assert_lookup_fails(f, TRUE, VHOST_SHARE_ERROR_PEER_GONE);
 }
 
 /* Cancelling a lookup that waits on its exporter returns at once with
