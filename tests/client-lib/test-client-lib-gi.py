@@ -185,6 +185,97 @@ def example_tracks_objects(tb):
     os.close(fd)
 
 
+INSTALLED_PY = """
+import gi
+gi.require_version("VhostShare", "1")
+from gi.repository import VhostShare
+client = VhostShare.Client.new_for_address_sync(ADDRESS, None)
+print(VhostShare.__file__ if hasattr(VhostShare, "__file__") else "", client.props.version)
+"""
+
+INSTALLED_C = """
+#include <vhost-share.h>
+int main(int argc, char **argv)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VhostShareClient) c = vhost_share_client_new_for_address_sync(argv[1], NULL, &error);
+
+        g_print("%s %s\\n", c ? vhost_share_client_get_version(c) : error->message, VHOST_SHARE_VERSION);
+        return c ? 0 : 1;
+}
+"""
+
+INSTALLED_VALA = """
+int main(string[] args) {
+    try {
+        var c = new VhostShare.Client.for_address_sync(args[1], null);
+        print("%s\\n", c.version);
+        return 0;
+    } catch (Error e) {
+        printerr("%s\\n", e.message);
+        return 1;
+    }
+}
+"""
+
+
+@test
+def installed_tree(tb):
+    """What `meson install` puts down works on its own: Python through the
+    installed typelib, C through the installed header and pkg-config file,
+    Vala through the installed .vapi (nothing of the build tree on the
+    paths)."""
+    dest = os.path.join(tb.dir, "dest")
+    out = subprocess.run(["meson", "install", "-C", vshtest.build_root(), "--no-rebuild",
+                          "--quiet", "--destdir", dest], capture_output=True, text=True,
+                         timeout=TIMEOUT * 4)
+    assert out.returncode == 0, out.stdout + out.stderr
+    prefix = subprocess.run(["meson", "introspect", "--buildoptions", vshtest.build_root()],
+                            capture_output=True, text=True, check=True, timeout=TIMEOUT).stdout
+    opts = {o["name"]: o["value"] for o in __import__("json").loads(prefix)}
+    root = dest + opts["prefix"]
+    libdir = os.path.join(root, opts["libdir"])
+    env = {k: v for k, v in os.environ.items() if k not in ("GI_TYPELIB_PATH", "LD_LIBRARY_PATH")}
+    env.update(GI_TYPELIB_PATH=os.path.join(libdir, "girepository-1.0"), LD_LIBRARY_PATH=libdir)
+    out = subprocess.run(["/usr/bin/python3", "-c", INSTALLED_PY.replace("ADDRESS", repr(tb.address))],
+                         env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert out.returncode == 0 and out.stdout.split()[-1] == "0.1.0", out.stdout + out.stderr
+
+    src = os.path.join(tb.dir, "installed.c")
+    with open(src, "w") as f:
+        f.write(INSTALLED_C)
+    # The installed .pc names the real prefix: a copy names the staging one.
+    pcdir = os.path.join(tb.dir, "pkgconfig")
+    os.makedirs(pcdir)
+    with open(os.path.join(libdir, "pkgconfig", "vhost-share-1.pc")) as f:
+        pc = f.read().replace(f"prefix={opts['prefix']}\n", f"prefix={root}\n", 1)
+    with open(os.path.join(pcdir, "vhost-share-1.pc"), "w") as f:
+        f.write(pc)
+    env["PKG_CONFIG_PATH"] = pcdir
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "vhost-share-1"],
+                           env=env, capture_output=True, text=True, check=True,
+                           timeout=TIMEOUT).stdout.split()
+    exe = os.path.join(tb.dir, "installed")
+    out = subprocess.run(["cc", "-o", exe, src, *flags], env=env, capture_output=True, text=True,
+                         timeout=TIMEOUT * 2)
+    assert out.returncode == 0, out.stderr
+    out = subprocess.run([exe, tb.address], env=env, capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert out.returncode == 0 and out.stdout == "0.1.0 0.1.0\n", out.stdout + out.stderr
+
+    vala = os.path.join(tb.dir, "installed.vala")
+    with open(vala, "w") as f:
+        f.write(INSTALLED_VALA)
+    vapidir = os.path.join(root, opts["datadir"], "vala", "vapi")
+    out = subprocess.run(["valac", f"--vapidir={vapidir}", "--pkg=vhost-share-1",
+                          "-X", "-w", "-o", exe + "-vala", vala], env=env, capture_output=True,
+                         text=True, timeout=TIMEOUT * 4, cwd=tb.dir)
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = subprocess.run([exe + "-vala", tb.address], env=env, capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert out.returncode == 0 and out.stdout == "0.1.0\n", out.stdout + out.stderr
+
+
 def start_device(tb, name, *args):
     """vhost-share-device listening at tb.dir/name.sock, with its stdout."""
     sock = os.path.join(tb.dir, f"{name}.sock")
