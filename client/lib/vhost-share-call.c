@@ -14,6 +14,9 @@ void vsh_reply_free(Reply *r)
 
 /* The service's message without GDBus's "GDBus.Error:NAME: " prefix (the
  * code says which error it is). */
+/* Should the service ask polkit, the desktop may prompt for a password. */
+#define CALL_FLAGS G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION
+
 static void strip_prefix(GError *e)
 {
         if (g_dbus_error_is_remote_error(e))
@@ -45,10 +48,9 @@ void vsh_call(VhostShareClient *self, const char *method, GVariant *params, GUni
         GTask *task = g_task_new(self, cancellable, callback, user_data);
 
         g_task_set_source_tag(task, source_tag);
-        g_dbus_connection_call_with_unix_fd_list(self->connection, BUS_NAME, BUS_MANAGER_PATH,
-                                                 BUS_MANAGER_INTERFACE, method, params,
-                                                 G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE,
-                                                 -1, fds, cancellable, call_done, task);
+        g_dbus_connection_call_with_unix_fd_list(
+            self->connection, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, method, params,
+            G_VARIANT_TYPE(reply_type), CALL_FLAGS, -1, fds, cancellable, call_done, task);
 }
 
 Reply *vsh_call_finish(VhostShareClient *self, GAsyncResult *result, gpointer source_tag,
@@ -67,7 +69,7 @@ Reply *vsh_call_sync(VhostShareClient *self, const char *method, GVariant *param
 
         r->reply = g_dbus_connection_call_with_unix_fd_list_sync(
             self->connection, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, method, params,
-            G_VARIANT_TYPE(reply_type), G_DBUS_CALL_FLAGS_NONE, -1, fds, &r->fds, cancellable, &e);
+            G_VARIANT_TYPE(reply_type), CALL_FLAGS, -1, fds, &r->fds, cancellable, &e);
         if (!r->reply) {
                 strip_prefix(e);
                 g_propagate_error(error, e);

@@ -84,7 +84,7 @@ class Desktop:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        code = vshtest.stop_service(self.service)
+        code = vshtest.stop_service(self.service) if self.service else 0
         self.bus.close()
         self.tmp.cleanup()
         assert code == 0, f"vhost-shared exited with {code}"
@@ -297,6 +297,16 @@ def remove_through_the_window(d, w, client):
     w.press("Remove Object")
     until(lambda: not w.cell_rows(0, uuid), f"the row of {uuid} gone")
     until(lambda: [t for t in w.labels() if t.endswith(": 2 objects, 1 peers")], "the count")
+
+
+@test
+def service_goes_away(d, w, client):
+    """The service stops: its rows go and the status line says so."""
+    assert vshtest.stop_service(d.service) == 0
+    d.service = None
+    until(lambda: not w.rows(0) and not w.rows(1), "the rows gone")
+    until(lambda: [t for t in w.labels() if t.startswith("vhost-shared is not running on the bus")],
+          "the status line")
 
 
 def main():
