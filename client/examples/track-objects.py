@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Orchestration example: mirror vhost-shared's table into a directory.
 
-Reacts to the manager's Added and Removed signals: for every shared object
-it writes STATE_DIR/UUID (key=value lines: uuid, type, owner, size,
-exporter, path) and deletes the file when the object goes, printing one line
-per change. A VM manager could use the same pattern to start a consumer
-when a buffer appears or to clean up when it goes.
+Follows the service through libvhostshare-1 (GObject Introspection,
+namespace VhostShare): for every shared object it writes STATE_DIR/UUID
+(key=value lines: uuid, type, owner, size, exporter, path) and deletes the
+file when the object goes, printing one line per change. A VM manager could
+use the same pattern to start a consumer when a buffer appears or to clean
+up when it goes.
 
-Objects that exist before the script starts are picked up too: it
-subscribes first, then lists the table, so nothing falls between the two.
+Objects that exist before the script starts are picked up too: the client
+lists what the service has when it is made and announces every change
+after that, so nothing falls between the two.
 
 Usage: track-objects.py STATE_DIR [--system | --session | --address=ADDRESS]
 Runs until SIGINT or SIGTERM (exit 0).
@@ -23,47 +25,29 @@ import sys
 import gi
 
 gi.require_version("Gio", "2.0")
-from gi.repository import Gio, GLib  # noqa: E402
-
-NAME = "org.vhostshare.share1"
-ROOT = "/org/vhostshare/share1"
-MANAGER = "org.vhostshare.share1.Manager"
-OBJECT = "org.vhostshare.share1.Object"
+gi.require_version("VhostShare", "1")
+from gi.repository import Gio, GLib, VhostShare  # noqa: E402
 
 
 def connect(args):
     if args.address:
-        flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-                 | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
-        return Gio.DBusConnection.new_for_address_sync(args.address, flags, None, None)
+        return VhostShare.Client.new_for_address_sync(args.address, None)
     kind = Gio.BusType.SESSION if args.session else Gio.BusType.SYSTEM
-    return Gio.bus_get_sync(kind, None)
+    return VhostShare.Client.new_sync(kind, None)
 
 
 class Tracker:
-    def __init__(self, conn, state_dir):
-        self.conn = conn
+    def __init__(self, client, state_dir):
+        self.client = client
         self.dir = state_dir
         os.makedirs(state_dir, exist_ok=True)
 
-    def properties(self, path):
-        reply = self.conn.call_sync(NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
-                                    GLib.Variant("(s)", (OBJECT,)),
-                                    GLib.VariantType.new("(a{sv})"), Gio.DBusCallFlags.NONE,
-                                    5000, None)
-        return reply.unpack()[0]
-
-    def added(self, uuid, path):
-        try:
-            props = self.properties(path)
-        except GLib.Error as e:
-            # Gone again before we asked: Removed follows.
-            print(f"added {uuid} (vanished: {e.message})", flush=True)
-            return
-        owner = props.get("OwnerBusName") or props.get("Owner", "/")
-        fields = {"uuid": uuid, "type": props.get("Type", ""), "owner": owner,
-                  "size": props.get("Size", 0), "exporter": props.get("Exporter", ""),
-                  "path": path}
+    def added(self, obj):
+        uuid = obj.props.uuid
+        owner = obj.props.owner_bus_name or obj.props.owner
+        fields = {"uuid": uuid, "type": obj.props.object_type, "owner": owner,
+                  "size": obj.props.size, "exporter": obj.props.exporter,
+                  "path": obj.props.object_path}
         tmp = os.path.join(self.dir, "." + uuid)
         with open(tmp, "w") as f:
             f.writelines(f"{k}={v}\n" for k, v in fields.items())
@@ -78,25 +62,13 @@ class Tracker:
             pass
         print(f"removed {uuid}", flush=True)
 
-    def on_signal(self, conn, sender, path, iface, member, params):
-        if member == "Added":
-            uuid, obj_path, _type = params.unpack()
-            self.added(uuid, obj_path)
-        elif member == "Removed":
-            uuid, _path = params.unpack()
-            self.removed(uuid)
-
     def start(self):
-        self.conn.signal_subscribe(NAME, MANAGER, None, ROOT, None,
-                                   Gio.DBusSignalFlags.NONE, self.on_signal)
-        # Objects that were there before we subscribed.
-        reply = self.conn.call_sync(NAME, ROOT, MANAGER, "ListObjects", None,
-                                    GLib.VariantType.new("(a(sso))"), Gio.DBusCallFlags.NONE,
-                                    5000, None)
+        self.client.connect("object-added", lambda _c, obj: self.added(obj))
+        self.client.connect("object-removed", lambda _c, obj: self.removed(obj.props.uuid))
         present = set()
-        for uuid, _type, path in reply.unpack()[0]:
-            present.add(uuid)
-            self.added(uuid, path)
+        for obj in self.client.list_objects():
+            present.add(obj.props.uuid)
+            self.added(obj)
         # Files of objects that went while we were not watching.
         for name in os.listdir(self.dir):
             if not name.startswith(".") and name not in present:
@@ -117,12 +89,12 @@ def main():
     for sig in (signal.SIGINT, signal.SIGTERM):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
     try:
-        conn = connect(args)
-        Tracker(conn, args.state_dir).start()
+        client = connect(args)
+        Tracker(client, args.state_dir).start()
     except GLib.Error as e:
         print(f"track-objects: {e.message}", file=sys.stderr)
         return 1
-    conn.connect("closed", lambda *a: loop.quit())
+    client.props.connection.connect("closed", lambda *a: loop.quit())
     loop.run()
     return 0
 

@@ -5,17 +5,15 @@ bus with the shipped policy and vhost-shared accepting back-ends)."""
 
 import os
 import re
-import select
 import shlex
 import signal
 import subprocess
 import sys
-import time
 import uuid as uuidlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 import vshtest  # noqa: E402
-from vshtest import TIMEOUT  # noqa: E402,F401
+from vshtest import TIMEOUT, Lines  # noqa: E402,F401
 
 
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -25,43 +23,6 @@ BUILD = vshtest.build_root()
 CTL = os.path.join(BUILD, "client", "vhost-sharectl")
 DAEMON = os.path.join(BUILD, "service", "vhost-shared")
 DEVICE = os.path.join(BUILD, "service", "vhost-share-device")
-
-
-class Lines:
-    """A child's stdout, read line by line with deadlines."""
-
-    def __init__(self, proc, stream=None):
-        self.proc = proc
-        self.stream = stream if stream is not None else proc.stdout
-        self.buf = b""
-        self.lines = []
-
-    def _fill(self, deadline):
-        fd = self.stream.fileno()
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return False
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return False
-            self.buf += chunk
-        return True
-
-    def wait_for(self, pattern, timeout=TIMEOUT):
-        """Returns the first new line matching pattern (a regex)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self._fill(deadline):
-                raise AssertionError(f"no line matching {pattern!r} in time; got {self.lines!r}")
-            line, self.buf = self.buf.split(b"\n", 1)
-            line = line.decode()
-            self.lines.append(line)
-            if re.search(pattern, line):
-                return line
 
 
 class Testbed(vshtest.PrivateBus):

@@ -580,37 +580,6 @@ def bash_completion(tb):
     assert complete(tb, f"vhost-sharectl --address={tb.address} detach /") == [tb.hub]
 
 
-@test
-def example_tracks_objects(tb):
-    script = os.path.join(vshtest.source_root(), "client", "examples",
-                          "track-objects.py")
-    state = os.path.join(tb.dir, "state")
-    os.makedirs(state)
-    stale = random_uuid()
-    open(os.path.join(state, stale), "w").close()
-    before = re.search(UUID_RE, tb.ctl("export", "--size=4096", "--detach").stdout).group(0)
-
-    proc, lines = tb.spawn(["/usr/bin/python3", script, state, f"--address={tb.address}"])
-    lines.wait_for(r"^watching$")
-    assert f"added {before} type=dma-buf owner=/ size=4096" in lines.lines, lines.lines
-    assert f"removed {stale}" in lines.lines, lines.lines
-    assert sorted(os.listdir(state)) == [before]
-
-    exporter, elines = tb.spawn_ctl("export", "--size=8K")
-    u = re.search(UUID_RE, elines.wait_for(r"^Exported ")).group(0)
-    line = lines.wait_for(rf"^added {u} ")
-    assert re.fullmatch(rf"added {u} type=dma-buf owner=:1\.\d+ size=8192", line), line
-    with open(os.path.join(state, u)) as f:
-        fields = dict(l.rstrip("\n").split("=", 1) for l in f)
-    assert fields["uuid"] == u and fields["size"] == "8192" and fields["exporter"] == "memfd"
-    assert fields["path"] == "/org/vhostshare/share1/object/" + u.replace("-", "")
-
-    stop(exporter)
-    lines.wait_for(rf"^removed {u}$")
-    assert sorted(os.listdir(state)) == [before]
-    assert stop(proc, signal.SIGTERM) == 0
-
-
 def translation_env():
     locale_dir = os.path.join(BUILD, "po")
     e = dict(os.environ, LANGUAGE="de", LANG="C.UTF-8", LC_ALL="C.UTF-8",

@@ -18,8 +18,10 @@ import vshtest  # noqa: E402
 source = vshtest.source_root()
 po_dir = os.path.join(source, "po")
 
-# The keywords of meson's i18n 'glib' preset that our sources use.
-XGETTEXT_ARGS = ["--from-code=UTF-8", "--language=C", "--keyword=_", "--keyword=N_",
+# The keywords of meson's i18n 'glib' preset that our sources use; the
+# language comes from each file's name, as for meson's (C, the viewer's
+# .desktop.in and AppStream .metainfo.xml.in).
+XGETTEXT_ARGS = ["--from-code=UTF-8", "--keyword=_", "--keyword=N_",
                  "--keyword=C_:1c,2", "--keyword=NC_:1c,2", "--keyword=ngettext:1,2"]
 
 

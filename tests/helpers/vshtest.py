@@ -5,6 +5,8 @@ on it (waiting for READY=1), and the TAP output. Tests import it from
 tests/helpers."""
 
 import os
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -153,3 +155,40 @@ def stop_service(service, timeout=TIMEOUT):
     """SIGTERM, then its exit status."""
     service.send_signal(signal.SIGTERM)
     return service.wait(timeout=timeout)
+
+
+class Lines:
+    """A child's stdout, read line by line with deadlines."""
+
+    def __init__(self, proc, stream=None):
+        self.proc = proc
+        self.stream = stream if stream is not None else proc.stdout
+        self.buf = b""
+        self.lines = []
+
+    def _fill(self, deadline):
+        fd = self.stream.fileno()
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return False
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return False
+            self.buf += chunk
+        return True
+
+    def wait_for(self, pattern, timeout=TIMEOUT):
+        """Returns the first new line matching pattern (a regex)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self._fill(deadline):
+                raise AssertionError(f"no line matching {pattern!r} in time; got {self.lines!r}")
+            line, self.buf = self.buf.split(b"\n", 1)
+            line = line.decode()
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
