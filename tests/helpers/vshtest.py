@@ -38,7 +38,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
   </policy>
   <include>{policy}</include>
-</busconfig>
+{extra}</busconfig>
 """
 
 
@@ -90,16 +90,17 @@ def run_tap(cases):
 
 class PrivateBus:
     """A dbus-daemon configured as a system bus with the built policy, in a
-    new temporary directory (self.dir) that holds its socket."""
+    new temporary directory (self.dir) that holds its socket. extra is more
+    of the bus configuration (a servicedir, a policy for a mock service)."""
 
-    def __init__(self, prefix):
+    def __init__(self, prefix, extra=""):
         self.build = build_root()
         self.tmp = tempfile.TemporaryDirectory(prefix=prefix)
         self.dir = self.tmp.name
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
             f.write(BUS_CONFIG.format(dir=self.dir, policy=os.path.join(
-                self.build, "data", "org.vhostshare.share1.conf")))
+                self.build, "data", "org.vhostshare.share1.conf"), extra=extra))
         self.bus = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", "--print-address=1",
                                      f"--config-file={conf}"], stdout=subprocess.PIPE,
                                     stderr=sys.stderr, text=True)
