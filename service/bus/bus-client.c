@@ -13,6 +13,10 @@ struct BusClients {
         Service *service;
         sd_bus *bus;
         GHashTable *by_name; /* unique name -> BusClient */
+        /* bus_clients_free(): the clients stay, the service goes; one line
+         * for all of them instead of one "is gone" per client. */
+        bool stopping;
+        unsigned released; /* objects released while stopping */
 };
 
 typedef struct {
@@ -28,7 +32,9 @@ static void bus_client_free(void *p)
         unsigned n;
 
         n = share_table_remove_owner(service_table(c->clients->service), &c->owner);
-        if (n > 0)
+        if (c->clients->stopping)
+                c->clients->released += n;
+        else if (n > 0)
                 log_info("Bus client %s is gone; removed its %u object(s)", c->owner.name, n);
         sd_bus_track_unref(c->track);
         share_owner_clear(&c->owner);
@@ -57,9 +63,16 @@ BusClients *bus_clients_new(Service *s, sd_bus *bus)
 
 void bus_clients_free(BusClients *cs)
 {
+        unsigned n_clients;
+
         if (!cs)
                 return;
+        cs->stopping = true;
+        n_clients = g_hash_table_size(cs->by_name);
         g_hash_table_destroy(cs->by_name);
+        if (cs->released > 0)
+                log_info("Service stopping: released the %u object(s) of %u bus client(s)",
+                         cs->released, n_clients);
         sd_bus_unref(cs->bus);
         g_free(cs);
 }

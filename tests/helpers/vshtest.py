@@ -107,9 +107,12 @@ class PrivateBus:
         self.address = self.bus.stdout.readline().strip()
         assert self.address, "dbus-daemon printed no address"
 
-    def start_service(self, *args, config_text="", wrapper=(), timeout=TIMEOUT):
+    def start_service(self, *args, config_text="", wrapper=(), timeout=TIMEOUT, stderr=None,
+                      env=None):
         """vhost-shared on this bus with a configuration file holding
-        config_text, returned once it sent READY=1 (within timeout)."""
+        config_text, returned once it sent READY=1 (within timeout). Its
+        output goes to stderr (a file; default the test's stderr), env is
+        added to its environment."""
         notify = os.path.join(self.dir, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(notify)
@@ -119,7 +122,8 @@ class PrivateBus:
         service = subprocess.Popen(
             [*wrapper, os.path.join(self.build, "service", "vhost-shared"),
              f"--bus-address={self.address}", f"--config={config}", *args],
-            env=dict(os.environ, NOTIFY_SOCKET=notify), stdout=sys.stderr, stderr=sys.stderr)
+            env=dict(os.environ, NOTIFY_SOCKET=notify, **(env or {})),
+            stdout=stderr or sys.stderr, stderr=stderr or sys.stderr)
         try:
             deadline = time.monotonic() + timeout
             while True:
