@@ -353,14 +353,15 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
         log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
         bus_object_path(c.uuid, path);
         r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "OwnerBusName",
-                                           NULL);
+                                           "OwnerPid", "OwnerUid", "OwnerCommand", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the new owner of %s: %m", c.uuid_s);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 /* Sets error to the named error for a failed drm_allocate() of size bytes
- * on device ("" for any) that returned r, and returns r: NoDevice,
+ * on device ("" for any) that returned r, and returns r: NoDevice (also
+ * for "" when there is no dma-buf to be had: no memfd unless named),
  * Unsupported, AccessDenied, NoMemory, InvalidSize (the device refused the
  * size, or too large for a dumb buffer), Failed. */
 static int set_allocate_error(sd_bus_error *error, int r, uint64_t size, const char *device)
@@ -369,6 +370,13 @@ static int set_allocate_error(sd_bus_error *error, int r, uint64_t size, const c
 
         switch (-r) {
         case ENODEV:
+                if (!device || !device[0]) {
+                        sd_bus_error_setf(error, BUS_ERROR_NO_DEVICE,
+                                          "No DRM card node and no udmabuf to allocate a dma-buf "
+                                          "on; ask for device \"" DRM_ALLOCATE_MEMFD
+                                          "\" to get a sealed memfd instead");
+                        return r;
+                }
                 sd_bus_error_setf(error, BUS_ERROR_NO_DEVICE,
                                   "No DRM device \"%s\" (see the Devices property)", on);
                 return r;

@@ -190,5 +190,63 @@ def log_at_stop_says_the_service_stops_not_that_clients_left():
     run(case)
 
 
+# ---- labels ----
+
+def object_path(uuid):
+    return f"{ROOT}/object/{uuid.replace('-', '')}"
+
+
+def my_comm():
+    with open("/proc/self/comm") as f:
+        return f.read().strip()
+
+
+@test
+def objects_say_what_they_are_and_whose():
+    def case(tb):
+        fd = sealed_memfd(8192)
+        uuid, path = tb.call("Export", GLib.Variant("(hs)", (0, "")), "(so)", [fd])
+        os.close(fd)
+        assert tb.get(path, OBJECT, "BufferType") == "memfd"
+        assert tb.get(path, OBJECT, "Size") == 8192
+        assert tb.get(path, OBJECT, "OwnerPid") == os.getpid()
+        assert tb.get(path, OBJECT, "OwnerUid") == os.geteuid()
+        assert tb.get(path, OBJECT, "OwnerCommand") == my_comm()
+        # Handed over: the service owns it now, and says so.
+        tb.call("Disown", GLib.Variant("(s)", (uuid,)), "()")
+        assert tb.get(path, OBJECT, "OwnerPid") == tb.service.pid
+        assert tb.get(path, OBJECT, "OwnerCommand") == "vhost-shared"
+
+        # A back-end's object: no buffer type until someone holds a buffer,
+        # the back-end's process from its socket.
+        dev = tb.device(f"--uuid={UUID1}", "--export=1")
+        tb.wait_log(rf"ADD {UUID1}")
+        path = object_path(UUID1)
+        assert tb.get(path, OBJECT, "Type") == "vhost-device"
+        assert tb.get(path, OBJECT, "BufferType") == ""
+        assert tb.get(path, OBJECT, "OwnerPid") == dev.pid
+        assert tb.get(path, OBJECT, "OwnerUid") == 0
+        assert tb.get(path, OBJECT, "OwnerCommand") == os.path.basename(DEVICE)[:15]
+    run(case, "--verbose")
+
+
+@test
+def allocate_without_a_drm_device_refuses_unless_memfd_is_asked_for():
+    def case(tb):
+        # Whatever devices this machine has: never a memfd unless asked
+        # for; without a card node or udmabuf, the named error.
+        try:
+            _, path, _ = tb.call("Allocate", GLib.Variant("(ts)", (4096, "")), "(soh)")
+            assert tb.get(path, OBJECT, "BufferType") == "dma-buf"
+            assert tb.get(path, OBJECT, "Allocator") in ("drm-dumb", "udmabuf")
+        except GLib.Error as e:
+            assert "org.vhostshare.share1.Error.NoDevice" in e.message, e.message
+            assert '"memfd"' in e.message, e.message
+        uuid, path, _ = tb.call("Allocate", GLib.Variant("(ts)", (4096, "memfd")), "(soh)")
+        assert tb.get(path, OBJECT, "BufferType") == "memfd"
+        assert tb.get(path, OBJECT, "Allocator") == "memfd"
+    run(case)
+
+
 if __name__ == "__main__":
     sys.exit(vshtest.run_tap([(t.__name__, t) for t in tests]))
