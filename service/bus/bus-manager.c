@@ -10,6 +10,7 @@
 #include "bus-error.h"
 #include "bus-listener.h"
 #include "bus-manager-methods.h"
+#include "bus-manager-status.h"
 #include "bus-object.h"
 #include "bus-peer.h"
 #include "bus-subtree.h"
@@ -198,6 +199,9 @@ static int register_objects(BusManager *m)
                                      BUS_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return r;
+        r = bus_manager_status_register(m);
+        if (r < 0)
+                return r;
         r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, BUS_MANAGER_PATH);
         if (r < 0)
                 return r;
@@ -220,6 +224,7 @@ int bus_manager_new(Service *s, sd_bus *bus, BusManager **ret)
 
         m->service = s;
         m->bus = sd_bus_ref(bus);
+        m->start_usec = (uint64_t) g_get_real_time();
         m->clients = bus_clients_new(s, bus);
         bus_access_init(&m->access, PRIVILEGED_GROUP);
         share_owner_init(&m->detached, SHARE_OWNER_SERVICE, "service", 0);
@@ -271,6 +276,7 @@ void bus_manager_free(BusManager *m)
         m->changed_source = sd_event_source_disable_unref(m->changed_source);
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);
+        sd_bus_slot_unref(m->status_slot);
         bus_access_clear(&m->access);
         sd_bus_unref(m->bus);
         g_free(m);

@@ -64,6 +64,8 @@ struct BusManager {
         BusAccess access;
 
         sd_bus_slot *manager_slot;
+        sd_bus_slot *status_slot; /* bus-manager-status.c */
+        uint64_t start_usec;      /* StartTimestamp: CLOCK_REALTIME µs */
         sd_bus_slot *object_manager_slot;
         /* The children (bus-subtree.h). */
         BusSubtree *objects;   /* Object: the table (bus-object.c) */

@@ -248,5 +248,33 @@ def allocate_without_a_drm_device_refuses_unless_memfd_is_asked_for():
     run(case)
 
 
+# ---- status ----
+
+@test
+def manager_status_properties():
+    def case(tb):
+        before = time.time()
+        start = tb.get(ROOT, MANAGER, "StartTimestamp")
+        assert 0 < start / 1e6 <= before, start
+        assert tb.get(ROOT, MANAGER, "BytesHeld") == 0
+        assert tb.get(ROOT, MANAGER, "ListenerCount") == 1  # --accept
+        assert tb.get(ROOT, MANAGER, "PrivilegedGroup") == "operators"
+        limits = tb.get(ROOT, MANAGER, "Limits")
+        assert limits["MaxObjectsPerClient"] == 7, limits
+        assert limits["MaxBytesTotal"] == 3 << 20, limits
+        assert limits["LookupTimeoutMSec"] == 250, limits
+        fd = sealed_memfd(12288)
+        tb.call("Export", GLib.Variant("(hs)", (0, "")), "(so)", [fd])
+        os.close(fd)
+        assert tb.get(ROOT, MANAGER, "BytesHeld") == 12288
+        (props,) = tb.conn.call_sync(NAME, ROOT, PROPERTIES, "GetAll", GLib.Variant("(s)", (MANAGER,)),
+                                     None, 0, int(TIMEOUT * 1000), None).unpack()
+        for name in ["Version", "ObjectCount", "PeerCount", "StartTimestamp", "BytesHeld",
+                     "ListenerCount", "PrivilegedGroup", "Limits"]:
+            assert name in props, f"GetAll lacks {name}"
+    run(case, config_text="[Service]\nMaxObjectsPerClient=7\nMaxBytesTotal=3M\n"
+        "LookupTimeoutMSec=250\n[DBus]\nPrivilegedGroup=operators\n")
+
+
 if __name__ == "__main__":
     sys.exit(vshtest.run_tap([(t.__name__, t) for t in tests]))
