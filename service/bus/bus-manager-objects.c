@@ -152,7 +152,7 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         int in_fd, r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "hs", &in_fd, &s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_check_buffer_fd(in_fd, error);
         if (r < 0)
@@ -245,7 +245,7 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "s", &s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_parse_uuid(s, uuid, error);
         if (r < 0)
@@ -273,7 +273,8 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 /* What Remove() and Disown() start from: a privileged caller's UUID
- * argument, its entry, and whether the caller owns that. */
+ * argument, its entry, and whether the caller owns that. 0, 1 (polkit is
+ * being asked: bus_manager_read_privileged_args()) or -errno. */
 typedef struct {
         const char *sender;
         const char *s; /* the argument as given, for error messages */
@@ -289,7 +290,7 @@ static int read_entry_call(BusManager *m, sd_bus_message *msg, EntryCall *c, sd_
 
         c->sender = sd_bus_message_get_sender(msg);
         r = bus_manager_read_privileged_args(m, msg, error, "s", &c->s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = find_entry_arg(m, c->s, c->uuid, &c->e, error);
         if (r < 0)
@@ -307,7 +308,7 @@ int bus_manager_method_remove(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = read_entry_call(m, msg, &c, error);
-        if (r < 0)
+        if (r != 0) /* 1: polkit is being asked */
                 return r;
         if (c.by_owner)
                 requester = share_entry_owner(c.e);
@@ -339,7 +340,7 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = read_entry_call(m, msg, &c, error);
-        if (r < 0)
+        if (r != 0) /* 1: polkit is being asked */
                 return r;
         if (!c.by_owner)
                 return set_not_owner_error(error, c.s, c.e);
@@ -419,7 +420,7 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         int r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "ts", &size, &device);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_check_size(size, error);
         if (r < 0)
