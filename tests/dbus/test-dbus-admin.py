@@ -276,5 +276,38 @@ def manager_status_properties():
         "LookupTimeoutMSec=250\n[DBus]\nPrivilegedGroup=operators\n")
 
 
+# ---- the configuration ----
+
+@test
+def print_config_shows_every_key_and_reads_back_the_same():
+    with tempfile.TemporaryDirectory(prefix="vhost-share-config-") as d:
+        conf = os.path.join(d, "a.conf")
+        with open(conf, "w") as f:
+            f.write("[Service]\nMaxPeers=9\nMaxBytesTotal=3M\nSocketMode=0640\n"
+                    "[Socket /run/x.sock]\nAllowedUids=0 1\n[DBus]\nPrivilegedGroup=ops\n")
+        out = subprocess.run([DAEMON, f"--config={conf}", "--serve=/run/q.sock,queues=2",
+                              "--lookup-timeout-ms=300", "--print-config"],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        assert out.returncode == 0, out.stderr
+        text = out.stdout
+        for line in ["MaxPeers=9", "MaxBytesTotal=3145728", "SocketMode=0640",
+                     "LookupTimeoutMSec=300", "MaxObjectsPerClient=1024", "AllowedUids=0 1",
+                     "Serve=/run/q.sock,queues=2,device-id=4,reply-ack=yes;",
+                     "PrivilegedGroup=ops", "[Socket /run/x.sock]"]:
+            assert line in text.splitlines(), f"{line!r} not in:\n{text}"
+        # Every key the example shows is printed (set or as a comment).
+        example = os.path.join(vshtest.source_root(), "data", "vhost-shared.conf.example")
+        with open(example) as f:
+            keys = set(re.findall(r"^#?([A-Z]\w+)=", f.read(), re.M))
+        printed = set(re.findall(r"^#?([A-Z]\w+)=", text, re.M))
+        assert keys == printed, f"missing {keys - printed}, extra {printed - keys}"
+        again = os.path.join(d, "b.conf")
+        with open(again, "w") as f:
+            f.write(text)
+        out2 = subprocess.run([DAEMON, f"--config={again}", "--print-config"],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        assert out2.returncode == 0 and out2.stdout == text, out2.stdout + out2.stderr
+
+
 if __name__ == "__main__":
     sys.exit(vshtest.run_tap([(t.__name__, t) for t in tests]))
