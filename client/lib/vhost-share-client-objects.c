@@ -426,7 +426,8 @@ gboolean vhost_share_client_disown_sync(VhostShareClient *self, const char *uuid
  * @self: a #VhostShareClient
  * @size: the buffer's size in bytes, more than 0
  * @device: (nullable): a DRM device node from #VhostShareClient:devices,
- *   or %NULL for the first that can (else a udmabuf, else a sealed memfd)
+ *   %NULL for the first that can (else a udmabuf, else the error
+ *   %VHOST_SHARE_ERROR_NO_DEVICE), or "memfd" for a sealed memfd
  * @cancellable: (nullable): a #GCancellable
  * @callback: called with the result
  * @user_data: data for @callback
@@ -484,7 +485,8 @@ char *vhost_share_client_allocate_finish(VhostShareClient *self, GAsyncResult *r
  * vhost_share_client_allocate_sync:
  * @self: a #VhostShareClient
  * @size: the buffer's size in bytes
- * @device: (nullable): a DRM device node, or %NULL for the first that can
+ * @device: (nullable): a DRM device node, %NULL for the first that can,
+ *   or "memfd" for a sealed memfd
  * @out_fd: (out) (optional): the new buffer's file descriptor
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError

@@ -13,12 +13,18 @@ struct BusClients {
         Service *service;
         sd_bus *bus;
         GHashTable *by_name; /* unique name -> BusClient */
+        /* bus_clients_free(): the clients stay, the service goes; one line
+         * for all of them instead of one "is gone" per client. */
+        bool stopping;
+        unsigned released; /* objects released while stopping */
 };
 
 typedef struct {
         ShareOwner owner; /* owner.name is the unique name, the key in by_name */
         BusClients *clients;
         sd_bus_track *track;
+        pid_t pid;  /* from the bus at its first call; 0 when unknown */
+        char *comm; /* the process's name then; NULL when unknown */
 } BusClient;
 
 /* The hash table's value destructor. */
@@ -28,11 +34,33 @@ static void bus_client_free(void *p)
         unsigned n;
 
         n = share_table_remove_owner(service_table(c->clients->service), &c->owner);
-        if (n > 0)
+        if (c->clients->stopping)
+                c->clients->released += n;
+        else if (n > 0)
                 log_info("Bus client %s is gone; removed its %u object(s)", c->owner.name, n);
         sd_bus_track_unref(c->track);
         share_owner_clear(&c->owner);
+        g_free(c->comm);
         g_free(c);
+}
+
+/* What the bus says of the sender of msg: its uid and pid as dbus-daemon
+ * took them from the socket, its name read from /proc/PID/comm (AUGMENT).
+ * Unknown ones stay (uid_t) -1, 0 and NULL. */
+static void bus_client_read_creds(sd_bus_message *msg, uid_t *uid, pid_t *pid, char **comm)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *s = NULL;
+
+        if (sd_bus_query_sender_creds(msg,
+                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM |
+                                          SD_BUS_CREDS_AUGMENT,
+                                      &creds) < 0)
+                return;
+        (void) sd_bus_creds_get_euid(creds, uid);
+        (void) sd_bus_creds_get_pid(creds, pid);
+        if (sd_bus_creds_get_comm(creds, &s) >= 0 && s)
+                *comm = g_strdup(s);
 }
 
 static int on_client_gone(sd_bus_track *track, void *userdata)
@@ -57,9 +85,16 @@ BusClients *bus_clients_new(Service *s, sd_bus *bus)
 
 void bus_clients_free(BusClients *cs)
 {
+        unsigned n_clients;
+
         if (!cs)
                 return;
+        cs->stopping = true;
+        n_clients = g_hash_table_size(cs->by_name);
         g_hash_table_destroy(cs->by_name);
+        if (cs->released > 0)
+                log_info("Service stopping: released the %u object(s) of %u bus client(s)",
+                         cs->released, n_clients);
         sd_bus_unref(cs->bus);
         g_free(cs);
 }
@@ -88,9 +123,9 @@ int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
         if (r < 0)
                 return r;
 
-        /* Credentials are recorded when known (share-table.h). */
-        (void) bus_access_get_euid(msg, &uid);
         c = g_new0(BusClient, 1);
+        /* Credentials are recorded when known (share-table.h). */
+        bus_client_read_creds(msg, &uid, &c->pid, &c->comm);
         c->clients = cs;
         share_owner_init(&c->owner, SHARE_OWNER_BUS_CLIENT, sender, uid);
         c->owner.max_entries = service_config(cs->service)->max_objects_per_client;
@@ -109,4 +144,16 @@ bool bus_clients_owns(BusClients *cs, const char *sender, const ShareEntry *e)
         BusClient *c = sender ? g_hash_table_lookup(cs->by_name, sender) : NULL;
 
         return c && share_entry_owner(e) == &c->owner;
+}
+
+void bus_client_owner_process(const ShareOwner *owner, pid_t *pid, const char **comm)
+{
+        const BusClient *c = owner->userdata;
+
+        *pid = 0;
+        *comm = NULL;
+        if (owner->kind != SHARE_OWNER_BUS_CLIENT || !c)
+                return;
+        *pid = c->pid;
+        *comm = c->comm;
 }

@@ -26,3 +26,10 @@ int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
 /* Whether the client called sender (NULL: none) exported e and still holds
  * it. */
 bool bus_clients_owns(BusClients *cs, const char *sender, const ShareEntry *e);
+
+/* The process of a bus client owner, as the bus reported it at the
+ * client's first Export() or Allocate(): pid 0 and comm NULL when unknown
+ * or owner is no bus client. The pid is dbus-daemon's from the socket;
+ * once the client has left, another process may have it (the client's
+ * objects leave with it, Disown()ed ones have the service as owner). */
+void bus_client_owner_process(const ShareOwner *owner, pid_t *pid, const char **comm);

@@ -21,8 +21,11 @@ typedef struct {
 int bus_manager_reply_list(sd_bus_message *msg, const char *contents,
                            void (*fill)(BusManager *m, BusAppender *a), BusManager *m);
 
-/* The privileged methods begin here: the caller's right (bus-access.h),
- * then the arguments of types. */
+/* The privileged methods begin here: the caller's right (polkit,
+ * bus-polkit.h, or bus-access.h's rule), then the arguments of types. 0
+ * to go on; otherwise the handler returns what this returned at once: 1
+ * when polkit is being asked (the handler runs again with the answer),
+ * -errno with error set. */
 int bus_manager_read_privileged_args(BusManager *m, sd_bus_message *msg, sd_bus_error *error,
                                      const char *types, ...);
 

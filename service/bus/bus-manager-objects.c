@@ -153,7 +153,7 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         int in_fd, r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "hs", &in_fd, &s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_check_buffer_fd(in_fd, error);
         if (r < 0)
@@ -246,7 +246,7 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "s", &s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_parse_uuid(s, uuid, error);
         if (r < 0)
@@ -274,7 +274,8 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 /* What Remove() and Disown() start from: a privileged caller's UUID
- * argument, its entry, and whether the caller owns that. */
+ * argument, its entry, and whether the caller owns that. 0, 1 (polkit is
+ * being asked: bus_manager_read_privileged_args()) or -errno. */
 typedef struct {
         const char *sender;
         const char *s; /* the argument as given, for error messages */
@@ -290,7 +291,7 @@ static int read_entry_call(BusManager *m, sd_bus_message *msg, EntryCall *c, sd_
 
         c->sender = sd_bus_message_get_sender(msg);
         r = bus_manager_read_privileged_args(m, msg, error, "s", &c->s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = find_entry_arg(m, c->s, c->uuid, &c->e, error);
         if (r < 0)
@@ -308,7 +309,7 @@ int bus_manager_method_remove(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = read_entry_call(m, msg, &c, error);
-        if (r < 0)
+        if (r != 0) /* 1: polkit is being asked */
                 return r;
         if (c.by_owner)
                 requester = share_entry_owner(c.e);
@@ -340,7 +341,7 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
         int r;
 
         r = read_entry_call(m, msg, &c, error);
-        if (r < 0)
+        if (r != 0) /* 1: polkit is being asked */
                 return r;
         if (!c.by_owner)
                 return set_not_owner_error(error, c.s, c.e);
@@ -354,14 +355,15 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
         log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
         bus_object_path(c.uuid, path);
         r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "OwnerBusName",
-                                           NULL);
+                                           "OwnerPid", "OwnerUid", "OwnerCommand", NULL);
         if (r < 0)
                 log_warning_errno(r, "Failed to announce the new owner of %s: %m", c.uuid_s);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 /* Sets error to the named error for a failed drm_allocate() of size bytes
- * on device ("" for any) that returned r, and returns r: NoDevice,
+ * on device ("" for any) that returned r, and returns r: NoDevice (also
+ * for "" when there is no dma-buf to be had: no memfd unless named),
  * Unsupported, AccessDenied, NoMemory, InvalidSize (the device refused the
  * size, or too large for a dumb buffer), Failed. */
 static int set_allocate_error(sd_bus_error *error, int r, uint64_t size, const char *device)
@@ -370,6 +372,13 @@ static int set_allocate_error(sd_bus_error *error, int r, uint64_t size, const c
 
         switch (-r) {
         case ENODEV:
+                if (!device || !device[0]) {
+                        sd_bus_error_setf(error, BUS_ERROR_NO_DEVICE,
+                                          "No DRM card node and no udmabuf to allocate a dma-buf "
+                                          "on; ask for device \"" DRM_ALLOCATE_MEMFD
+                                          "\" to get a sealed memfd instead");
+                        return r;
+                }
                 sd_bus_error_setf(error, BUS_ERROR_NO_DEVICE,
                                   "No DRM device \"%s\" (see the Devices property)", on);
                 return r;
@@ -412,7 +421,7 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         int r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "ts", &size, &device);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_check_size(size, error);
         if (r < 0)

@@ -90,7 +90,7 @@ int bus_manager_method_add_peer(sd_bus_message *msg, void *userdata, sd_bus_erro
         int r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "ss", &role_s, &socket_path);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = bus_args_check_socket_path(socket_path, error);
         if (r < 0)
@@ -139,7 +139,7 @@ int bus_manager_method_remove_peer(sd_bus_message *msg, void *userdata, sd_bus_e
         int r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "o", &path);
-        if (r < 0)
+        if (r != 0)
                 return r;
         l = bus_listener_find(m, path);
         if (l)

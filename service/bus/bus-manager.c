@@ -10,8 +10,10 @@
 #include "bus-error.h"
 #include "bus-listener.h"
 #include "bus-manager-methods.h"
+#include "bus-manager-status.h"
 #include "bus-object.h"
 #include "bus-peer.h"
+#include "bus-polkit.h"
 #include "bus-subtree.h"
 #include "cleanup.h"
 #include "config.h"
@@ -127,21 +129,28 @@ int bus_manager_reply_list(sd_bus_message *msg, const char *contents,
 int bus_manager_read_privileged_args(BusManager *m, sd_bus_message *msg, sd_bus_error *error,
                                      const char *types, ...)
 {
+        const char *member = sd_bus_message_get_member(msg);
+        const char *action = g_str_equal(member, "AddPeer") || g_str_equal(member, "RemovePeer")
+                                 ? BUS_POLKIT_ACTION_MANAGE_PEERS
+                                 : BUS_POLKIT_ACTION_MANAGE_OBJECTS;
         va_list ap;
         int r;
 
-        r = bus_access_check(&m->access, msg, error);
+        r = bus_polkit_authorize(m->polkit, &m->access, msg, action, error);
         if (r < 0)
                 return r;
+        if (r == 0) /* polkit is asked; the call comes again with its answer */
+                return 1;
         va_start(ap, types);
         r = sd_bus_message_readv(msg, types, ap);
         va_end(ap);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 /* Every method is UNPRIVILEGED for sd-bus (whose default would demand
  * CAP_SYS_ADMIN); the privileged ones begin with
- * bus_manager_read_privileged_args(), which checks bus-access.h's rule. */
+ * bus_manager_read_privileged_args(), which asks polkit (bus-polkit.h) or
+ * checks bus-access.h's rule. */
 #define UNPRIV SD_BUS_VTABLE_UNPRIVILEGED
 
 static const sd_bus_vtable manager_vtable[] = {
@@ -198,6 +207,9 @@ static int register_objects(BusManager *m)
                                      BUS_MANAGER_INTERFACE, manager_vtable, m);
         if (r < 0)
                 return r;
+        r = bus_manager_status_register(m);
+        if (r < 0)
+                return r;
         r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, BUS_MANAGER_PATH);
         if (r < 0)
                 return r;
@@ -220,7 +232,9 @@ int bus_manager_new(Service *s, sd_bus *bus, BusManager **ret)
 
         m->service = s;
         m->bus = sd_bus_ref(bus);
+        m->start_usec = (uint64_t) g_get_real_time();
         m->clients = bus_clients_new(s, bus);
+        m->polkit = bus_polkit_new(bus);
         bus_access_init(&m->access, PRIVILEGED_GROUP);
         share_owner_init(&m->detached, SHARE_OWNER_SERVICE, "service", 0);
         m->detached.max_entries = service_config(s)->max_objects_per_client;
@@ -271,7 +285,9 @@ void bus_manager_free(BusManager *m)
         m->changed_source = sd_event_source_disable_unref(m->changed_source);
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);
+        sd_bus_slot_unref(m->status_slot);
         bus_access_clear(&m->access);
+        bus_polkit_free(m->polkit);
         sd_bus_unref(m->bus);
         g_free(m);
 }

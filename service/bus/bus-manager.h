@@ -23,6 +23,7 @@
 
 typedef struct BusManager BusManager;
 typedef struct DrmDeviceList DrmDeviceList;
+typedef struct BusPolkit BusPolkit;
 
 /* Registers the objects on bus (which must be attached to the service's
  * event loop). Does not request the bus name: that is the caller's, once
@@ -62,8 +63,11 @@ struct BusManager {
         sd_bus *bus;
         DrmDeviceList *drm; /* for Allocate() and Devices; bus_manager_set_drm_devices() */
         BusAccess access;
+        BusPolkit *polkit; /* asks polkit for the privileged methods (bus-polkit.h) */
 
         sd_bus_slot *manager_slot;
+        sd_bus_slot *status_slot; /* bus-manager-status.c */
+        uint64_t start_usec;      /* StartTimestamp: CLOCK_REALTIME µs */
         sd_bus_slot *object_manager_slot;
         /* The children (bus-subtree.h). */
         BusSubtree *objects;   /* Object: the table (bus-object.c) */

@@ -2,8 +2,11 @@
 #include "bus-object.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bus-client.h"
 #include "bus-paths.h"
 #include "log.h"
 
@@ -105,6 +108,85 @@ static int property_get_info(sd_bus *bus, const char *path, const char *interfac
         return -EINVAL;
 }
 
+/* "dma-buf" or "memfd" for a buffer the service holds (what the kernel
+ * says the fd is), "" when a back-end holds it. */
+static int property_get_buffer_type(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error)
+{
+        const ShareBufferInfo *info = share_entry_info(userdata);
+        const char *type = "";
+
+        if (share_entry_type(userdata) == SHARE_TYPE_DMABUF)
+                type = info && strcmp(info->exporter, "memfd") == 0 ? "memfd" : "dma-buf";
+        return sd_bus_message_append(reply, "s", type);
+}
+
+/* The process that owns an entry: a bus client as the bus reported it, a
+ * peer from SO_PEERCRED, the service itself; pid 0, uid (uid_t) -1 and
+ * command "" when unknown (the XML's convention). */
+typedef struct {
+        pid_t pid;
+        uid_t uid;
+        char command[64];
+} OwnerProcess;
+
+static void read_comm(pid_t pid, char *out, size_t n)
+{
+        g_autofree char *path = g_strdup_printf("/proc/%d/comm", (int) pid);
+        g_autofree char *text = NULL;
+
+        out[0] = 0;
+        if (pid > 0 && g_file_get_contents(path, &text, NULL, NULL))
+                g_strlcpy(out, g_strchomp(text), n);
+}
+
+static void owner_process(const ShareEntry *e, OwnerProcess *o)
+{
+        const ShareOwner *owner = share_entry_owner(e);
+        const char *comm = NULL;
+
+        *o = (OwnerProcess){.uid = (uid_t) -1};
+        if (!owner)
+                return;
+        switch (owner->kind) {
+        case SHARE_OWNER_BUS_CLIENT:
+                o->uid = owner->uid;
+                bus_client_owner_process(owner, &o->pid, &comm);
+                g_strlcpy(o->command, comm ?: "", sizeof(o->command));
+                break;
+        case SHARE_OWNER_PEER:
+                if (!owner->userdata)
+                        return;
+                o->pid = peer_pid(owner->userdata);
+                o->uid = peer_uid(owner->userdata);
+                /* Read now: the peer's socket is open, so its pid is its own. */
+                read_comm(o->pid, o->command, sizeof(o->command));
+                break;
+        case SHARE_OWNER_SERVICE:
+                o->pid = getpid();
+                o->uid = geteuid();
+                g_strlcpy(o->command, "vhost-shared", sizeof(o->command));
+                break;
+        }
+}
+
+static int property_get_owner_process(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error)
+{
+        OwnerProcess o;
+
+        owner_process(userdata, &o);
+        if (strcmp(property, "OwnerPid") == 0)
+                return sd_bus_message_append(reply, "u", (uint32_t) o.pid);
+        if (strcmp(property, "OwnerUid") == 0)
+                return sd_bus_message_append(reply, "u", (uint32_t) o.uid);
+        if (strcmp(property, "OwnerCommand") == 0)
+                return sd_bus_message_append(reply, "s", o.command);
+        return -EINVAL;
+}
+
 static int property_get_created(sd_bus *bus, const char *path, const char *interface,
                                 const char *property, sd_bus_message *reply, void *userdata,
                                 sd_bus_error *error)
@@ -126,6 +208,11 @@ static const sd_bus_vtable object_vtable[] = {
     BUS_PROPERTY_CONST("Owner", "o", property_get_owner),
     /* Changes once, to "", when the owner hands the object over (Disown()). */
     BUS_PROPERTY_CHANGING("OwnerBusName", "s", property_get_owner_bus_name),
+    /* Change with OwnerBusName (Disown() announces them). */
+    BUS_PROPERTY_CHANGING("OwnerPid", "u", property_get_owner_process),
+    BUS_PROPERTY_CHANGING("OwnerUid", "u", property_get_owner_process),
+    BUS_PROPERTY_CHANGING("OwnerCommand", "s", property_get_owner_process),
+    BUS_PROPERTY_CONST("BufferType", "s", property_get_buffer_type),
     BUS_PROPERTY_CONST("Size", "t", property_get_info),
     BUS_PROPERTY_CONST("Exporter", "s", property_get_info),
     BUS_PROPERTY_CONST("Name", "s", property_get_info),

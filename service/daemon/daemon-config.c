@@ -596,3 +596,100 @@ int daemon_config_add_serve(DaemonConfig *c, const char *spec, GError **error)
         g_ptr_array_add(c->serve, g_steal_pointer(&s));
         return 0;
 }
+
+/* ---- the effective configuration as text (vhost-shared --print-config) ---- */
+
+static void print_service_key(GString *out, const ServiceKey *k, const ServiceConfig *s)
+{
+        const void *field = (const char *) s + k->offset;
+
+        switch (k->kind) {
+        case VALUE_NUMBER:
+                g_string_append_printf(out, "%s=%u\n", k->key, *(const unsigned *) field);
+                break;
+        case VALUE_MSEC:
+                g_string_append_printf(out, "%s=%" G_GUINT64_FORMAT "\n", k->key,
+                                       *(const uint64_t *) field / 1000);
+                break;
+        case VALUE_BYTES:
+                g_string_append_printf(out, "%s=%" G_GUINT64_FORMAT "\n", k->key,
+                                       *(const uint64_t *) field);
+                break;
+        case VALUE_MODE:
+                g_string_append_printf(out, "%s=%04o\n", k->key,
+                                       (unsigned) *(const mode_t *) field);
+                break;
+        case VALUE_USER:
+        case VALUE_GROUP: {
+                /* uid_t and gid_t alike; (id) -1 is unset, which no value says. */
+                unsigned id = *(const unsigned *) field;
+
+                if (id == (unsigned) -1)
+                        g_string_append_printf(out, "#%s= (unset: the service's %s)\n", k->key,
+                                               k->kind == VALUE_USER ? "user" : "group");
+                else
+                        g_string_append_printf(out, "%s=%u\n", k->key, id);
+                break;
+        }
+        }
+}
+
+static void print_uids(GString *out, const uid_t *uids, unsigned n)
+{
+        if (n == 0) {
+                g_string_append(out, "#AllowedUids= (unset: anyone who can open the socket)\n");
+                return;
+        }
+        g_string_append(out, "AllowedUids=");
+        for (unsigned i = 0; i < n; i++)
+                g_string_append_printf(out, "%s%u", i ? " " : "", (unsigned) uids[i]);
+        g_string_append_c(out, '\n');
+}
+
+static void print_list(GString *out, const char *key, GPtrArray *items)
+{
+        g_string_append_printf(out, "%s=", key);
+        for (guint i = 0; i < items->len; i++)
+                g_string_append_printf(out, "%s;", (const char *) g_ptr_array_index(items, i));
+        g_string_append_c(out, '\n');
+}
+
+char *daemon_config_to_text(const DaemonConfig *c)
+{
+        const ServiceConfig *s = &c->service_config;
+        g_autoptr(GPtrArray) serve = g_ptr_array_new_with_free_func(g_free);
+        GString *out = g_string_new("# The effective configuration of vhost-shared "
+                                    "(vhost-shared.conf(5)).\n[Service]\n");
+
+        for (size_t i = 0; i < G_N_ELEMENTS(service_keys); i++)
+                print_service_key(out, &service_keys[i], s);
+        g_string_append(out, "SocketDirectories=");
+        for (const char *const *d = s->socket_directories; d && *d; d++)
+                g_string_append_printf(out, "%s%s", d == s->socket_directories ? "" : " ", *d);
+        g_string_append_c(out, '\n');
+        print_uids(out, s->allowed_uids, s->n_allowed_uids);
+
+        for (guint i = 0; i < c->sockets->len; i++) {
+                const DaemonSocketSection *sec = g_ptr_array_index(c->sockets, i);
+
+                g_string_append_printf(out, "\n[Socket %s]\n", sec->path);
+                print_uids(out, sec->allowed_uids, sec->n_allowed_uids);
+        }
+
+        for (guint i = 0; i < c->serve->len; i++) {
+                const DaemonServeSocket *sv = g_ptr_array_index(c->serve, i);
+
+                g_ptr_array_add(serve,
+                                g_strdup_printf("%s,queues=%u,device-id=%u,reply-ack=%s", sv->path,
+                                                sv->options.queues, sv->options.device_id,
+                                                sv->options.reply_ack ? "yes" : "no"));
+        }
+        g_string_append(out, "\n[Peers]\n");
+        print_list(out, "Connect", c->connect);
+        print_list(out, "Accept", c->accept);
+        print_list(out, "Serve", serve);
+
+        g_string_append_printf(out, "\n[DBus]\nPrivilegedGroup=%s\n",
+                               c->privileged_group ? c->privileged_group : "");
+        return g_string_free(out, false);
+}

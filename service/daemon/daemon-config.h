@@ -76,4 +76,10 @@ int daemon_config_add_serve(DaemonConfig *c, const char *spec, GError **error);
 int serve_spec_parse(const char *spec, const ServiceConfig *defaults, char **ret_path,
                      ServeOptions *ret, GError **error);
 
+/* c as the text of a configuration file: every key with its value (a key
+ * that is unset, which no value says, as a comment), the peers and
+ * sections; what vhost-shared --print-config prints. Read back, it gives
+ * the same configuration. g_free the result. */
+char *daemon_config_to_text(const DaemonConfig *c);
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DaemonConfig, daemon_config_clear)

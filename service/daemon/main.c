@@ -39,6 +39,7 @@ typedef struct {
         char *config_file;
         gboolean verbose;
         gboolean version;
+        gboolean print_config;
         int lookup_timeout_ms;
 } CommandLine;
 
@@ -80,6 +81,8 @@ static int parse_command_line(int *argc, char ***argv, CommandLine *cl)
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cl->verbose, N_("Log debug messages"), NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &cl->version, N_("Print the version and exit"),
              NULL},
+            {"print-config", 0, 0, G_OPTION_ARG_NONE, &cl->print_config,
+             N_("Print the effective configuration (file and command line) and exit"), NULL},
             {NULL},
         };
         g_autoptr(GOptionContext) ctx =
@@ -298,6 +301,12 @@ static int run(const CommandLine *cl)
         r = load_config(cl, &config);
         if (r < 0)
                 return r;
+        if (cl->print_config) {
+                g_autofree char *text = daemon_config_to_text(&config);
+
+                fputs(text, stdout);
+                return 0;
+        }
 
         raise_fd_limit();
         /* Files are created with nothing for group and others and then

@@ -248,6 +248,14 @@ int drm_allocate(DrmDeviceList *l, const char *device, uint64_t size, DrmAllocRe
         if (size == 0)
                 return -EINVAL;
 
+        /* Only when asked for: a memfd is no dma-buf, whatever it stands in for. */
+        if (device && strcmp(device, DRM_ALLOCATE_MEMFD) == 0) {
+                r = memfd_allocate(size, out);
+                if (r < 0)
+                        drm_alloc_result_init(out);
+                return r;
+        }
+
         if (device) {
                 const DrmDevice *d = l ? drm_device_list_find(l, device) : NULL;
 
@@ -273,15 +281,9 @@ int drm_allocate(DrmDeviceList *l, const char *device, uint64_t size, DrmAllocRe
                 if (r >= 0)
                         return 0;
                 drm_alloc_result_init(out);
-                log_debug_errno(r,
-                                "Failed to make a udmabuf of %llu bytes from %s, using a memfd: %m",
-                                (unsigned long long) size, udmabuf);
+                return r;
         }
-
-        r = memfd_allocate(size, out);
-        if (r < 0)
-                drm_alloc_result_init(out);
-        return r;
+        return -ENODEV;
 }
 
 void drm_alloc_result_clear(DrmAllocResult *out)

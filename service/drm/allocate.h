@@ -2,8 +2,8 @@
 #pragma once
 
 /* Buffers made for a caller: a dumb buffer exported as a dma-buf (PRIME) on
- * a DRM card node of a DrmDeviceList, else a udmabuf over a sealed memfd,
- * else the sealed memfd itself. */
+ * a DRM card node of a DrmDeviceList, else a udmabuf over a sealed memfd;
+ * a plain sealed memfd only when the caller names "memfd". */
 
 #include <stdint.h>
 
@@ -26,14 +26,19 @@ typedef struct {
                                  "/dev/udmabuf"), "" for a plain memfd */
 } DrmAllocResult;
 
-/* Allocates a buffer of at least size bytes. With device (a devnode, syspath
+/* The device name that asks drm_allocate() for a sealed memfd. */
+#define DRM_ALLOCATE_MEMFD "memfd"
+
+/* Allocates a buffer of at least size bytes. With device DRM_ALLOCATE_MEMFD
+ * a sealed memfd of exactly size bytes, nothing else. With device (a devnode, syspath
  * or sysname from l) only that device is tried: -ENODEV not in the list (or
  * gone), -EOPNOTSUPP no dumb buffers (render nodes, DRM_CAP_DUMB_BUFFER 0, no
  * PRIME export), -ENOMEM the device is out of memory, -EACCES no
  * permission, -EINVAL the device refused the size, -EFBIG too large for a
  * dumb buffer. With device NULL: the first card node that succeeds, then
- * udmabuf (drm_device_list_udmabuf_path), then a sealed memfd; errors only
- * when even the memfd fails. size 0: -EINVAL. On success out is filled and
+ * udmabuf (drm_device_list_udmabuf_path); -ENODEV when there is neither (no
+ * memfd in disguise: a caller who wants one names DRM_ALLOCATE_MEMFD), the
+ * udmabuf's error when it fails. size 0: -EINVAL. On success out is filled and
  * out->fd is the caller's; on failure out->fd is -1 and nothing is leaked.
  * l may be NULL (no devices known, udmabuf at /dev/udmabuf). */
 int drm_allocate(DrmDeviceList *l, const char *device, uint64_t size, DrmAllocResult *out);

@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib.h>
 
 #define LOG_LINE_MAX 1024
 
 static int max_level = LOG_INFO;
+static LogPrefix prefix_mode = LOG_PREFIX_AUTO;
+static int prefix_decided = -1; /* LOG_PREFIX_AUTO's answer: -1 not yet, 0, 1 */
 
 void log_set_max_level(int level)
 {
@@ -21,6 +25,38 @@ void log_set_max_level(int level)
 int log_get_max_level(void)
 {
         return max_level;
+}
+
+void log_set_priority_prefix(LogPrefix mode)
+{
+        prefix_mode = mode;
+        prefix_decided = -1;
+}
+
+bool log_stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        int end = 0;
+
+        /* systemd sets "DEV:INO" of the stream it connected to stderr; a
+         * child that inherited the variable but not the stream (a shell
+         * started from the unit, a redirected stderr) must not match. */
+        if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &end) != 2 || e[end] != '\0')
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+static bool want_prefix(void)
+{
+        if (prefix_mode != LOG_PREFIX_AUTO)
+                return prefix_mode == LOG_PREFIX_ALWAYS;
+        if (prefix_decided < 0)
+                prefix_decided = log_stderr_is_journal();
+        return prefix_decided;
 }
 
 /* Copies text to out (4 * LOG_LINE_MAX + 1 bytes), escaping what could end
@@ -82,7 +118,10 @@ int log_internal(int level, int error, const char *fmt, ...)
                         snprintf(buf + len, sizeof(buf) - len, ": %s", strerror(e));
                 /* Whatever a logged string holds, it cannot start a line. */
                 escape_line(buf, line);
-                fprintf(stderr, "<%d>%s\n", level, line);
+                if (want_prefix())
+                        fprintf(stderr, "<%d>%s\n", level, line);
+                else
+                        fprintf(stderr, "%s\n", line);
         }
         errno = saved;
         return -e;

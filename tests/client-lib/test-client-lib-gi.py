@@ -142,7 +142,7 @@ def async_file_and_allocate(tb):
     assert os.pread(fd, 5000, 0) == bytes(range(256)) * 16
     os.close(fd)
 
-    uuid2, fd2 = client.allocate_sync(4096, None, None)
+    uuid2, fd2 = client.allocate_sync(4096, "memfd", None)
     assert re.fullmatch(UUID_RE, uuid2) and os.fstat(fd2).st_size >= 4096
     os.close(fd2)
 

@@ -123,7 +123,8 @@ def sizes_take_iec_units(tb):
         info = json.loads(tb.ctl("export", f"--size={text}", "--detach", "--json").stdout
                           .splitlines()[0])
         assert info["size"] == size, (text, info)
-        info = json.loads(tb.ctl("allocate", text, "--detach", "--json").stdout.splitlines()[0])
+        info = json.loads(tb.ctl("allocate", text, "--device=memfd", "--detach",
+                                 "--json").stdout.splitlines()[0])
         assert info["size"] == size, (text, info)
     # The device takes the same sizes.
     for text, size in [("1M", 1 << 20), ("8k", 8192), ("3KiB", 3072)]:

@@ -484,8 +484,11 @@ def allocate_and_devices(tb):
     assert tb.ctl("devices").stdout == "No devices.\n"
     out = tb.ctl("allocate", "64K", "--device=/dev/dri/card99", expect=4)
     assert "/dev/dri/card99" in out.stderr and "org.vhostshare.share1.Error.NoDevice" in out.stderr
-    # Without a DRM device the service hands out a sealed memfd.
-    info = json.loads(tb.ctl("allocate", "64K", "--detach", "--json").stdout.splitlines()[0])
+    # Without a DRM device the service hands out a sealed memfd only when asked.
+    out = tb.ctl("allocate", "64K", expect=4)
+    assert "org.vhostshare.share1.Error.NoDevice" in out.stderr and "memfd" in out.stderr
+    info = json.loads(tb.ctl("allocate", "64K", "--device=memfd", "--detach",
+                             "--json").stdout.splitlines()[0])
     assert info["size"] == 65536 and info["path"].endswith(info["uuid"].replace("-", ""))
     shown = json.loads(tb.ctl("show", info["uuid"], "--json").stdout)
     assert shown["type"] == "dma-buf" and shown["size"] == 65536 and shown["owner"] == "service"

@@ -45,8 +45,7 @@ def pages_are_built():
         assert ".SH NAME" in built, name
 
 
-@test
-def config_keys_documented():
+def config_keys():
     code = read(SOURCE, "service", "daemon", "daemon-config.c")
     # Keys are string literals handed to a reader: read_paths(kf, "Key", ...),
     # g_key_file_has_key(kf, "Group", "Key", ...), or rows of the [Service]
@@ -56,9 +55,25 @@ def config_keys_documented():
     keys |= set(re.findall(r'\(kf, (?:"\w+"|section), "([A-Z]\w+)"', code))
     keys -= {"Service", "Peers", "DBus"}  # group names
     assert {"LookupTimeoutMSec", "SocketMode", "Connect"} <= keys, keys
+    return keys
+
+
+@test
+def config_keys_documented():
+    keys = config_keys()
     doc = page("vhost-shared.conf.5")
     missing = [k for k in sorted(keys) if f"*{k}*=" not in doc]
     assert not missing, f"undocumented in vhost-shared.conf(5): {missing}"
+
+
+@test
+def example_config_has_every_key():
+    """data/vhost-shared.conf.example shows every key the parser reads (as
+    "#Key=" or "Key="), and no other."""
+    example = read(SOURCE, "data", "vhost-shared.conf.example")
+    shown = set(re.findall(r"^#?([A-Z]\w+)=", example, re.M))
+    keys = config_keys()
+    assert shown == keys, f"missing: {sorted(keys - shown)}, unknown: {sorted(shown - keys)}"
 
 
 def assert_options_documented(name, section):

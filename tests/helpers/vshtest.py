@@ -40,7 +40,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
   </policy>
   <include>{policy}</include>
-</busconfig>
+{extra}</busconfig>
 """
 
 
@@ -92,25 +92,29 @@ def run_tap(cases):
 
 class PrivateBus:
     """A dbus-daemon configured as a system bus with the built policy, in a
-    new temporary directory (self.dir) that holds its socket."""
+    new temporary directory (self.dir) that holds its socket. extra is more
+    of the bus configuration (a servicedir, a policy for a mock service)."""
 
-    def __init__(self, prefix):
+    def __init__(self, prefix, extra=""):
         self.build = build_root()
         self.tmp = tempfile.TemporaryDirectory(prefix=prefix)
         self.dir = self.tmp.name
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
             f.write(BUS_CONFIG.format(dir=self.dir, policy=os.path.join(
-                self.build, "data", "org.vhostshare.share1.conf")))
+                self.build, "data", "org.vhostshare.share1.conf"), extra=extra))
         self.bus = subprocess.Popen(["dbus-daemon", "--nofork", "--nopidfile", "--print-address=1",
                                      f"--config-file={conf}"], stdout=subprocess.PIPE,
                                     stderr=sys.stderr, text=True)
         self.address = self.bus.stdout.readline().strip()
         assert self.address, "dbus-daemon printed no address"
 
-    def start_service(self, *args, config_text="", wrapper=(), timeout=TIMEOUT):
+    def start_service(self, *args, config_text="", wrapper=(), timeout=TIMEOUT, stderr=None,
+                      env=None):
         """vhost-shared on this bus with a configuration file holding
-        config_text, returned once it sent READY=1 (within timeout)."""
+        config_text, returned once it sent READY=1 (within timeout). Its
+        output goes to stderr (a file; default the test's stderr), env is
+        added to its environment."""
         notify = os.path.join(self.dir, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(notify)
@@ -120,7 +124,8 @@ class PrivateBus:
         service = subprocess.Popen(
             [*wrapper, os.path.join(self.build, "service", "vhost-shared"),
              f"--bus-address={self.address}", f"--config={config}", *args],
-            env=dict(os.environ, NOTIFY_SOCKET=notify), stdout=sys.stderr, stderr=sys.stderr)
+            env=dict(os.environ, NOTIFY_SOCKET=notify, **(env or {})),
+            stdout=stderr or sys.stderr, stderr=stderr or sys.stderr)
         try:
             deadline = time.monotonic() + timeout
             while True:

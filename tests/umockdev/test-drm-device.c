@@ -323,7 +323,8 @@ static void test_allocate_udmabuf(Fixture *fx, gconstpointer data)
         g_mutex_clear(&u.lock);
 }
 
-/* Nothing at all: a sealed memfd of exactly the size asked for. */
+/* Nothing at all: no dma-buf, and no memfd passed off as one (-ENODEV);
+ * asked for by name, a sealed memfd of exactly the size asked for. */
 static void test_allocate_memfd(Fixture *fx, gconstpointer data)
 {
         DrmDeviceList *l = list_new_snapshot();
@@ -332,7 +333,10 @@ static void test_allocate_memfd(Fixture *fx, gconstpointer data)
         int seals;
 
         g_assert_cmpint(drm_device_list_set_udmabuf_path(l, "/dev/vsh-no-udmabuf"), ==, 0);
-        g_assert_cmpint(drm_allocate(l, NULL, 10000, &res), ==, 0);
+        g_assert_cmpint(drm_allocate(l, NULL, 10000, &res), ==, -ENODEV);
+        g_assert_cmpint(res.fd, ==, -1);
+        g_assert_cmpuint(count_open_fds(), ==, fds_before);
+        g_assert_cmpint(drm_allocate(l, DRM_ALLOCATE_MEMFD, 10000, &res), ==, 0);
         g_assert_cmpint(res.exporter, ==, DRM_EXPORTER_MEMFD);
         g_assert_cmpstr(drm_exporter_to_string(res.exporter), ==, "memfd");
         g_assert_cmpstr(res.device, ==, "");
@@ -349,7 +353,8 @@ static void test_allocate_memfd(Fixture *fx, gconstpointer data)
 
         /* With the udmabuf step switched off the same holds. */
         g_assert_cmpint(drm_device_list_set_udmabuf_path(l, NULL), ==, 0);
-        g_assert_cmpint(drm_allocate(l, NULL, 1, &res), ==, 0);
+        g_assert_cmpint(drm_allocate(l, NULL, 1, &res), ==, -ENODEV);
+        g_assert_cmpint(drm_allocate(l, DRM_ALLOCATE_MEMFD, 1, &res), ==, 0);
         g_assert_cmpint(res.exporter, ==, DRM_EXPORTER_MEMFD);
         g_assert_cmpuint(res.size, ==, 1);
         drm_alloc_result_clear(&res);
@@ -451,13 +456,13 @@ static void test_allocate_failure(Fixture *fx, gconstpointer data)
         /* The named device is the only one tried: no fallback. */
         g_assert_cmpint(fx->fake_render->n_get_cap, ==, 0);
 
-        /* Without a name the same failure falls through to a memfd. */
+        /* Without a name the same failure, with no udmabuf either, is no
+         * device: no memfd in disguise. */
         g_assert_cmpint(drm_device_list_set_udmabuf_path(l, "/dev/vsh-no-udmabuf"), ==, 0);
-        g_assert_cmpint(drm_allocate(l, NULL, 65536, &res), ==, 0);
-        g_assert_cmpint(res.exporter, ==, DRM_EXPORTER_MEMFD);
+        g_assert_cmpint(drm_allocate(l, NULL, 65536, &res), ==, -ENODEV);
+        g_assert_cmpint(res.fd, ==, -1);
         g_assert_cmpuint(fake_drm_open_handles(f), ==, 0);
-        g_assert_cmpuint(count_open_fds(), ==, fds_before + 1);
-        drm_alloc_result_clear(&res);
+        g_assert_cmpuint(count_open_fds(), ==, fds_before);
 
         /* And once the device recovers, the named allocation works again. */
         f->dumb_cap = true;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -39,6 +40,7 @@ static char *capture_stderr(void (*fn)(const void *data), const void *data)
 
 static void log_string(const void *data)
 {
+        log_set_priority_prefix(LOG_PREFIX_ALWAYS);
         log_info("peer %s: hello", (const char *) data);
 }
 
@@ -71,6 +73,7 @@ static void test_escape(const void *data)
 
 static void log_errno_with_newline(const void *data)
 {
+        log_set_priority_prefix(LOG_PREFIX_ALWAYS);
         log_error_errno(-ENOENT, "cannot open %s: %m", (const char *) data);
         log_warning_errno(-EACCES, "cannot open %s", (const char *) data);
 }
@@ -87,6 +90,7 @@ static void test_errno(void)
 
 static void log_long(const void *data)
 {
+        log_set_priority_prefix(LOG_PREFIX_ALWAYS);
         log_info("%s", (const char *) data);
 }
 
@@ -104,9 +108,66 @@ static void test_long(void)
         g_assert_cmpuint(strlen(out), >, 1000);
 }
 
+static void log_hello(const void *data)
+{
+        log_info("hello");
+}
+
+/* JOURNAL_STREAM as systemd sets it for the stream on stderr: the device
+ * and inode of the capture's memfd. */
+static void set_journal_stream_to_stderr(const void *data)
+{
+        struct stat st;
+        g_autofree char *v = NULL;
+
+        g_assert_cmpint(fstat(STDERR_FILENO, &st), ==, 0);
+        v = g_strdup_printf("%llu:%llu", (unsigned long long) st.st_dev,
+                            (unsigned long long) st.st_ino + GPOINTER_TO_UINT(data));
+        g_setenv("JOURNAL_STREAM", v, true);
+        log_set_priority_prefix(LOG_PREFIX_AUTO);
+        log_info("hello");
+}
+
+/* Plain text on a terminal, a pipe, a file: no "<N>" an administrator has
+ * to read past. */
+static void test_prefix_plain(void)
+{
+        g_autofree char *out = NULL;
+
+        g_unsetenv("JOURNAL_STREAM");
+        log_set_priority_prefix(LOG_PREFIX_AUTO);
+        out = capture_stderr(log_hello, NULL);
+        g_assert_cmpstr(out, ==, "hello\n");
+}
+
+/* Under the journal: the priority for journald. */
+static void test_prefix_journal(void)
+{
+        g_autofree char *out = capture_stderr(set_journal_stream_to_stderr, GUINT_TO_POINTER(0));
+
+        g_assert_cmpstr(out, ==, "<6>hello\n");
+        g_unsetenv("JOURNAL_STREAM");
+}
+
+/* A JOURNAL_STREAM inherited with a different stderr (a shell started from
+ * the unit, a redirection) is not the journal. */
+static void test_prefix_other_stream(void)
+{
+        g_autofree char *out = capture_stderr(set_journal_stream_to_stderr, GUINT_TO_POINTER(1));
+
+        g_assert_cmpstr(out, ==, "hello\n");
+        g_unsetenv("JOURNAL_STREAM");
+        g_setenv("JOURNAL_STREAM", "garbage", true);
+        g_assert_false(log_stderr_is_journal());
+        g_unsetenv("JOURNAL_STREAM");
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
+        g_test_add_func("/log/prefix/plain", test_prefix_plain);
+        g_test_add_func("/log/prefix/journal", test_prefix_journal);
+        g_test_add_func("/log/prefix/other-stream", test_prefix_other_stream);
         for (size_t i = 0; i < G_N_ELEMENTS(escape_cases); i++)
                 g_test_add_data_func(escape_cases[i].path, &escape_cases[i], test_escape);
         g_test_add_func("/log/escape/errno", test_errno);

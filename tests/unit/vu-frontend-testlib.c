@@ -10,6 +10,7 @@
 
 #include "buffer-pattern.h"
 #include "fd-util.h"
+#include "log.h"
 
 const uint8_t uuid_a[VU_UUID_SIZE] = {0x5e, 0x1f, 0x00, 0x01, 0xaa, 0xbb, 0x40, 0x01,
                                       0x80, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07};
@@ -178,6 +179,8 @@ void capture_begin(LogCapture *c)
         c->saved = dup(STDERR_FILENO);
         g_assert_cmpint(c->saved, >=, 0);
         g_assert_cmpint(dup2(c->fd, STDERR_FILENO), ==, STDERR_FILENO);
+        /* The tests read the priorities too. */
+        log_set_priority_prefix(LOG_PREFIX_ALWAYS);
 }
 
 char *capture_end(LogCapture *c)
