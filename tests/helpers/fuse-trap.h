@@ -20,6 +20,19 @@
 
 typedef struct FuseTrap FuseTrap;
 
+/* Why a FUSE trap cannot be used here, or NULL. Under valgrind the closers
+ * of shared/async-close.c are threads (valgrind ends a program that makes
+ * a process sharing its fd table), and a thread stuck in FLUSH holds the
+ * whole process: these tests are about exactly that, so they do not run
+ * under --setup valgrind or valgrinddaemon (memcheck runs the rest). */
+const char *fuse_trap_unusable(void);
+/* g_test_skip() with that reason; true when the test must return. */
+bool fuse_trap_skip(void);
+/* A test function that only skips, for g_test_add_func(). */
+void fuse_trap_skip_test(void);
+#define FUSE_TEST_ADD_FUNC(path, fn)                                                               \
+        g_test_add_func(path, fuse_trap_unusable() ? fuse_trap_skip_test : fn)
+
 /* Mounts the file system in a new directory under dir and starts serving.
  * Fails the test when it cannot (not root, no /dev/fuse). */
 FuseTrap *fuse_trap_new(const char *dir);

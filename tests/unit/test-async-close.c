@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         g_test_add_func("/async-close/closes", test_closes);
         g_test_add_func("/async-close/replace", test_replace);
         g_test_add_func("/async-close/burst", test_burst);
-        g_test_add_func("/async-close/fuse-flush-stuck", test_fuse_flush_stuck);
-        g_test_add_func("/async-close/exit-while-stuck", test_exit_while_stuck);
+        FUSE_TEST_ADD_FUNC("/async-close/fuse-flush-stuck", test_fuse_flush_stuck);
+        FUSE_TEST_ADD_FUNC("/async-close/exit-while-stuck", test_exit_while_stuck);
         return g_test_run();
 }

@@ -155,6 +155,6 @@ int main(int argc, char **argv)
         g_test_add_func("/buffer-info/other-fds", test_info_other_fds);
         g_test_add_func("/buffer-info/parse-fdinfo", test_parse_fdinfo);
         g_test_add_func("/buffer-info/parse-fdinfo-first-line", test_parse_fdinfo_first_line);
-        g_test_add_func("/buffer-info/fuse-file", test_fuse_file);
+        FUSE_TEST_ADD_FUNC("/buffer-info/fuse-file", test_fuse_file);
         return g_test_run();
 }

@@ -188,6 +188,6 @@ int main(int argc, char **argv)
         g_test_add_func("/fd-util/count-open", test_count_open);
         g_test_add_func("/fd-util/is-sealed-memfd", test_is_sealed_memfd);
         g_test_add_func("/fd-util/not-buffers", test_not_buffers);
-        g_test_add_func("/fd-util/fuse-file", test_fuse_file);
+        FUSE_TEST_ADD_FUNC("/fd-util/fuse-file", test_fuse_file);
         return g_test_run();
 }
