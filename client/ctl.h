@@ -63,6 +63,7 @@ typedef struct {
         bool utc;     /* --utc: times in UTC instead of local time */
         bool verbose; /* -v: errors also say what the service said */
         bool no_pager;
+        bool no_ask_password; /* calls do not allow interactive authorization */
         bool detach;
         bool read_only; /* export: seal the buffer against writing for everyone */
         bool verify;
