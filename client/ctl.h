@@ -147,6 +147,11 @@ typedef struct {
         char *device;
         uint64_t created_usec;
         uint64_t lookup_count;
+        char *buffer_type; /* "dma-buf", "memfd", or "" when a back-end holds it */
+        uint32_t owner_pid;
+        uint32_t owner_uid;
+        char *owner_command;
+        char *owner_process; /* "comm[pid] (user)", parts "-" when unknown */
 } CtlObject;
 
 /* Properties of org.vhostshare.share1.Peer. */
@@ -216,8 +221,11 @@ JsonNode *ctl_json_listener(const CtlListener *l);
 JsonNode *ctl_json_device(const CtlDevice *d);
 
 /* The display name of an object's owner: the peer's short name, the bus
- * name, or "service". peers may be NULL. */
+ * client's process as "comm[pid] (user)", or "service". peers may be NULL. */
 const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers);
+/* What kind of buffer an object is: BufferType ("dma-buf", "memfd"), or
+ * "vhost-device" when a back-end holds it. */
+const char *ctl_object_kind(const CtlObject *o);
 /* The peer's short id: the last component of its path. */
 const char *ctl_peer_id(const CtlPeer *p);
 /* The listener's short id, the same way. */
