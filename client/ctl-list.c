@@ -62,12 +62,9 @@ static char *peer_name(Ctl *ctl, const char *path)
         return name;
 }
 
-/* "  Label:    " padded by characters, not bytes: translations are UTF-8. */
 static void print_label(const char *label)
 {
-        glong n = g_utf8_strlen(label, -1);
-
-        printf("  %s%*s ", label, n < 10 ? (int) (10 - n) : 0, "");
+        ctl_print_label(label, 10);
 }
 
 /* "  Label:    value" for the properties that are not always there. */

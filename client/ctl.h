@@ -94,6 +94,7 @@ int verb_lookup(Ctl *ctl, int argc, char **argv);
 int verb_remove(Ctl *ctl, int argc, char **argv);
 int verb_devices(Ctl *ctl, int argc, char **argv);
 int verb_allocate(Ctl *ctl, int argc, char **argv);
+int verb_status(Ctl *ctl, int argc, char **argv);
 
 /* ctl-bus.c: the connection, calls, errors and exit codes. */
 
@@ -265,6 +266,10 @@ const char *ctl_format_size(uint64_t bytes, char buf[32]);
  * CLOCK_REALTIME µs value, with the zone's name appended when with_zone;
  * returns buf. */
 const char *ctl_format_timestamp(const Ctl *ctl, uint64_t usec, bool with_zone, char buf[80]);
+
+/* "  Label:    " of a "Label: value" line (show, status), padded to width
+ * characters (not bytes: translations are UTF-8). */
+void ctl_print_label(const char *label, int width);
 
 /* A listing (list, peers, devices): a table, and each row's JSON for --json. */
 typedef struct CtlTable CtlTable;

@@ -134,6 +134,8 @@ typedef struct {
 } CtlVerb;
 
 static const CtlVerb verbs[] = {
+    {"status", 0, 0, OPT(JSON), verb_status, "",
+     N_("Show the service's version, pid, uptime, counts, bytes held and limits")},
     {"list", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_list, "", N_("List the shared objects")},
     {"show", 1, 1, OPT(JSON), verb_show, "UUID", N_("Show the properties of one shared object")},
     {"peers", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_peers, "", N_("List the vhost-user peers")},

@@ -11,11 +11,12 @@ import os
 import pwd
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vshtest  # noqa: E402
-from ctltest import UUID_RE, Testbed, stop  # noqa: E402
+from ctltest import BUILD, UUID_RE, Testbed, stop  # noqa: E402
 
 tests, test = vshtest.registry()
 
@@ -58,6 +59,45 @@ def labels_say_what_and_whose(tb):
                      shown, re.M), shown
     assert json.loads(tb.ctl("show", held, "--json").stdout) == o
     assert stop(holder) == 0
+
+
+@test
+def status_tells_the_service_at_a_glance(tb):
+    tb.stop_service()
+    tb.start_service("[Service]\nLookupTimeoutMSec=250\nMaxPeers=0\n")
+    dev, lines = tb.device("--export=1")
+    lines.wait_for(r"^DONE")
+    tb.ctl("export", "--size=12K", "--detach")
+    time.sleep(1.1)  # an uptime of at least a second
+    st = json.loads(tb.ctl("status", "--json").stdout)
+    assert set(st) == {"version", "pid", "start_usec", "uptime_usec", "objects", "peers",
+                       "listeners", "devices", "bytes_held", "privileged_group", "limits"}, st
+    # The pid is the service's, as the bus knows it.
+    assert st["pid"] == tb.service.pid, (st, tb.service.pid)
+    assert st["objects"] == 2 and st["peers"] == 1 and st["listeners"] == 1, st
+    assert st["devices"] == len(json.loads(tb.ctl("devices", "--json").stdout)), st
+    assert st["bytes_held"] == 12 * 1024, st
+    assert st["limits"]["LookupTimeoutMSec"] == 250 and st["limits"]["MaxPeers"] == 0, st
+    assert st["uptime_usec"] >= 1000000 and st["uptime_usec"] < 600 * 1000000, st
+    assert abs(st["start_usec"] + st["uptime_usec"] - time.time() * 1e6) < 60 * 1e6, st
+    assert st["version"] and st["privileged_group"], st
+
+    text = tb.ctl("--utc", "status").stdout
+    assert text.startswith(f"vhost-shared {st['version']}\n"), text
+    assert re.search(rf"^  PID: +{tb.service.pid}$", text, re.M), text
+    assert re.search(r"^  Started: +\d{4}-\d\d-\d\d [\d:.]+ UTC; up \d+s$", text, re.M), text
+    assert re.search(r"^  Objects: +2$", text, re.M), text
+    assert re.search(r"^  Bytes held: +12288 \(12.0K\)$", text, re.M), text
+    assert re.search(r"^  Peers: +1$", text, re.M), text
+    assert re.search(r"^  Listeners: +1$", text, re.M), text
+    assert re.search(rf"^  Privileged group: +{st['privileged_group']}$", text, re.M), text
+    assert re.search(r"^  Limits: +LookupTimeoutMSec=250$", text, re.M), text
+    assert re.search(r"^ +MaxPeers=0 \(unlimited\)$", text, re.M), text
+    german = tb.ctl("status", env=dict(os.environ, LANGUAGE="de", LANG="C.UTF-8",
+                                       LC_ALL="C.UTF-8",
+                                       TEXTDOMAINDIR=os.path.join(BUILD, "po"))).stdout
+    assert "unbegrenzt" in german and "Bytes held" not in german, german
+    assert tb.ctl("status", "extra", expect=2).stderr
 
 
 def with_testbed(fn):
