@@ -233,12 +233,26 @@ int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLooku
 typedef struct {
         const Peer *peer;
         uid_t uid;
+        const char *name; /* a bus caller's unique name, for lookup observers; may be NULL */
 } ServiceImporter;
 
 /* service_lookup() on behalf of who; service_lookup() is the service's own
  * (who NULL). */
 int service_lookup_as(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], const ServiceImporter *who,
                       ServiceLookupFn done, void *userdata);
+
+/* A finished lookup (lookup-events.c): after done was called, or when the
+ * lookup could not start. */
+typedef struct {
+        const uint8_t *uuid;
+        uint64_t peer_id; /* the importing peer, 0: none */
+        const char *name; /* ServiceImporter.name, NULL: none (a peer, or the service) */
+        int error;        /* 0: the importer got an fd; else its -errno */
+} ServiceLookupEvent;
+typedef void (*LookupObserverFn)(Service *s, const ServiceLookupEvent *ev, void *userdata);
+/* As service_add_peer_observer(). */
+unsigned service_add_lookup_observer(Service *s, LookupObserverFn fn, void *userdata);
+void service_remove_lookup_observer(Service *s, unsigned id);
 
 /* Registers a buffer held by the service on behalf of owner (a bus client or
  * the service); announces it to bridged front-ends. fd taken on success. */

@@ -100,6 +100,36 @@ def status_tells_the_service_at_a_glance(tb):
     assert tb.ctl("status", "extra", expect=2).stderr
 
 
+@test
+def monitor_shows_who_looked_up_what(tb):
+    mon, mlines = tb.spawn_ctl("monitor")
+    mlines.wait_for(r"^Monitoring")
+    jmon, jlines = tb.spawn_ctl("monitor", "--json")
+    exporter, elines = tb.device("--export=1")
+    remote = elines.wait_for(r"^EXPORTED ").split()[1]
+    elines.wait_for(r"^DONE")
+    # A back-end's LOOKUP, through the hub to the exporter.
+    importer, ilines = tb.device(f"--import={remote}")
+    ilines.wait_for(r"^DONE")
+    peer = [p for p in json.loads(tb.ctl("peers", "--json").stdout) if p["pid"] == importer.pid]
+    line = mlines.wait_for(rf" LookedUp +{remote} by ")
+    assert re.search(rf" LookedUp +{remote} by {peer[0]['path']}: ok$", line), line
+    # A bus caller's Lookup(), by its unique name; and one that fails, with
+    # the error the caller got.
+    tb.ctl("lookup", remote, "--verify")
+    line = mlines.wait_for(rf" LookedUp +{remote} by :1\.")
+    assert re.search(rf" LookedUp +{remote} by :1\.\d+: ok$", line), line
+    missing = "0b5e0a7c-6d1f-4c3e-9a2b-1c0d9e8f7a6b"
+    tb.ctl("lookup", missing, expect=4)
+    line = mlines.wait_for(rf" LookedUp +{missing} ")
+    assert re.search(rf" by :1\.\d+: org\.vhostshare\.share1\.Error\.NotFound$", line), line
+    events = [json.loads(jlines.wait_for(r'"event":"LookedUp"')) for _ in range(3)]
+    assert [(e["uuid"], e["result"]) for e in events] == [
+        (remote, "ok"), (remote, "ok"), (missing, "org.vhostshare.share1.Error.NotFound")], events
+    assert events[0]["importer"] == peer[0]["path"] and events[1]["importer"].startswith(":1.")
+    assert stop(mon) == 0 and stop(jmon) == 0
+
+
 def with_testbed(fn):
     tb = Testbed()
     try:
