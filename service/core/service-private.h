@@ -45,7 +45,8 @@ struct Peer {
         uint64_t id;
         Role role;
         PeerState state;
-        char *name;
+        char *name;  /* for logs: "back-end#1(on /run/dev.sock)" */
+        char *label; /* peer_name(), the Name property: "back-end#1", no spaces */
         char *socket_path;
         bool reconnect; /* --connect peers come back after a failure */
 

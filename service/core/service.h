@@ -197,7 +197,7 @@ void service_close_peer(Service *s, Peer *p, const char *reason);
 uint64_t peer_id(const Peer *p);
 Role peer_role(const Peer *p);
 PeerState peer_state(const Peer *p);
-const char *peer_name(const Peer *p); /* for logs, e.g. "back-end#3(on /run/dev.sock)" */
+const char *peer_name(const Peer *p); /* "back-end#3": one word; the socket is peer_socket_path() */
 const char *peer_socket_path(const Peer *p);
 uint64_t peer_features(const Peer *p);          /* negotiated virtio features */
 uint64_t peer_protocol_features(const Peer *p); /* negotiated protocol features */

@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vshtest  # noqa: E402
-from ctltest import BUILD, UUID_RE, Testbed, stop  # noqa: E402
+from ctltest import BUILD, TIMEOUT, UUID_RE, Testbed, stop  # noqa: E402
 
 tests, test = vshtest.registry()
 
@@ -128,6 +128,50 @@ def monitor_shows_who_looked_up_what(tb):
         (remote, "ok"), (remote, "ok"), (missing, "org.vhostshare.share1.Error.NotFound")], events
     assert events[0]["importer"] == peer[0]["path"] and events[1]["importer"].startswith(":1.")
     assert stop(mon) == 0 and stop(jmon) == 0
+
+
+def peer_events(lines, pid_path):
+    """The monitor --json events of one peer path, up to its PeerRemoved."""
+    events = []
+    while not events or events[-1]["event"] != "PeerRemoved":
+        e = json.loads(lines.wait_for(rf'"path":"{re.escape(pid_path)}"'))
+        events.append(e)
+    return events
+
+
+@test
+def peers_named_without_socket_and_clean_hang_up_no_error(tb):
+    jmon, jlines = tb.spawn_ctl("monitor", "--json")
+    dev, lines = tb.device("--export=1")
+    lines.wait_for(r"^DONE")
+    (peer,) = json.loads(tb.ctl("peers", "--json").stdout)
+    # The name is one word; the socket is a property of its own.
+    assert re.fullmatch(r"back-end#\d+", peer["name"]), peer
+    assert peer["socket_path"] == tb.hub, peer
+    # A back-end that exits after its handshake, nothing pending: no error.
+    dev.stdin = None
+    dev.terminate()
+    dev.wait(timeout=TIMEOUT)
+    events = peer_events(jlines, peer["path"])
+    errors = [e["properties"]["LastError"] for e in events
+              if e["event"] == "PeerChanged" and e["properties"].get("LastError")]
+    assert errors == [], events
+
+    # One that goes while a lookup waits on it: that is an error.
+    dev, lines = tb.device("--export=1", "--no-answer")
+    remote = lines.wait_for(r"^EXPORTED ").split()[1]
+    lines.wait_for(r"^DONE")
+    (peer,) = json.loads(tb.ctl("peers", "--json").stdout)
+    looker, llines = tb.spawn_ctl("lookup", remote)
+    jlines.wait_for(rf'"event":"ObjectChanged".*"LookupCount"')
+    dev.kill()
+    dev.wait(timeout=TIMEOUT)
+    events = peer_events(jlines, peer["path"])
+    errors = [e["properties"]["LastError"] for e in events
+              if e["event"] == "PeerChanged" and e["properties"].get("LastError")]
+    assert errors and "hung up" in errors[0], events
+    assert looker.wait(timeout=TIMEOUT) != 0
+    assert stop(jmon) == 0
 
 
 def with_testbed(fn):

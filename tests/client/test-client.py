@@ -566,11 +566,11 @@ def bash_completion(tb):
     assert os.path.exists("/usr/share/bash-completion/bash_completion"), \
         "bash-completion is not installed (tools/install-deps)"
     assert complete(tb, "vhost-sharectl ") == sorted(
-        ["list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove", "attach",
-         "detach", "devices", "allocate", "help"])
+        ["status", "list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove",
+         "attach", "detach", "devices", "allocate", "help"])
     assert "export" in complete(tb, "vhost-sharectl help ")
     assert complete(tb, "vhost-sharectl list --json=") == ["off", "pretty", "short"]
-    for option in ("--quiet", "--full", "--utc", "--no-pager", "--verbose"):
+    for option in ("--quiet", "--full", "--utc", "--no-pager", "--no-ask-password", "--verbose"):
         assert option in complete(tb, "vhost-sharectl list --"), option
     assert "--verify" in complete(tb, "vhost-sharectl lookup x --")
     assert "--verify" not in complete(tb, "vhost-sharectl list --")
