@@ -130,7 +130,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
         if (o->size)
                 printf("%" PRIu64 " (%s)\n", o->size, ctl_format_size(o->size, size));
         else
-                printf("%s\n", _("unknown (the back-end holds the buffer)"));
+                printf("%s\n", _("unknown until it is looked up (a back-end holds the buffer)"));
         print_optional(_("Exporter:"), o->exporter);
         print_optional(_("Name:"), o->name);
         print_optional(_("Device:"), o->device);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Manager.LookedUp(uuid, importer, result): who looked up which UUID and
- * how it ended, for `vhost-sharectl monitor`. The importer is the peer's
+ * how it ended, for `vhost-sharectl monitor`; and the Size of a back-end's
+ * object that a lookup showed. The importer is the peer's
  * object path or the bus caller's unique name ("" for the service's own
  * lookups); the result "ok" or the error name a Lookup() call would get. */
 #include "bus-lookup-events.h"
@@ -33,6 +34,19 @@ static char *result_name(int error)
         return g_strdup(e.name ?: SD_BUS_ERROR_FAILED);
 }
 
+/* A back-end's object's Size, known since this lookup (the only way it
+ * changes). */
+static void announce_size(BusManager *m, const uint8_t uuid[SHARE_UUID_SIZE], const char *uuid_str)
+{
+        char path[BUS_OBJECT_PATH_MAX];
+        int r;
+
+        bus_object_path(uuid, path);
+        r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "Size", NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to announce the size of %s: %m", uuid_str);
+}
+
 static void on_lookup(Service *s, const ServiceLookupEvent *ev, void *userdata)
 {
         BusManager *m = userdata;
@@ -50,6 +64,8 @@ static void on_lookup(Service *s, const ServiceLookupEvent *ev, void *userdata)
                                uuid, importer, result);
         if (r < 0)
                 log_warning_errno(r, "Failed to emit LookedUp for %s: %m", uuid);
+        if (ev->size_noted)
+                announce_size(m, ev->uuid, uuid);
 }
 
 int bus_lookup_events_register(BusManager *m)

@@ -2,10 +2,12 @@
 /* Lookups as events: service_lookup_as() is lookup.c's routing with its
  * done() wrapped, so that every finished lookup (a peer's LOOKUP or GET, a
  * bus caller's Lookup()) reaches the lookup observers once, with who asked
- * and how it ended; the bus layer makes the LookedUp signal of it. */
+ * and how it ended; the bus layer makes the LookedUp signal of it. An
+ * exporter's answer also tells the table its buffer's size. */
 
 #include <string.h>
 
+#include "buffer-info.h"
 #include "service-private.h"
 
 /* One lookup under way: what the observers will be told, and the done()
@@ -14,6 +16,7 @@ typedef struct {
         uint8_t uuid[SHARE_UUID_SIZE];
         uint64_t peer_id;
         char *name;
+        bool size_noted;
         ServiceLookupFn done;
         void *userdata;
 } LookupWatch;
@@ -38,6 +41,7 @@ static void service_notify_lookup(Service *s, const LookupWatch *w, int error)
             .peer_id = w->peer_id,
             .name = w->name,
             .error = error,
+            .size_noted = w->size_noted,
         };
         ObserverIter it;
 
@@ -55,12 +59,29 @@ static void lookup_watch_free(LookupWatch *w)
         g_free(w);
 }
 
-/* The importer's answer first, then the observers: an event says what
- * has happened. */
+/* A back-end's ADD says no size; its answer's fd does (it passed the
+ * buffer rule: a dma-buf or a sealed memfd, read without reaching a file
+ * system server). Once per entry: a known size is not read again. */
+static bool lookup_note_size(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], int fd)
+{
+        ShareEntry *e = share_table_lookup(s->table, uuid);
+        ShareBufferInfo info;
+
+        if (!e || share_entry_type(e) != SHARE_TYPE_VHOST_DEV || share_entry_info(e)->size)
+                return false;
+        if (share_buffer_info_from_fd(fd, &info) < 0)
+                return false;
+        return share_table_note_size(s->table, e, info.size);
+}
+
+/* The importer's answer first (the fd is its then), then the observers:
+ * an event says what has happened. */
 static void lookup_watch_done(Service *s, int fd, int error, void *userdata)
 {
         LookupWatch *w = userdata;
 
+        if (fd >= 0)
+                w->size_noted = lookup_note_size(s, w->uuid, fd);
         w->done(s, fd, error, w->userdata);
         service_notify_lookup(s, w, fd >= 0 ? 0 : error);
         lookup_watch_free(w);

@@ -248,6 +248,7 @@ typedef struct {
         uint64_t peer_id; /* the importing peer, 0: none */
         const char *name; /* ServiceImporter.name, NULL: none (a peer, or the service) */
         int error;        /* 0: the importer got an fd; else its -errno */
+        bool size_noted;  /* the answer showed the entry's Size (share_table_note_size()) */
 } ServiceLookupEvent;
 typedef void (*LookupObserverFn)(Service *s, const ServiceLookupEvent *ev, void *userdata);
 /* As service_add_peer_observer(). */

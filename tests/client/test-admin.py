@@ -174,6 +174,27 @@ def peers_named_without_socket_and_clean_hang_up_no_error(tb):
     assert stop(jmon) == 0
 
 
+@test
+def show_reports_the_size_once_seen(tb):
+    dev, lines = tb.device("--export=1", "--size=12K")
+    remote = lines.wait_for(r"^EXPORTED ").split()[1]
+    lines.wait_for(r"^DONE")
+    # The ADD says no size: unknown until the service has seen the buffer.
+    assert json.loads(tb.ctl("show", remote, "--json").stdout)["size"] == 0
+    assert "unknown" in tb.ctl("show", remote).stdout
+    mon, mlines = tb.spawn_ctl("monitor")
+    mlines.wait_for(r"^Monitoring")
+    tb.ctl("lookup", remote, "--verify")
+    # Seen once: Size is announced and shown from then on.
+    line = mlines.wait_for(rf" ObjectChanged +{remote} .*Size=[1-9]")
+    assert re.search(r" Size=12288( |$)", line), line
+    assert json.loads(tb.ctl("show", remote, "--json").stdout)["size"] == 12288
+    assert re.search(r"^  Size: +12288 \(12.0K\)$", tb.ctl("show", remote).stdout, re.M)
+    row = [r.split() for r in tb.ctl("list", "--no-legend").stdout.splitlines()]
+    assert row[0][0] == remote and row[0][3] == "12.0K", row
+    assert stop(mon) == 0
+
+
 def with_testbed(fn):
     tb = Testbed()
     try:
