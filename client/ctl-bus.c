@@ -67,6 +67,12 @@ int ctl_call_manager(Ctl *ctl, const char *member, sd_bus_error *error, sd_bus_m
         va_end(ap);
         if (r < 0)
                 return r;
+        /* polkit may ask for a password (through the user's agent) unless
+         * --no-ask-password; the service ignores the flag where it does not
+         * ask polkit. */
+        r = sd_bus_message_set_allow_interactive_authorization(call, !ctl->no_ask_password);
+        if (r < 0)
+                return r;
         return sd_bus_call(ctl->bus, call, 0, error, reply);
 }
 

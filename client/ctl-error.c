@@ -22,7 +22,8 @@ void ctl_error_setup(const Ctl *ctl)
 
 typedef enum {
         TEXT_PLAIN,
-        TEXT_NEEDS_GROUP, /* the message names the privileged group */
+        TEXT_NEEDS_GROUP,    /* the message names the privileged group */
+        TEXT_NEEDS_PASSWORD, /* polkit would ask; the message names the group too */
 } ErrorText;
 
 static const struct {
@@ -67,7 +68,7 @@ static const struct {
     {SD_BUS_ERROR_INVALID_ARGS, false, CTL_EXIT_USAGE, TEXT_PLAIN,
      N_("the service refuses an argument")},
     {SD_BUS_ERROR_ACCESS_DENIED, false, CTL_EXIT_ACCESS, TEXT_NEEDS_GROUP, NULL},
-    {SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, false, CTL_EXIT_ACCESS, TEXT_NEEDS_GROUP,
+    {SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED, false, CTL_EXIT_ACCESS, TEXT_NEEDS_PASSWORD,
      NULL},
     {SD_BUS_ERROR_SERVICE_UNKNOWN, false, CTL_EXIT_NO_SERVICE, TEXT_PLAIN,
      N_("the service is not on the bus; is vhost-shared running? (systemctl start "
@@ -128,6 +129,21 @@ static char *needs_group_message(void)
                                group);
 }
 
+/* InteractiveAuthorizationRequired: polkit would have asked for a
+ * password, which the call did not allow (--no-ask-password). */
+static char *needs_password_message(void)
+{
+        g_autofree char *group = privileged_group();
+
+        if (!*group)
+                return g_strdup(_("access denied; a password would be needed, which "
+                                  "--no-ask-password does not allow; or run as root"));
+        return g_strdup_printf(_("access denied; a password would be needed, which "
+                                 "--no-ask-password does not allow; or run as root or as a "
+                                 "member of the group \"%s\""),
+                               group);
+}
+
 const char *ctl_errno_message(int r)
 {
         switch (r < 0 ? -r : r) {
@@ -179,8 +195,9 @@ int ctl_bus_error(const sd_bus_error *error, int r, const char *fmt, ...)
                 message = g_strdup(_("the service returned an error"));
                 code = CTL_EXIT_FAILURE;
         } else {
-                message = errors[i].text == TEXT_NEEDS_GROUP ? needs_group_message()
-                                                             : g_strdup(_(errors[i].message));
+                message = errors[i].text == TEXT_NEEDS_GROUP      ? needs_group_message()
+                          : errors[i].text == TEXT_NEEDS_PASSWORD ? needs_password_message()
+                                                                  : g_strdup(_(errors[i].message));
                 code = errors[i].code;
         }
         fprintf(stderr, "%s: %s: %s (%s)\n", program_invocation_short_name, what, message,

@@ -7,6 +7,19 @@
 
 #include "ctl.h"
 
+/* The OWNER cell: one word, so that each column is one for awk and cut
+ * (a bus client's "comm[pid] (user)" loses its space). */
+static char *owner_cell(const CtlObject *o, GPtrArray *peers)
+{
+        const char *display = ctl_object_owner_display(o, peers);
+        char *cell = g_strdup(display);
+        char *space = strstr(cell, " (");
+
+        if (display == o->owner_process && space)
+                memmove(space, space + 1, strlen(space));
+        return cell;
+}
+
 int verb_list(Ctl *ctl, int argc, char **argv)
 {
         g_autoptr(GPtrArray) objects = NULL;
@@ -22,11 +35,12 @@ int verb_list(Ctl *ctl, int argc, char **argv)
         table = ctl_table_new("UUID", "TYPE", "OWNER", "SIZE", "EXPORTER", "LOOKUPS", NULL);
         for (guint i = 0; i < objects->len; i++) {
                 const CtlObject *o = g_ptr_array_index(objects, i);
+                g_autofree char *owner = owner_cell(o, peers);
                 char size[32], lookups[32];
 
                 g_snprintf(lookups, sizeof(lookups), "%" PRIu64, o->lookup_count);
                 ctl_table_add_row(table, ctl_json_object(o, peers), o->uuid ? o->uuid : "-",
-                                  o->type ? o->type : "-", ctl_object_owner_display(o, peers),
+                                  ctl_object_kind(o), owner,
                                   o->size ? ctl_format_size(o->size, size) : "-",
                                   ctl_cell(o->exporter), lookups, NULL);
         }
@@ -48,12 +62,9 @@ static char *peer_name(Ctl *ctl, const char *path)
         return name;
 }
 
-/* "  Label:    " padded by characters, not bytes: translations are UTF-8. */
 static void print_label(const char *label)
 {
-        glong n = g_utf8_strlen(label, -1);
-
-        printf("  %s%*s ", label, n < 10 ? (int) (10 - n) : 0, "");
+        ctl_print_label(label, 10);
 }
 
 /* "  Label:    value" for the properties that are not always there. */
@@ -78,7 +89,7 @@ static void print_owner(Ctl *ctl, const CtlObject *o)
 
                 printf("%s (%s)\n", name ? name : "?", o->owner);
         } else if (o->owner_bus_name && *o->owner_bus_name)
-                printf("%s\n", o->owner_bus_name);
+                printf(_("%s, bus client %s\n"), o->owner_process, o->owner_bus_name);
         else
                 printf("%s\n", _("the service"));
 }
@@ -111,7 +122,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
 
         printf("%s\n", o->uuid);
         print_label(_("Type:"));
-        printf("%s\n", o->type);
+        printf("%s\n", ctl_object_kind(o));
         print_label(_("Path:"));
         printf("%s\n", o->path);
         print_owner(ctl, o);
@@ -119,7 +130,7 @@ int verb_show(Ctl *ctl, int argc, char **argv)
         if (o->size)
                 printf("%" PRIu64 " (%s)\n", o->size, ctl_format_size(o->size, size));
         else
-                printf("%s\n", _("unknown (the back-end holds the buffer)"));
+                printf("%s\n", _("unknown until it is looked up (a back-end holds the buffer)"));
         print_optional(_("Exporter:"), o->exporter);
         print_optional(_("Name:"), o->name);
         print_optional(_("Device:"), o->device);

@@ -5,17 +5,20 @@
  * record type says which property and which JSON member each field is;
  * reading, freeing and JSON are the same code for all. */
 
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
 /* The value of a 'u' field that means "not known": JSON null then. */
 typedef enum {
         UNKNOWN_NEVER,
-        UNKNOWN_IF_ZERO, /* a pid */
-        UNKNOWN_IF_MAX,  /* a uid, (uid_t) -1 */
+        UNKNOWN_IF_ZERO,  /* a pid */
+        UNKNOWN_IF_MAX,   /* a uid, (uid_t) -1 */
+        UNKNOWN_IF_EMPTY, /* an 's' */
 } RecordUnknown;
 
 /* A field of a record: the D-Bus property it is read from and the JSON
@@ -32,7 +35,9 @@ typedef struct {
 typedef struct {
         const char *interface;
         size_t size;
-        const RecordField *fields; /* up to an empty entry */
+        const RecordField *fields;    /* up to an empty entry */
+        void (*finish)(void *record); /* derives fields once read; may be NULL */
+        void (*free_derived)(void *record);
 } RecordType;
 
 /* Every record starts with its object path. */
@@ -70,6 +75,12 @@ static const RecordField object_fields[] = {
     {"Device", "device", 's', offsetof(CtlObject, device)},
     {"CreatedTimestamp", "created_usec", 't', offsetof(CtlObject, created_usec)},
     {"LookupCount", "lookup_count", 't', offsetof(CtlObject, lookup_count)},
+    {"BufferType", "buffer_type", 's', offsetof(CtlObject, buffer_type),
+     .unknown = UNKNOWN_IF_EMPTY},
+    {"OwnerPid", "owner_pid", 'u', offsetof(CtlObject, owner_pid), .unknown = UNKNOWN_IF_ZERO},
+    {"OwnerUid", "owner_uid", 'u', offsetof(CtlObject, owner_uid), .unknown = UNKNOWN_IF_MAX},
+    {"OwnerCommand", "owner_command", 's', offsetof(CtlObject, owner_command),
+     .unknown = UNKNOWN_IF_EMPTY},
     {},
 };
 
@@ -113,7 +124,39 @@ static const RecordField device_fields[] = {
     {},
 };
 
-static const RecordType object_type = {BUS_OBJECT_INTERFACE, sizeof(CtlObject), object_fields};
+/* A user's name, or the number when it has none; "-" when unknown. */
+static char *user_name(uint32_t uid)
+{
+        struct passwd pw, *found = NULL;
+        long max = sysconf(_SC_GETPW_R_SIZE_MAX);
+        g_autofree char *buf = g_malloc(max > 0 ? (size_t) max : 16384);
+
+        if (uid == UINT32_MAX)
+                return g_strdup("-");
+        if (getpwuid_r(uid, &pw, buf, max > 0 ? (size_t) max : 16384, &found) == 0 && found)
+                return g_strdup(found->pw_name);
+        return g_strdup_printf("%" G_GUINT32_FORMAT, uid);
+}
+
+/* "comm[pid] (user)": the process the bus reported for the owner. */
+static void object_finish(void *record)
+{
+        CtlObject *o = record;
+        g_autofree char *user = user_name(o->owner_uid);
+        g_autofree char *pid =
+            o->owner_pid ? g_strdup_printf("%" G_GUINT32_FORMAT, o->owner_pid) : g_strdup("-");
+
+        g_free(o->owner_process);
+        o->owner_process = g_strdup_printf("%s[%s] (%s)", ctl_cell(o->owner_command), pid, user);
+}
+
+static void object_free_derived(void *record)
+{
+        g_free(((CtlObject *) record)->owner_process);
+}
+
+static const RecordType object_type = {BUS_OBJECT_INTERFACE, sizeof(CtlObject), object_fields,
+                                       object_finish, object_free_derived};
 static const RecordType peer_type = {BUS_PEER_INTERFACE, sizeof(CtlPeer), peer_fields};
 static const RecordType listener_type = {BUS_LISTENER_INTERFACE, sizeof(CtlListener),
                                          listener_fields};
@@ -139,6 +182,8 @@ static void record_free(const RecordType *type, void *record)
         for (const RecordField *f = type->fields; !field_is_end(f); f++)
                 if (f->type == 's' || f->type == 'o')
                         g_free(*(char **) ((char *) record + f->offset));
+        if (type->free_derived)
+                type->free_derived(record);
         g_free(record);
 }
 
@@ -220,8 +265,12 @@ static int read_property(sd_bus_message *m, const char *name, void *userdata)
 static int read_record(sd_bus_message *m, const RecordType *type, void *record)
 {
         RecordReader reader = {type, record};
+        int r;
 
-        return ctl_read_dict(m, 's', "v", read_property, &reader);
+        r = ctl_read_dict(m, 's', "v", read_property, &reader);
+        if (r >= 0 && type->finish)
+                type->finish(record);
+        return r;
 }
 
 /* Properties.GetAll of record's interface at its path. */
@@ -420,8 +469,15 @@ const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers)
                 return o->owner;
         }
         if (o->owner_bus_name && *o->owner_bus_name)
-                return o->owner_bus_name;
+                return o->owner_process ?: o->owner_bus_name;
         return "service";
+}
+
+const char *ctl_object_kind(const CtlObject *o)
+{
+        if (o->buffer_type && *o->buffer_type)
+                return o->buffer_type;
+        return ctl_cell(o->type);
 }
 
 static bool field_unknown(const RecordField *f, uint32_t value)
@@ -444,7 +500,10 @@ static JsonNode *record_to_json(const RecordType *type, const void *record, GPtr
                 switch (f->type) {
                 case 's':
                 case 'o':
-                        json_builder_add_string_value(b, *(char *const *) p ?: "");
+                        if (f->unknown == UNKNOWN_IF_EMPTY && !(*(char *const *) p ?: "")[0])
+                                json_builder_add_null_value(b);
+                        else
+                                json_builder_add_string_value(b, *(char *const *) p ?: "");
                         break;
                 case 't':
                         json_builder_add_int_value(b, (gint64) * (const uint64_t *) p);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vhost-sharectl monitor: one line per event (objects added and removed,
- * peers and DRM devices appearing, changing and going, the service starting
- * and stopping) until SIGINT or SIGTERM. A signal that does not parse is
- * passed over: the monitor shows what it can read. */
+/* vhost-sharectl monitor: one line per event (objects added, removed and
+ * looked up, peers and DRM devices appearing, changing and going, the
+ * service starting and stopping) until SIGINT or SIGTERM. A signal that
+ * does not parse is passed over: the monitor shows what it can read. */
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -299,10 +299,24 @@ static int append_props(Monitor *m, sd_bus_message *msg, const char *path)
         return (int) p.n_changed;
 }
 
+/* "LookedUp UUID by IMPORTER: RESULT"; the importer is a peer's path or a
+ * bus name, the result "ok" or an error name. */
+static void print_looked_up(Monitor *m, const char *uuid, const char *importer, const char *result)
+{
+        line_begin(m, "LookedUp");
+        if (m->json) {
+                line_field(m, "uuid", uuid);
+                line_field(m, "importer", importer);
+                line_field(m, "result", result);
+        } else
+                g_string_append_printf(m->line, " %s by %s: %s", uuid, ctl_cell(importer), result);
+        line_end(m);
+}
+
 static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         Monitor *m = userdata;
-        const char *uuid, *path, *type;
+        const char *uuid, *path, *type, *importer, *result;
 
         if (sd_bus_message_is_signal(msg, BUS_MANAGER_INTERFACE, "Added") &&
             sd_bus_message_read(msg, "sos", &uuid, &path, &type) >= 0) {
@@ -315,7 +329,9 @@ static int on_manager_signal(sd_bus_message *msg, void *userdata, sd_bus_error *
                    sd_bus_message_read(msg, "so", &uuid, &path) >= 0) {
                 print_event(m, "Removed", "uuid", uuid, path);
                 g_hash_table_remove(m->known, path);
-        }
+        } else if (sd_bus_message_is_signal(msg, BUS_MANAGER_INTERFACE, "LookedUp") &&
+                   sd_bus_message_read(msg, "sss", &uuid, &importer, &result) >= 0)
+                print_looked_up(m, uuid, importer, result);
         return 0;
 }
 

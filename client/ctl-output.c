@@ -88,6 +88,13 @@ const char *ctl_format_timestamp(const Ctl *ctl, uint64_t usec, bool with_zone, 
         return buf;
 }
 
+void ctl_print_label(const char *label, int width)
+{
+        glong n = g_utf8_strlen(label, -1);
+
+        printf("  %s%*s ", label, n < width ? (int) (width - n) : 0, "");
+}
+
 struct CtlTable {
         guint n_columns;
         GPtrArray *rows; /* GStrv, the first one the header */

@@ -63,6 +63,7 @@ typedef struct {
         bool utc;     /* --utc: times in UTC instead of local time */
         bool verbose; /* -v: errors also say what the service said */
         bool no_pager;
+        bool no_ask_password; /* calls do not allow interactive authorization */
         bool detach;
         bool read_only; /* export: seal the buffer against writing for everyone */
         bool verify;
@@ -93,6 +94,7 @@ int verb_lookup(Ctl *ctl, int argc, char **argv);
 int verb_remove(Ctl *ctl, int argc, char **argv);
 int verb_devices(Ctl *ctl, int argc, char **argv);
 int verb_allocate(Ctl *ctl, int argc, char **argv);
+int verb_status(Ctl *ctl, int argc, char **argv);
 
 /* ctl-bus.c: the connection, calls, errors and exit codes. */
 
@@ -146,6 +148,11 @@ typedef struct {
         char *device;
         uint64_t created_usec;
         uint64_t lookup_count;
+        char *buffer_type; /* "dma-buf", "memfd", or "" when a back-end holds it */
+        uint32_t owner_pid;
+        uint32_t owner_uid;
+        char *owner_command;
+        char *owner_process; /* "comm[pid] (user)", parts "-" when unknown */
 } CtlObject;
 
 /* Properties of org.vhostshare.share1.Peer. */
@@ -215,8 +222,11 @@ JsonNode *ctl_json_listener(const CtlListener *l);
 JsonNode *ctl_json_device(const CtlDevice *d);
 
 /* The display name of an object's owner: the peer's short name, the bus
- * name, or "service". peers may be NULL. */
+ * client's process as "comm[pid] (user)", or "service". peers may be NULL. */
 const char *ctl_object_owner_display(const CtlObject *o, GPtrArray *peers);
+/* What kind of buffer an object is: BufferType ("dma-buf", "memfd"), or
+ * "vhost-device" when a back-end holds it. */
+const char *ctl_object_kind(const CtlObject *o);
 /* The peer's short id: the last component of its path. */
 const char *ctl_peer_id(const CtlPeer *p);
 /* The listener's short id, the same way. */
@@ -256,6 +266,10 @@ const char *ctl_format_size(uint64_t bytes, char buf[32]);
  * CLOCK_REALTIME µs value, with the zone's name appended when with_zone;
  * returns buf. */
 const char *ctl_format_timestamp(const Ctl *ctl, uint64_t usec, bool with_zone, char buf[80]);
+
+/* "  Label:    " of a "Label: value" line (show, status), padded to width
+ * characters (not bytes: translations are UTF-8). */
+void ctl_print_label(const char *label, int width);
 
 /* A listing (list, peers, devices): a table, and each row's JSON for --json. */
 typedef struct CtlTable CtlTable;

@@ -29,6 +29,7 @@ enum {
         ARG_READ_ONLY,
         ARG_NO_PAGER,
         ARG_UTC,
+        ARG_NO_ASK_PASSWORD,
 };
 
 typedef enum {
@@ -114,6 +115,9 @@ static const struct {
     {{"no-pager", no_argument, NULL, ARG_NO_PAGER},
      NULL,
      N_("Accepted for systemd's habits; there is no pager")},
+    {{"no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD},
+     NULL,
+     N_("Do not let polkit ask for a password; fail instead")},
     {{"verbose", no_argument, NULL, 'v'},
      NULL,
      N_("With an error, also print what the service said")},
@@ -130,6 +134,8 @@ typedef struct {
 } CtlVerb;
 
 static const CtlVerb verbs[] = {
+    {"status", 0, 0, OPT(JSON), verb_status, "",
+     N_("Show the service's version, pid, uptime, counts, bytes held and limits")},
     {"list", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_list, "", N_("List the shared objects")},
     {"show", 1, 1, OPT(JSON), verb_show, "UUID", N_("Show the properties of one shared object")},
     {"peers", 0, 0, OPT(JSON) | OPT(NO_LEGEND), verb_peers, "", N_("List the vhost-user peers")},
@@ -411,6 +417,9 @@ static int parse_argv(Ctl *ctl, int argc, char **argv, ParsedArgs *ret)
                         break;
                 case ARG_NO_PAGER:
                         ctl->no_pager = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        ctl->no_ask_password = true;
                         break;
                 default:
                         return option_error(c, argv);

@@ -239,7 +239,7 @@ static void on_lookup_done(Service *s, int fd, int error, void *userdata)
 int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
-        ServiceImporter who = {.uid = (uid_t) -1};
+        ServiceImporter who = {.uid = (uid_t) -1, .name = sd_bus_message_get_sender(msg)};
         uint8_t uuid[SHARE_UUID_SIZE];
         PendingLookup *l;
         const char *s;

@@ -10,6 +10,7 @@
 #include "bus-error.h"
 #include "bus-listener.h"
 #include "bus-manager-methods.h"
+#include "bus-lookup-events.h"
 #include "bus-manager-status.h"
 #include "bus-object.h"
 #include "bus-peer.h"
@@ -210,6 +211,9 @@ static int register_objects(BusManager *m)
         r = bus_manager_status_register(m);
         if (r < 0)
                 return r;
+        r = bus_lookup_events_register(m);
+        if (r < 0)
+                return r;
         r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, BUS_MANAGER_PATH);
         if (r < 0)
                 return r;
@@ -275,6 +279,7 @@ void bus_manager_free(BusManager *m)
         if (!m)
                 return;
         /* Observers first: the objects of bus clients go without signals. */
+        bus_lookup_events_unregister(m);
         g_clear_pointer(&m->devices, bus_subtree_free);
         g_clear_pointer(&m->objects, bus_subtree_free);
         g_clear_pointer(&m->peers, bus_subtree_free);

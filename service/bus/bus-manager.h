@@ -68,6 +68,11 @@ struct BusManager {
         sd_bus_slot *manager_slot;
         sd_bus_slot *status_slot; /* bus-manager-status.c */
         uint64_t start_usec;      /* StartTimestamp: CLOCK_REALTIME µs */
+
+        /* LookedUp (bus-lookup-events.c) */
+        sd_bus_slot *lookup_events_slot;
+        unsigned lookup_observer;
+
         sd_bus_slot *object_manager_slot;
         /* The children (bus-subtree.h). */
         BusSubtree *objects;   /* Object: the table (bus-object.c) */

@@ -213,7 +213,9 @@ static const sd_bus_vtable object_vtable[] = {
     BUS_PROPERTY_CHANGING("OwnerUid", "u", property_get_owner_process),
     BUS_PROPERTY_CHANGING("OwnerCommand", "s", property_get_owner_process),
     BUS_PROPERTY_CONST("BufferType", "s", property_get_buffer_type),
-    BUS_PROPERTY_CONST("Size", "t", property_get_info),
+    /* Changes once, from 0, for a back-end's object: announced with the
+     * lookup that showed it (bus-lookup-events.c). */
+    BUS_PROPERTY_CHANGING("Size", "t", property_get_info),
     BUS_PROPERTY_CONST("Exporter", "s", property_get_info),
     BUS_PROPERTY_CONST("Name", "s", property_get_info),
     BUS_PROPERTY_CONST("Device", "s", property_get_info),

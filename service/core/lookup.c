@@ -138,8 +138,8 @@ int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLooku
         return service_lookup_as(s, uuid, NULL, done, userdata);
 }
 
-int service_lookup_as(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE],
-                      const ServiceImporter *who, ServiceLookupFn done, void *userdata)
+int service_lookup_route(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE],
+                         const ServiceImporter *who, ServiceLookupFn done, void *userdata)
 {
         uint8_t uuid[SHARE_UUID_SIZE];
         ShareEntry *e;

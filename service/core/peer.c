@@ -44,8 +44,9 @@ Peer *peer_new(Service *s, Role role, const char *path, const char *how)
         p->role = role;
         p->state = PEER_STATE_CONNECTING;
         p->socket_path = g_strdup(path);
-        p->name = g_strdup_printf("%s#%llu(%s%s)", role_remote_to_string(role),
-                                  (unsigned long long) p->id, how, path);
+        p->label =
+            g_strdup_printf("%s#%llu", role_remote_to_string(role), (unsigned long long) p->id);
+        p->name = g_strdup_printf("%s(%s%s)", p->label, how, path);
         p->uid = (uid_t) -1;
         share_owner_init(&p->owner, SHARE_OWNER_PEER, p->name, (uid_t) -1);
         serve_options_init(&p->serve, &s->config); /* a listener may say otherwise */
@@ -343,6 +344,14 @@ void peer_fail(Peer *p, const char *reason)
         peer_fail_errno(p, -EPROTO, reason);
 }
 
+/* A peer that closed its socket after its handshake, with nothing of it
+ * pending (no lookup it waits for, no GET we wait for): a normal exit. */
+static bool peer_left_cleanly(const Peer *p, int error)
+{
+        return error == -EPIPE && p->state == PEER_STATE_READY && p->pending_gets == 0 &&
+               p->importing.length == 0;
+}
+
 void peer_fail_errno(Peer *p, int error, const char *reason)
 {
         /* A peer that hangs up is leaving, not misbehaving. */
@@ -350,6 +359,11 @@ void peer_fail_errno(Peer *p, int error, const char *reason)
 
         if (p->state == PEER_STATE_CLOSED)
                 return;
+        /* A connect peer still waits, and says why in LastError. */
+        if (!p->reconnect && peer_left_cleanly(p, error)) {
+                service_close_peer(p->service, p, reason);
+                return;
+        }
         if (p->reconnect) {
                 p->broke_unready = p->state != PEER_STATE_READY;
                 peer_disconnect(p);
@@ -394,6 +408,7 @@ static void peer_destroy(Peer *p)
         sd_event_source_disable_unref(p->retry);
         share_owner_clear(&p->owner);
         g_free(p->name);
+        g_free(p->label);
         g_free(p->socket_path);
         g_free(p);
 }
@@ -445,7 +460,7 @@ PeerState peer_state(const Peer *p)
 
 const char *peer_name(const Peer *p)
 {
-        return p->name;
+        return p->label;
 }
 
 const char *peer_socket_path(const Peer *p)

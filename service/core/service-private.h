@@ -45,7 +45,8 @@ struct Peer {
         uint64_t id;
         Role role;
         PeerState state;
-        char *name;
+        char *name;  /* for logs: "back-end#1(on /run/dev.sock)" */
+        char *label; /* peer_name(), the Name property: "back-end#1", no spaces */
         char *socket_path;
         bool reconnect; /* --connect peers come back after a failure */
 
@@ -91,10 +92,16 @@ struct Service {
         GHashTable *forwards;            /* uuid -> LookupForward: being asked upstream */
         ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
+        ObserverList *lookup_observers; /* LookupObserverFn, lookup-events.c; NULL until one */
 };
 
 /* service.c */
 void service_notify_peer(Service *s, Peer *p, PeerEvent ev);
+
+/* lookup.c: service_lookup_as() without telling the lookup observers;
+ * lookup-events.c's service_lookup_as() wraps it. */
+int service_lookup_route(Service *s, const uint8_t uuid[SHARE_UUID_SIZE],
+                         const ServiceImporter *who, ServiceLookupFn done, void *userdata);
 
 /* peer.c */
 /* A peer object of role, announced to observers (PEER_EVENT_NEW); how and

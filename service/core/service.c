@@ -134,6 +134,7 @@ void service_free(Service *s)
         g_hash_table_destroy(s->forwards);
         observer_list_free(s->peer_observers);
         observer_list_free(s->listener_observers);
+        observer_list_free(s->lookup_observers);
         g_strfreev((char **) s->config.socket_directories);
         g_free(s);
 }

@@ -197,7 +197,7 @@ void service_close_peer(Service *s, Peer *p, const char *reason);
 uint64_t peer_id(const Peer *p);
 Role peer_role(const Peer *p);
 PeerState peer_state(const Peer *p);
-const char *peer_name(const Peer *p); /* for logs, e.g. "back-end#3(on /run/dev.sock)" */
+const char *peer_name(const Peer *p); /* "back-end#3": one word; the socket is peer_socket_path() */
 const char *peer_socket_path(const Peer *p);
 uint64_t peer_features(const Peer *p);          /* negotiated virtio features */
 uint64_t peer_protocol_features(const Peer *p); /* negotiated protocol features */
@@ -233,12 +233,27 @@ int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLooku
 typedef struct {
         const Peer *peer;
         uid_t uid;
+        const char *name; /* a bus caller's unique name, for lookup observers; may be NULL */
 } ServiceImporter;
 
 /* service_lookup() on behalf of who; service_lookup() is the service's own
  * (who NULL). */
 int service_lookup_as(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], const ServiceImporter *who,
                       ServiceLookupFn done, void *userdata);
+
+/* A finished lookup (lookup-events.c): after done was called, or when the
+ * lookup could not start. */
+typedef struct {
+        const uint8_t *uuid;
+        uint64_t peer_id; /* the importing peer, 0: none */
+        const char *name; /* ServiceImporter.name, NULL: none (a peer, or the service) */
+        int error;        /* 0: the importer got an fd; else its -errno */
+        bool size_noted;  /* the answer showed the entry's Size (share_table_note_size()) */
+} ServiceLookupEvent;
+typedef void (*LookupObserverFn)(Service *s, const ServiceLookupEvent *ev, void *userdata);
+/* As service_add_peer_observer(). */
+unsigned service_add_lookup_observer(Service *s, LookupObserverFn fn, void *userdata);
+void service_remove_lookup_observer(Service *s, unsigned id);
 
 /* Registers a buffer held by the service on behalf of owner (a bus client or
  * the service); announces it to bridged front-ends. fd taken on success. */

@@ -399,6 +399,14 @@ void share_table_note_lookup(ShareTable *t, ShareEntry *e)
         emit(t, e, SHARE_EVENT_CHANGED);
 }
 
+bool share_table_note_size(ShareTable *t, ShareEntry *e, uint64_t size)
+{
+        if (!t || !e || !e->linked || entry_held(e) || size == 0 || e->info.size == size)
+                return false;
+        e->info.size = size;
+        return true;
+}
+
 unsigned share_table_size(const ShareTable *t)
 {
         return t ? g_hash_table_size(t->entries) : 0;

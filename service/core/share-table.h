@@ -132,6 +132,11 @@ ShareEntry *share_table_lookup(ShareTable *t, const uint8_t uuid[SHARE_UUID_SIZE
 
 /* Counts a lookup on e and tells observers (SHARE_EVENT_CHANGED). */
 void share_table_note_lookup(ShareTable *t, ShareEntry *e);
+/* The size of the buffer of a SHARE_TYPE_VHOST_DEV entry, which its ADD did
+ * not say, once an answer of its exporter showed it. Not a table event:
+ * returns true when it changed, for the caller to announce (the lookup
+ * observers are told). Held entries keep theirs: the quotas count it. */
+bool share_table_note_size(ShareTable *t, ShareEntry *e, uint64_t size);
 
 unsigned share_table_size(const ShareTable *t);
 

@@ -26,7 +26,7 @@ from ctltest import (BUILD, CTL, DEVICE, UUID_RE, Testbed, random_uuid, stop)  #
 
 tests, test = vshtest.registry()
 
-VERBS = ["list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove", "attach",
+VERBS = ["status", "list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove", "attach",
          "detach", "devices", "allocate"]
 
 

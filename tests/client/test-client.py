@@ -95,7 +95,7 @@ def export_lookup_round_trip(tb):
     assert rows[0] == ["UUID", "TYPE", "OWNER", "SIZE", "EXPORTER", "LOOKUPS"], rows
     row = [r for r in rows if r and r[0] == u]
     assert len(row) == 1, out.stdout
-    assert row[0][1] == "dma-buf" and row[0][2].startswith(":1.") and row[0][3] == "64.0K"
+    assert row[0][1] == "memfd" and row[0][2].startswith("vhost-sharectl[") and row[0][3] == "64.0K"
     assert row[0][4] == "memfd" and row[0][5] == "2", row
     assert out.stdout.endswith("\n1 object listed.\n"), out.stdout
 
@@ -272,7 +272,8 @@ def peers_through_the_hub(tb):
     for o in listed:
         assert set(o) == {"uuid", "path", "type", "owner", "owner_path", "owner_bus_name",
                           "size", "exporter", "name", "device", "created_usec",
-                          "lookup_count"}, o
+                          "lookup_count", "buffer_type", "owner_pid", "owner_uid",
+                          "owner_command"}, o
         assert o["type"] == "vhost-device" and o["owner_path"] == p["path"]
         assert o["owner"] == p["name"].split("(")[0] and o["size"] == 0
     uuids = tb.ctl("list", "--no-legend").stdout.split("\n")
@@ -565,11 +566,11 @@ def bash_completion(tb):
     assert os.path.exists("/usr/share/bash-completion/bash_completion"), \
         "bash-completion is not installed (tools/install-deps)"
     assert complete(tb, "vhost-sharectl ") == sorted(
-        ["list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove", "attach",
-         "detach", "devices", "allocate", "help"])
+        ["status", "list", "show", "peers", "listeners", "monitor", "export", "lookup", "remove",
+         "attach", "detach", "devices", "allocate", "help"])
     assert "export" in complete(tb, "vhost-sharectl help ")
     assert complete(tb, "vhost-sharectl list --json=") == ["off", "pretty", "short"]
-    for option in ("--quiet", "--full", "--utc", "--no-pager", "--verbose"):
+    for option in ("--quiet", "--full", "--utc", "--no-pager", "--no-ask-password", "--verbose"):
         assert option in complete(tb, "vhost-sharectl list --"), option
     assert "--verify" in complete(tb, "vhost-sharectl lookup x --")
     assert "--verify" not in complete(tb, "vhost-sharectl list --")

@@ -229,5 +229,41 @@ def root_never_asks_polkit():
     run(case)
 
 
+@test
+def the_client_lets_polkit_ask_unless_no_ask_password():
+    """vhost-sharectl allows interactive authorization on its calls, so
+    polkit may prompt through the user's agent; --no-ask-password takes the
+    permission back, and the challenge then says a password is needed."""
+    ctl = os.path.join(vshtest.build_root(), "client", "vhost-sharectl")
+    nobody = pwd.getpwnam("nobody")
+
+    def sharectl(*args, lang="C"):
+        env = dict(os.environ, LANGUAGE=lang, LANG="C.UTF-8", LC_ALL="C.UTF-8",
+                   TEXTDOMAINDIR=os.path.join(vshtest.build_root(), "po"))
+        return subprocess.run(
+            ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+             "--clear-groups", ctl, f"--address={tb_address[0]}", *args],
+            capture_output=True, text=True, timeout=TIMEOUT, env=env)
+
+    tb_address = []
+
+    def case(tb):
+        tb_address.append(tb.address)
+        tb.mock("AddMethod", GLib.Variant("(sssss)", (
+            POLKIT_IFACE, "CheckAuthorization", "(sa{sv})sa{ss}us", "(bba{ss})",
+            "ret = (False, True, {})")))
+        asked = sharectl("lookup", UUID)
+        assert asked.returncode == 5 and ACCESS_DENIED in asked.stderr, asked
+        refused = sharectl("--no-ask-password", "lookup", UUID)
+        assert refused.returncode == 5 and INTERACTIVE in refused.stderr, refused
+        assert "a password would be needed" in refused.stderr, refused.stderr
+        assert "--no-ask-password" in refused.stderr, refused.stderr
+        german = sharectl("--no-ask-password", "remove", UUID, lang="de")
+        assert german.returncode == 5 and "Passwort" in german.stderr, german.stderr
+        # AllowUserInteraction (1) only where the client allowed it.
+        assert [c[2] for c in tb.checks()] == [1, 0, 0], tb.checks()
+    run(case)
+
+
 if __name__ == "__main__":
     sys.exit(vshtest.run_tap([(t.__name__, t) for t in tests]))
