@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,9 +40,19 @@ typedef struct {
         size_t size;
 } Export;
 
+/* Which back-end library the device plays (--mode). */
+typedef enum {
+        DEVICE_MODE_PLAIN,         /* our own engine as it is */
+        DEVICE_MODE_LIBVHOST_USER, /* blocking lookups, unacknowledged ADD / REMOVE */
+        DEVICE_MODE_RUST_VMM,      /* an fd on LOOKUP, empty GET answers */
+} DeviceMode;
+
 typedef struct {
         sd_event *event;
         VuBackend *backend;
+        DeviceMode mode;
+        unsigned lookups_waiting; /* libvhost-user: a LOOKUP blocks the device */
+        GQueue held_gets;         /* DelayedAnswer*: GETs read while blocked */
         int listen_fd;
         sd_event_source *listen_io;
         GArray *exports; /* Export */
@@ -57,6 +69,7 @@ typedef struct {
         gboolean no_reply_ack;
         gboolean answer_without_uuid;
         gboolean commands;
+        gboolean plain_memfd;
         unsigned outstanding;
         bool started;
         bool done;
@@ -73,6 +86,40 @@ static void say(const char *fmt, ...)
         va_end(ap);
         putchar('\n');
         fflush(stdout);
+}
+
+static int device_mode_from_string(const char *s, DeviceMode *ret)
+{
+        static const char *const names[] = {
+            [DEVICE_MODE_PLAIN] = "plain",
+            [DEVICE_MODE_LIBVHOST_USER] = "libvhost-user",
+            [DEVICE_MODE_RUST_VMM] = "rust-vmm",
+        };
+
+        for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
+                if (g_strcmp0(s ? s : "plain", names[i]) == 0) {
+                        *ret = (DeviceMode) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* A memfd with the pattern and no seals: what test rigs of the libraries
+ * export. The service refuses it unless AcceptedBuffers= has "memfd". */
+static int memfd_new_plain_pattern(const char *name, size_t size, uint8_t seed, int *ret_fd)
+{
+        _cleanup_close_ int fd = memfd_create(name, MFD_CLOEXEC);
+        g_autofree uint8_t *bytes = NULL;
+
+        if (fd < 0)
+                return -errno;
+        bytes = g_malloc(size);
+        for (size_t i = 0; i < size; i++)
+                bytes[i] = memfd_pattern_byte(seed, i);
+        if (pwrite(fd, bytes, size, 0) != (ssize_t) size)
+                return -EIO;
+        *ret_fd = g_steal_fd(&fd);
+        return 0;
 }
 
 static void device_maybe_done(Device *d)
@@ -124,42 +171,42 @@ static void device_answer(Device *d, VuReplySlot *slot, const uint8_t *uuid)
         say(fd >= 0 ? "SERVED %s" : "NOT-SERVED %s", ustr);
 }
 
+static void delayed_answer_free(DelayedAnswer *a)
+{
+        sd_event_source_disable_unref(a->timer);
+        g_free(a);
+}
+
 static int device_on_delay(sd_event_source *s, uint64_t usec, void *userdata)
 {
         DelayedAnswer *a = userdata;
 
         if (a->device->backend)
                 device_answer(a->device, a->slot, a->has_uuid ? a->uuid : NULL);
-        sd_event_source_disable_unref(a->timer);
-        g_free(a);
+        delayed_answer_free(a);
         return 0;
 }
 
-static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
-                                     void *userdata)
+/* Answers a GET now, later (--get-delay-ms, the "delay" command) or never
+ * (--no-answer); a is used up. */
+static void device_take_get(Device *d, DelayedAnswer *a)
 {
-        Device *d = userdata;
         char ustr[SHARE_UUID_STR_LEN] = "-"; /* QEMU 10.x asks without a UUID */
-        DelayedAnswer *a;
         uint64_t now;
         int r;
 
-        if (uuid)
-                share_uuid_to_string(uuid, ustr);
+        if (a->has_uuid)
+                share_uuid_to_string(a->uuid, ustr);
         /* Before any delay: tests order other events against this one. */
         say("ASKED %s", ustr);
-        if (d->no_answer)
-                return; /* deliberately never answered: the front-end must cope */
-        if (d->get_delay_ms <= 0) {
-                device_answer(d, slot, uuid);
+        if (d->no_answer) {
+                g_free(a); /* deliberately never answered: the front-end must cope */
                 return;
         }
-        a = g_new0(DelayedAnswer, 1);
-        a->device = d;
-        a->slot = slot;
-        if (uuid) {
-                memcpy(a->uuid, uuid, 16);
-                a->has_uuid = true;
+        if (d->get_delay_ms <= 0) {
+                device_answer(d, a->slot, a->has_uuid ? a->uuid : NULL);
+                g_free(a);
+                return;
         }
         r = sd_event_now(d->event, CLOCK_MONOTONIC, &now);
         if (r >= 0)
@@ -169,9 +216,41 @@ static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         if (r < 0) {
                 log_warning_errno(r, "Failed to delay the answer for %s, answering at once: %m",
                                   ustr);
+                device_answer(d, a->slot, a->has_uuid ? a->uuid : NULL);
                 g_free(a);
-                device_answer(d, slot, uuid);
         }
+}
+
+static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
+                                     void *userdata)
+{
+        Device *d = userdata;
+        DelayedAnswer *a = g_new0(DelayedAnswer, 1);
+
+        a->device = d;
+        a->slot = slot;
+        if (uuid) {
+                memcpy(a->uuid, uuid, 16);
+                a->has_uuid = true;
+        }
+        if (d->lookups_waiting > 0) {
+                /* libvhost-user's lookup blocks the device: nothing on the
+                 * main socket is read until its answer comes. */
+                g_queue_push_tail(&d->held_gets, a);
+                return;
+        }
+        device_take_get(d, a);
+}
+
+/* libvhost-user: the blocking lookup returned; what came meanwhile is read now. */
+static void device_unblock(Device *d)
+{
+        DelayedAnswer *a;
+
+        if (d->mode != DEVICE_MODE_LIBVHOST_USER || --d->lookups_waiting > 0)
+                return;
+        while (d->backend && (a = g_queue_pop_head(&d->held_gets)))
+                device_take_get(d, a);
 }
 
 /* ---- exporting, importing, removing ---- */
@@ -229,7 +308,8 @@ static int device_export(Device *d, const uint8_t *uuid)
 
         memcpy(x.uuid, uuid, 16);
         share_uuid_to_string(uuid, ustr);
-        r = memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
+        r = d->plain_memfd ? memfd_new_plain_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd)
+                           : memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
         if (r < 0)
                 return log_error_errno(r, "cannot make the buffer for %s: %m", ustr);
         g_array_append_val(d->exports, x);
@@ -261,14 +341,26 @@ static void device_on_lookup(VuBackend *b, int fd, int error, void *userdata)
                         op->device->exit_code = 1;
                 close(fd);
         }
+        device_unblock(op->device);
         op_finish(op);
 }
 
 static int device_import(Device *d, const uint8_t *uuid)
 {
         Op *op = op_new(d, uuid);
-        int r = vu_backend_lookup(d->backend, uuid, device_on_lookup, op);
+        int r, attached;
 
+        if (d->mode == DEVICE_MODE_LIBVHOST_USER)
+                d->lookups_waiting++;
+        if (d->mode == DEVICE_MODE_RUST_VMM) {
+                /* rust-vmm's lookup takes an fd and sends it along; any will do. */
+                attached = eventfd(0, EFD_CLOEXEC);
+                r = attached < 0 ? -errno
+                                 : vu_backend_lookup_with_fd(d->backend, uuid, attached,
+                                                             device_on_lookup, op);
+        } else {
+                r = vu_backend_lookup(d->backend, uuid, device_on_lookup, op);
+        }
         if (r < 0)
                 device_on_lookup(d->backend, -1, r, op);
         return r;
@@ -364,6 +456,9 @@ static void device_run_command(Device *d, char *line)
         d->done = false;
         if (g_str_equal(w[0], "quit")) {
                 d->exit_when_done = TRUE; /* after what is still under way */
+        } else if (g_str_equal(w[0], "delay") && w[1]) {
+                d->get_delay_ms = atoi(w[1]);
+                say("DELAY %d", d->get_delay_ms);
         } else if (g_str_equal(w[0], "export")) {
                 if (w[1] ? share_uuid_from_string(w[1], uuid) < 0 : (uuid_generate_random(uuid), 0))
                         say("ERROR bad UUID");
@@ -426,6 +521,11 @@ static int device_attach(Device *d, int fd)
             .on_fail = device_on_fail,
         };
 
+        /* libvhost-user offers MQ (and answers GET_QUEUE_NUM) by default. */
+        if (d->mode == DEVICE_MODE_LIBVHOST_USER)
+                ops.protocol_features |= VU_BIT(VU_PF_MQ);
+        ops.announce_without_reply = d->mode == DEVICE_MODE_LIBVHOST_USER;
+        ops.get_answer_empty = d->mode == DEVICE_MODE_RUST_VMM;
         if (d->no_shared_object)
                 ops.protocol_features &= ~VU_BIT(VU_PF_SHARED_OBJECT);
         if (d->no_reply_ack)
@@ -545,6 +645,7 @@ static void device_clear(Device *d, const char *listen_path)
         g_ptr_array_free(d->import_uuids, true);
         g_string_free(d->input, true);
         g_strfreev(d->want_uuids);
+        g_queue_clear_full(&d->held_gets, g_free);
         sd_event_source_disable_unref(d->listen_io);
         if (d->listen_fd >= 0) {
                 close(d->listen_fd);
@@ -561,7 +662,7 @@ static void device_clear(Device *d, const char *listen_path)
 
 int main(int argc, char **argv)
 {
-        g_autofree char *listen_path = NULL, *connect_path = NULL;
+        g_autofree char *listen_path = NULL, *connect_path = NULL, *mode = NULL;
         g_auto(GStrv) imports = NULL;
         Device d = {.listen_fd = -1, .size = 4096};
         gboolean version = FALSE, verbose = FALSE;
@@ -592,6 +693,12 @@ int main(int argc, char **argv)
             OPTION_FLAG("no-reply-ack", &d.no_reply_ack,
                         "Do not offer REPLY_ACK (ADD and REMOVE go unacknowledged, as in "
                         "libvhost-user)"),
+            {"mode", 0, 0, G_OPTION_ARG_STRING, &mode,
+             "Behave like a back-end built on LIBRARY: plain (default), libvhost-user or "
+             "rust-vmm",
+             "LIBRARY"},
+            OPTION_FLAG("plain-memfd", &d.plain_memfd,
+                        "Export plain memfds, without seals (as test rigs of the libraries do)"),
             OPTION_FLAG("answer-without-uuid", &d.answer_without_uuid,
                         "Answer GET_SHARED_OBJECT without a UUID (QEMU 10.x sends those) with the "
                         "first exported buffer"),
@@ -623,6 +730,11 @@ int main(int argc, char **argv)
         if (verbose)
                 log_set_max_level(LOG_DEBUG);
         signal(SIGPIPE, SIG_IGN);
+        if (device_mode_from_string(mode, &d.mode) < 0) {
+                fprintf(stderr, "vhost-share-device: --mode must be plain, libvhost-user or "
+                                "rust-vmm\n");
+                return 2;
+        }
         d.exports = g_array_new(false, true, sizeof(Export));
         d.import_uuids = g_ptr_array_new();
         d.input = g_string_new(NULL);
