@@ -72,12 +72,25 @@ static int hub_check_object(VuFrontend *f, int fd, const char **why, void *userd
         return buffer_rule_check(fd, why);
 }
 
+/* How long past the lookup deadline an exporter may stay silent on a GET:
+ * a slow exporter is not a dead one (a libvhost-user back-end answers
+ * nothing while its own lookup waits). */
+static uint64_t hub_late_answer_grace(const ServiceConfig *c)
+{
+        uint64_t limit = c->exporter_silence_limit_usec ? c->exporter_silence_limit_usec
+                                                        : 4 * c->lookup_timeout_usec;
+
+        return limit > c->lookup_timeout_usec ? limit - c->lookup_timeout_usec : 0;
+}
+
 int hub_peer_start(Peer *p, int fd)
 {
         const ServiceConfig *c = &p->service->config;
         VuFrontendOps ops = {
             .reply_timeout_usec = c->reply_timeout_usec,
             .get_shared_object_timeout_usec = c->lookup_timeout_usec,
+            .get_shared_object_grace_usec = hub_late_answer_grace(c),
+            .max_missed_answers = c->max_missed_answers,
             .on_change = hub_on_change,
             .on_ready = hub_on_ready,
             .on_fail = hub_on_fail,

@@ -13,6 +13,7 @@ void service_config_init_defaults(ServiceConfig *c)
         *c = (ServiceConfig){
             .lookup_timeout_usec = 1000 * 1000,
             .reply_timeout_usec = 5 * 1000 * 1000,
+            .max_missed_answers = 3,
             .max_objects_per_peer = 4096,
             .max_objects_per_client = 1024,
             .max_bytes_per_client = UINT64_C(1) << 30,

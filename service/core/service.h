@@ -60,6 +60,10 @@ typedef void (*ListenerObserverFn)(Service *s, Listener *l, ListenerEvent ev, vo
 typedef struct {
         uint64_t lookup_timeout_usec;    /* GET_SHARED_OBJECT deadline, default 1 s */
         uint64_t reply_timeout_usec;     /* handshake reply deadline, default 5 s */
+        /* A GET_SHARED_OBJECT unanswered this long drops its exporter (a
+         * later answer only fails its lookup); 0: four lookup deadlines. */
+        uint64_t exporter_silence_limit_usec;
+        unsigned max_missed_answers; /* GET answers in a row past the deadline, default 3; 0 = any */
         unsigned max_objects_per_peer;   /* default 4096; 0 = unlimited */
         unsigned max_objects_per_client; /* bus clients, default 1024 */
         /* Held buffers (core/quota.h); 0 = unlimited. */

@@ -177,6 +177,9 @@ typedef struct {
 static const ServiceKey service_keys[] = {
     {"LookupTimeoutMSec", VALUE_MSEC, 3600 * 1000, offsetof(ServiceConfig, lookup_timeout_usec)},
     {"ReplyTimeoutMSec", VALUE_MSEC, 3600 * 1000, offsetof(ServiceConfig, reply_timeout_usec)},
+    {"ExporterSilenceLimitMSec", VALUE_MSEC, 4 * 3600 * 1000,
+     offsetof(ServiceConfig, exporter_silence_limit_usec)},
+    {"MaxMissedAnswers", VALUE_NUMBER, 1u << 16, offsetof(ServiceConfig, max_missed_answers)},
     {"MaxObjectsPerPeer", VALUE_NUMBER, 1u << 24, offsetof(ServiceConfig, max_objects_per_peer)},
     {"MaxObjectsPerClient", VALUE_NUMBER, 1u << 24,
      offsetof(ServiceConfig, max_objects_per_client)},
