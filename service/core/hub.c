@@ -10,14 +10,6 @@
 #include "buffer-rule.h"
 #include "service-private.h"
 
-/* A lookup waiting on an exporter's GET_SHARED_OBJECT. */
-typedef struct {
-        ServiceLookupFn done;
-        void *userdata;
-        Peer *exporter;
-        LookupShare share; /* its place in the pool */
-} GetRequest;
-
 static void hub_on_change(VuFrontend *f, void *userdata)
 {
         Peer *p = userdata;
@@ -120,13 +112,22 @@ void hub_peer_stop(Peer *p)
 
 /* ---- GET_SHARED_OBJECT towards an exporter ---- */
 
+/* g no longer waits: off its importer's edges, out of the exporter's count
+ * and the pool. */
+static void get_request_end(Service *s, GetRequest *g)
+{
+        if (g->importer)
+                g_queue_unlink(&g->importer->awaiting, &g->link);
+        g->exporter->pending_gets--;
+        lookup_share_release(s, &g->share);
+}
+
 static void hub_on_object(VuFrontend *f, int fd, int error, void *userdata)
 {
         GetRequest *g = userdata;
         Service *s = g->exporter->service;
 
-        g->exporter->pending_gets--;
-        lookup_share_release(s, &g->share);
+        get_request_end(s, g);
         g->done(s, fd, error, g->userdata);
         g_free(g);
 }
@@ -150,18 +151,30 @@ int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],
                 return r;
 
         g = g_new0(GetRequest, 1);
+        g->link.data = g;
         g->done = done;
         g->userdata = userdata;
         g->exporter = p;
         g->share = share;
+        /* Our own peer: its wait is ours to note. */
+        g->importer = who ? (Peer *) who->peer : NULL;
+        if (g->importer)
+                g_queue_push_tail_link(&g->importer->awaiting, &g->link);
         p->pending_gets++;
         r = vu_frontend_get_shared_object(p->frontend, uuid, hub_on_object, g);
         if (r < 0) {
                 /* p may be closed by now, but it is freed only by the reap. */
-                p->pending_gets--;
-                lookup_share_release(s, &g->share);
+                get_request_end(s, g);
                 g_free(g);
                 return r;
         }
         return 0;
+}
+
+void hub_peer_forget_awaiting(Peer *p)
+{
+        GList *l;
+
+        while ((l = g_queue_pop_head_link(&p->awaiting)))
+                ((GetRequest *) l->data)->importer = NULL;
 }

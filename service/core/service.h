@@ -58,12 +58,13 @@ typedef void (*ListenerObserverFn)(Service *s, Listener *l, ListenerEvent ev, vo
 #define SERVICE_RUNTIME_DIRECTORY "/run/vhost-share"
 
 typedef struct {
-        uint64_t lookup_timeout_usec;    /* GET_SHARED_OBJECT deadline, default 1 s */
-        uint64_t reply_timeout_usec;     /* handshake reply deadline, default 5 s */
+        uint64_t lookup_timeout_usec; /* GET_SHARED_OBJECT deadline, default 1 s */
+        uint64_t reply_timeout_usec;  /* handshake reply deadline, default 5 s */
         /* A GET_SHARED_OBJECT unanswered this long drops its exporter (a
          * later answer only fails its lookup); 0: four lookup deadlines. */
         uint64_t exporter_silence_limit_usec;
-        unsigned max_missed_answers; /* GET answers in a row past the deadline, default 3; 0 = any */
+        unsigned
+            max_missed_answers; /* GET answers in a row past the deadline, default 3; 0 = any */
         unsigned max_objects_per_peer;   /* default 4096; 0 = unlimited */
         unsigned max_objects_per_client; /* bus clients, default 1024 */
         /* Held buffers (core/quota.h); 0 = unlimited. */
@@ -221,7 +222,9 @@ const char *peer_state_to_string(
 /* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
  * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to
  * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready,
- * -ELOOP the UUID is being asked of the very VMM process that asks for it.
+ * -ELOOP the UUID is being asked of the very VMM process that asks for it,
+ * -EDEADLK a back-end asks for its own object or its lookup would close a
+ * cycle of lookups waiting on each other (lookup.c).
  * Otherwise 0, and done is called exactly once, maybe before service_lookup
  * returns (held buffers): with fd >= 0 (the callee owns it) and error 0, or
  * fd -1 and -errno: -ENOENT not known upstream either, -ETIMEDOUT exporter

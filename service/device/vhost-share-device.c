@@ -308,8 +308,9 @@ static int device_export(Device *d, const uint8_t *uuid)
 
         memcpy(x.uuid, uuid, 16);
         share_uuid_to_string(uuid, ustr);
-        r = d->plain_memfd ? memfd_new_plain_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd)
-                           : memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
+        r = d->plain_memfd
+                ? memfd_new_plain_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd)
+                : memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
         if (r < 0)
                 return log_error_errno(r, "cannot make the buffer for %s: %m", ustr);
         g_array_append_val(d->exports, x);

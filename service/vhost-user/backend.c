@@ -574,8 +574,8 @@ int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn do
         return vu_backend_lookup_with_fd(b, uuid, -1, done, userdata);
 }
 
-int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd,
-                              VuBackendLookupFn done, void *userdata)
+int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd, VuBackendLookupFn done,
+                              void *userdata)
 {
         _cleanup_close_ int attached = fd;
         ChanRequest *c;

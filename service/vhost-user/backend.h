@@ -96,5 +96,5 @@ typedef void (*VuBackendLookupFn)(VuBackend *b, int fd, int error, void *userdat
 int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn done, void *userdata);
 /* The same with fd attached to the request, as rust-vmm sends it: fd taken
  * (closed when the request cannot be sent). */
-int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd,
-                              VuBackendLookupFn done, void *userdata);
+int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd, VuBackendLookupFn done,
+                              void *userdata);

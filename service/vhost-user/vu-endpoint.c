@@ -49,7 +49,7 @@ struct VuEndpoint {
         GSequence *by_deadline; /* the same, earliest deadline first: the timer's */
         uint64_t next_seq;
         unsigned missed_in_a_row; /* requests failed at their deadline since a reply in time */
-        GQueue slots; /* VuReplySlot*, oldest first */
+        GQueue slots;             /* VuReplySlot*, oldest first */
         unsigned dispatching;
         bool dead;
         bool failed;

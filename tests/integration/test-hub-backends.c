@@ -196,8 +196,8 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         for (unsigned i = 0; i < G_N_ELEMENTS(modes); i++) {
                 const Mode *m = &modes[i];
-                g_autofree char *p1 = g_strdup_printf("/hub/backends/%s/export-import-remove",
-                                                      m->mode);
+                g_autofree char *p1 =
+                    g_strdup_printf("/hub/backends/%s/export-import-remove", m->mode);
                 g_autofree char *p2 = g_strdup_printf("/hub/backends/%s/self-lookup", m->mode);
                 g_autofree char *p3 = g_strdup_printf("/hub/backends/%s/mutual-lookups", m->mode);
                 g_autofree char *p4 = g_strdup_printf("/hub/backends/%s/slow-exporter", m->mode);
