@@ -61,7 +61,11 @@ static void hub_on_lookup(VuFrontend *f, const uint8_t uuid[VU_UUID_SIZE], VuRep
 /* What an exporter hands over goes to another peer: the one buffer rule. */
 static int hub_check_object(VuFrontend *f, int fd, const char **why, void *userdata)
 {
-        return buffer_rule_check(fd, why);
+        Peer *p = userdata;
+        unsigned accepted = p->serve.accepted_buffers ? p->serve.accepted_buffers
+                                                      : p->service->config.accepted_buffers;
+
+        return buffer_rule_check_accepted(fd, accepted, why);
 }
 
 /* How long past the lookup deadline an exporter may stay silent on a GET:

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer-rule.h"
 #include "config.h"
 #include "socket-util.h"
 
@@ -327,6 +328,23 @@ static int read_service_key(GKeyFile *kf, const ServiceKey *k, ServiceConfig *s,
         return 0;
 }
 
+/* AcceptedBuffers=: dma-buf, sealed-memfd, memfd, separated by spaces or
+ * commas. *kinds is left alone without the key. */
+static int read_accepted_buffers(GKeyFile *kf, const char *section, unsigned *kinds, GError **error)
+{
+        g_autofree char *v = NULL;
+        const char *bad;
+
+        if (!g_key_file_has_key(kf, section, "AcceptedBuffers", NULL))
+                return 0;
+        v = g_key_file_get_value(kf, section, "AcceptedBuffers", NULL);
+        if (!v || buffer_kinds_from_string(v, kinds, &bad) < 0)
+                return invalid(error,
+                               "[%s] AcceptedBuffers: '%s' is not dma-buf, sealed-memfd or memfd",
+                               section, v && bad ? bad : "");
+        return 0;
+}
+
 static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
 {
         int r;
@@ -336,6 +354,9 @@ static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
                 if (r < 0)
                         return r;
         }
+        r = read_accepted_buffers(kf, "Service", &s->accepted_buffers, error);
+        if (r < 0)
+                return r;
         return read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
 }
 
@@ -396,6 +417,9 @@ static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
                 section->n_allowed_uids = s->n_allowed_uids;
                 memcpy(section->allowed_uids, s->allowed_uids, sizeof(section->allowed_uids));
                 r = read_uids(kf, *g, section->allowed_uids, &section->n_allowed_uids, error);
+                if (r < 0)
+                        return r;
+                r = read_accepted_buffers(kf, *g, &section->accepted_buffers, error);
                 if (r < 0)
                         return r;
                 section->path = g_strdup(g_strstrip(*g + strlen("Socket ")));

@@ -191,6 +191,57 @@ static void test_slow_exporter(Fixture *f, gconstpointer data)
         assert_connected(f, a);
 }
 
+/* vhost-shared with a configuration file of text (@SOCK@: the hub's socket). */
+static void start_hub_with_config(Fixture *f, const char *text)
+{
+        g_autofree char *conf = harness_path(f->h, "hub.conf");
+        g_autofree char *arg = g_strdup_printf("--config=%s", conf);
+        g_autoptr(GString) data = g_string_new(text);
+
+        g_string_replace(data, "@SOCK@", f->sock, 0);
+        g_assert_true(g_file_set_contents(conf, data->str, -1, NULL));
+        start_hub(f, arg, "-v", NULL);
+}
+
+/* Test rigs of the libraries export plain memfds: refused by default, the
+ * refusal naming the setting, the exporter kept. */
+static void test_plain_memfd_refused(Fixture *f, gconstpointer data)
+{
+        const Mode *m = &modes[1];
+
+        start_hub(f, "-v", NULL);
+        harness_expect_output(f->hub, HARNESS_STDERR,
+                              "buffers accepted from exporters and VMMs: dma-buf sealed-memfd "
+                              "(AcceptedBuffers=)",
+                              TEST_TIMEOUT_MS);
+        HarnessProc *rig = mode_device(f, m, "rig", "--plain-memfd");
+        HarnessProc *importer = mode_device(f, m, "importer", NULL);
+
+        g_free(mode_export(f, m, rig, UUID_A));
+        import_fails(f, importer, UUID_A);
+        harness_expect_output(
+            f->hub, HARNESS_STDERR,
+            "a memfd without F_SEAL_SHRINK|F_SEAL_GROW, which may shrink under an "
+            "importer's mapping (AcceptedBuffers=dma-buf sealed-memfd)",
+            TEST_TIMEOUT_MS);
+        assert_connected(f, rig);
+}
+
+/* AcceptedBuffers=memfd for the whole service, or for one socket only. */
+static void test_plain_memfd_accepted(Fixture *f, gconstpointer data)
+{
+        const char *config = data;
+        const Mode *m = &modes[1];
+
+        start_hub_with_config(f, config);
+        HarnessProc *rig = mode_device(f, m, "rig", "--plain-memfd");
+        HarnessProc *importer = mode_device(f, m, "importer", NULL);
+
+        g_autofree char *dev_ino = mode_export(f, m, rig, UUID_A);
+        import_ok(f, importer, UUID_A, dev_ino);
+        assert_connected(f, rig);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -207,5 +258,12 @@ int main(int argc, char **argv)
                 HUB_TEST_ADD(p3, m, test_mutual_lookups);
                 HUB_TEST_ADD(p4, m, test_slow_exporter);
         }
+        HUB_TEST_ADD("/hub/backends/plain-memfd/refused-by-default", NULL,
+                     test_plain_memfd_refused);
+        HUB_TEST_ADD("/hub/backends/plain-memfd/accepted-by-service",
+                     "[Service]\nAcceptedBuffers=dma-buf sealed-memfd memfd\n",
+                     test_plain_memfd_accepted);
+        HUB_TEST_ADD("/hub/backends/plain-memfd/accepted-by-socket",
+                     "[Socket @SOCK@]\nAcceptedBuffers=memfd\n", test_plain_memfd_accepted);
         return g_test_run();
 }
