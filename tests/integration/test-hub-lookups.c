@@ -114,15 +114,16 @@ static void test_exporter_killed(Fixture *f, gconstpointer data)
 
         start_hub(f, "--lookup-timeout-ms=20000", NULL);
         HarnessProc *importer = start_device(f, "importer", NULL);
+        HarnessProc *survivor = start_device(f, "survivor", NULL);
         /* Warm-up: one full round trip, so every fd the hub opens lazily
          * (timers, the event loop's) exists before the baseline. */
-        g_autofree char *own = export_ok(f, importer, UUID_D);
+        g_autofree char *own = export_ok(f, survivor, UUID_D);
         import_ok(f, importer, UUID_D, own);
         /* The importer may print IMPORTED before the hub closed its copy of
          * the buffer fd; an answer without an fd comes after that. */
         import_fails(f, importer, UUID_UNKNOWN);
         baseline = harness_count_fds(harness_proc_pid(f->hub));
-        g_test_message("hub fd baseline with one device: %d", baseline);
+        g_test_message("hub fd baseline with two devices: %d", baseline);
         g_assert_cmpint(baseline, >, 0);
 
         HarnessProc *victim = start_device(f, "victim", "--get-delay-ms=20000", NULL);
@@ -188,9 +189,12 @@ static void test_no_reply_ack_exporter(Fixture *f, gconstpointer data)
         HarnessProc *importer = start_device(f, "importer", NULL);
 
         /* EXPORTED only says the ADD left; a lookup on the same channel is
-         * handled after it. */
+         * handled after it: the hub finds the entry, the device's own, and
+         * refuses to ask the device for it. */
         g_autofree char *dev_ino = export_ok(f, e, UUID_A);
-        import_ok(f, e, UUID_A, dev_ino);
+        import_fails(f, e, UUID_A);
+        harness_expect_output(f->hub, HARNESS_STDERR, "of an object it exports itself",
+                              TEST_TIMEOUT_MS);
         import_ok(f, importer, UUID_A, dev_ino);
         l = command(f, e, "remove", UUID_A, "REMOVED");
         import_fails(f, e, UUID_A);
@@ -227,18 +231,19 @@ static void test_shutdown_with_pending_lookup(Fixture *f, gconstpointer data)
         start_hub(f, "--lookup-timeout-ms=20000", NULL);
         HarnessProc *mute = start_device(f, "mute-exporter", "--no-answer", NULL);
         HarnessProc *importer = start_device(f, "importer", NULL);
+        HarnessProc *second = start_device(f, "second-importer", NULL);
         g_free(export_ok(f, mute, UUID_A));
         harness_send_line(importer, "import %s", UUID_A);
-        harness_send_line(mute, "import %s", UUID_A);
+        harness_send_line(second, "import %s", UUID_A);
         harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
 
-        /* SIGTERM with two lookups outstanding (one a self-lookup): a clean
-         * exit, no leak (the sanitizer build checks), and both importers told. */
+        /* SIGTERM with two lookups outstanding: a clean exit, no leak (the
+         * sanitizer build checks), and both importers told. */
         status = harness_stop(f->hub, TEST_TIMEOUT_MS);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 harness_fail(f->h, "the hub did not exit cleanly (status 0x%x)", status);
-        for (HarnessProc **d = (HarnessProc *[]){importer, mute, NULL}; *d; d++) {
+        for (HarnessProc **d = (HarnessProc *[]){importer, second, NULL}; *d; d++) {
                 harness_wait_output(*d, HARNESS_STDOUT, "IMPORT-FAILED " UUID_A, TEST_TIMEOUT_MS);
                 harness_wait_output(*d, HARNESS_STDOUT, "DISCONNECTED", TEST_TIMEOUT_MS);
         }
