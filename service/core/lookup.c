@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ratelimit.h"
 #include "service-private.h"
 
 /* Counts a lookup once the importer's answer (or the exporter's request)
@@ -158,8 +159,9 @@ static bool lookup_closes_cycle(const Peer *exporter, const Peer *importer)
 
 /* An importer's lookup that must not become a GET to exporter: one of its
  * own objects (it would have to answer while it waits), or one that closes
- * a cycle of waits. Refused with -EDEADLK, logged, and the importer's
- * LastError says why. 0 when the GET may go. */
+ * a cycle of waits. Refused with -EDEADLK, logged (rate-limited: a peer
+ * can repeat it at will), and the importer's LastError says why. 0 when
+ * the GET may go. */
 static int lookup_check_waits(Peer *importer, Peer *exporter, const uint8_t uuid[SHARE_UUID_SIZE])
 {
         char ustr[SHARE_UUID_STR_LEN];
@@ -168,16 +170,18 @@ static int lookup_check_waits(Peer *importer, Peer *exporter, const uint8_t uuid
                 return 0;
         share_uuid_to_string(uuid, ustr);
         if (importer == exporter) {
-                log_info("%s: LOOKUP %s of an object it exports itself refused: it would have to "
-                         "answer GET_SHARED_OBJECT while it waits",
-                         peer_name(importer), ustr);
+                log_info_ratelimited(
+                    "%s: LOOKUP %s of an object it exports itself refused: it would have to "
+                    "answer GET_SHARED_OBJECT while it waits",
+                    peer_name(importer), ustr);
                 peer_set_error(importer, "LOOKUP %s of an object it exports itself refused", ustr);
                 return -EDEADLK;
         }
         if (lookup_closes_cycle(exporter, importer)) {
-                log_info("%s: LOOKUP %s refused: it would close a cycle of lookups (%s waits, "
-                         "directly or through others, for a lookup of this back-end)",
-                         peer_name(importer), ustr, peer_name(exporter));
+                log_info_ratelimited(
+                    "%s: LOOKUP %s refused: it would close a cycle of lookups (%s waits, "
+                    "directly or through others, for a lookup of this back-end)",
+                    peer_name(importer), ustr, peer_name(exporter));
                 peer_set_error(importer, "LOOKUP %s refused: it would close a cycle of lookups",
                                ustr);
                 return -EDEADLK;
