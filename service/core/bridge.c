@@ -258,7 +258,7 @@ static int upstream_check_answer(UpstreamLookup *u, int fd)
         const char *why;
         int r;
 
-        r = buffer_rule_check(fd, &why);
+        r = buffer_rule_check_accepted(fd, u->service->config.accepted_buffers, &why);
         if (r < 0) {
                 share_uuid_to_string(u->uuid, ustr);
                 log_warning("%s: answered LOOKUP %s with %s; the importer gets an error",

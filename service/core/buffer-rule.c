@@ -2,6 +2,7 @@
 #include "buffer-rule.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,14 +39,84 @@ static const char *describe_refused(int fd)
         return "a file, directory or device" NOT_A_BUFFER;
 }
 
-int buffer_rule_check(int fd, const char **reason)
+static const char *const kind_names[] = {"dma-buf", "sealed-memfd", "memfd"};
+
+int buffer_kinds_from_string(const char *text, unsigned *ret, const char **bad)
 {
+        static char word[64];
+        unsigned kinds = 0;
+        const char *p = text;
+
+        *bad = NULL;
+        while (*p) {
+                size_t n = strcspn(p, " \t,");
+                unsigned i;
+
+                for (i = 0; i < G_N_ELEMENTS(kind_names); i++)
+                        if (n > 0 && strlen(kind_names[i]) == n &&
+                            strncmp(kind_names[i], p, n) == 0)
+                                break;
+                if (n > 0 && i == G_N_ELEMENTS(kind_names)) {
+                        g_strlcpy(word, p, MIN(n + 1, sizeof(word)));
+                        *bad = word;
+                        return -EINVAL;
+                }
+                if (n > 0)
+                        kinds |= 1u << i;
+                p += n;
+                p += strspn(p, " \t,");
+        }
+        if (kinds == 0)
+                return -EINVAL;
+        *ret = kinds;
+        return 0;
+}
+
+const char *buffer_kinds_to_string(unsigned kinds, char buf[BUFFER_KINDS_STRING_MAX])
+{
+        buf[0] = '\0';
+        for (unsigned i = 0; i < G_N_ELEMENTS(kind_names); i++)
+                if (kinds & (1u << i)) {
+                        if (buf[0])
+                                g_strlcat(buf, " ", BUFFER_KINDS_STRING_MAX);
+                        g_strlcat(buf, kind_names[i], BUFFER_KINDS_STRING_MAX);
+                }
+        return buf;
+}
+
+static bool accepted_kind(int fd, unsigned accepted)
+{
+        if ((accepted & BUFFER_KIND_DMABUF) && fd_is_dmabuf(fd) == 1)
+                return true;
+        if ((accepted & BUFFER_KIND_SEALED_MEMFD) && fd_is_sealed_memfd(fd) == 1)
+                return true;
+        return (accepted & BUFFER_KIND_MEMFD) && fd_is_memfd(fd) == 1;
+}
+
+int buffer_rule_check_accepted(int fd, unsigned accepted, const char **reason)
+{
+        /* The service runs its rule on one thread: one text at a time. */
+        static char text[256];
+        char kinds[BUFFER_KINDS_STRING_MAX];
+
+        if (accepted == 0)
+                accepted = BUFFER_KINDS_DEFAULT;
         if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
                 *reason = "not an open descriptor";
                 return -EBADF;
         }
-        if (fd_is_dmabuf(fd) == 1 || fd_is_sealed_memfd(fd) == 1)
+        if (accepted_kind(fd, accepted))
                 return 0;
-        *reason = describe_refused(fd);
+        snprintf(text, sizeof(text), "%s (AcceptedBuffers=%s)",
+                 fd_is_dmabuf(fd) == 1         ? "a dma-buf"
+                 : fd_is_sealed_memfd(fd) == 1 ? "a sealed memfd"
+                                               : describe_refused(fd),
+                 buffer_kinds_to_string(accepted, kinds));
+        *reason = text;
         return -EBADFD;
+}
+
+int buffer_rule_check(int fd, const char **reason)
+{
+        return buffer_rule_check_accepted(fd, BUFFER_KINDS_DEFAULT, reason);
 }

@@ -10,14 +10,6 @@
 #include "buffer-rule.h"
 #include "service-private.h"
 
-/* A lookup waiting on an exporter's GET_SHARED_OBJECT. */
-typedef struct {
-        ServiceLookupFn done;
-        void *userdata;
-        Peer *exporter;
-        LookupShare share; /* its place in the pool */
-} GetRequest;
-
 static void hub_on_change(VuFrontend *f, void *userdata)
 {
         Peer *p = userdata;
@@ -69,7 +61,22 @@ static void hub_on_lookup(VuFrontend *f, const uint8_t uuid[VU_UUID_SIZE], VuRep
 /* What an exporter hands over goes to another peer: the one buffer rule. */
 static int hub_check_object(VuFrontend *f, int fd, const char **why, void *userdata)
 {
-        return buffer_rule_check(fd, why);
+        Peer *p = userdata;
+        unsigned accepted = p->serve.accepted_buffers ? p->serve.accepted_buffers
+                                                      : p->service->config.accepted_buffers;
+
+        return buffer_rule_check_accepted(fd, accepted, why);
+}
+
+/* How long past the lookup deadline an exporter may stay silent on a GET:
+ * a slow exporter is not a dead one (a libvhost-user back-end answers
+ * nothing while its own lookup waits). */
+static uint64_t hub_late_answer_grace(const ServiceConfig *c)
+{
+        uint64_t limit = c->exporter_silence_limit_usec ? c->exporter_silence_limit_usec
+                                                        : 4 * c->lookup_timeout_usec;
+
+        return limit > c->lookup_timeout_usec ? limit - c->lookup_timeout_usec : 0;
 }
 
 int hub_peer_start(Peer *p, int fd)
@@ -78,6 +85,8 @@ int hub_peer_start(Peer *p, int fd)
         VuFrontendOps ops = {
             .reply_timeout_usec = c->reply_timeout_usec,
             .get_shared_object_timeout_usec = c->lookup_timeout_usec,
+            .get_shared_object_grace_usec = hub_late_answer_grace(c),
+            .max_missed_answers = c->max_missed_answers,
             .on_change = hub_on_change,
             .on_ready = hub_on_ready,
             .on_fail = hub_on_fail,
@@ -107,13 +116,22 @@ void hub_peer_stop(Peer *p)
 
 /* ---- GET_SHARED_OBJECT towards an exporter ---- */
 
+/* g no longer waits: off its importer's edges, out of the exporter's count
+ * and the pool. */
+static void get_request_end(Service *s, GetRequest *g)
+{
+        if (g->importer)
+                g_queue_unlink(&g->importer->awaiting, &g->link);
+        g->exporter->pending_gets--;
+        lookup_share_release(s, &g->share);
+}
+
 static void hub_on_object(VuFrontend *f, int fd, int error, void *userdata)
 {
         GetRequest *g = userdata;
         Service *s = g->exporter->service;
 
-        g->exporter->pending_gets--;
-        lookup_share_release(s, &g->share);
+        get_request_end(s, g);
         g->done(s, fd, error, g->userdata);
         g_free(g);
 }
@@ -137,18 +155,30 @@ int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],
                 return r;
 
         g = g_new0(GetRequest, 1);
+        g->link.data = g;
         g->done = done;
         g->userdata = userdata;
         g->exporter = p;
         g->share = share;
+        /* Our own peer: its wait is ours to note. */
+        g->importer = who ? (Peer *) who->peer : NULL;
+        if (g->importer)
+                g_queue_push_tail_link(&g->importer->awaiting, &g->link);
         p->pending_gets++;
         r = vu_frontend_get_shared_object(p->frontend, uuid, hub_on_object, g);
         if (r < 0) {
                 /* p may be closed by now, but it is freed only by the reap. */
-                p->pending_gets--;
-                lookup_share_release(s, &g->share);
+                get_request_end(s, g);
                 g_free(g);
                 return r;
         }
         return 0;
+}
+
+void hub_peer_forget_awaiting(Peer *p)
+{
+        GList *l;
+
+        while ((l = g_queue_pop_head_link(&p->awaiting)))
+                ((GetRequest *) l->data)->importer = NULL;
 }

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "buffer-rule.h"
 #include "cleanup.h"
 #include "enum-name.h"
 #include "fd-util.h"
@@ -197,6 +198,19 @@ int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, un
                 return -ENOENT;
         memcpy(l->allowed_uids, uids, n * sizeof(uid_t));
         l->n_allowed_uids = n;
+        return 0;
+}
+
+int service_set_accepted_buffers(Service *s, const char *path, unsigned kinds)
+{
+        Listener *l = service_find_listener_by_path(s, path);
+        char text[BUFFER_KINDS_STRING_MAX];
+
+        if (!l)
+                return -ENOENT;
+        l->serve.accepted_buffers = kinds;
+        log_info("%s: buffers accepted from its peers: %s (AcceptedBuffers=)", l->path,
+                 buffer_kinds_to_string(kinds ? kinds : s->config.accepted_buffers, text));
         return 0;
 }
 

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "async-close.h"
+#include "log.h"
+#include "ratelimit.h"
 #include "service-private.h"
 
 /* Counts a lookup once the importer's answer (or the exporter's request)
@@ -130,6 +132,64 @@ static int lookup_forward(Service *s, const uint8_t uuid[SHARE_UUID_SIZE],
         return r;
 }
 
+/* ---- lookups that wait on each other ---- */
+
+/* Whether a GET to exporter on behalf of importer would close a cycle of
+ * waits: exporter's own lookups wait on GETs to other exporters, theirs on
+ * others, ... and one of them on importer. A back-end whose lookup blocks
+ * (libvhost-user) answers no GET meanwhile, so every peer in the cycle
+ * would wait for the deadline. A walk over the pending GETs' edges. */
+static bool lookup_closes_cycle(const Peer *exporter, const Peer *importer)
+{
+        g_autoptr(GPtrArray) todo = g_ptr_array_new();
+        g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+
+        g_ptr_array_add(todo, (gpointer) exporter);
+        while (todo->len > 0) {
+                const Peer *p = g_ptr_array_steal_index_fast(todo, todo->len - 1);
+
+                if (p == importer)
+                        return true;
+                if (!g_hash_table_add(seen, (gpointer) p))
+                        continue;
+                for (GList *l = p->awaiting.head; l; l = l->next)
+                        g_ptr_array_add(todo, ((GetRequest *) l->data)->exporter);
+        }
+        return false;
+}
+
+/* An importer's lookup that must not become a GET to exporter: one of its
+ * own objects (it would have to answer while it waits), or one that closes
+ * a cycle of waits. Refused with -EDEADLK, logged (rate-limited: a peer
+ * can repeat it at will), and the importer's LastError says why. 0 when
+ * the GET may go. */
+static int lookup_check_waits(Peer *importer, Peer *exporter, const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        char ustr[SHARE_UUID_STR_LEN];
+
+        if (!importer)
+                return 0;
+        share_uuid_to_string(uuid, ustr);
+        if (importer == exporter) {
+                log_info_ratelimited(
+                    "%s: LOOKUP %s of an object it exports itself refused: it would have to "
+                    "answer GET_SHARED_OBJECT while it waits",
+                    peer_name(importer), ustr);
+                peer_set_error(importer, "LOOKUP %s of an object it exports itself refused", ustr);
+                return -EDEADLK;
+        }
+        if (lookup_closes_cycle(exporter, importer)) {
+                log_info_ratelimited(
+                    "%s: LOOKUP %s refused: it would close a cycle of lookups (%s waits, "
+                    "directly or through others, for a lookup of this back-end)",
+                    peer_name(importer), ustr, peer_name(exporter));
+                peer_set_error(importer, "LOOKUP %s refused: it would close a cycle of lookups",
+                               ustr);
+                return -EDEADLK;
+        }
+        return 0;
+}
+
 /* ---- routing ---- */
 
 int service_lookup(Service *s, const uint8_t uuid[SHARE_UUID_SIZE], ServiceLookupFn done,
@@ -164,7 +224,10 @@ int service_lookup_route(Service *s, const uint8_t uuid_in[SHARE_UUID_SIZE],
         owner = share_entry_owner(e);
         if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
                 return -ENOENT;
-        r = hub_peer_get_shared_object(owner->userdata, uuid, who, done, userdata);
+        /* The importer is our own peer: its LastError is ours to set. */
+        r = lookup_check_waits(who ? (Peer *) who->peer : NULL, owner->userdata, uuid);
+        if (r == 0)
+                r = hub_peer_get_shared_object(owner->userdata, uuid, who, done, userdata);
         service_note_lookup(s, uuid); /* refused ones count too */
         return r;
 }
@@ -217,4 +280,5 @@ void peer_forget_lookups(Peer *p)
 
         while ((l = g_queue_pop_head(&p->importing)))
                 l->peer = NULL;
+        hub_peer_forget_awaiting(p);
 }

@@ -63,6 +63,7 @@ struct Peer {
         char last_error[160];
 
         GQueue importing;      /* PeerLookup* this peer waits for */
+        GQueue awaiting;       /* GetRequest* its lookups wait on: its wait-for edges */
         unsigned pending_gets; /* GET_SHARED_OBJECT outstanding to it */
 
         sd_event_source *retry;
@@ -138,7 +139,8 @@ void peer_lookup_start(Peer *p, VuReplySlot *slot, const uint8_t uuid[SHARE_UUID
 /* In done: the peer still waiting, l now off its queue; or NULL when it went
  * away first, and then fd is closed and l freed. */
 Peer *peer_lookup_claim(PeerLookup *l, int fd);
-/* p is going: the answers to its requests find no peer any more. */
+/* p is going: the answers to its requests find no peer any more, and its
+ * GETs are no longer edges of the wait-for graph. */
 void peer_forget_lookups(Peer *p);
 
 /* lookup-share.c: fair shares of the lookup pool. */
@@ -157,6 +159,18 @@ void lookup_share_init(LookupShare *sh, const ServiceImporter *who);
 int lookup_share_take(Service *s, LookupShare *sh);
 void lookup_share_release(Service *s, const LookupShare *sh);
 
+/* A lookup waiting on an exporter's GET_SHARED_OBJECT (hub.c): for a
+ * peer's lookup, an edge importer -> exporter of the wait-for graph that
+ * lookup.c walks before it sends another GET. */
+typedef struct {
+        GList link;     /* in importer->awaiting; data points here */
+        Peer *importer; /* NULL: the service or a bus caller, or the peer went away */
+        Peer *exporter;
+        ServiceLookupFn done;
+        void *userdata;
+        LookupShare share; /* its place in the pool */
+} GetRequest;
+
 /* hub.c: the hub's side of one back-end. */
 /* Watches fd and begins the handshake; fd taken on success. A handshake
  * that fails at once has reached peer_fail_errno() (and returns 0). */
@@ -166,6 +180,8 @@ void hub_peer_stop(Peer *p);
  * service); done as for service_lookup. */
 int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],
                                const ServiceImporter *who, ServiceLookupFn done, void *userdata);
+/* p is going: its GETs still outstanding no longer name it. */
+void hub_peer_forget_awaiting(Peer *p);
 
 /* bridge.c: our back-end side towards a VMM front-end. */
 /* Watches fd and waits for the VMM's handshake; fd taken on success. */

@@ -3,6 +3,7 @@
  * the observers of its peers. Peers, listeners and lookups live in peer.c,
  * listener.c and lookup.c (service-private.h lists them). */
 
+#include "buffer-rule.h"
 #include "log.h"
 #include "service-private.h"
 
@@ -13,6 +14,8 @@ void service_config_init_defaults(ServiceConfig *c)
         *c = (ServiceConfig){
             .lookup_timeout_usec = 1000 * 1000,
             .reply_timeout_usec = 5 * 1000 * 1000,
+            .max_missed_answers = 3,
+            .accepted_buffers = BUFFER_KINDS_DEFAULT,
             .max_objects_per_peer = 4096,
             .max_objects_per_client = 1024,
             .max_bytes_per_client = UINT64_C(1) << 30,
@@ -70,6 +73,7 @@ static int service_on_reap(sd_event_source *src, void *userdata)
 
 int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
 {
+        char kinds[BUFFER_KINDS_STRING_MAX];
         Service *s;
         int r;
 
@@ -79,6 +83,8 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
                 s->config = *cfg;
         else
                 service_config_init_defaults(&s->config);
+        if (s->config.accepted_buffers == 0)
+                s->config.accepted_buffers = BUFFER_KINDS_DEFAULT;
         s->config.socket_directories =
             (const char *const *) g_strdupv((char **) s->config.socket_directories);
         s->table = share_table_new();
@@ -107,6 +113,8 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
                 service_free(s);
                 return r;
         }
+        log_info("buffers accepted from exporters and VMMs: %s (AcceptedBuffers=)",
+                 buffer_kinds_to_string(s->config.accepted_buffers, kinds));
         *ret = s;
         return 0;
 }

@@ -58,8 +58,17 @@ typedef void (*ListenerObserverFn)(Service *s, Listener *l, ListenerEvent ev, vo
 #define SERVICE_RUNTIME_DIRECTORY "/run/vhost-share"
 
 typedef struct {
-        uint64_t lookup_timeout_usec;    /* GET_SHARED_OBJECT deadline, default 1 s */
-        uint64_t reply_timeout_usec;     /* handshake reply deadline, default 5 s */
+        uint64_t lookup_timeout_usec; /* GET_SHARED_OBJECT deadline, default 1 s */
+        uint64_t reply_timeout_usec;  /* handshake reply deadline, default 5 s */
+        /* A GET_SHARED_OBJECT unanswered this long drops its exporter (a
+         * later answer only fails its lookup); 0: four lookup deadlines. */
+        uint64_t exporter_silence_limit_usec; /* 0: four lookup deadlines */
+        /* GET answers in a row past the deadline that drop the exporter,
+         * default 3; 0 = no limit. */
+        unsigned max_missed_answers;
+        /* BufferKind set (core/buffer-rule.h) an exporter's or a VMM's
+         * answer may be; default dma-buf and sealed memfd. */
+        unsigned accepted_buffers;
         unsigned max_objects_per_peer;   /* default 4096; 0 = unlimited */
         unsigned max_objects_per_client; /* bus clients, default 1024 */
         /* Held buffers (core/quota.h); 0 = unlimited. */
@@ -98,6 +107,9 @@ typedef struct {
         unsigned queues;    /* GET_QUEUE_NUM answer, 1..64 */
         bool reply_ack;     /* offer REPLY_ACK: ADD/REMOVE acknowledged. Off for front-ends
                              * whose acks are wrong (QEMU 8.2-9.1 inverted them) */
+        /* Any listening socket's peers: the BufferKind set their answers
+         * may be ([Socket PATH] AcceptedBuffers=); 0: the service's. */
+        unsigned accepted_buffers;
 } ServeOptions;
 
 /* The service's defaults (bridge_device_id, bridge_queues, REPLY_ACK on). */
@@ -150,6 +162,10 @@ int service_listen_frontends_with(Service *s, const char *path, const ServeOptio
 /* Replaces the uid allow-list of the listening socket at path (n == 0:
  * anyone). -ENOENT when nothing listens there, -E2BIG over the maximum. */
 int service_set_allowed_uids(Service *s, const char *path, const uid_t *uids, unsigned n);
+/* The BufferKind set the answers of the peers the socket at path accepts
+ * from now on may be (0: the service's AcceptedBuffers=); logged. -ENOENT
+ * when nothing listens there. */
+int service_set_accepted_buffers(Service *s, const char *path, unsigned kinds);
 
 /* Listeners, in creation order. */
 unsigned service_n_listeners(Service *s);
@@ -217,7 +233,9 @@ const char *peer_state_to_string(
 /* Asynchronous lookup of a UUID. Returns -errno, and never calls done, when
  * it cannot start: -EINVAL not a valid UUID, -ENOENT unknown (and no VMM to
  * ask), -EBUSY too many pending, -ECONNRESET the exporter is not ready,
- * -ELOOP the UUID is being asked of the very VMM process that asks for it.
+ * -ELOOP the UUID is being asked of the very VMM process that asks for it,
+ * -EDEADLK a back-end asks for its own object or its lookup would close a
+ * cycle of lookups waiting on each other (lookup.c).
  * Otherwise 0, and done is called exactly once, maybe before service_lookup
  * returns (held buffers): with fd >= 0 (the callee owns it) and error 0, or
  * fd -1 and -errno: -ENOENT not known upstream either, -ETIMEDOUT exporter

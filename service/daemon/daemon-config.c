@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer-rule.h"
 #include "config.h"
 #include "socket-util.h"
 
@@ -177,6 +178,9 @@ typedef struct {
 static const ServiceKey service_keys[] = {
     {"LookupTimeoutMSec", VALUE_MSEC, 3600 * 1000, offsetof(ServiceConfig, lookup_timeout_usec)},
     {"ReplyTimeoutMSec", VALUE_MSEC, 3600 * 1000, offsetof(ServiceConfig, reply_timeout_usec)},
+    {"ExporterSilenceLimitMSec", VALUE_MSEC, 4 * 3600 * 1000,
+     offsetof(ServiceConfig, exporter_silence_limit_usec)},
+    {"MaxMissedAnswers", VALUE_NUMBER, 1u << 16, offsetof(ServiceConfig, max_missed_answers)},
     {"MaxObjectsPerPeer", VALUE_NUMBER, 1u << 24, offsetof(ServiceConfig, max_objects_per_peer)},
     {"MaxObjectsPerClient", VALUE_NUMBER, 1u << 24,
      offsetof(ServiceConfig, max_objects_per_client)},
@@ -324,6 +328,23 @@ static int read_service_key(GKeyFile *kf, const ServiceKey *k, ServiceConfig *s,
         return 0;
 }
 
+/* AcceptedBuffers=: dma-buf, sealed-memfd, memfd, separated by spaces or
+ * commas. *kinds is left alone without the key. */
+static int read_accepted_buffers(GKeyFile *kf, const char *section, unsigned *kinds, GError **error)
+{
+        g_autofree char *v = NULL;
+        const char *bad;
+
+        if (!g_key_file_has_key(kf, section, "AcceptedBuffers", NULL))
+                return 0;
+        v = g_key_file_get_value(kf, section, "AcceptedBuffers", NULL);
+        if (!v || buffer_kinds_from_string(v, kinds, &bad) < 0)
+                return invalid(error,
+                               "[%s] AcceptedBuffers: '%s' is not dma-buf, sealed-memfd or memfd",
+                               section, v && bad ? bad : "");
+        return 0;
+}
+
 static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
 {
         int r;
@@ -333,6 +354,9 @@ static int read_service_section(GKeyFile *kf, ServiceConfig *s, GError **error)
                 if (r < 0)
                         return r;
         }
+        r = read_accepted_buffers(kf, "Service", &s->accepted_buffers, error);
+        if (r < 0)
+                return r;
         return read_uids(kf, "Service", s->allowed_uids, &s->n_allowed_uids, error);
 }
 
@@ -393,6 +417,9 @@ static int read_socket_sections(GKeyFile *kf, DaemonConfig *c, GError **error)
                 section->n_allowed_uids = s->n_allowed_uids;
                 memcpy(section->allowed_uids, s->allowed_uids, sizeof(section->allowed_uids));
                 r = read_uids(kf, *g, section->allowed_uids, &section->n_allowed_uids, error);
+                if (r < 0)
+                        return r;
+                r = read_accepted_buffers(kf, *g, &section->accepted_buffers, error);
                 if (r < 0)
                         return r;
                 section->path = g_strdup(g_strstrip(*g + strlen("Socket ")));
@@ -646,6 +673,13 @@ static void print_uids(GString *out, const uid_t *uids, unsigned n)
         g_string_append_c(out, '\n');
 }
 
+static void print_accepted_buffers(GString *out, unsigned kinds)
+{
+        char buf[BUFFER_KINDS_STRING_MAX];
+
+        g_string_append_printf(out, "AcceptedBuffers=%s\n", buffer_kinds_to_string(kinds, buf));
+}
+
 static void print_list(GString *out, const char *key, GPtrArray *items)
 {
         g_string_append_printf(out, "%s=", key);
@@ -668,12 +702,15 @@ char *daemon_config_to_text(const DaemonConfig *c)
                 g_string_append_printf(out, "%s%s", d == s->socket_directories ? "" : " ", *d);
         g_string_append_c(out, '\n');
         print_uids(out, s->allowed_uids, s->n_allowed_uids);
+        print_accepted_buffers(out, s->accepted_buffers ?: BUFFER_KINDS_DEFAULT);
 
         for (guint i = 0; i < c->sockets->len; i++) {
                 const DaemonSocketSection *sec = g_ptr_array_index(c->sockets, i);
 
                 g_string_append_printf(out, "\n[Socket %s]\n", sec->path);
                 print_uids(out, sec->allowed_uids, sec->n_allowed_uids);
+                if (sec->accepted_buffers)
+                        print_accepted_buffers(out, sec->accepted_buffers);
         }
 
         for (guint i = 0; i < c->serve->len; i++) {

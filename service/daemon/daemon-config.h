@@ -28,11 +28,13 @@ typedef struct {
 } DaemonServeSocket;
 
 /* A [Socket PATH] section: the uids the listening socket at path accepts,
- * instead of [Service] AllowedUids=. */
+ * instead of [Service] AllowedUids=, and the buffers its peers may answer
+ * with, instead of [Service] AcceptedBuffers=. */
 typedef struct {
         char *path;
         unsigned n_allowed_uids;
         uid_t allowed_uids[SERVICE_MAX_ALLOWED_UIDS];
+        unsigned accepted_buffers; /* BufferKind set; 0: the service's */
 } DaemonSocketSection;
 
 typedef struct {

@@ -223,6 +223,9 @@ static int start_peers(Service *s, const DaemonConfig *config)
 
                 r = service_set_allowed_uids(s, section->path, section->allowed_uids,
                                              section->n_allowed_uids);
+                if (r >= 0 && section->accepted_buffers)
+                        r = service_set_accepted_buffers(s, section->path,
+                                                         section->accepted_buffers);
                 if (r < 0)
                         return log_error_errno(r, "[Socket %s]: no such listening socket: %m",
                                                section->path);

@@ -8,8 +8,10 @@
  *   ASKED uuid (GET_SHARED_OBJECT arrived) | SERVED uuid | NOT-SERVED uuid |
  *   IMPORTED uuid dev:ino pattern-ok|pattern-bad |
  *   IMPORT-FAILED uuid reason | REMOVED uuid | REMOVE-REFUSED uuid reason |
- *   DONE | DISCONNECTED reason
- * uuid is "-" in ASKED / NOT-SERVED when the request carried none (QEMU 10.x). */
+ *   DELAY ms | DONE | DISCONNECTED reason
+ * uuid is "-" in ASKED / NOT-SERVED when the request carried none (QEMU 10.x).
+ * --mode makes it send and answer as libvhost-user or rust-vmm back-ends
+ * do (device.h, device-get.c). */
 
 #include <errno.h>
 #include <glib.h>
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,55 +29,28 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
-#include "backend.h"
 #include "config.h"
+#include "device.h"
 #include "fd-util.h"
 #include "log.h"
 #include "buffer-pattern.h"
 #include "size-parse.h"
 #include "uuid-util.h"
 
-typedef struct {
-        uint8_t uuid[16];
-        int fd;
-        size_t size;
-} Export;
-
-typedef struct {
-        sd_event *event;
-        VuBackend *backend;
-        int listen_fd;
-        sd_event_source *listen_io;
-        GArray *exports; /* Export */
-        GPtrArray *import_uuids;
-        GString *input; /* stdin bytes not yet a whole line */
-        char **want_uuids;
-        int n_export;
-        uint64_t size;
-        int get_delay_ms;
-        gboolean no_answer;
-        gboolean remove;
-        gboolean exit_when_done;
-        gboolean no_shared_object;
-        gboolean no_reply_ack;
-        gboolean answer_without_uuid;
-        gboolean commands;
-        unsigned outstanding;
-        bool started;
-        bool done;
-        int exit_code;
-} Device;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+static int device_mode_from_string(const char *s, DeviceMode *ret)
 {
-        va_list ap;
+        static const char *const names[] = {
+            [DEVICE_MODE_PLAIN] = "plain",
+            [DEVICE_MODE_LIBVHOST_USER] = "libvhost-user",
+            [DEVICE_MODE_RUST_VMM] = "rust-vmm",
+        };
 
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
+        for (unsigned i = 0; i < G_N_ELEMENTS(names); i++)
+                if (g_strcmp0(s ? s : "plain", names[i]) == 0) {
+                        *ret = (DeviceMode) i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 static void device_maybe_done(Device *d)
@@ -84,95 +61,6 @@ static void device_maybe_done(Device *d)
         say("DONE");
         if (d->exit_when_done)
                 sd_event_exit(d->event, d->exit_code);
-}
-
-static Export *device_find_export(Device *d, const uint8_t *uuid)
-{
-        for (guint i = 0; i < d->exports->len; i++) {
-                Export *x = &g_array_index(d->exports, Export, i);
-                if (memcmp(x->uuid, uuid, 16) == 0)
-                        return x;
-        }
-        return NULL;
-}
-
-/* ---- answering GET_SHARED_OBJECT ---- */
-
-typedef struct {
-        Device *device;
-        VuReplySlot *slot;
-        uint8_t uuid[16];
-        bool has_uuid; /* QEMU 10.x asks without one */
-        sd_event_source *timer;
-} DelayedAnswer;
-
-static void device_answer(Device *d, VuReplySlot *slot, const uint8_t *uuid)
-{
-        Export *x = uuid ? device_find_export(d, uuid) : NULL;
-
-        if (!uuid && d->answer_without_uuid && d->exports->len > 0) {
-                x = &g_array_index(d->exports, Export, 0);
-                uuid = x->uuid; /* QEMU 10.x asked without one: see what it does with an fd */
-        }
-        char ustr[SHARE_UUID_STR_LEN] = "-";
-        int fd = -1;
-
-        if (uuid)
-                share_uuid_to_string(uuid, ustr);
-        if (x)
-                fd = fcntl(x->fd, F_DUPFD_CLOEXEC, 3);
-        vu_backend_answer_shared_object(d->backend, slot, uuid, fd);
-        say(fd >= 0 ? "SERVED %s" : "NOT-SERVED %s", ustr);
-}
-
-static int device_on_delay(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        DelayedAnswer *a = userdata;
-
-        if (a->device->backend)
-                device_answer(a->device, a->slot, a->has_uuid ? a->uuid : NULL);
-        sd_event_source_disable_unref(a->timer);
-        g_free(a);
-        return 0;
-}
-
-static void device_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplySlot *slot,
-                                     void *userdata)
-{
-        Device *d = userdata;
-        char ustr[SHARE_UUID_STR_LEN] = "-"; /* QEMU 10.x asks without a UUID */
-        DelayedAnswer *a;
-        uint64_t now;
-        int r;
-
-        if (uuid)
-                share_uuid_to_string(uuid, ustr);
-        /* Before any delay: tests order other events against this one. */
-        say("ASKED %s", ustr);
-        if (d->no_answer)
-                return; /* deliberately never answered: the front-end must cope */
-        if (d->get_delay_ms <= 0) {
-                device_answer(d, slot, uuid);
-                return;
-        }
-        a = g_new0(DelayedAnswer, 1);
-        a->device = d;
-        a->slot = slot;
-        if (uuid) {
-                memcpy(a->uuid, uuid, 16);
-                a->has_uuid = true;
-        }
-        r = sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = sd_event_add_time(d->event, &a->timer, CLOCK_MONOTONIC,
-                                      now + (uint64_t) d->get_delay_ms * 1000, 0, device_on_delay,
-                                      a);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to delay the answer for %s, answering at once: %m",
-                                  ustr);
-                g_free(a);
-                device_answer(d, slot, uuid);
-        }
 }
 
 /* ---- exporting, importing, removing ---- */
@@ -230,7 +118,11 @@ static int device_export(Device *d, const uint8_t *uuid)
 
         memcpy(x.uuid, uuid, 16);
         share_uuid_to_string(uuid, ustr);
-        r = memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
+        r = d->plain_memfd
+                /* No seals: what test rigs of the libraries export. The
+                 * service refuses it unless AcceptedBuffers= has "memfd". */
+                ? memfd_new_pattern(ustr, x.size, buffer_pattern_seed(uuid), 0, &x.fd)
+                : memfd_new_sealed_pattern(ustr, x.size, buffer_pattern_seed(uuid), &x.fd);
         if (r < 0)
                 return log_error_errno(r, "cannot make the buffer for %s: %m", ustr);
         g_array_append_val(d->exports, x);
@@ -262,14 +154,26 @@ static void device_on_lookup(VuBackend *b, int fd, int error, void *userdata)
                         op->device->exit_code = 1;
                 close(fd);
         }
+        device_unblock(op->device);
         op_finish(op);
 }
 
 static int device_import(Device *d, const uint8_t *uuid)
 {
         Op *op = op_new(d, uuid);
-        int r = vu_backend_lookup(d->backend, uuid, device_on_lookup, op);
+        int r, attached;
 
+        if (d->mode == DEVICE_MODE_LIBVHOST_USER)
+                d->lookups_waiting++;
+        if (d->mode == DEVICE_MODE_RUST_VMM) {
+                /* rust-vmm's lookup takes an fd and sends it along; any will do. */
+                attached = eventfd(0, EFD_CLOEXEC);
+                r = attached < 0 ? -errno
+                                 : vu_backend_lookup_with_fd(d->backend, uuid, attached,
+                                                             device_on_lookup, op);
+        } else {
+                r = vu_backend_lookup(d->backend, uuid, device_on_lookup, op);
+        }
         if (r < 0)
                 device_on_lookup(d->backend, -1, r, op);
         return r;
@@ -365,6 +269,9 @@ static void device_run_command(Device *d, char *line)
         d->done = false;
         if (g_str_equal(w[0], "quit")) {
                 d->exit_when_done = TRUE; /* after what is still under way */
+        } else if (g_str_equal(w[0], "delay") && w[1]) {
+                d->get_delay_ms = atoi(w[1]);
+                say("DELAY %d", d->get_delay_ms);
         } else if (g_str_equal(w[0], "export")) {
                 if (w[1] ? share_uuid_from_string(w[1], uuid) < 0 : (uuid_generate_random(uuid), 0))
                         say("ERROR bad UUID");
@@ -427,6 +334,11 @@ static int device_attach(Device *d, int fd)
             .on_fail = device_on_fail,
         };
 
+        /* libvhost-user offers MQ (and answers GET_QUEUE_NUM) by default. */
+        if (d->mode == DEVICE_MODE_LIBVHOST_USER)
+                ops.protocol_features |= VU_BIT(VU_PF_MQ);
+        ops.announce_without_reply = d->mode == DEVICE_MODE_LIBVHOST_USER;
+        ops.get_answer_empty = d->mode == DEVICE_MODE_RUST_VMM;
         if (d->no_shared_object)
                 ops.protocol_features &= ~VU_BIT(VU_PF_SHARED_OBJECT);
         if (d->no_reply_ack)
@@ -546,6 +458,7 @@ static void device_clear(Device *d, const char *listen_path)
         g_ptr_array_free(d->import_uuids, true);
         g_string_free(d->input, true);
         g_strfreev(d->want_uuids);
+        device_drop_held_gets(d);
         sd_event_source_disable_unref(d->listen_io);
         if (d->listen_fd >= 0) {
                 close(d->listen_fd);
@@ -593,7 +506,7 @@ static gboolean parse_size_option(const char *name, const char *value, gpointer 
 
 int main(int argc, char **argv)
 {
-        g_autofree char *listen_path = NULL, *connect_path = NULL;
+        g_autofree char *listen_path = NULL, *connect_path = NULL, *mode = NULL;
         g_auto(GStrv) imports = NULL;
         Device d = {.listen_fd = -1, .size = 4096};
         gboolean version = FALSE, verbose = FALSE;
@@ -626,6 +539,12 @@ int main(int argc, char **argv)
             OPTION_FLAG("no-reply-ack", &d.no_reply_ack,
                         "Do not offer REPLY_ACK (ADD and REMOVE go unacknowledged, as in "
                         "libvhost-user)"),
+            {"mode", 0, 0, G_OPTION_ARG_STRING, &mode,
+             "Behave like a back-end built on LIBRARY: plain (default), libvhost-user or "
+             "rust-vmm",
+             "LIBRARY"},
+            OPTION_FLAG("plain-memfd", &d.plain_memfd,
+                        "Export plain memfds, without seals (as test rigs of the libraries do)"),
             OPTION_FLAG("answer-without-uuid", &d.answer_without_uuid,
                         "Answer GET_SHARED_OBJECT without a UUID (QEMU 10.x sends those) with the "
                         "first exported buffer"),
@@ -658,6 +577,11 @@ int main(int argc, char **argv)
         if (verbose)
                 log_set_max_level(LOG_DEBUG);
         signal(SIGPIPE, SIG_IGN);
+        if (device_mode_from_string(mode, &d.mode) < 0) {
+                fprintf(stderr, "vhost-share-device: --mode must be plain, libvhost-user or "
+                                "rust-vmm\n");
+                return 2;
+        }
         d.exports = g_array_new(false, true, sizeof(Export));
         d.import_uuids = g_ptr_array_new();
         d.input = g_string_new(NULL);

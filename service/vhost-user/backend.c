@@ -422,7 +422,11 @@ void vu_backend_answer_shared_object(VuBackend *b, VuReplySlot *slot, const uint
                 async_close(fd);
                 return;
         }
-        vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, uuid ? uuid : none);
+        if (b->ops.get_answer_empty)
+                vu_message_init(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY, 0);
+        else
+                vu_message_init_uuid(&reply, VU_REQ_GET_SHARED_OBJECT, VU_FLAG_REPLY,
+                                     uuid ? uuid : none);
         if (fd >= 0)
                 vu_message_add_fd(&reply, fd);
         vu_endpoint_complete(b->main, slot, &reply);
@@ -442,7 +446,7 @@ static void backend_on_ack(VuEndpoint *ep, VuMessage *m, int error, void *userda
  * failed send has broken the connection: c ends with -ECONNRESET. */
 static void backend_send_announcement(VuBackend *b, ChanRequest *c)
 {
-        bool ack = has_pf(b, VU_PF_REPLY_ACK);
+        bool ack = has_pf(b, VU_PF_REPLY_ACK) && !b->ops.announce_without_reply;
         VuMessage m;
         int r;
 
@@ -565,6 +569,13 @@ static void backend_on_lookup_reply(VuEndpoint *ep, VuMessage *m, int error, voi
 
 int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn done, void *userdata)
 {
+        return vu_backend_lookup_with_fd(b, uuid, -1, done, userdata);
+}
+
+int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd, VuBackendLookupFn done,
+                              void *userdata)
+{
+        _cleanup_close_ int attached = fd;
         ChanRequest *c;
         VuMessage m;
         int r;
@@ -572,6 +583,8 @@ int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn do
         if (!vu_backend_shared_objects(b))
                 return -EOPNOTSUPP;
         vu_message_init_uuid(&m, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid);
+        if (attached >= 0)
+                vu_message_add_fd(&m, g_steal_fd(&attached));
         c = g_new0(ChanRequest, 1);
         c->backend = b;
         c->lookup = done;

@@ -29,6 +29,12 @@ typedef struct {
          * ADD / REMOVE held back while the front-end is slow count too. */
         unsigned max_queued_messages;
         size_t max_queued_bytes;
+        /* Forms other back-end libraries use, for a back-end that plays one
+         * (vhost-share-device --mode): ADD / REMOVE without NEED_REPLY even
+         * with REPLY_ACK (libvhost-user), GET_SHARED_OBJECT answered with
+         * an empty payload instead of the echoed UUID (rust-vmm). */
+        bool announce_without_reply;
+        bool get_answer_empty;
 
         /* The front-end asks for an object: answer with
          * vu_backend_answer_shared_object(), now or later. uuid is NULL when
@@ -88,3 +94,7 @@ int vu_backend_remove(VuBackend *b, const uint8_t uuid[16], VuBackendAckFn done,
  * -ECONNRESET. */
 typedef void (*VuBackendLookupFn)(VuBackend *b, int fd, int error, void *userdata);
 int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn done, void *userdata);
+/* The same with fd attached to the request, as rust-vmm sends it: fd taken
+ * (closed when the request cannot be sent). */
+int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd, VuBackendLookupFn done,
+                              void *userdata);

@@ -90,6 +90,10 @@ static void frontend_ready(VuFrontend *f)
         char pf[256];
 
         f->ready = true;
+        /* From now on only GET_SHARED_OBJECT goes out on the main socket:
+         * a slow answer is no longer a broken handshake. */
+        vu_endpoint_set_late_replies(f->main, f->ops.get_shared_object_grace_usec,
+                                     f->ops.max_missed_answers);
         if (f->ops.on_ready)
                 f->ops.on_ready(f, f->userdata);
         if (f->failed)

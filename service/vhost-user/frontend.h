@@ -22,6 +22,14 @@ typedef struct {
          * SET_BACKEND_REQ_FD ack; GET_SHARED_OBJECT answers. */
         uint64_t reply_timeout_usec;
         uint64_t get_shared_object_timeout_usec;
+        /* Once ready: a GET_SHARED_OBJECT answer missing at its deadline
+         * fails that request only, and the back-end is given up when the
+         * answer is still missing this much later, or when
+         * max_missed_answers (0: no limit) answers in a row missed their
+         * deadline. A late answer is dropped and its fd closed. 0: the
+         * first missed deadline breaks the connection. */
+        uint64_t get_shared_object_grace_usec;
+        unsigned max_missed_answers;
 
         /* SET_PROTOCOL_FEATURES went out: the negotiated protocol features
          * are known. */

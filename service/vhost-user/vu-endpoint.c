@@ -48,7 +48,8 @@ struct VuEndpoint {
         GQueue pending;         /* PendingReply*, oldest first: replies match the head */
         GSequence *by_deadline; /* the same, earliest deadline first: the timer's */
         uint64_t next_seq;
-        GQueue slots; /* VuReplySlot*, oldest first */
+        unsigned missed_in_a_row; /* requests failed at their deadline since a reply in time */
+        GQueue slots;             /* VuReplySlot*, oldest first */
         unsigned dispatching;
         bool dead;
         bool failed;
@@ -312,11 +313,14 @@ static void endpoint_handle_reply(VuEndpoint *ep, VuMessage *m)
                 endpoint_fail(ep, r, "cannot arm the reply deadline");
                 return;
         }
-        if (p->expired)
+        if (p->expired) {
                 log_info_ratelimited("%s: late reply to %s dropped", ep->name,
                                      vu_request_name(ep->ops.channel, p->request));
-        else if (p->done)
-                p->done(ep, m, 0, p->userdata);
+        } else {
+                ep->missed_in_a_row = 0;
+                if (p->done)
+                        p->done(ep, m, 0, p->userdata);
+        }
         vu_message_close_fds(m);
         g_free(p);
 }
@@ -423,6 +427,7 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                 p->expired = true;
                 p->done = NULL;
                 pending_set_deadline(ep, p, now + ep->ops.late_reply_grace_usec);
+                ep->missed_in_a_row++;
                 log_warning_ratelimited("%s: no reply to %s in time; the request failed, a late "
                                         "reply will be dropped",
                                         ep->name, vu_request_name(ep->ops.channel, p->request));
@@ -431,11 +436,19 @@ static int endpoint_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
                         done(ep, NULL, -ETIMEDOUT, done_userdata);
                 if (r < 0 && !ep->dead)
                         endpoint_fail(ep, r, "cannot arm the reply deadline");
+                else if (ep->ops.max_missed_replies > 0 &&
+                         ep->missed_in_a_row >= ep->ops.max_missed_replies && !ep->dead) {
+                        snprintf(reason, sizeof(reason), "no reply in time to %u requests in a row",
+                                 ep->missed_in_a_row);
+                        endpoint_fail(ep, -ETIMEDOUT, reason);
+                }
         } else if (p && p->deadline <= now) {
                 /* No reply even after the grace (or none allowed): nothing
                  * after it could be matched any more. */
                 pending_unlink(ep, p);
-                snprintf(reason, sizeof(reason), "no reply to %s in time",
+                snprintf(reason, sizeof(reason),
+                         p->expired ? "no reply to %s even after the grace for late replies"
+                                    : "no reply to %s in time",
                          vu_request_name(ep->ops.channel, p->request));
                 if (p->done)
                         p->done(ep, NULL, -ETIMEDOUT, p->userdata);
@@ -524,6 +537,12 @@ int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuR
                 }
         }
         return 0;
+}
+
+void vu_endpoint_set_late_replies(VuEndpoint *ep, uint64_t grace_usec, unsigned max_missed)
+{
+        ep->ops.late_reply_grace_usec = grace_usec;
+        ep->ops.max_missed_replies = max_missed;
 }
 
 void vu_endpoint_complete(VuEndpoint *ep, VuReplySlot *slot, VuMessage *reply)

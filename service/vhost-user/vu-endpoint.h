@@ -54,6 +54,10 @@ typedef struct {
          * still missing after that breaks it. For peers that are slow but
          * sound, e.g. QEMU blocking on another back-end. */
         uint64_t late_reply_grace_usec;
+        /* With a grace: this many requests in a row that failed at their
+         * deadline break the endpoint (a reply in time starts the count
+         * over; a late one does not). 0: no limit. */
+        unsigned max_missed_replies;
         /* A send that would leave more than this many messages, or bytes,
          * unsent breaks the endpoint (-ENOBUFS: the peer is not reading).
          * 0: the defaults above. */
@@ -82,6 +86,10 @@ int vu_endpoint_fd(const VuEndpoint *ep);
  * scan per request. */
 int vu_endpoint_request(VuEndpoint *ep, VuMessage *m, uint64_t timeout_usec, VuReplyFn done,
                         void *userdata);
+
+/* Changes late_reply_grace_usec and max_missed_replies from now on, e.g.
+ * once a handshake whose deadlines must break the endpoint is over. */
+void vu_endpoint_set_late_replies(VuEndpoint *ep, uint64_t grace_usec, unsigned max_missed);
 
 /* Answers a request: reply's fds are taken. Queued until earlier requests
  * are answered. */

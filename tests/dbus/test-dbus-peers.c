@@ -198,6 +198,42 @@ static HarnessProc *start_mute_device(Fixture *f, Exported *x)
         return dev;
 }
 
+/* A back-end (a libvhost-user one, whose lookup blocks) looking up its own
+ * object is refused at once; its Peer's LastError says why, and it keeps
+ * its connection and its object. */
+static void test_backend_self_lookup(Fixture *f, gconstpointer data)
+{
+        g_autofree char *sock = g_build_filename(f->tb.dir, "dev.sock", NULL);
+        g_autofree char *listen = g_strdup_printf("--listen=%s", sock);
+        g_autofree char *peer = NULL, *err = NULL, *s = NULL, *cmd = NULL;
+        const HarnessLine *line;
+        HarnessProc *dev;
+        Exported x;
+        int fd = -1;
+
+        dev = harness_spawn_device(f->tb.h, "device", listen, "--export=1", "--commands",
+                                   "--mode=libvhost-user", NULL);
+        harness_expect_line(dev, "LISTENING", TEST_TIMEOUT_MS);
+        err = call_add_peer(f->bus, "connect", sock, &peer);
+        g_assert_null(err);
+        parse_exported(harness_expect_line(dev, "EXPORTED", TEST_TIMEOUT_MS)->text, &x);
+
+        harness_send_line(dev, "import %s", x.uuid);
+        line = harness_expect_line(dev, "IMPORT", TEST_TIMEOUT_MS);
+        g_assert_true(g_str_has_prefix(line->text, "IMPORT-FAILED "));
+        s = get_string(f->bus, peer, PIFACE, "LastError");
+        cmd = g_strdup_printf("LOOKUP %s of an object it exports itself refused", x.uuid);
+        g_assert_cmpstr(s, ==, cmd);
+        g_clear_pointer(&s, g_free);
+        g_assert_cmpstr((s = get_string(f->bus, peer, PIFACE, "State")), ==, "ready");
+        g_assert_cmpuint(get_u32(f->bus, peer, PIFACE, "ExportedCount"), ==, 1);
+        /* Others still get its object from it. */
+        err = call_lookup(f->bus, x.uuid, &fd);
+        g_assert_null(err);
+        close(fd);
+        harness_expect_line(dev, "SERVED", TEST_TIMEOUT_MS);
+}
+
 /* A lookup the exporter never answers costs its caller a Timeout, and only
  * its caller: the service keeps answering others meanwhile. */
 static void test_backend_lookup_timeout(Fixture *f, gconstpointer data)
@@ -350,6 +386,8 @@ int main(int argc, char **argv)
         DBUS_TEST_ADD("/dbus/peers/backend-objects", setup_shipped, NULL, test_backend_objects);
         DBUS_TEST_ADD("/dbus/peers/upstream-bad-answer", setup_shipped, NULL,
                       test_upstream_bad_answer);
+        DBUS_TEST_ADD("/dbus/peers/backend-self-lookup", setup_shipped, NULL,
+                      test_backend_self_lookup);
         DBUS_TEST_ADD("/dbus/peers/add-peer-arguments", setup_shipped, NULL,
                       test_add_peer_arguments);
         DBUS_TEST_ADD("/dbus/peers/lookup-timeout", setup_shipped,

@@ -69,7 +69,8 @@ static void test_unknown_lookup(Fixture *f, gconstpointer data)
 
         import_fails(f, d, UUID_UNKNOWN);
         /* The peer stays connected and usable. */
-        pass_ok(f, d, d, UUID_A);
+        HarnessProc *other = start_device(f, "other", NULL);
+        pass_ok(f, d, other, UUID_A);
 }
 
 /* A --commands device listening (listen_arg) for the hub to connect,
@@ -148,12 +149,14 @@ static void test_device_commands_batched(Fixture *f, gconstpointer data)
 {
         start_hub(f, NULL);
         HarnessProc *d = start_device(f, "device", NULL);
+        HarnessProc *other = start_device(f, "other", NULL);
 
-        harness_send_line(d, "export %s\nexport %s\nimport %s\nquit", UUID_A, UUID_B, UUID_A);
+        g_free(export_ok(f, other, UUID_C));
+        harness_send_line(d, "export %s\nexport %s\nimport %s\nquit", UUID_A, UUID_B, UUID_C);
         assert_line_is(f, d, harness_expect_line(d, "EXPORT", TEST_TIMEOUT_MS), "EXPORTED", UUID_A);
         assert_line_is(f, d, harness_expect_line(d, "EXPORT", TEST_TIMEOUT_MS), "EXPORTED", UUID_B);
         const HarnessLine *l = harness_expect_line(d, "IMPORT", TEST_TIMEOUT_MS);
-        assert_line_is(f, d, l, "IMPORTED", UUID_A);
+        assert_line_is(f, d, l, "IMPORTED", UUID_C);
         g_assert_nonnull(strstr(l->text, "pattern-ok"));
         harness_expect_line(d, "DONE", TEST_TIMEOUT_MS);
 }

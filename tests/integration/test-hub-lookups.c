@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The hub's lookups when exporters take their time: slow, silent, killed
- * and withdrawing exporters, importers that leave mid-lookup, replies in
- * request order, exporters without REPLY_ACK, and SIGTERM with lookups
- * outstanding. The hub must never block on one peer. */
+/* The hub's lookups when exporters take their time: slow, silent, always
+ * late, killed and withdrawing exporters, importers that leave mid-lookup,
+ * replies in request order, exporters without REPLY_ACK, and SIGTERM with
+ * lookups outstanding. The hub must never block on one peer. */
 
 #include <signal.h>
 #include <string.h>
@@ -45,9 +45,12 @@ static void test_slow_exporter(Fixture *f, gconstpointer data)
         import_ok(f, slow, UUID_B, NULL);
 }
 
+/* The hub's deadline fails the lookup; the silent exporter keeps its
+ * connection until ExporterSilenceLimitMSec= (default four deadlines), and
+ * only then goes with its entry. */
 static void test_exporter_never_answers(Fixture *f, gconstpointer data)
 {
-        const HarnessLine *l;
+        const HarnessLine *failed, *dropped;
 
         start_hub(f, "--lookup-timeout-ms=300", NULL);
         HarnessProc *mute = start_device(f, "mute-exporter", "--no-answer", NULL);
@@ -55,17 +58,53 @@ static void test_exporter_never_answers(Fixture *f, gconstpointer data)
         HarnessProc *other = start_device(f, "other", NULL);
 
         g_free(export_ok(f, mute, UUID_A));
-        l = import_fails(f, importer, UUID_A);
+        failed = import_fails(f, importer, UUID_A);
         /* The hub's deadline answered, not the importer's own 10 s one. */
-        if (strstr(l->text, "timed out"))
-                harness_fail(f->h, "the importer timed out itself: %s", l->text);
+        if (strstr(failed->text, "timed out"))
+                harness_fail(f->h, "the importer timed out itself: %s", failed->text);
         harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         harness_expect_output(f->hub, HARNESS_STDERR, "no reply to GET_SHARED_OBJECT in time",
                               TEST_TIMEOUT_MS);
-        harness_expect_line(mute, "DISCONNECTED", TEST_TIMEOUT_MS);
+        harness_expect_output(f->hub, HARNESS_STDERR,
+                              "no reply to GET_SHARED_OBJECT even after the grace for late "
+                              "replies",
+                              TEST_TIMEOUT_MS);
+        dropped = harness_expect_line(mute, "DISCONNECTED", TEST_TIMEOUT_MS);
+        g_assert_cmpuint(failed->seq, <, dropped->seq);
         /* Its entry went with it; everyone else carries on. */
         import_fails(f, importer, UUID_A);
         pass_ok(f, other, importer, UUID_B);
+}
+
+/* The other limit: an exporter whose answers all come late is given up
+ * after MaxMissedAnswers= of them in a row, however long the silence
+ * limit. Each lookup fails at the deadline meanwhile. */
+static void test_exporter_always_late(Fixture *f, gconstpointer data)
+{
+        g_autofree char *conf = harness_path(f->h, "hub.conf");
+        g_autofree char *conf_arg = g_strdup_printf("--config=%s", conf);
+
+        g_assert_true(g_file_set_contents(conf,
+                                          "[Service]\nExporterSilenceLimitMSec=600000\n"
+                                          "MaxMissedAnswers=2\n",
+                                          -1, NULL));
+        start_hub(f, conf_arg, "--lookup-timeout-ms=300", NULL);
+        HarnessProc *late = start_device(f, "late-exporter", "--get-delay-ms=600", NULL);
+        HarnessProc *importer = start_device(f, "importer", NULL);
+
+        g_free(export_ok(f, late, UUID_A));
+        import_fails(f, importer, UUID_A);
+        /* The first miss is forgiven: the late answer is dropped. */
+        harness_expect_line(late, "SERVED " UUID_A, TEST_TIMEOUT_MS);
+        harness_expect_output(f->hub, HARNESS_STDERR, "late reply to GET_SHARED_OBJECT dropped",
+                              TEST_TIMEOUT_MS);
+        g_assert_null(harness_find_line(late, HARNESS_STDOUT, "DISCONNECTED"));
+        import_fails(f, importer, UUID_A);
+        harness_expect_output(f->hub, HARNESS_STDERR, "no reply in time to 2 requests in a row",
+                              TEST_TIMEOUT_MS);
+        harness_expect_line(late, "DISCONNECTED", TEST_TIMEOUT_MS);
+        harness_expect_output(f->hub, HARNESS_STDERR, "1 shared object(s) purged", TEST_TIMEOUT_MS);
+        import_fails(f, importer, UUID_A);
 }
 
 static void test_exporter_killed(Fixture *f, gconstpointer data)
@@ -75,15 +114,16 @@ static void test_exporter_killed(Fixture *f, gconstpointer data)
 
         start_hub(f, "--lookup-timeout-ms=20000", NULL);
         HarnessProc *importer = start_device(f, "importer", NULL);
+        HarnessProc *survivor = start_device(f, "survivor", NULL);
         /* Warm-up: one full round trip, so every fd the hub opens lazily
          * (timers, the event loop's) exists before the baseline. */
-        g_autofree char *own = export_ok(f, importer, UUID_D);
+        g_autofree char *own = export_ok(f, survivor, UUID_D);
         import_ok(f, importer, UUID_D, own);
         /* The importer may print IMPORTED before the hub closed its copy of
          * the buffer fd; an answer without an fd comes after that. */
         import_fails(f, importer, UUID_UNKNOWN);
         baseline = harness_count_fds(harness_proc_pid(f->hub));
-        g_test_message("hub fd baseline with one device: %d", baseline);
+        g_test_message("hub fd baseline with two devices: %d", baseline);
         g_assert_cmpint(baseline, >, 0);
 
         HarnessProc *victim = start_device(f, "victim", "--get-delay-ms=20000", NULL);
@@ -149,9 +189,12 @@ static void test_no_reply_ack_exporter(Fixture *f, gconstpointer data)
         HarnessProc *importer = start_device(f, "importer", NULL);
 
         /* EXPORTED only says the ADD left; a lookup on the same channel is
-         * handled after it. */
+         * handled after it: the hub finds the entry, the device's own, and
+         * refuses to ask the device for it. */
         g_autofree char *dev_ino = export_ok(f, e, UUID_A);
-        import_ok(f, e, UUID_A, dev_ino);
+        import_fails(f, e, UUID_A);
+        harness_expect_output(f->hub, HARNESS_STDERR, "of an object it exports itself",
+                              TEST_TIMEOUT_MS);
         import_ok(f, importer, UUID_A, dev_ino);
         l = command(f, e, "remove", UUID_A, "REMOVED");
         import_fails(f, e, UUID_A);
@@ -188,18 +231,19 @@ static void test_shutdown_with_pending_lookup(Fixture *f, gconstpointer data)
         start_hub(f, "--lookup-timeout-ms=20000", NULL);
         HarnessProc *mute = start_device(f, "mute-exporter", "--no-answer", NULL);
         HarnessProc *importer = start_device(f, "importer", NULL);
+        HarnessProc *second = start_device(f, "second-importer", NULL);
         g_free(export_ok(f, mute, UUID_A));
         harness_send_line(importer, "import %s", UUID_A);
-        harness_send_line(mute, "import %s", UUID_A);
+        harness_send_line(second, "import %s", UUID_A);
         harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
         harness_expect_line(mute, "ASKED " UUID_A, TEST_TIMEOUT_MS);
 
-        /* SIGTERM with two lookups outstanding (one a self-lookup): a clean
-         * exit, no leak (the sanitizer build checks), and both importers told. */
+        /* SIGTERM with two lookups outstanding: a clean exit, no leak (the
+         * sanitizer build checks), and both importers told. */
         status = harness_stop(f->hub, TEST_TIMEOUT_MS);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 harness_fail(f->h, "the hub did not exit cleanly (status 0x%x)", status);
-        for (HarnessProc **d = (HarnessProc *[]){importer, mute, NULL}; *d; d++) {
+        for (HarnessProc **d = (HarnessProc *[]){importer, second, NULL}; *d; d++) {
                 harness_wait_output(*d, HARNESS_STDOUT, "IMPORT-FAILED " UUID_A, TEST_TIMEOUT_MS);
                 harness_wait_output(*d, HARNESS_STDOUT, "DISCONNECTED", TEST_TIMEOUT_MS);
         }
@@ -237,6 +281,7 @@ int main(int argc, char **argv)
 
         HUB_TEST_ADD("/hub/slow-exporter", NULL, test_slow_exporter);
         HUB_TEST_ADD("/hub/exporter-never-answers", NULL, test_exporter_never_answers);
+        HUB_TEST_ADD("/hub/exporter-always-late", NULL, test_exporter_always_late);
         HUB_TEST_ADD("/hub/exporter-killed", NULL, test_exporter_killed);
         HUB_TEST_ADD("/hub/replies-in-order", NULL, test_replies_in_order);
         HUB_TEST_ADD("/hub/no-reply-ack-exporter", NULL, test_no_reply_ack_exporter);

@@ -18,7 +18,7 @@
 static void test_raw_libvhost_user(Fixture *f, gconstpointer data)
 {
         _cleanup_close_ int buffer = -1;
-        RawPeer *r;
+        RawPeer *r, *importer;
         uint8_t uuid[16];
         VuMessage m;
 
@@ -28,12 +28,20 @@ static void test_raw_libvhost_user(Fixture *f, gconstpointer data)
                         ==, 0);
         r = raw_connect(f, RAW_LIBVHOST_USER_FEATURES);
         g_assert_true(r->asked_queue_num);
+        importer = raw_connect(f, RAW_LIBVHOST_USER_FEATURES);
 
-        /* libvhost-user: ADD without NEED_REPLY, then a lookup of its own object. */
+        /* libvhost-user: ADD without NEED_REPLY, then a lookup of its own
+         * object, refused at once (it could not answer a GET while it
+         * waits): the answer is the next message on its channel. */
         raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_ADD, 0, uuid, -1);
-        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, -1);
+        g_assert_cmpuint(raw_request_u64(f, r, VU_BREQ_SHARED_OBJECT_LOOKUP, uuid), ==, 1);
+        /* Another back-end's lookup is served by it. */
+        raw_send_uuid(importer, importer->chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
+                      uuid, -1);
         raw_serve_get(f, r, uuid, buffer);
-        raw_expect_lookup_reply(f, r, buffer, uuid);
+        raw_expect_lookup_reply(f, importer, buffer, uuid);
+        assert_quiet(f, importer->chan, "the importer's back-end channel");
+        raw_peer_free(importer);
 
         /* The next reply on the channel answers the next request: nothing
          * stray in between, and the ADD did register it to us. */
@@ -51,7 +59,7 @@ static void test_raw_libvhost_user(Fixture *f, gconstpointer data)
 static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
 {
         _cleanup_close_ int buffer = -1, stray = -1;
-        RawPeer *r;
+        RawPeer *r, *importer;
         uint8_t uuid[16];
         VuMessage m;
         int baseline;
@@ -63,6 +71,7 @@ static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
         g_assert_cmpint(memfd_new_sealed_pattern("stray", 4096, 0x5a, &stray), ==, 0);
         r = raw_connect(f, RAW_FEATURES);
         g_assert_false(r->asked_queue_num);
+        importer = raw_connect(f, RAW_FEATURES);
 
         /* rust-vmm asks for an ack when REPLY_ACK is on. */
         raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_ADD, VU_FLAG_NEED_REPLY, uuid, -1);
@@ -73,13 +82,15 @@ static void test_raw_rust_vmm(Fixture *f, gconstpointer data)
         g_test_message("hub fd baseline with the raw peer: %d", baseline);
 
         /* rust-vmm's form: the LOOKUP request carries an fd. */
-        raw_send_uuid(r, r->chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY, uuid, stray);
+        raw_send_uuid(importer, importer->chan, VU_BREQ_SHARED_OBJECT_LOOKUP, VU_FLAG_NEED_REPLY,
+                      uuid, stray);
         raw_serve_get(f, r, uuid, buffer);
-        raw_expect_lookup_reply(f, r, buffer, uuid);
+        raw_expect_lookup_reply(f, importer, buffer, uuid);
         g_assert_false(same_inode(stray, buffer));
         /* The stray fd was closed, the forwarded one too. */
         harness_wait_fd_count(f->hub, baseline, TEST_TIMEOUT_MS);
-        assert_quiet(f, r->chan, "back-end channel");
+        assert_quiet(f, importer->chan, "back-end channel");
+        raw_peer_free(importer);
         raw_peer_free(r);
 }
 

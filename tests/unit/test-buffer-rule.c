@@ -78,10 +78,69 @@ static void test_refuses_the_rest(void)
         assert_refused(-1, -EBADF, "not an open descriptor");
 }
 
+static void assert_refused_under(int fd, unsigned accepted, const char *what)
+{
+        const char *why = NULL;
+
+        g_assert_cmpint(buffer_rule_check_accepted(fd, accepted, &why), ==, -EBADFD);
+        if (!g_strrstr(why, what))
+                g_error("reason \"%s\" does not say \"%s\"", why, what);
+        close(fd);
+}
+
+static void assert_accepted_under(int fd, unsigned accepted)
+{
+        const char *why = NULL;
+
+        g_assert_cmpint(buffer_rule_check_accepted(fd, accepted, &why), ==, 0);
+        close(fd);
+}
+
+/* AcceptedBuffers=: the refusal names the setting; "memfd" lets a plain
+ * memfd through, for test rigs; a set without sealed-memfd refuses those. */
+static void test_accepted_setting(void)
+{
+        assert_refused_under(memfd_sealed(0), BUFFER_KINDS_DEFAULT,
+                             "a memfd without F_SEAL_SHRINK|F_SEAL_GROW, which may shrink under "
+                             "an importer's mapping (AcceptedBuffers=dma-buf sealed-memfd)");
+        assert_accepted_under(memfd_sealed(0), BUFFER_KINDS_DEFAULT | BUFFER_KIND_MEMFD);
+        assert_accepted_under(memfd_sealed(F_SEAL_SHRINK | F_SEAL_GROW), BUFFER_KIND_MEMFD);
+        assert_refused_under(memfd_sealed(F_SEAL_SHRINK | F_SEAL_GROW), BUFFER_KIND_DMABUF,
+                             "a sealed memfd (AcceptedBuffers=dma-buf)");
+        /* 0 is the default. */
+        assert_refused_under(memfd_sealed(0), 0, "(AcceptedBuffers=dma-buf sealed-memfd)");
+        /* A pipe is no memfd. */
+        int pair[2];
+        g_assert_cmpint(pipe2(pair, O_CLOEXEC), ==, 0);
+        close(pair[1]);
+        assert_refused_under(pair[0], BUFFER_KINDS_ALL, "a pipe");
+}
+
+static void test_kinds_text(void)
+{
+        char buf[BUFFER_KINDS_STRING_MAX];
+        const char *bad;
+        unsigned k = 0;
+
+        g_assert_cmpint(buffer_kinds_from_string("dma-buf sealed-memfd", &k, &bad), ==, 0);
+        g_assert_cmpuint(k, ==, BUFFER_KINDS_DEFAULT);
+        g_assert_cmpint(buffer_kinds_from_string(" memfd,,dma-buf\t", &k, &bad), ==, 0);
+        g_assert_cmpuint(k, ==, BUFFER_KIND_MEMFD | BUFFER_KIND_DMABUF);
+        g_assert_cmpint(buffer_kinds_from_string("dma-buf memfds", &k, &bad), ==, -EINVAL);
+        g_assert_cmpstr(bad, ==, "memfds");
+        g_assert_cmpint(buffer_kinds_from_string("", &k, &bad), ==, -EINVAL);
+        g_assert_null(bad);
+        g_assert_cmpstr(buffer_kinds_to_string(BUFFER_KINDS_ALL, buf), ==,
+                        "dma-buf sealed-memfd memfd");
+        g_assert_cmpstr(buffer_kinds_to_string(BUFFER_KIND_MEMFD, buf), ==, "memfd");
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/buffer-rule/accepts-buffers", test_accepts_buffers);
         g_test_add_func("/buffer-rule/refuses-the-rest", test_refuses_the_rest);
+        g_test_add_func("/buffer-rule/accepted-setting", test_accepted_setting);
+        g_test_add_func("/buffer-rule/kinds-text", test_kinds_text);
         return g_test_run();
 }

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "buffer-rule.h"
 #include "config.h"
 #include "daemon-config.h"
 
@@ -138,7 +139,10 @@ static void test_every_service_key(void)
                     "SocketMode=0640\n"
                     "SocketUser=65534\n"
                     "SocketGroup=65533\n"
-                    "AllowedUids=0 65534\n");
+                    "AllowedUids=0 65534\n"
+                    "ExporterSilenceLimitMSec=9000\n"
+                    "MaxMissedAnswers=5\n"
+                    "AcceptedBuffers=memfd\n");
         g_assert_cmpuint(s->lookup_timeout_usec, ==, 250 * 1000);
         g_assert_cmpuint(s->reply_timeout_usec, ==, 7000 * 1000);
         g_assert_cmpuint(s->max_objects_per_peer, ==, 10);
@@ -162,6 +166,9 @@ static void test_every_service_key(void)
         g_assert_cmpuint(s->n_allowed_uids, ==, 2);
         g_assert_cmpuint(s->allowed_uids[0], ==, 0);
         g_assert_cmpuint(s->allowed_uids[1], ==, 65534);
+        g_assert_cmpuint(s->exporter_silence_limit_usec, ==, 9000 * 1000);
+        g_assert_cmpuint(s->max_missed_answers, ==, 5);
+        g_assert_cmpuint(s->accepted_buffers, ==, BUFFER_KIND_MEMFD);
         assert_nothing_listed(&c);
 }
 
@@ -420,6 +427,32 @@ static const DaemonSocketSection *socket_section(const DaemonConfig *c, const ch
                         return s;
         }
         return NULL;
+}
+
+/* AcceptedBuffers=: per service and per [Socket PATH]; the default is
+ * dma-buf and sealed memfds, and a wrong word is named. */
+static void test_accepted_buffers(void)
+{
+        g_auto(DaemonConfig) c = {0};
+        const DaemonSocketSection *rig, *plain;
+
+        daemon_config_init(&c);
+        g_assert_cmpuint(c.service_config.accepted_buffers, ==, BUFFER_KINDS_DEFAULT);
+        daemon_config_clear(&c);
+        load_ok(&c, "[Service]\nAcceptedBuffers=dma-buf\n"
+                    "[Socket /run/rig.sock]\nAcceptedBuffers=sealed-memfd, memfd dma-buf\n"
+                    "[Socket /run/plain.sock]\n");
+        g_assert_cmpuint(c.service_config.accepted_buffers, ==, BUFFER_KIND_DMABUF);
+        rig = socket_section(&c, "/run/rig.sock");
+        plain = socket_section(&c, "/run/plain.sock");
+        g_assert_cmpuint(rig->accepted_buffers, ==, BUFFER_KINDS_ALL);
+        g_assert_cmpuint(plain->accepted_buffers, ==, 0); /* the service's */
+
+        assert_refused("[Service]\nAcceptedBuffers=dma-buf pipes\n",
+                       "[Service] AcceptedBuffers: 'pipes' is not dma-buf, sealed-memfd or memfd");
+        assert_refused("[Socket /run/a.sock]\nAcceptedBuffers= ,\n",
+                       "[Socket /run/a.sock] AcceptedBuffers: '' is not dma-buf, sealed-memfd or "
+                       "memfd");
 }
 
 static void test_socket_sections(void)
@@ -763,6 +796,7 @@ int main(int argc, char **argv)
         g_test_add_func("/daemon-config/socket-user-group", test_socket_user_group);
         g_test_add_func("/daemon-config/allowed-uids", test_allowed_uids);
         g_test_add_func("/daemon-config/socket-sections", test_socket_sections);
+        g_test_add_func("/daemon-config/accepted-buffers", test_accepted_buffers);
         g_test_add_func("/daemon-config/peers", test_peers);
         g_test_add_func("/daemon-config/serve-defaults-from-service",
                         test_serve_defaults_from_service);

@@ -161,6 +161,53 @@ static void test_grace_expires(void)
         pair_clear(&p);
 }
 
+/* The other limit of a grace: requests missing their deadline one after
+ * the other break the endpoint long before the grace runs out. */
+static void test_missed_in_a_row(void)
+{
+        Pair p;
+
+        pair_init(&p, 60 * G_USEC_PER_SEC);
+        vu_endpoint_set_late_replies(p.sender, 60 * G_USEC_PER_SEC, 2);
+        send_request(&p, 20 * 1000);
+        RUN_UNTIL(&p, p.results->len == 1);
+        g_assert_cmpint(p.failed, ==, 0);
+        send_request(&p, 20 * 1000);
+        RUN_UNTIL(&p, p.failed != 0);
+        g_assert_cmpint(p.failed, ==, -ETIMEDOUT);
+        g_assert_cmpuint(p.results->len, ==, 2);
+        g_assert_cmpint(result(&p, 1), ==, -ETIMEDOUT);
+        pair_clear(&p);
+}
+
+/* A reply in time starts the count over; a late one does not. */
+static void test_reply_in_time_resets_missed(void)
+{
+        Pair p;
+
+        pair_init(&p, 60 * G_USEC_PER_SEC);
+        vu_endpoint_set_late_replies(p.sender, 60 * G_USEC_PER_SEC, 2);
+        send_request(&p, 20 * 1000);
+        RUN_UNTIL(&p, p.results->len == 1 && p.slots->len == 1);
+        /* Late, then in time. */
+        send_request(&p, 5 * G_USEC_PER_SEC);
+        RUN_UNTIL(&p, p.slots->len == 2);
+        vu_endpoint_complete_u64(p.answerer, g_ptr_array_index(p.slots, 0), 111);
+        vu_endpoint_complete_u64(p.answerer, g_ptr_array_index(p.slots, 1), 222);
+        RUN_UNTIL(&p, p.results->len == 2);
+        g_assert_cmpint(result(&p, 1), ==, 222);
+        /* One more miss is the first of a new row: the endpoint stays. */
+        send_request(&p, 20 * 1000);
+        RUN_UNTIL(&p, p.results->len == 3);
+        g_assert_cmpint(result(&p, 2), ==, -ETIMEDOUT);
+        g_assert_cmpint(p.failed, ==, 0);
+        /* And the next miss in that row breaks it. */
+        send_request(&p, 20 * 1000);
+        RUN_UNTIL(&p, p.failed != 0);
+        g_assert_cmpint(p.failed, ==, -ETIMEDOUT);
+        pair_clear(&p);
+}
+
 /* A short deadline behind a long one fires first; the long one's reply
  * still reaches it, the short one's is dropped as late. */
 static void test_shorter_after_longer(void)
@@ -328,6 +375,9 @@ int main(int argc, char **argv)
         g_test_add_func("/vu-endpoint/deadline/no-grace-breaks", test_no_grace_breaks);
         g_test_add_func("/vu-endpoint/deadline/late-reply-dropped", test_late_reply_dropped);
         g_test_add_func("/vu-endpoint/deadline/grace-expires", test_grace_expires);
+        g_test_add_func("/vu-endpoint/deadline/missed-in-a-row", test_missed_in_a_row);
+        g_test_add_func("/vu-endpoint/deadline/reply-in-time-resets-missed",
+                        test_reply_in_time_resets_missed);
         g_test_add_func("/vu-endpoint/deadline/shorter-after-longer", test_shorter_after_longer);
         g_test_add_func("/vu-endpoint/deadline/many-outstanding", test_many_outstanding);
         g_test_add_func("/vu-endpoint/queue/message-limit", test_queue_message_limit);

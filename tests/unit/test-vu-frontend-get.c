@@ -123,6 +123,72 @@ static void test_get_late(void)
         t_clear(&t);
 }
 
+/* With a grace a late answer fails its request only: the connection stays,
+ * the late fd is closed, and the next GET is answered. */
+static void test_get_late_with_grace(void)
+{
+        g_autofree char *log = NULL;
+        unsigned fds_before;
+        LogCapture c;
+        VuMessage m;
+        T t;
+
+        t_init_grace(&t, LONG_USEC, SHORT_USEC, LONG_USEC, 3);
+        t_ready(&t);
+        fds_before = count_fds();
+        capture_begin(&c);
+        get_and_expect(&t, uuid_a, &m);
+        RUN_UNTIL(&t, t.gets->len == 1);
+        g_assert_cmpint(get_result(&t, 0).error, ==, -ETIMEDOUT);
+        g_assert_null(t.fail_reason);
+        /* The late answer, then the next GET and its answer in time. */
+        be_answer_get(&t, uuid_a, VU_UUID_SIZE, new_pattern_memfd(uuid_a));
+        get_and_expect(&t, uuid_b, &m);
+        be_answer_get(&t, uuid_b, VU_UUID_SIZE, new_pattern_memfd(uuid_b));
+        RUN_UNTIL(&t, t.gets->len == 2);
+        log = capture_end(&c);
+        g_assert_cmpint(get_result(&t, 1).error, ==, 0);
+        assert_pattern(get_result(&t, 1).fd, uuid_b);
+        g_assert_null(t.fail_reason);
+        assert_logged(log, "<6>be: late reply to GET_SHARED_OBJECT dropped\n");
+        /* The late fd is closed: only the one handed to us is new. */
+        g_assert_cmpuint(count_fds(), ==, fds_before + 1);
+        t_clear(&t);
+}
+
+/* The grace is for GET answers: a handshake reply that misses its deadline
+ * still breaks the connection. */
+static void test_handshake_late_despite_grace(void)
+{
+        T t;
+
+        t_init_grace(&t, SHORT_USEC, SHORT_USEC, LONG_USEC, 3);
+        g_assert_cmpint(vu_frontend_start(t.f), ==, 0);
+        RUN_UNTIL(&t, t.fail_reason);
+        g_assert_cmpstr(t.fail_reason, ==, "no reply to GET_FEATURES in time");
+        t_clear(&t);
+}
+
+/* Answers missing their deadline one after the other: given up after
+ * max_missed_answers of them, long before the grace ends. */
+static void test_get_missed_in_a_row(void)
+{
+        VuMessage m;
+        T t;
+
+        t_init_grace(&t, LONG_USEC, SHORT_USEC, LONG_USEC, 2);
+        t_ready(&t);
+        get_and_expect(&t, uuid_a, &m);
+        RUN_UNTIL(&t, t.gets->len == 1);
+        g_assert_null(t.fail_reason);
+        get_and_expect(&t, uuid_b, &m);
+        RUN_UNTIL(&t, t.fail_reason);
+        g_assert_cmpint(get_result(&t, 1).error, ==, -ETIMEDOUT);
+        g_assert_cmpint(t.fail_error, ==, -ETIMEDOUT);
+        g_assert_cmpstr(t.fail_reason, ==, "no reply in time to 2 requests in a row");
+        t_clear(&t);
+}
+
 static void test_get_hangup(void)
 {
         VuMessage m;
@@ -167,6 +233,10 @@ int main(int argc, char **argv)
                     g_strdup_printf("/vu-frontend/get/bad-answer/%s", bad_answers[i].name);
                 g_test_add_data_func(path, &bad_answers[i], test_get_bad_answer);
         }
+        g_test_add_func("/vu-frontend/get/late-with-grace", test_get_late_with_grace);
+        g_test_add_func("/vu-frontend/get/handshake-late-despite-grace",
+                        test_handshake_late_despite_grace);
+        g_test_add_func("/vu-frontend/get/missed-in-a-row", test_get_missed_in_a_row);
         g_test_add_func("/vu-frontend/get/late", test_get_late);
         g_test_add_func("/vu-frontend/get/hangup", test_get_hangup);
         g_test_add_func("/vu-frontend/get/free-with-outstanding", test_free_with_get_outstanding);

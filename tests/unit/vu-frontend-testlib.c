@@ -121,6 +121,12 @@ void on_get(VuFrontend *f, int fd, int error, void *userdata)
 
 void t_init_timeouts(T *t, uint64_t reply_usec, uint64_t get_usec)
 {
+        t_init_grace(t, reply_usec, get_usec, 0, 0);
+}
+
+void t_init_grace(T *t, uint64_t reply_usec, uint64_t get_usec, uint64_t grace_usec,
+                  unsigned max_missed)
+{
         int sv[2];
 
         *t = (T){
@@ -128,6 +134,8 @@ void t_init_timeouts(T *t, uint64_t reply_usec, uint64_t get_usec)
                 {
                     .reply_timeout_usec = reply_usec,
                     .get_shared_object_timeout_usec = get_usec,
+                    .get_shared_object_grace_usec = grace_usec,
+                    .max_missed_answers = max_missed,
                     .on_change = on_change,
                     .on_ready = on_ready,
                     .on_fail = on_fail,

@@ -77,6 +77,9 @@ typedef struct {
 
 /* A T with its engine on a fresh socketpair; the deadlines of its ops. */
 void t_init_timeouts(T *t, uint64_t reply_usec, uint64_t get_usec);
+/* The same with a grace for late GET answers and a limit of misses in a row. */
+void t_init_grace(T *t, uint64_t reply_usec, uint64_t get_usec, uint64_t grace_usec,
+                  unsigned max_missed);
 void t_init(T *t);
 void t_clear(T *t);
 
