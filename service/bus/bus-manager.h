@@ -48,6 +48,8 @@ static inline void bus_manager_freep(BusManager **m)
 /* Internal to bus-*.c. */
 typedef struct BusSubtree BusSubtree;
 typedef struct BusClients BusClients;
+typedef struct BusEvents BusEvents;
+typedef struct BusObjectEvents BusObjectEvents;
 
 /* The manager's properties that change, announced by one PropertiesChanged
  * per loop iteration. */
@@ -79,6 +81,12 @@ struct BusManager {
 
         sd_event_source *changed_source;
         BusManagerChange changed;
+
+        /* Signals on their way out after the answers (bus-events.h), and
+         * the Object subtree's pending LookupCount changes (bus-object.c). */
+        BusEvents *events;
+        BusObjectEvents *object_events;
+        sd_bus_slot *managed_objects_slot; /* GetManagedObjects (bus-managed-objects.c) */
 };
 
 /* Marks manager properties as changed; the signal goes out from a deferred

@@ -81,6 +81,21 @@ void peer_start(Peer *p, int fd)
         if (r < 0) {
                 close(fd);
                 peer_fail(p, "cannot watch the socket");
+                return;
+        }
+        if (p->frontend && p->service->input_paused)
+                vu_frontend_pause_requests(p->frontend, true);
+}
+
+void service_pause_input(Service *s, bool paused)
+{
+        s->input_paused = paused;
+        /* A peer whose socket cannot be rewatched fails and leaves the list. */
+        for (GList *l = s->peers.head; l;) {
+                Peer *p = l->data;
+                l = l->next;
+                if (p->frontend)
+                        vu_frontend_pause_requests(p->frontend, paused);
         }
 }
 
@@ -241,7 +256,7 @@ static int peer_arm_retry(Peer *p)
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to read the clock for a retry: %m", p->name);
         r = sd_event_add_time(p->service->event, &p->retry, CLOCK_MONOTONIC, now + p->backoff_usec,
-                              0, peer_on_retry, p);
+                              VU_DEADLINE_ACCURACY_USEC, peer_on_retry, p);
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to arm a retry: %m", p->name);
         p->next_retry_usec = now_realtime + p->backoff_usec;

@@ -91,6 +91,7 @@ struct Service {
         GHashTable *forwards;            /* uuid -> LookupForward: being asked upstream */
         ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
+        bool input_paused; /* service_pause_input() */
 };
 
 /* service.c */

@@ -192,6 +192,10 @@ void service_foreach_peer(Service *s, bool (*fn)(Peer *p, void *userdata), void 
 Peer *service_find_peer(Service *s, uint64_t id);
 /* Closes a peer: entries purged (observers hear Removed), lookups failed. */
 void service_close_peer(Service *s, Peer *p, const char *reason);
+/* Stops (or resumes) reading the requests of back-ends (ADD, REMOVE,
+ * LOOKUP), also of those that connect meanwhile: for a consumer of table
+ * events that falls behind (the bus). Answers and VMMs are not paused. */
+void service_pause_input(Service *s, bool paused);
 
 /* Peer properties. */
 uint64_t peer_id(const Peer *p);
