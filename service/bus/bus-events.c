@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-events.h"
 
+#include <inttypes.h>
 #include <time.h>
 
 #include "cleanup.h"
 #include "log.h"
+#include "ratelimit.h"
 
 /* A D-Bus call held while input is paused. */
 typedef struct {
@@ -97,8 +99,9 @@ static void set_paused(BusEvents *q, bool paused)
         if (paused) {
                 q->paused_since = now;
                 q->stats.pauses++;
-                log_debug("The bus is %" PRIu64 " messages behind: pausing the back-ends' requests",
-                          queued_write(q));
+                log_info_ratelimited("The bus is %" PRIu64 " messages behind: pausing the "
+                                     "back-ends' requests until it catches up",
+                                     queued_write(q) + q->events.length);
         } else
                 q->stats.paused_usec += now - q->paused_since;
         service_pause_input(q->manager->service, paused);
