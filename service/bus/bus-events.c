@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-events.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <time.h>
 
@@ -21,6 +22,7 @@ struct BusEvents {
         sd_event_source *send;    /* defer: sends the queue */
         sd_event_source *recheck; /* post, on while paused: has the bus caught up? */
         GQueue held;              /* HeldCall*, oldest first */
+        unsigned holds;           /* bus_events_hold() */
         bool paused;
         uint64_t paused_since; /* CLOCK_MONOTONIC µs */
         BusEventsStats stats;
@@ -110,13 +112,20 @@ static void set_paused(BusEvents *q, bool paused)
 }
 
 /* Sends queued events while sd-bus holds fewer than the high-water mark
- * (all: whatever it holds), then pauses or resumes the producers. */
+ * and nothing holds them back (all: whatever it holds), then pauses or
+ * resumes the producers. */
 static void send_events(BusEvents *q, bool all)
 {
         uint64_t n = queued_write(q);
         BusEvent *ev;
         int r;
 
+        if (!all && q->holds > 0) {
+                /* Held: only the mark counts what waits here. */
+                if (n + q->events.length >= BUS_EVENTS_HIGH_WATER)
+                        set_paused(q, true);
+                return;
+        }
         while ((all || n < BUS_EVENTS_HIGH_WATER) && (ev = g_queue_pop_head(&q->events))) {
                 r = ev->type->emit(q->manager, ev);
                 if (r < 0)
@@ -153,6 +162,24 @@ int bus_events_push(BusEvents *q, BusEvent *ev)
 {
         g_queue_push_tail(&q->events, ev);
         return sd_event_source_set_enabled(q->send, SD_EVENT_ONESHOT);
+}
+
+void bus_events_hold(BusEvents *q)
+{
+        q->holds++;
+}
+
+void bus_events_release(BusEvents *q)
+{
+        int r;
+
+        assert(q->holds > 0);
+        if (--q->holds > 0)
+                return;
+        r = sd_event_source_set_enabled(q->send, SD_EVENT_ONESHOT);
+        if (r < 0)
+                /* Then with the next event, or the next flush. */
+                log_error_errno(r, "Failed to schedule the held table events: %m");
 }
 
 void bus_events_flush(BusEvents *q)

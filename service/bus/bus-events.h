@@ -48,6 +48,13 @@ int bus_events_push(BusEvents *q, BusEvent *ev);
  * that is sent at once and must come after them. */
 void bus_events_flush(BusEvents *q);
 
+/* Keeps the queued events (and those to come) until released: while a
+ * GetManagedObjects reply is being built, what changes meanwhile is told
+ * after it (bus-managed-objects.c). They still count towards the
+ * high-water mark. Nested: the last release sends them. */
+void bus_events_hold(BusEvents *q);
+void bus_events_release(BusEvents *q);
+
 /* For a method that changes the table: while input is paused, keeps msg and
  * calls handler(msg, userdata, error) again once it resumes, answering an
  * error the way sd-bus would. Returns 1 when msg was held (the caller

@@ -3,59 +3,168 @@
 
 #include <string.h>
 
+#include "bus-events.h"
 #include "bus-object.h"
 #include "bus-subtree.h"
 #include "cleanup.h"
 #include "log.h"
 
-static int reply_managed_objects(BusManager *m, sd_bus_message *call)
+/* Objects per chunk: about 3 ms of the loop. */
+#define CHUNK_OBJECTS 1000u
+
+struct BusManagedObjects {
+        BusManager *manager;
+        sd_bus_slot *filter;
+        GList *builds; /* Build*: replies being built */
+};
+
+/* One reply being built. */
+typedef struct {
+        BusManagedObjects *owner;
+        sd_bus_message *call;
+        sd_bus_message *reply; /* its array open */
+        GArray *uuids;         /* the table's UUIDs when the call came */
+        unsigned next;         /* the first UUID not yet appended */
+        sd_event_source *chunk;
+} Build;
+
+static bool collect_uuid(const ShareEntry *e, void *userdata)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        BusSubtree *small[] = {m->peers, m->listeners, m->devices};
+        g_array_append_vals(userdata, share_entry_uuid(e), 1);
+        return true;
+}
+
+static void build_free(Build *b)
+{
+        b->owner->builds = g_list_remove(b->owner->builds, b);
+        bus_events_release(b->owner->manager->events);
+        b->chunk = sd_event_source_disable_unref(b->chunk);
+        sd_bus_message_unref(b->reply);
+        sd_bus_message_unref(b->call);
+        g_array_unref(b->uuids);
+        g_free(b);
+}
+
+static void build_fail(Build *b, int r)
+{
+        log_warning_errno(r, "Failed to answer GetManagedObjects of %s: %m",
+                          sd_bus_message_get_sender(b->call));
+        r = sd_bus_reply_method_errno(b->call, r, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Cannot answer %s: %m", sd_bus_message_get_sender(b->call));
+        build_free(b);
+}
+
+static int append_chunk(Build *b)
+{
+        ShareTable *t = service_table(b->owner->manager->service);
+        unsigned end = MIN(b->next + CHUNK_OBJECTS, b->uuids->len);
         int r;
 
-        r = sd_bus_message_new_method_return(call, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < G_N_ELEMENTS(small); i++) {
-                r = bus_subtree_append_managed(small[i], reply);
+        for (; b->next < end; b->next++) {
+                const uint8_t *uuid = &g_array_index(b->uuids, uint8_t, b->next * SHARE_UUID_SIZE);
+                ShareEntry *e = share_table_lookup(t, uuid);
+                /* Gone meanwhile: its Removed is held for after the reply. */
+                if (!e)
+                        continue;
+                r = bus_object_append_managed(b->reply, e);
                 if (r < 0)
                         return r;
         }
-        r = bus_object_append_managed(m, reply);
+        return 0;
+}
+
+static int on_chunk(sd_event_source *s, void *userdata)
+{
+        Build *b = userdata;
+        int r;
+
+        r = append_chunk(b);
         if (r < 0)
-                return r;
-        r = sd_bus_message_close_container(reply);
+                return build_fail(b, r), 0;
+        if (b->next < b->uuids->len) {
+                /* Again, behind whatever became due meanwhile: a defer
+                 * source left on would keep its place before them. */
+                r = sd_event_source_set_enabled(b->chunk, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        build_fail(b, r);
+                return 0;
+        }
+        r = sd_bus_message_close_container(b->reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, b->reply, NULL);
         if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+                return build_fail(b, r), 0;
+        build_free(b);
+        return 0;
+}
+
+/* Starts the reply to call: the small collections at once, the table's
+ * UUIDs noted for the chunks. */
+static int build_start(BusManagedObjects *mo, sd_bus_message *call)
+{
+        BusManager *m = mo->manager;
+        BusSubtree *small[] = {m->peers, m->listeners, m->devices};
+        Build *b = g_new0(Build, 1);
+        int r;
+
+        b->owner = mo;
+        b->call = sd_bus_message_ref(call);
+        b->uuids = g_array_sized_new(FALSE, FALSE, SHARE_UUID_SIZE,
+                                     share_table_size(service_table(m->service)));
+        mo->builds = g_list_prepend(mo->builds, b);
+        /* What happened before the call is told before the reply. */
+        bus_events_flush(m->events);
+        bus_events_hold(m->events);
+
+        r = sd_bus_message_new_method_return(call, &b->reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(b->reply, 'a', "{oa{sa{sv}}}");
+        for (size_t i = 0; r >= 0 && i < G_N_ELEMENTS(small); i++)
+                r = bus_subtree_append_managed(small[i], b->reply);
+        if (r >= 0)
+                r = sd_event_add_defer(service_event(m->service), &b->chunk, on_chunk, b);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(b->chunk, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return build_fail(b, r), 0;
+        share_table_foreach(service_table(m->service), collect_uuid, b->uuids);
+        return 0;
 }
 
 static int on_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        BusManager *m = userdata;
         const char *path = sd_bus_message_get_path(msg);
-        int r;
 
         if (!sd_bus_message_is_method_call(msg, "org.freedesktop.DBus.ObjectManager",
                                            "GetManagedObjects") ||
             !path || strcmp(path, BUS_MANAGER_PATH) != 0)
                 return 0; /* sd-bus dispatches it */
-        r = reply_managed_objects(m, msg);
-        if (r < 0) {
-                log_warning_errno(r, "Failed to answer GetManagedObjects of %s: %m",
-                                  sd_bus_message_get_sender(msg));
-                r = sd_bus_reply_method_errno(msg, r, NULL);
-                if (r < 0)
-                        log_debug_errno(r, "Cannot answer %s: %m", sd_bus_message_get_sender(msg));
-        }
+        build_start(userdata, msg);
         return 1;
 }
 
-int bus_managed_objects_install(BusManager *m)
+void bus_managed_objects_free(BusManagedObjects *mo)
 {
-        return sd_bus_add_filter(m->bus, &m->managed_objects_slot, on_message, m);
+        if (!mo)
+                return;
+        while (mo->builds)
+                build_free(mo->builds->data);
+        sd_bus_slot_unref(mo->filter);
+        g_free(mo);
+}
+
+int bus_managed_objects_new(BusManager *m, BusManagedObjects **ret)
+{
+        BusManagedObjects *mo = g_new0(BusManagedObjects, 1);
+        int r;
+
+        mo->manager = m;
+        r = sd_bus_add_filter(m->bus, &mo->filter, on_message, mo);
+        if (r < 0) {
+                bus_managed_objects_free(mo);
+                return r;
+        }
+        *ret = mo;
+        return 0;
 }

@@ -223,7 +223,7 @@ static int register_objects(BusManager *m)
         r = bus_events_new(m, &m->events);
         if (r < 0)
                 return r;
-        r = bus_managed_objects_install(m);
+        r = bus_managed_objects_new(m, &m->managed_objects);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_vtable(m->bus, &m->manager_slot, BUS_MANAGER_PATH,
@@ -304,8 +304,8 @@ void bus_manager_free(BusManager *m)
         (void) share_table_remove_owner(service_table(m->service), &m->detached);
         share_owner_clear(&m->detached);
         m->changed_source = sd_event_source_disable_unref(m->changed_source);
+        g_clear_pointer(&m->managed_objects, bus_managed_objects_free);
         g_clear_pointer(&m->events, bus_events_free);
-        sd_bus_slot_unref(m->managed_objects_slot);
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);
         bus_access_clear(&m->access);

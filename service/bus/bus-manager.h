@@ -50,6 +50,7 @@ typedef struct BusSubtree BusSubtree;
 typedef struct BusClients BusClients;
 typedef struct BusEvents BusEvents;
 typedef struct BusObjectEvents BusObjectEvents;
+typedef struct BusManagedObjects BusManagedObjects;
 
 /* The manager's properties that change, announced by one PropertiesChanged
  * per loop iteration. */
@@ -86,7 +87,7 @@ struct BusManager {
          * the Object subtree's pending LookupCount changes (bus-object.c). */
         BusEvents *events;
         BusObjectEvents *object_events;
-        sd_bus_slot *managed_objects_slot; /* GetManagedObjects (bus-managed-objects.c) */
+        BusManagedObjects *managed_objects; /* GetManagedObjects (bus-managed-objects.c) */
 };
 
 /* Marks manager properties as changed; the signal goes out from a deferred

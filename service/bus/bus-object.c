@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "bus-events.h"
-#include "bus-manager-methods.h"
 #include "bus-object-view.h"
 #include "bus-paths.h"
 #include "cleanup.h"
@@ -359,28 +358,22 @@ const BusSubtreeOps bus_object_ops = {
 
 /* ---- the whole table at once ---- */
 
-static bool append_managed(const ShareEntry *e, void *userdata)
+int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
 {
-        BusAppender *a = userdata;
         char path[BUS_OBJECT_PATH_MAX], buf[BUS_PEER_PATH_MAX];
         BusObjectView v;
+        int r;
 
         bus_object_view_init(&v, e, buf);
         bus_object_path(v.uuid, path);
-        a->r = sd_bus_message_open_container(a->message, 'e', "oa{sa{sv}}");
-        if (a->r >= 0)
-                a->r = sd_bus_message_append_basic(a->message, 'o', path);
-        if (a->r >= 0)
-                a->r = bus_object_view_append_interfaces(a->message, &v);
-        if (a->r >= 0)
-                a->r = sd_bus_message_close_container(a->message);
-        return a->r >= 0;
-}
-
-int bus_object_append_managed(BusManager *m, sd_bus_message *reply)
-{
-        BusAppender a = {.message = reply};
-
-        share_table_foreach(service_table(m->service), append_managed, &a);
-        return a.r;
+        r = sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r < 0)
+                return r;
+        r = bus_object_view_append_interfaces(reply, &v);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
 }

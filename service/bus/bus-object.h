@@ -17,6 +17,6 @@ extern const BusSubtreeOps bus_object_ops;
  * events. */
 void bus_object_announce_owner(BusManager *m, const ShareEntry *e);
 
-/* Appends every object's entry of GetManagedObjects (oa{sa{sv}}) to reply,
- * inside its open array, with no callback per property. 0 or -errno. */
-int bus_object_append_managed(BusManager *m, sd_bus_message *reply);
+/* Appends e's entry of GetManagedObjects (oa{sa{sv}}) to reply, inside
+ * its open array, with no callback per property. 0 or -errno. */
+int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e);
