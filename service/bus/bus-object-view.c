@@ -211,16 +211,18 @@ static int append_property_entry(sd_bus_message *m, const ObjectProperty *p, con
         return sd_bus_message_close_container(m);
 }
 
-int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v)
+int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v, bool with_standard)
 {
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "{sa{sv}}");
         if (r < 0)
                 return r;
-        r = bus_append_standard_interfaces(m);
-        if (r < 0)
-                return r;
+        if (with_standard) {
+                r = bus_append_standard_interfaces(m);
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_message_open_container(m, 'e', "sa{sv}");
         if (r < 0)
                 return r;

@@ -8,6 +8,7 @@
  * without a callback per property. A view reads a live entry, or a copy a
  * queued event keeps after the entry is gone (BusObjectCopy). */
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 #include "bus-paths.h"
@@ -42,9 +43,12 @@ void bus_object_copy_clear(BusObjectCopy *c);
  * inside the variant). -EINVAL for an unknown name. */
 int bus_object_view_append_property(sd_bus_message *m, const BusObjectView *v,
                                     const char *property);
-/* The interfaces and properties at v's path, as InterfacesAdded and
- * GetManagedObjects carry them: a{sa{sv}} with the standard interfaces. */
-int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v);
+/* The interfaces and properties at v's path, a{sa{sv}}: with the standard
+ * interfaces as sd-bus puts them into InterfacesAdded, or without (they
+ * have no properties) for GetManagedObjects, where 100k objects would
+ * carry 300k empty entries. */
+int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v,
+                                      bool with_standard);
 
 /* The standard interfaces sd-bus puts at every object path, NULL-terminated,
  * and appending them with empty property dicts to an open a{sa{sv}}. */

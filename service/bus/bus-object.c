@@ -113,7 +113,7 @@ static int emit_added(BusManager *m, const BusEvent *ev)
         r = sd_bus_message_append_basic(msg, 'o', path);
         if (r < 0)
                 return r;
-        r = bus_object_view_append_interfaces(msg, v);
+        r = bus_object_view_append_interfaces(msg, v, true);
         if (r < 0)
                 return r;
         r = sd_bus_send(m->bus, msg, NULL);
@@ -372,7 +372,7 @@ int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
         r = sd_bus_message_append_basic(reply, 'o', path);
         if (r < 0)
                 return r;
-        r = bus_object_view_append_interfaces(reply, &v);
+        r = bus_object_view_append_interfaces(reply, &v, false);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);

@@ -171,7 +171,8 @@ static int append_property(BusSubtree *st, sd_bus_message *m, const char *path, 
 }
 
 /* oa{sa{sv}} of one object, its properties in vtable order, as sd-bus's
- * own GetManagedObjects would give them. */
+ * own GetManagedObjects would give them but without the standard
+ * interfaces (as bus_object_append_managed()). */
 static int append_managed_object(BusSubtree *st, sd_bus_message *m, const char *path, void *object)
 {
         int r;
@@ -181,8 +182,6 @@ static int append_managed_object(BusSubtree *st, sd_bus_message *m, const char *
                 r = sd_bus_message_append_basic(m, 'o', path);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sa{sv}}");
-        if (r >= 0)
-                r = bus_append_standard_interfaces(m);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'e', "sa{sv}");
         if (r >= 0)
