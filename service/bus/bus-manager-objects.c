@@ -17,6 +17,7 @@
 #include "bus-error.h"
 #include "bus-events.h"
 #include "bus-object.h"
+#include "bus-table-reply.h"
 #include "bus-paths.h"
 #include "cleanup.h"
 #include "drm-device.h"
@@ -101,34 +102,33 @@ static int reply_object(sd_bus_message *msg, const ShareEntry *e, int fd)
 }
 
 /* Container calls rather than a format string: no parsing per object. */
-static bool append_object(const ShareEntry *e, void *userdata)
+static int append_object(sd_bus_message *reply, const ShareEntry *e)
 {
-        BusAppender *a = userdata;
         char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
+        int r;
 
         share_uuid_to_string(share_entry_uuid(e), uuid);
         bus_object_path(share_entry_uuid(e), path);
-        a->r = sd_bus_message_open_container(a->message, 'r', "sso");
-        if (a->r >= 0)
-                a->r = sd_bus_message_append_basic(a->message, 's', uuid);
-        if (a->r >= 0)
-                a->r = sd_bus_message_append_basic(a->message, 's',
-                                                   share_type_to_string(share_entry_type(e)));
-        if (a->r >= 0)
-                a->r = sd_bus_message_append_basic(a->message, 'o', path);
-        if (a->r >= 0)
-                a->r = sd_bus_message_close_container(a->message);
-        return a->r >= 0;
+        r = sd_bus_message_open_container(reply, 'r', "sso");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 's', uuid);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 's',
+                                                share_type_to_string(share_entry_type(e)));
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
 }
 
-static void fill_objects(BusManager *m, BusAppender *a)
-{
-        share_table_foreach(service_table(m->service), append_object, a);
-}
-
+/* In chunks, like GetManagedObjects (bus-table-reply.h). */
 int bus_manager_method_list_objects(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return bus_manager_reply_list(msg, "(sso)", fill_objects, userdata);
+        BusManager *m = userdata;
+
+        bus_table_reply_start(m->table_reply, msg, "(sso)", append_object);
+        return 1;
 }
 
 int bus_manager_method_get_object(sd_bus_message *msg, void *userdata, sd_bus_error *error)

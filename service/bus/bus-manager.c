@@ -10,7 +10,7 @@
 #include "bus-error.h"
 #include "bus-events.h"
 #include "bus-listener.h"
-#include "bus-managed-objects.h"
+#include "bus-table-reply.h"
 #include "bus-manager-methods.h"
 #include "bus-object.h"
 #include "bus-peer.h"
@@ -223,7 +223,7 @@ static int register_objects(BusManager *m)
         r = bus_events_new(m, &m->events);
         if (r < 0)
                 return r;
-        r = bus_managed_objects_new(m, &m->managed_objects);
+        r = bus_table_reply_new(m, &m->table_reply);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_vtable(m->bus, &m->manager_slot, BUS_MANAGER_PATH,
@@ -304,7 +304,7 @@ void bus_manager_free(BusManager *m)
         (void) share_table_remove_owner(service_table(m->service), &m->detached);
         share_owner_clear(&m->detached);
         m->changed_source = sd_event_source_disable_unref(m->changed_source);
-        g_clear_pointer(&m->managed_objects, bus_managed_objects_free);
+        g_clear_pointer(&m->table_reply, bus_table_reply_free);
         g_clear_pointer(&m->events, bus_events_free);
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);

@@ -50,7 +50,7 @@ typedef struct BusSubtree BusSubtree;
 typedef struct BusClients BusClients;
 typedef struct BusEvents BusEvents;
 typedef struct BusObjectEvents BusObjectEvents;
-typedef struct BusManagedObjects BusManagedObjects;
+typedef struct BusTableReply BusTableReply;
 
 /* The manager's properties that change, announced by one PropertiesChanged
  * per loop iteration. */
@@ -87,7 +87,7 @@ struct BusManager {
          * the Object subtree's pending LookupCount changes (bus-object.c). */
         BusEvents *events;
         BusObjectEvents *object_events;
-        BusManagedObjects *managed_objects; /* GetManagedObjects (bus-managed-objects.c) */
+        BusTableReply *table_reply; /* GetManagedObjects, ListObjects (bus-table-reply.c) */
 };
 
 /* Marks manager properties as changed; the signal goes out from a deferred

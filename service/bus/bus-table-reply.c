@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "bus-managed-objects.h"
+#include "bus-table-reply.h"
 
 #include <string.h>
 
@@ -12,7 +12,7 @@
 /* Objects per chunk: about 3 ms of the loop. */
 #define CHUNK_OBJECTS 1000u
 
-struct BusManagedObjects {
+struct BusTableReply {
         BusManager *manager;
         sd_bus_slot *filter;
         GList *builds; /* Build*: replies being built */
@@ -20,11 +20,12 @@ struct BusManagedObjects {
 
 /* One reply being built. */
 typedef struct {
-        BusManagedObjects *owner;
+        BusTableReply *owner;
         sd_bus_message *call;
         sd_bus_message *reply; /* its array open */
-        GArray *uuids;         /* the table's UUIDs when the call came */
-        unsigned next;         /* the first UUID not yet appended */
+        BusTableAppendFn append;
+        GArray *uuids; /* the table's UUIDs when the call came */
+        unsigned next; /* the first UUID not yet appended */
         sd_event_source *chunk;
 } Build;
 
@@ -47,7 +48,7 @@ static void build_free(Build *b)
 
 static void build_fail(Build *b, int r)
 {
-        log_warning_errno(r, "Failed to answer GetManagedObjects of %s: %m",
+        log_warning_errno(r, "Failed to answer %s of %s: %m", sd_bus_message_get_member(b->call),
                           sd_bus_message_get_sender(b->call));
         r = sd_bus_reply_method_errno(b->call, r, NULL);
         if (r < 0)
@@ -67,7 +68,7 @@ static int append_chunk(Build *b)
                 /* Gone meanwhile: its Removed is held for after the reply. */
                 if (!e)
                         continue;
-                r = bus_object_append_managed(b->reply, e);
+                r = b->append(b->reply, e);
                 if (r < 0)
                         return r;
         }
@@ -80,8 +81,10 @@ static int on_chunk(sd_event_source *s, void *userdata)
         int r;
 
         r = append_chunk(b);
-        if (r < 0)
-                return build_fail(b, r), 0;
+        if (r < 0) {
+                build_fail(b, r);
+                return 0;
+        }
         if (b->next < b->uuids->len) {
                 /* Again, behind whatever became due meanwhile: a defer
                  * source left on would keep its place before them. */
@@ -93,42 +96,68 @@ static int on_chunk(sd_event_source *s, void *userdata)
         r = sd_bus_message_close_container(b->reply);
         if (r >= 0)
                 r = sd_bus_send(NULL, b->reply, NULL);
-        if (r < 0)
-                return build_fail(b, r), 0;
+        if (r < 0) {
+                build_fail(b, r);
+                return 0;
+        }
         build_free(b);
         return 0;
 }
 
-/* Starts the reply to call: the small collections at once, the table's
- * UUIDs noted for the chunks. */
-static int build_start(BusManagedObjects *mo, sd_bus_message *call)
+/* The start of a reply, before the table's chunks. */
+typedef int (*PrefixFn)(BusManager *m, sd_bus_message *reply);
+
+static void build_start(BusTableReply *tr, sd_bus_message *call, const char *contents,
+                        PrefixFn prefix, BusTableAppendFn append)
 {
-        BusManager *m = mo->manager;
-        BusSubtree *small[] = {m->peers, m->listeners, m->devices};
+        BusManager *m = tr->manager;
         Build *b = g_new0(Build, 1);
         int r;
 
-        b->owner = mo;
+        b->owner = tr;
         b->call = sd_bus_message_ref(call);
+        b->append = append;
         b->uuids = g_array_sized_new(FALSE, FALSE, SHARE_UUID_SIZE,
                                      share_table_size(service_table(m->service)));
-        mo->builds = g_list_prepend(mo->builds, b);
+        tr->builds = g_list_prepend(tr->builds, b);
         /* What happened before the call is told before the reply. */
         bus_events_flush(m->events);
         bus_events_hold(m->events);
 
         r = sd_bus_message_new_method_return(call, &b->reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(b->reply, 'a', "{oa{sa{sv}}}");
-        for (size_t i = 0; r >= 0 && i < G_N_ELEMENTS(small); i++)
-                r = bus_subtree_append_managed(small[i], b->reply);
+                r = sd_bus_message_open_container(b->reply, 'a', contents);
+        if (r >= 0 && prefix)
+                r = prefix(m, b->reply);
         if (r >= 0)
                 r = sd_event_add_defer(service_event(m->service), &b->chunk, on_chunk, b);
         if (r >= 0)
                 r = sd_event_source_set_enabled(b->chunk, SD_EVENT_ONESHOT);
-        if (r < 0)
-                return build_fail(b, r), 0;
+        if (r < 0) {
+                build_fail(b, r);
+                return;
+        }
         share_table_foreach(service_table(m->service), collect_uuid, b->uuids);
+}
+
+void bus_table_reply_start(BusTableReply *tr, sd_bus_message *call, const char *contents,
+                           BusTableAppendFn append)
+{
+        build_start(tr, call, contents, NULL, append);
+}
+
+/* GetManagedObjects: the peers, listeners and devices at once (few), then
+ * the table. */
+static int append_small_collections(BusManager *m, sd_bus_message *reply)
+{
+        BusSubtree *small[] = {m->peers, m->listeners, m->devices};
+        int r;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(small); i++) {
+                r = bus_subtree_append_managed(small[i], reply);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -140,31 +169,32 @@ static int on_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                                            "GetManagedObjects") ||
             !path || strcmp(path, BUS_MANAGER_PATH) != 0)
                 return 0; /* sd-bus dispatches it */
-        build_start(userdata, msg);
+        build_start(userdata, msg, "{oa{sa{sv}}}", append_small_collections,
+                    bus_object_append_managed);
         return 1;
 }
 
-void bus_managed_objects_free(BusManagedObjects *mo)
+void bus_table_reply_free(BusTableReply *tr)
 {
-        if (!mo)
+        if (!tr)
                 return;
-        while (mo->builds)
-                build_free(mo->builds->data);
-        sd_bus_slot_unref(mo->filter);
-        g_free(mo);
+        while (tr->builds)
+                build_free(tr->builds->data);
+        sd_bus_slot_unref(tr->filter);
+        g_free(tr);
 }
 
-int bus_managed_objects_new(BusManager *m, BusManagedObjects **ret)
+int bus_table_reply_new(BusManager *m, BusTableReply **ret)
 {
-        BusManagedObjects *mo = g_new0(BusManagedObjects, 1);
+        BusTableReply *tr = g_new0(BusTableReply, 1);
         int r;
 
-        mo->manager = m;
-        r = sd_bus_add_filter(m->bus, &mo->filter, on_message, mo);
+        tr->manager = m;
+        r = sd_bus_add_filter(m->bus, &tr->filter, on_message, tr);
         if (r < 0) {
-                bus_managed_objects_free(mo);
+                bus_table_reply_free(tr);
                 return r;
         }
-        *ret = mo;
+        *ret = tr;
         return 0;
 }
