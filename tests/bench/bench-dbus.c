@@ -229,8 +229,8 @@ static void *whole_table_call_main(void *arg)
         t0 = bench_now_ns();
         if (c->r >= 0)
                 c->r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH,
-                                          "org.freedesktop.DBus.ObjectManager",
-                                          "GetManagedObjects", &error, &reply, NULL);
+                                          "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                          &error, &reply, NULL);
         c->ns = bench_now_ns() - t0;
         sd_bus_error_free(&error);
         sd_bus_message_unref(reply);
@@ -288,8 +288,8 @@ static void acks_during_whole_table(Target *t, WireBackend *w, unsigned objects,
         g_string_append_printf(text,
                                "| %u | %.1f | %.1f / %.1f / %.1f | %" G_GUINT64_FORMAT
                                " | %.1f / %.1f / %.1f | %llu |\n",
-                               objects, (double) c.ns / 1e6, sc.p50_us, sc.p99_us, sc.max_us,
-                               sb.n, sb.p50_us, sb.p99_us, sb.max_us,
+                               objects, (double) c.ns / 1e6, sc.p50_us, sc.p99_us, sc.max_us, sb.n,
+                               sb.p50_us, sb.p99_us, sb.max_us,
                                (unsigned long long) (sb.failures + (c.r < 0)));
         samples_clear(&calm);
         samples_clear(&busy);
