@@ -21,6 +21,7 @@ struct BusEvents {
         GQueue events;            /* BusEvent*, oldest first */
         sd_event_source *send;    /* defer: sends the queue */
         sd_event_source *recheck; /* post, on while paused: has the bus caught up? */
+        sd_event_source *rerun;   /* defer: the held calls, once resumed */
         GQueue held;              /* HeldCall*, oldest first */
         unsigned holds;           /* bus_events_hold() */
         bool paused;
@@ -56,8 +57,10 @@ static uint64_t queued_write(BusEvents *q)
         return n;
 }
 
-static void run_held_calls(BusEvents *q)
+/* From the loop, not from whatever resumed (a peer's callback may have). */
+static int on_rerun(sd_event_source *s, void *userdata)
 {
+        BusEvents *q = userdata;
         GQueue calls = q->held;
         HeldCall *c;
         int r;
@@ -82,6 +85,7 @@ static void run_held_calls(BusEvents *q)
                 sd_bus_message_unref(c->msg);
                 g_free(c);
         }
+        return 0;
 }
 
 static void set_paused(BusEvents *q, bool paused)
@@ -107,8 +111,12 @@ static void set_paused(BusEvents *q, bool paused)
         } else
                 q->stats.paused_usec += now - q->paused_since;
         service_pause_input(q->manager->service, paused);
-        if (!paused)
-                run_held_calls(q);
+        if (!paused && !g_queue_is_empty(&q->held)) {
+                r = sd_event_source_set_enabled(q->rerun, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        /* They go with the next resume, or unanswered at exit. */
+                        log_error_errno(r, "Failed to schedule the held D-Bus calls: %m");
+        }
 }
 
 /* Sends queued events while sd-bus holds fewer than the high-water mark
@@ -223,6 +231,7 @@ void bus_events_free(BusEvents *q)
         }
         q->send = sd_event_source_disable_unref(q->send);
         q->recheck = sd_event_source_disable_unref(q->recheck);
+        q->rerun = sd_event_source_disable_unref(q->rerun);
         g_free(q);
 }
 
@@ -251,6 +260,12 @@ int bus_events_new(BusManager *m, BusEvents **ret)
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(q->recheck, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = sd_event_add_defer(ev, &q->rerun, on_rerun, q);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(q->rerun, SD_EVENT_OFF);
         if (r < 0)
                 return r;
         *ret = g_steal_pointer(&q);
