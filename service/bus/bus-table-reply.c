@@ -24,9 +24,9 @@ typedef struct {
         sd_bus_message *call;
         sd_bus_message *reply; /* its array open */
         BusTableAppendFn append;
-        GArray *uuids; /* the table's UUIDs when the call came */
-        unsigned next; /* the first UUID not yet appended */
-        sd_event_source *chunk;
+        GArray *uuids;          /* the table's UUIDs when the call came */
+        unsigned next;          /* the first UUID not yet appended */
+        sd_event_source *chunk; /* a timer, expired whenever armed (arm_chunk()) */
 } Build;
 
 static bool collect_uuid(const ShareEntry *e, void *userdata)
@@ -56,6 +56,8 @@ static void build_fail(Build *b, int r)
         build_free(b);
 }
 
+static int arm_chunk(Build *b);
+
 static int append_chunk(Build *b)
 {
         ShareTable *t = service_table(b->owner->manager->service);
@@ -75,7 +77,7 @@ static int append_chunk(Build *b)
         return 0;
 }
 
-static int on_chunk(sd_event_source *s, void *userdata)
+static int on_chunk(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Build *b = userdata;
         int r;
@@ -86,9 +88,7 @@ static int on_chunk(sd_event_source *s, void *userdata)
                 return 0;
         }
         if (b->next < b->uuids->len) {
-                /* Again, behind whatever became due meanwhile: a defer
-                 * source left on would keep its place before them. */
-                r = sd_event_source_set_enabled(b->chunk, SD_EVENT_ONESHOT);
+                r = arm_chunk(b);
                 if (r < 0)
                         build_fail(b, r);
                 return 0;
@@ -102,6 +102,24 @@ static int on_chunk(sd_event_source *s, void *userdata)
         }
         build_free(b);
         return 0;
+}
+
+/* The next chunk, after whatever became due meanwhile. A timer that has
+ * expired rather than a defer source: sd-event polls for I/O only when
+ * nothing is pending, so chunks from a defer source would run back to back
+ * while back-ends wait; an expired timer is noticed in the same poll as
+ * their requests. */
+static int arm_chunk(Build *b)
+{
+        int r;
+
+        if (!b->chunk)
+                return sd_event_add_time_relative(service_event(b->owner->manager->service),
+                                                  &b->chunk, CLOCK_MONOTONIC, 0, 1, on_chunk, b);
+        r = sd_event_source_set_time_relative(b->chunk, 0);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(b->chunk, SD_EVENT_ONESHOT);
 }
 
 /* The start of a reply, before the table's chunks. */
@@ -130,9 +148,7 @@ static void build_start(BusTableReply *tr, sd_bus_message *call, const char *con
         if (r >= 0 && prefix)
                 r = prefix(m, b->reply);
         if (r >= 0)
-                r = sd_event_add_defer(service_event(m->service), &b->chunk, on_chunk, b);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(b->chunk, SD_EVENT_ONESHOT);
+                r = arm_chunk(b);
         if (r < 0) {
                 build_fail(b, r);
                 return;

@@ -3,7 +3,8 @@
 
 /* The replies that carry the whole table: ObjectManager.GetManagedObjects
  * on the manager and ListObjects. Both append the entries directly (no
- * callback per property) and in chunks from a defer source, so that
+ * callback per property) and in chunks from a timer (bus-table-reply.c says
+ * why not a defer source), so that
  * back-ends are served between them while a large reply is built.
  *
  * What such a reply says: every object that was in the table when the call
