@@ -10,9 +10,11 @@
 #include "cleanup.h"
 #include "log.h"
 
-/* How often an object's LookupCount may be announced, and how late. */
-#define LOOKUP_COUNT_INTERVAL_USEC (100 * 1000u)
-#define LOOKUP_COUNT_ACCURACY_USEC (10 * 1000u)
+/* How often an object's LookupCount, and the manager's ObjectCount, may
+ * be announced, and how late: a signal per lookup, or per ADD, would cost
+ * the back-ends a bus message each. */
+#define COALESCE_INTERVAL_USEC (100 * 1000u)
+#define COALESCE_ACCURACY_USEC (10 * 1000u)
 
 static void *object_find(BusManager *m, const char *path)
 {
@@ -75,6 +77,8 @@ static const sd_bus_vtable object_vtable[] = {
 
 /* ---- table events, queued (bus-events.h) ---- */
 
+static void note_count(BusManager *m);
+
 /* ADDED, or CHANGED of property: what the object said at the time. */
 typedef struct {
         BusEvent head;
@@ -119,7 +123,8 @@ static int emit_added(BusManager *m, const BusEvent *ev)
         r = sd_bus_send(m->bus, msg, NULL);
         if (r < 0)
                 return r;
-        return bus_manager_note_changed(m, BUS_MANAGER_OBJECT_COUNT);
+        note_count(m);
+        return 0;
 }
 
 /* InterfacesRemoved, then the manager's Removed; ObjectCount after them. */
@@ -153,7 +158,8 @@ static int emit_removed(BusManager *m, const BusEvent *ev)
                                uuid, path);
         if (r < 0)
                 return r;
-        return bus_manager_note_changed(m, BUS_MANAGER_OBJECT_COUNT);
+        note_count(m);
+        return 0;
 }
 
 /* PropertiesChanged of one property, with its value then. */
@@ -194,13 +200,17 @@ static const BusEventType added_type = {.emit = emit_added, .clear = snapshot_cl
 static const BusEventType changed_type = {.emit = emit_changed, .clear = snapshot_clear};
 static const BusEventType removed_type = {.emit = emit_removed};
 
-/* The Object subtree's state besides the queue: the table observer and the
- * objects whose LookupCount changed since it was last announced. */
+/* The Object subtree's state besides the queue: the table observer, the
+ * objects whose LookupCount changed since it was last announced, and
+ * whether ObjectCount did; one timer for both, armed only while one is due,
+ * so an idle service has none. */
 struct BusObjectEvents {
         BusManager *manager;
         unsigned observer;
         GHashTable *lookups_due; /* uuid (g_memdup2'ed) -> itself */
-        sd_event_source *lookup_timer;
+        bool count_due;
+        bool timer_armed;
+        sd_event_source *timer; /* NULL if it could not be made: then at once */
 };
 
 static void push(BusManager *m, BusEvent *ev, const uint8_t *uuid)
@@ -235,13 +245,15 @@ static void push_removed(BusManager *m, const ShareEntry *e)
         push(m, &o->head, o->uuid);
 }
 
-static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         BusObjectEvents *oe = userdata;
         ShareTable *t = service_table(oe->manager->service);
         GHashTableIter i;
         gpointer uuid;
+        int r;
 
+        oe->timer_armed = false;
         g_hash_table_iter_init(&i, oe->lookups_due);
         while (g_hash_table_iter_next(&i, &uuid, NULL)) {
                 ShareEntry *e = share_table_lookup(t, uuid);
@@ -250,36 +262,72 @@ static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata)
                         push_snapshot(oe->manager, &changed_type, "LookupCount", e);
         }
         g_hash_table_remove_all(oe->lookups_due);
+        if (oe->count_due) {
+                oe->count_due = false;
+                r = bus_manager_note_changed(oe->manager, BUS_MANAGER_OBJECT_COUNT);
+                if (r < 0)
+                        log_error_errno(r, "Failed to schedule the new ObjectCount: %m");
+        }
         return 0;
 }
 
-/* A lookup counted on e: announced with the others at the timer, armed only
- * while one is due, so an idle service has no timer. */
+/* Arms the timer unless it is armed. 0, or -errno: then the caller sends
+ * at once, rather than never. */
+static int arm_timer(BusObjectEvents *oe)
+{
+        uint64_t now;
+        int r;
+
+        if (oe->timer_armed)
+                return 0;
+        if (!oe->timer)
+                return -ENOENT;
+        r = sd_event_now(service_event(oe->manager->service), CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_source_set_time(oe->timer, now + COALESCE_INTERVAL_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(oe->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+        oe->timer_armed = true;
+        return 0;
+}
+
+/* ObjectCount changed, its object's signals sent: announced with the next
+ * coalesced batch. */
+static void note_count(BusManager *m)
+{
+        BusObjectEvents *oe = m->object_events;
+        int r = -ENOENT;
+
+        if (oe) {
+                oe->count_due = true;
+                r = arm_timer(oe);
+                if (r >= 0)
+                        return;
+                oe->count_due = false;
+        }
+        r = bus_manager_note_changed(m, BUS_MANAGER_OBJECT_COUNT);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule the new ObjectCount: %m");
+}
+
+/* A lookup counted on e: announced with the others at the timer. */
 static void note_lookup(BusObjectEvents *oe, const ShareEntry *e)
 {
         char s[SHARE_UUID_STR_LEN];
-        uint64_t now;
         int r;
 
         if (g_hash_table_contains(oe->lookups_due, share_entry_uuid(e)))
                 return;
-        if (g_hash_table_size(oe->lookups_due) == 0) {
-                r = sd_event_now(service_event(oe->manager->service), CLOCK_MONOTONIC, &now);
-                if (r >= 0)
-                        r = sd_event_source_set_time(oe->lookup_timer,
-                                                     now + LOOKUP_COUNT_INTERVAL_USEC);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(oe->lookup_timer, SD_EVENT_ONESHOT);
-                if (r < 0) {
-                        /* Then at once, rather than never. */
-                        share_uuid_to_string(share_entry_uuid(e), s);
-                        log_warning_errno(r, "Failed to arm the LookupCount timer for %s: %m", s);
-                        push_snapshot(oe->manager, &changed_type, "LookupCount", e);
-                        return;
-                }
+        r = arm_timer(oe);
+        if (r < 0) {
+                share_uuid_to_string(share_entry_uuid(e), s);
+                log_warning_errno(r, "Failed to arm the LookupCount timer for %s: %m", s);
+                push_snapshot(oe->manager, &changed_type, "LookupCount", e);
+                return;
         }
-        uint8_t *key = g_memdup2(share_entry_uuid(e), SHARE_UUID_SIZE);
-        g_hash_table_add(oe->lookups_due, key);
+        g_hash_table_add(oe->lookups_due, g_memdup2(share_entry_uuid(e), SHARE_UUID_SIZE));
 }
 
 static void on_table_event(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata)
@@ -313,7 +361,7 @@ static void object_events_free(BusObjectEvents *oe)
                 return;
         if (oe->observer)
                 share_table_remove_observer(service_table(oe->manager->service), oe->observer);
-        oe->lookup_timer = sd_event_source_disable_unref(oe->lookup_timer);
+        oe->timer = sd_event_source_disable_unref(oe->timer);
         g_clear_pointer(&oe->lookups_due, g_hash_table_unref);
         g_free(oe);
 }
@@ -325,14 +373,14 @@ static unsigned object_observe(BusManager *m, BusSubtree *st)
 
         oe->manager = m;
         oe->lookups_due = g_hash_table_new_full(share_uuid_hash, share_uuid_equal, g_free, NULL);
-        r = sd_event_add_time(service_event(m->service), &oe->lookup_timer, CLOCK_MONOTONIC,
-                              UINT64_MAX, LOOKUP_COUNT_ACCURACY_USEC, on_lookup_timer, oe);
+        r = sd_event_add_time(service_event(m->service), &oe->timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              COALESCE_ACCURACY_USEC, on_timer, oe);
         if (r >= 0)
-                r = sd_event_source_set_enabled(oe->lookup_timer, SD_EVENT_OFF);
+                r = sd_event_source_set_enabled(oe->timer, SD_EVENT_OFF);
         if (r < 0) {
-                /* Every lookup is then announced on its own (note_lookup). */
-                log_warning_errno(r, "Failed to add the LookupCount timer: %m");
-                oe->lookup_timer = sd_event_source_disable_unref(oe->lookup_timer);
+                /* Every change is then announced on its own (arm_timer()). */
+                log_warning_errno(r, "Failed to add the timer of LookupCount and ObjectCount: %m");
+                oe->timer = sd_event_source_disable_unref(oe->timer);
         }
         oe->observer = share_table_add_observer(service_table(m->service), on_table_event, oe);
         object_events_free(m->object_events);

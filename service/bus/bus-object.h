@@ -7,7 +7,8 @@
  * manager's Added and Removed with InterfacesAdded and InterfacesRemoved,
  * PropertiesChanged of LookupCount, ObjectCount. Its observer only queues
  * them (bus-events.h), so that the answer to a back-end leaves first; the
- * LookupCount changes of an object go out at most once per 100 ms. */
+ * changes of an object's LookupCount and of ObjectCount go out at most once
+ * per 100 ms. */
 
 #include "bus-subtree.h"
 
