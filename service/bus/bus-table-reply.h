@@ -11,7 +11,10 @@
  * came and is still there when its chunk is built, with its values then.
  * The table's signals are held meanwhile (bus_events_hold()) and sent after
  * the reply, so a client that applies the reply and then the signals ends
- * with the table as it is.
+ * with the table as it is. A peer, listener or device signal meanwhile
+ * sends the held ones before itself (bus_subtree_announce() keeps the
+ * order of all signals); a reply then may miss an object whose Added came
+ * first, or hold one whose Removed did. */
  *
  * GetManagedObjects is answered here instead of by sd-bus, which would
  * list every path as a string, find each object again from its path and
