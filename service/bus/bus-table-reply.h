@@ -4,8 +4,8 @@
 /* The replies that carry the whole table: ObjectManager.GetManagedObjects
  * on the manager and ListObjects. Both append the entries directly (no
  * callback per property) and in chunks from a timer (bus-table-reply.c says
- * why not a defer source), so that
- * back-ends are served between them while a large reply is built.
+ * why not a defer source), so that back-ends are served between them while
+ * a large reply is built.
  *
  * What such a reply says: every object that was in the table when the call
  * came and is still there when its chunk is built, with its values then.
@@ -14,7 +14,7 @@
  * with the table as it is. A peer, listener or device signal meanwhile
  * sends the held ones before itself (bus_subtree_announce() keeps the
  * order of all signals); a reply then may miss an object whose Added came
- * first, or hold one whose Removed did. */
+ * first, or hold one whose Removed did.
  *
  * GetManagedObjects is answered here instead of by sd-bus, which would
  * list every path as a string, find each object again from its path and
