@@ -16,6 +16,9 @@
 #include "bus-args.h"
 #include "bus-client.h"
 #include "bus-error.h"
+#include "bus-events.h"
+#include "bus-object.h"
+#include "bus-table-reply.h"
 #include "bus-paths.h"
 #include "cleanup.h"
 #include "drm-device.h"
@@ -99,26 +102,34 @@ static int reply_object(sd_bus_message *msg, const ShareEntry *e, int fd)
         return sd_bus_reply_method_return(msg, "so", uuid, path);
 }
 
-static bool append_object(const ShareEntry *e, void *userdata)
+/* Container calls rather than a format string: no parsing per object. */
+static int append_object(sd_bus_message *reply, const ShareEntry *e)
 {
-        BusAppender *a = userdata;
         char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
+        int r;
 
         share_uuid_to_string(share_entry_uuid(e), uuid);
         bus_object_path(share_entry_uuid(e), path);
-        a->r = sd_bus_message_append(a->message, "(sso)", uuid,
-                                     share_type_to_string(share_entry_type(e)), path);
-        return a->r >= 0;
+        r = sd_bus_message_open_container(reply, 'r', "sso");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 's', uuid);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 's',
+                                                share_type_to_string(share_entry_type(e)));
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
 }
 
-static void fill_objects(BusManager *m, BusAppender *a)
-{
-        share_table_foreach(service_table(m->service), append_object, a);
-}
-
+/* In chunks, like GetManagedObjects (bus-table-reply.h). */
 int bus_manager_method_list_objects(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return bus_manager_reply_list(msg, "(sso)", fill_objects, userdata);
+        BusManager *m = userdata;
+
+        bus_table_reply_start(m->table_reply, msg, "(sso)", append_object);
+        return 1;
 }
 
 int bus_manager_method_get_object(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -151,6 +162,11 @@ int bus_manager_method_export(sd_bus_message *msg, void *userdata, sd_bus_error 
         const char *s;
         ShareEntry *e;
         int in_fd, r;
+
+        /* While the bus is behind, a change waits (bus-events.h). */
+        r = bus_events_hold_call(m->events, msg, bus_manager_method_export, m);
+        if (r != 0)
+                return r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "hs", &in_fd, &s);
         if (r != 0)
@@ -308,6 +324,11 @@ int bus_manager_method_remove(sd_bus_message *msg, void *userdata, sd_bus_error 
         EntryCall c;
         int r;
 
+        /* While the bus is behind, a change waits (bus-events.h). */
+        r = bus_events_hold_call(m->events, msg, bus_manager_method_remove, m);
+        if (r != 0)
+                return r;
+
         r = read_entry_call(m, msg, &c, error);
         if (r != 0) /* 1: polkit is being asked */
                 return r;
@@ -335,10 +356,14 @@ int bus_manager_method_remove(sd_bus_message *msg, void *userdata, sd_bus_error 
 int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
-        char path[BUS_OBJECT_PATH_MAX];
         QuotaLimit limit;
         EntryCall c;
         int r;
+
+        /* While the bus is behind, a change waits (bus-events.h). */
+        r = bus_events_hold_call(m->events, msg, bus_manager_method_disown, m);
+        if (r != 0)
+                return r;
 
         r = read_entry_call(m, msg, &c, error);
         if (r != 0) /* 1: polkit is being asked */
@@ -353,11 +378,7 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot disown %s", c.s);
         log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
-        bus_object_path(c.uuid, path);
-        r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "OwnerBusName",
-                                           "OwnerPid", "OwnerUid", "OwnerCommand", NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to announce the new owner of %s: %m", c.uuid_s);
+        bus_object_announce_owner(m, c.e);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -419,6 +440,11 @@ int bus_manager_method_allocate(sd_bus_message *msg, void *userdata, sd_bus_erro
         ShareEntry *e;
         uint64_t size;
         int r;
+
+        /* While the bus is behind, a change waits (bus-events.h). */
+        r = bus_events_hold_call(m->events, msg, bus_manager_method_allocate, m);
+        if (r != 0)
+                return r;
 
         r = bus_manager_read_privileged_args(m, msg, error, "ts", &size, &device);
         if (r != 0)

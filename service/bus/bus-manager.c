@@ -8,7 +8,9 @@
 #include "bus-client.h"
 #include "bus-device.h"
 #include "bus-error.h"
+#include "bus-events.h"
 #include "bus-listener.h"
+#include "bus-table-reply.h"
 #include "bus-manager-methods.h"
 #include "bus-lookup-events.h"
 #include "bus-manager-status.h"
@@ -102,6 +104,26 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_close_container(reply);
 }
 
+/* The bus queue's backpressure (bus-events.h): how far behind the bus got,
+ * and how long the back-ends waited for it. Read on demand, no signal. */
+
+static int property_get_bus_queue(sd_bus *bus, const char *path, const char *interface,
+                                  const char *property, sd_bus_message *reply, void *userdata,
+                                  sd_bus_error *error)
+{
+        BusManager *m = userdata;
+        BusEventsStats st;
+
+        bus_events_stats(m->events, &st);
+        if (strcmp(property, "BusQueueHighWater") == 0)
+                return sd_bus_message_append(reply, "u", st.queue_high_water);
+        if (strcmp(property, "InputPauses") == 0)
+                return sd_bus_message_append(reply, "t", st.pauses);
+        if (strcmp(property, "InputPausedUSec") == 0)
+                return sd_bus_message_append(reply, "t", st.paused_usec);
+        return -EINVAL;
+}
+
 /* What the methods share (bus-manager-methods.h). */
 
 int bus_manager_reply_list(sd_bus_message *msg, const char *contents,
@@ -184,6 +206,10 @@ static const sd_bus_vtable manager_vtable[] = {
     BUS_PROPERTY_CHANGING("ObjectCount", "u", property_get_count),
     BUS_PROPERTY_CHANGING("PeerCount", "u", property_get_count),
     BUS_PROPERTY_CHANGING("Devices", "as", property_get_devices),
+    /* The bus queue (bus-events.h). */
+    SD_BUS_PROPERTY("BusQueueHighWater", "u", property_get_bus_queue, 0, 0),
+    SD_BUS_PROPERTY("InputPauses", "t", property_get_bus_queue, 0, 0),
+    SD_BUS_PROPERTY("InputPausedUSec", "t", property_get_bus_queue, 0, 0),
     SD_BUS_VTABLE_END,
 };
 
@@ -202,6 +228,12 @@ static int register_objects(BusManager *m)
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = bus_events_new(m, &m->events);
+        if (r < 0)
+                return r;
+        r = bus_table_reply_new(m, &m->table_reply);
         if (r < 0)
                 return r;
         r = sd_bus_add_object_vtable(m->bus, &m->manager_slot, BUS_MANAGER_PATH,
@@ -278,6 +310,9 @@ void bus_manager_free(BusManager *m)
 {
         if (!m)
                 return;
+        /* What happened so far is still told (if the bus is still there). */
+        if (m->events)
+                bus_events_flush(m->events);
         /* Observers first: the objects of bus clients go without signals. */
         bus_lookup_events_unregister(m);
         g_clear_pointer(&m->devices, bus_subtree_free);
@@ -288,6 +323,8 @@ void bus_manager_free(BusManager *m)
         (void) share_table_remove_owner(service_table(m->service), &m->detached);
         share_owner_clear(&m->detached);
         m->changed_source = sd_event_source_disable_unref(m->changed_source);
+        g_clear_pointer(&m->table_reply, bus_table_reply_free);
+        g_clear_pointer(&m->events, bus_events_free);
         sd_bus_slot_unref(m->object_manager_slot);
         sd_bus_slot_unref(m->manager_slot);
         sd_bus_slot_unref(m->status_slot);

@@ -49,6 +49,9 @@ static inline void bus_manager_freep(BusManager **m)
 /* Internal to bus-*.c. */
 typedef struct BusSubtree BusSubtree;
 typedef struct BusClients BusClients;
+typedef struct BusEvents BusEvents;
+typedef struct BusObjectEvents BusObjectEvents;
+typedef struct BusTableReply BusTableReply;
 
 /* The manager's properties that change, announced by one PropertiesChanged
  * per loop iteration. */
@@ -88,6 +91,12 @@ struct BusManager {
 
         sd_event_source *changed_source;
         BusManagerChange changed;
+
+        /* Signals on their way out after the answers (bus-events.h), and
+         * the Object subtree's pending LookupCount changes (bus-object.c). */
+        BusEvents *events;
+        BusObjectEvents *object_events;
+        BusTableReply *table_reply; /* GetManagedObjects, ListObjects (bus-table-reply.c) */
 };
 
 /* Marks manager properties as changed; the signal goes out from a deferred

@@ -6,9 +6,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus-client.h"
+#include "bus-events.h"
+#include "bus-object-view.h"
 #include "bus-paths.h"
+#include "cleanup.h"
 #include "log.h"
+
+/* How often an object's LookupCount, and the manager's ObjectCount, may
+ * be announced, and how late: a signal per lookup, or per ADD, would cost
+ * the back-ends a bus message each. */
+#define COALESCE_INTERVAL_USEC (100 * 1000u)
+#define COALESCE_ACCURACY_USEC (10 * 1000u)
 
 static void *object_find(BusManager *m, const char *path)
 {
@@ -38,243 +46,372 @@ static void object_list(BusManager *m, GPtrArray *paths)
         share_table_foreach(service_table(m->service), collect_entry_path, paths);
 }
 
-/* The getters' userdata is the entry at the path: object_find()'s, or the
- * one being announced. */
-
-static int property_get_uuid(sd_bus *bus, const char *path, const char *interface,
-                             const char *property, sd_bus_message *reply, void *userdata,
-                             sd_bus_error *error)
+/* The getters' userdata is the entry at the path (object_find()'s); the
+ * values come from the rows of bus-object-view.c. */
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        char s[SHARE_UUID_STR_LEN];
+        char buf[BUS_PEER_PATH_MAX];
+        BusObjectView v;
 
-        share_uuid_to_string(share_entry_uuid(userdata), s);
-        return sd_bus_message_append(reply, "s", s);
-}
-
-static int property_get_type(sd_bus *bus, const char *path, const char *interface,
-                             const char *property, sd_bus_message *reply, void *userdata,
-                             sd_bus_error *error)
-{
-        return sd_bus_message_append(reply, "s", share_type_to_string(share_entry_type(userdata)));
-}
-
-static int property_get_owner(sd_bus *bus, const char *path, const char *interface,
-                              const char *property, sd_bus_message *reply, void *userdata,
-                              sd_bus_error *error)
-{
-        const ShareOwner *owner = share_entry_owner(userdata);
-        char p[BUS_PEER_PATH_MAX];
-
-        /* A peer's owner identity carries the Peer as its userdata
-         * (share-table.h; peer.c sets it, and the core finds the peer of an
-         * entry that way too), and a peer's entries go before the peer does. */
-        if (!owner || owner->kind != SHARE_OWNER_PEER || !owner->userdata)
-                return sd_bus_message_append(reply, "o", "/");
-        bus_peer_path(peer_id(owner->userdata), p);
-        return sd_bus_message_append(reply, "o", p);
-}
-
-static int property_get_owner_bus_name(sd_bus *bus, const char *path, const char *interface,
-                                       const char *property, sd_bus_message *reply, void *userdata,
-                                       sd_bus_error *error)
-{
-        const ShareOwner *owner = share_entry_owner(userdata);
-
-        return sd_bus_message_append(
-            reply, "s",
-            owner && owner->kind == SHARE_OWNER_BUS_CLIENT && owner->name ? owner->name : "");
-}
-
-static int property_get_info(sd_bus *bus, const char *path, const char *interface,
-                             const char *property, sd_bus_message *reply, void *userdata,
-                             sd_bus_error *error)
-{
-        const ShareBufferInfo *info = share_entry_info(userdata);
-
-        if (strcmp(property, "Size") == 0)
-                return sd_bus_message_append(reply, "t", info ? info->size : UINT64_C(0));
-        if (strcmp(property, "Exporter") == 0)
-                return sd_bus_message_append(reply, "s", info ? info->exporter : "");
-        if (strcmp(property, "Name") == 0)
-                return sd_bus_message_append(reply, "s", info ? info->name : "");
-        if (strcmp(property, "Device") == 0)
-                return sd_bus_message_append(reply, "s", info ? info->device : "");
-        if (strcmp(property, "Allocator") == 0)
-                return sd_bus_message_append(reply, "s", info ? info->allocator : "");
-        if (strcmp(property, "Inode") == 0)
-                return sd_bus_message_append(reply, "t", info ? (uint64_t) info->ino : UINT64_C(0));
-        if (strcmp(property, "InodeDevice") == 0)
-                return sd_bus_message_append(reply, "t", info ? (uint64_t) info->dev : UINT64_C(0));
-        return -EINVAL;
-}
-
-/* "dma-buf" or "memfd" for a buffer the service holds (what the kernel
- * says the fd is), "" when a back-end holds it. */
-static int property_get_buffer_type(sd_bus *bus, const char *path, const char *interface,
-                                    const char *property, sd_bus_message *reply, void *userdata,
-                                    sd_bus_error *error)
-{
-        const ShareBufferInfo *info = share_entry_info(userdata);
-        const char *type = "";
-
-        if (share_entry_type(userdata) == SHARE_TYPE_DMABUF)
-                type = info && strcmp(info->exporter, "memfd") == 0 ? "memfd" : "dma-buf";
-        return sd_bus_message_append(reply, "s", type);
-}
-
-/* The process that owns an entry: a bus client as the bus reported it, a
- * peer from SO_PEERCRED, the service itself; pid 0, uid (uid_t) -1 and
- * command "" when unknown (the XML's convention). */
-typedef struct {
-        pid_t pid;
-        uid_t uid;
-        char command[64];
-} OwnerProcess;
-
-static void read_comm(pid_t pid, char *out, size_t n)
-{
-        g_autofree char *path = g_strdup_printf("/proc/%d/comm", (int) pid);
-        g_autofree char *text = NULL;
-
-        out[0] = 0;
-        if (pid > 0 && g_file_get_contents(path, &text, NULL, NULL))
-                g_strlcpy(out, g_strchomp(text), n);
-}
-
-static void owner_process(const ShareEntry *e, OwnerProcess *o)
-{
-        const ShareOwner *owner = share_entry_owner(e);
-        const char *comm = NULL;
-
-        *o = (OwnerProcess){.uid = (uid_t) -1};
-        if (!owner)
-                return;
-        switch (owner->kind) {
-        case SHARE_OWNER_BUS_CLIENT:
-                o->uid = owner->uid;
-                bus_client_owner_process(owner, &o->pid, &comm);
-                g_strlcpy(o->command, comm ?: "", sizeof(o->command));
-                break;
-        case SHARE_OWNER_PEER:
-                if (!owner->userdata)
-                        return;
-                o->pid = peer_pid(owner->userdata);
-                o->uid = peer_uid(owner->userdata);
-                /* Read now: the peer's socket is open, so its pid is its own. */
-                read_comm(o->pid, o->command, sizeof(o->command));
-                break;
-        case SHARE_OWNER_SERVICE:
-                o->pid = getpid();
-                o->uid = geteuid();
-                g_strlcpy(o->command, "vhost-shared", sizeof(o->command));
-                break;
-        }
-}
-
-static int property_get_owner_process(sd_bus *bus, const char *path, const char *interface,
-                                      const char *property, sd_bus_message *reply, void *userdata,
-                                      sd_bus_error *error)
-{
-        OwnerProcess o;
-
-        owner_process(userdata, &o);
-        if (strcmp(property, "OwnerPid") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) o.pid);
-        if (strcmp(property, "OwnerUid") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) o.uid);
-        if (strcmp(property, "OwnerCommand") == 0)
-                return sd_bus_message_append(reply, "s", o.command);
-        return -EINVAL;
-}
-
-static int property_get_created(sd_bus *bus, const char *path, const char *interface,
-                                const char *property, sd_bus_message *reply, void *userdata,
-                                sd_bus_error *error)
-{
-        return sd_bus_message_append(reply, "t", share_entry_created_usec(userdata));
-}
-
-static int property_get_lookup_count(sd_bus *bus, const char *path, const char *interface,
-                                     const char *property, sd_bus_message *reply, void *userdata,
-                                     sd_bus_error *error)
-{
-        return sd_bus_message_append(reply, "t", share_entry_lookup_count(userdata));
+        bus_object_view_init(&v, userdata, buf);
+        return bus_object_view_append_property(reply, &v, property);
 }
 
 static const sd_bus_vtable object_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    BUS_PROPERTY_CONST("Uuid", "s", property_get_uuid),
-    BUS_PROPERTY_CONST("Type", "s", property_get_type),
-    BUS_PROPERTY_CONST("Owner", "o", property_get_owner),
+    BUS_PROPERTY_CONST("Uuid", "s", property_get),
+    BUS_PROPERTY_CONST("Type", "s", property_get),
+    BUS_PROPERTY_CONST("Owner", "o", property_get),
     /* Changes once, to "", when the owner hands the object over (Disown()). */
-    BUS_PROPERTY_CHANGING("OwnerBusName", "s", property_get_owner_bus_name),
+    BUS_PROPERTY_CHANGING("OwnerBusName", "s", property_get),
+    BUS_PROPERTY_CONST("BufferType", "s", property_get),
     /* Change with OwnerBusName (Disown() announces them). */
-    BUS_PROPERTY_CHANGING("OwnerPid", "u", property_get_owner_process),
-    BUS_PROPERTY_CHANGING("OwnerUid", "u", property_get_owner_process),
-    BUS_PROPERTY_CHANGING("OwnerCommand", "s", property_get_owner_process),
-    BUS_PROPERTY_CONST("BufferType", "s", property_get_buffer_type),
+    BUS_PROPERTY_CHANGING("OwnerPid", "u", property_get),
+    BUS_PROPERTY_CHANGING("OwnerUid", "u", property_get),
+    BUS_PROPERTY_CHANGING("OwnerCommand", "s", property_get),
     /* Changes once, from 0, for a back-end's object: announced with the
      * lookup that showed it (bus-lookup-events.c). */
-    BUS_PROPERTY_CHANGING("Size", "t", property_get_info),
-    BUS_PROPERTY_CONST("Exporter", "s", property_get_info),
-    BUS_PROPERTY_CONST("Name", "s", property_get_info),
-    BUS_PROPERTY_CONST("Device", "s", property_get_info),
-    BUS_PROPERTY_CONST("Allocator", "s", property_get_info),
-    BUS_PROPERTY_CONST("Inode", "t", property_get_info),
-    BUS_PROPERTY_CONST("InodeDevice", "t", property_get_info),
-    BUS_PROPERTY_CONST("CreatedTimestamp", "t", property_get_created),
-    BUS_PROPERTY_CHANGING("LookupCount", "t", property_get_lookup_count),
+    BUS_PROPERTY_CHANGING("Size", "t", property_get),
+    BUS_PROPERTY_CONST("Exporter", "s", property_get),
+    BUS_PROPERTY_CONST("Name", "s", property_get),
+    BUS_PROPERTY_CONST("Device", "s", property_get),
+    BUS_PROPERTY_CONST("Allocator", "s", property_get),
+    BUS_PROPERTY_CONST("Inode", "t", property_get),
+    BUS_PROPERTY_CONST("InodeDevice", "t", property_get),
+    BUS_PROPERTY_CONST("CreatedTimestamp", "t", property_get),
+    BUS_PROPERTY_CHANGING("LookupCount", "t", property_get),
     SD_BUS_VTABLE_END,
 };
 
-/* The manager's Added before InterfacesAdded, Removed after
- * InterfacesRemoved. */
-static int emit_added_removed(BusManager *m, BusSubtreeEvent ev, const char *path,
-                              const void *object)
-{
-        const ShareEntry *e = object;
-        char uuid[SHARE_UUID_STR_LEN];
+/* ---- table events, queued (bus-events.h) ---- */
 
-        share_uuid_to_string(share_entry_uuid(e), uuid);
-        if (ev == BUS_SUBTREE_ADDED)
-                return sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Added",
-                                          "sos", uuid, path,
-                                          share_type_to_string(share_entry_type(e)));
-        return sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Removed", "so",
-                                  uuid, path);
+static void note_count(BusManager *m);
+
+/* ADDED, or CHANGED of property: what the object said at the time. */
+typedef struct {
+        BusEvent head;
+        const char *property; /* CHANGED: the property (OWNER_PROPERTIES[0]: all four) */
+        BusObjectCopy copy;
+} ObjectSnapshot;
+
+typedef struct {
+        BusEvent head;
+        uint8_t uuid[SHARE_UUID_SIZE];
+} ObjectRemoved;
+
+static void snapshot_clear(BusEvent *ev)
+{
+        bus_object_copy_clear(&((ObjectSnapshot *) ev)->copy);
+}
+
+/* The manager's Added, then InterfacesAdded; ObjectCount after them. */
+static int emit_added(BusManager *m, const BusEvent *ev)
+{
+        const BusObjectView *v = &((const ObjectSnapshot *) ev)->copy.view;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
+        int r;
+
+        share_uuid_to_string(v->uuid, uuid);
+        bus_object_path(v->uuid, path);
+        r = sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Added", "sos",
+                               uuid, path, share_type_to_string(v->type));
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_signal(m->bus, &msg, BUS_MANAGER_PATH,
+                                      "org.freedesktop.DBus.ObjectManager", "InterfacesAdded");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(msg, 'o', path);
+        if (r < 0)
+                return r;
+        r = bus_object_view_append_interfaces(msg, v, true);
+        if (r < 0)
+                return r;
+        r = sd_bus_send(m->bus, msg, NULL);
+        if (r < 0)
+                return r;
+        note_count(m);
+        return 0;
+}
+
+/* InterfacesRemoved, then the manager's Removed; ObjectCount after them. */
+static int emit_removed(BusManager *m, const BusEvent *ev)
+{
+        const ObjectRemoved *o = (const ObjectRemoved *) ev;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
+        int r;
+
+        share_uuid_to_string(o->uuid, uuid);
+        bus_object_path(o->uuid, path);
+        r = sd_bus_message_new_signal(m->bus, &msg, BUS_MANAGER_PATH,
+                                      "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(msg, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(msg, 'a', "s");
+        for (const char *const *i = bus_standard_interfaces; r >= 0 && *i; i++)
+                r = sd_bus_message_append_basic(msg, 's', *i);
+        if (r >= 0)
+                r = sd_bus_message_append_basic(msg, 's', BUS_OBJECT_INTERFACE);
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        if (r >= 0)
+                r = sd_bus_send(m->bus, msg, NULL);
+        if (r < 0)
+                return r;
+        r = sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Removed", "so",
+                               uuid, path);
+        if (r < 0)
+                return r;
+        note_count(m);
+        return 0;
+}
+
+/* PropertiesChanged of one property, with its value then. */
+/* What Disown() changes: the owner and its process. */
+static const char *const OWNER_PROPERTIES[] = {"OwnerBusName", "OwnerPid", "OwnerUid",
+                                               "OwnerCommand", NULL};
+
+static int emit_changed(BusManager *m, const BusEvent *ev)
+{
+        const ObjectSnapshot *o = (const ObjectSnapshot *) ev;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+        char path[BUS_OBJECT_PATH_MAX];
+        int r;
+
+        bus_object_path(o->copy.view.uuid, path);
+        r = sd_bus_message_new_signal(m->bus, &msg, path, "org.freedesktop.DBus.Properties",
+                                      "PropertiesChanged");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(msg, 's', BUS_OBJECT_INTERFACE);
+        if (r >= 0)
+                r = sd_bus_message_open_container(msg, 'a', "{sv}");
+        /* One property, or the owner's four (OWNER_PROPERTIES). */
+        for (const char *const *p = o->property == OWNER_PROPERTIES[0]
+                                        ? OWNER_PROPERTIES
+                                        : (const char *const[]){o->property, NULL};
+             r >= 0 && *p; p++) {
+                r = sd_bus_message_open_container(msg, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append_basic(msg, 's', *p);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(msg, 'v',
+                                                          bus_object_view_property_signature(*p));
+                if (r >= 0)
+                        r = bus_object_view_append_property(msg, &o->copy.view, *p);
+                for (int i = 0; r >= 0 && i < 2; i++)
+                        r = sd_bus_message_close_container(msg);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(msg);
+        if (r >= 0)
+                r = sd_bus_message_append(msg, "as", 0);
+        if (r < 0)
+                return r;
+        return sd_bus_send(m->bus, msg, NULL);
+}
+
+static const BusEventType added_type = {.emit = emit_added, .clear = snapshot_clear};
+static const BusEventType changed_type = {.emit = emit_changed, .clear = snapshot_clear};
+static const BusEventType removed_type = {.emit = emit_removed};
+
+/* The Object subtree's state besides the queue: the table observer, the
+ * objects whose LookupCount changed since it was last announced, and
+ * whether ObjectCount did; one timer for both, armed only while one is due,
+ * so an idle service has none. */
+struct BusObjectEvents {
+        BusManager *manager;
+        unsigned observer;
+        GHashTable *lookups_due; /* uuid (g_memdup2'ed) -> itself */
+        bool count_due;
+        bool timer_armed;
+        sd_event_source *timer; /* NULL if it could not be made: then at once */
+};
+
+static void push(BusManager *m, BusEvent *ev, const uint8_t *uuid)
+{
+        char s[SHARE_UUID_STR_LEN];
+        int r;
+
+        r = bus_events_push(m->events, ev);
+        if (r < 0) {
+                share_uuid_to_string(uuid, s);
+                log_error_errno(r, "Failed to schedule the signals about object %s: %m", s);
+        }
+}
+
+static void push_snapshot(BusManager *m, const BusEventType *type, const char *property,
+                          const ShareEntry *e)
+{
+        ObjectSnapshot *o = g_new(ObjectSnapshot, 1);
+
+        o->head.type = type;
+        o->property = property;
+        bus_object_copy_init(&o->copy, e);
+        push(m, &o->head, share_entry_uuid(e));
+}
+
+static void push_removed(BusManager *m, const ShareEntry *e)
+{
+        ObjectRemoved *o = g_new(ObjectRemoved, 1);
+
+        o->head.type = &removed_type;
+        memcpy(o->uuid, share_entry_uuid(e), SHARE_UUID_SIZE);
+        push(m, &o->head, o->uuid);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        BusObjectEvents *oe = userdata;
+        ShareTable *t = service_table(oe->manager->service);
+        GHashTableIter i;
+        gpointer uuid;
+        int r;
+
+        oe->timer_armed = false;
+        g_hash_table_iter_init(&i, oe->lookups_due);
+        while (g_hash_table_iter_next(&i, &uuid, NULL)) {
+                ShareEntry *e = share_table_lookup(t, uuid);
+                /* A removed entry left the set with its last count. */
+                if (e)
+                        push_snapshot(oe->manager, &changed_type, "LookupCount", e);
+        }
+        g_hash_table_remove_all(oe->lookups_due);
+        if (oe->count_due) {
+                oe->count_due = false;
+                r = bus_manager_note_changed(oe->manager, BUS_MANAGER_OBJECT_COUNT);
+                if (r < 0)
+                        log_error_errno(r, "Failed to schedule the new ObjectCount: %m");
+        }
+        return 0;
+}
+
+/* Arms the timer unless it is armed. 0, or -errno: then the caller sends
+ * at once, rather than never. */
+static int arm_timer(BusObjectEvents *oe)
+{
+        uint64_t now;
+        int r;
+
+        if (oe->timer_armed)
+                return 0;
+        if (!oe->timer)
+                return -ENOENT;
+        r = sd_event_now(service_event(oe->manager->service), CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = sd_event_source_set_time(oe->timer, now + COALESCE_INTERVAL_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(oe->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+        oe->timer_armed = true;
+        return 0;
+}
+
+/* ObjectCount changed, its object's signals sent: announced with the next
+ * coalesced batch. */
+static void note_count(BusManager *m)
+{
+        BusObjectEvents *oe = m->object_events;
+        int r = -ENOENT;
+
+        if (oe) {
+                oe->count_due = true;
+                r = arm_timer(oe);
+                if (r >= 0)
+                        return;
+                oe->count_due = false;
+        }
+        r = bus_manager_note_changed(m, BUS_MANAGER_OBJECT_COUNT);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule the new ObjectCount: %m");
+}
+
+/* A lookup counted on e: announced with the others at the timer. */
+static void note_lookup(BusObjectEvents *oe, const ShareEntry *e)
+{
+        char s[SHARE_UUID_STR_LEN];
+        int r;
+
+        if (g_hash_table_contains(oe->lookups_due, share_entry_uuid(e)))
+                return;
+        r = arm_timer(oe);
+        if (r < 0) {
+                share_uuid_to_string(share_entry_uuid(e), s);
+                log_warning_errno(r, "Failed to arm the LookupCount timer for %s: %m", s);
+                push_snapshot(oe->manager, &changed_type, "LookupCount", e);
+                return;
+        }
+        g_hash_table_add(oe->lookups_due, g_memdup2(share_entry_uuid(e), SHARE_UUID_SIZE));
 }
 
 static void on_table_event(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata)
 {
-        static const BusSubtreeEvent events[] = {
-            [SHARE_EVENT_ADDED] = BUS_SUBTREE_ADDED,
-            [SHARE_EVENT_REMOVED] = BUS_SUBTREE_REMOVED,
-            [SHARE_EVENT_CHANGED] = BUS_SUBTREE_CHANGED,
-        };
-        char uuid[SHARE_UUID_STR_LEN];
-        int r;
+        BusObjectEvents *oe = userdata;
 
-        r = bus_subtree_announce(userdata, events[ev], e);
-        if (r < 0) {
-                share_uuid_to_string(share_entry_uuid(e), uuid);
-                log_warning_errno(r, "Failed to announce object %s on the bus: %m", uuid);
+        switch (ev) {
+        case SHARE_EVENT_ADDED:
+                push_snapshot(oe->manager, &added_type, NULL, e);
+                break;
+        case SHARE_EVENT_CHANGED:
+                note_lookup(oe, e);
+                break;
+        case SHARE_EVENT_REMOVED:
+                /* Its last count before it goes, not after. */
+                if (g_hash_table_remove(oe->lookups_due, share_entry_uuid(e)))
+                        push_snapshot(oe->manager, &changed_type, "LookupCount", e);
+                push_removed(oe->manager, e);
+                break;
         }
+}
+
+void bus_object_announce_owner(BusManager *m, const ShareEntry *e)
+{
+        push_snapshot(m, &changed_type, OWNER_PROPERTIES[0], e);
+}
+
+static void object_events_free(BusObjectEvents *oe)
+{
+        if (!oe)
+                return;
+        if (oe->observer)
+                share_table_remove_observer(service_table(oe->manager->service), oe->observer);
+        oe->timer = sd_event_source_disable_unref(oe->timer);
+        g_clear_pointer(&oe->lookups_due, g_hash_table_unref);
+        g_free(oe);
 }
 
 static unsigned object_observe(BusManager *m, BusSubtree *st)
 {
-        return share_table_add_observer(service_table(m->service), on_table_event, st);
+        BusObjectEvents *oe = g_new0(BusObjectEvents, 1);
+        int r;
+
+        oe->manager = m;
+        oe->lookups_due = g_hash_table_new_full(share_uuid_hash, share_uuid_equal, g_free, NULL);
+        r = sd_event_add_time(service_event(m->service), &oe->timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              COALESCE_ACCURACY_USEC, on_timer, oe);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(oe->timer, SD_EVENT_OFF);
+        if (r < 0) {
+                /* Every change is then announced on its own (arm_timer()). */
+                log_warning_errno(r, "Failed to add the timer of LookupCount and ObjectCount: %m");
+                oe->timer = sd_event_source_disable_unref(oe->timer);
+        }
+        oe->observer = share_table_add_observer(service_table(m->service), on_table_event, oe);
+        object_events_free(m->object_events);
+        m->object_events = oe;
+        return oe->observer;
 }
 
 static void object_unobserve(BusManager *m, unsigned id)
 {
-        share_table_remove_observer(service_table(m->service), id);
+        g_clear_pointer(&m->object_events, object_events_free);
 }
-
-/* The table says CHANGED for a lookup (share_table_note_lookup()).
- * OwnerBusName changes with Disown(), which announces it
- * (bus-manager-objects.c). */
-static const char *const changing[] = {"LookupCount", NULL};
 
 const BusSubtreeOps bus_object_ops = {
     .prefix = BUS_OBJECT_PREFIX,
@@ -285,7 +422,26 @@ const BusSubtreeOps bus_object_ops = {
     .path = object_path,
     .observe = object_observe,
     .unobserve = object_unobserve,
-    .count = BUS_MANAGER_OBJECT_COUNT,
-    .changing = changing,
-    .emit_manager_signal = emit_added_removed,
 };
+
+/* ---- the whole table at once ---- */
+
+int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
+{
+        char path[BUS_OBJECT_PATH_MAX], buf[BUS_PEER_PATH_MAX];
+        BusObjectView v;
+        int r;
+
+        bus_object_view_init(&v, e, buf);
+        bus_object_path(v.uuid, path);
+        r = sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r < 0)
+                return r;
+        r = bus_object_view_append_interfaces(reply, &v, false);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}

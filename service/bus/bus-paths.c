@@ -20,12 +20,13 @@ static const char *path_child(const char *path, const char *prefix)
         return path + n + 1;
 }
 
+/* Without snprintf: whole-table replies build one per object. */
 void bus_object_path(const uint8_t uuid[SHARE_UUID_SIZE], char out[BUS_OBJECT_PATH_MAX])
 {
-        char hex[SHARE_UUID_HEX_LEN];
+        static const char prefix[] = BUS_OBJECT_PREFIX "/";
 
-        share_uuid_to_hex(uuid, hex);
-        snprintf(out, BUS_OBJECT_PATH_MAX, BUS_OBJECT_PREFIX "/%s", hex);
+        memcpy(out, prefix, sizeof(prefix) - 1);
+        share_uuid_to_hex(uuid, out + sizeof(prefix) - 1);
 }
 
 int bus_object_path_to_uuid(const char *path, uint8_t uuid[SHARE_UUID_SIZE])

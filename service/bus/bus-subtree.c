@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "bus-events.h"
+#include "bus-object-view.h"
 #include "cleanup.h"
 
 /* The object being announced, and its path (not copied). */
@@ -132,8 +134,87 @@ int bus_subtree_announce(BusSubtree *st, BusSubtreeEvent ev, const void *object)
         Announcing saved = st->announcing;
         int r;
 
+        /* Sent at once, so after the table's events queued before it. */
+        if (st->manager->events)
+                bus_events_flush(st->manager->events);
         st->announcing = (Announcing){.path = path, .object = object};
         r = emit(st, ev, path, object);
         st->announcing = saved;
         return r;
+}
+
+/* One property of object in its variant, as its vtable getter gives it. */
+static int append_property(BusSubtree *st, sd_bus_message *m, const char *path, void *object,
+                           const sd_bus_vtable *v)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_basic(m, 's', v->x.property.member);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'v', v->x.property.signature);
+        if (r < 0)
+                return r;
+        r = v->x.property.get(sd_bus_message_get_bus(m), path, st->ops->interface,
+                              v->x.property.member, m, (uint8_t *) object + v->x.property.offset,
+                              &error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+/* oa{sa{sv}} of one object, its properties in vtable order, as sd-bus's
+ * own GetManagedObjects would give them but without the standard
+ * interfaces (as bus_object_append_managed()). */
+static int append_managed_object(BusSubtree *st, sd_bus_message *m, const char *path, void *object)
+{
+        int r;
+
+        r = sd_bus_message_open_container(m, 'e', "oa{sa{sv}}");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sa{sv}}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'e', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append_basic(m, 's', st->ops->interface);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        for (const sd_bus_vtable *v = st->ops->vtable; r >= 0 && v->type != _SD_BUS_VTABLE_END;
+             v++) {
+                if (v->type != _SD_BUS_VTABLE_PROPERTY &&
+                    v->type != _SD_BUS_VTABLE_WRITABLE_PROPERTY)
+                        continue;
+                if (v->flags & (SD_BUS_VTABLE_HIDDEN | SD_BUS_VTABLE_PROPERTY_EXPLICIT))
+                        continue;
+                r = append_property(st, m, path, object, v);
+        }
+        for (int i = 0; r >= 0 && i < 4; i++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+int bus_subtree_append_managed(BusSubtree *st, sd_bus_message *reply)
+{
+        g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+        int r;
+
+        st->ops->list(st->manager, paths);
+        for (unsigned i = 0; i < paths->len; i++) {
+                void *object = st->ops->find(st->manager, paths->pdata[i]);
+                if (!object)
+                        continue;
+                r = append_managed_object(st, reply, paths->pdata[i], object);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -66,11 +66,18 @@ void bus_subtree_free(BusSubtree *st);
 void bus_subtree_observe(BusSubtree *st);
 void bus_subtree_unobserve(BusSubtree *st);
 
-/* Sends the signals of ev about object. While they are built, sd-bus asks
+/* Sends the signals of ev about object, after the table's events still
+ * queued (bus-events.h). While they are built, sd-bus asks
  * for the object's properties at its path, and the collection may not hold
  * it any more (it is being removed): until this returns, the path finds
  * object. 0 or -errno. */
 int bus_subtree_announce(BusSubtree *st, BusSubtreeEvent ev, const void *object);
+
+/* Appends the GetManagedObjects entries (oa{sa{sv}}) of every object of
+ * the collection to reply, inside its open array, through the vtable's
+ * getters: for the small collections (bus-object.c appends the table
+ * directly). 0 or -errno. */
+int bus_subtree_append_managed(BusSubtree *st, sd_bus_message *reply);
 
 /* Vtable entries of a property whose value never changes, or whose changes
  * are announced with PropertiesChanged. */

@@ -58,6 +58,17 @@ Peer *peer_new(Service *s, Role role, const char *path, const char *how)
         return p;
 }
 
+/* Read while the peer's socket is open, so the pid is still its own. */
+static void read_command(pid_t pid, char *out, size_t n)
+{
+        g_autofree char *path = g_strdup_printf("/proc/%d/comm", (int) pid);
+        g_autofree char *text = NULL;
+
+        out[0] = 0;
+        if (pid > 0 && g_file_get_contents(path, &text, NULL, NULL))
+                g_strlcpy(out, g_strchomp(text), n);
+}
+
 static void peer_read_credentials(Peer *p, int fd)
 {
         struct ucred cred;
@@ -67,7 +78,13 @@ static void peer_read_credentials(Peer *p, int fd)
                 p->pid = cred.pid;
                 p->uid = cred.uid;
                 p->owner.uid = cred.uid;
+                read_command(cred.pid, p->command, sizeof(p->command));
         }
+}
+
+const char *peer_command(const Peer *p)
+{
+        return p->command;
 }
 
 void peer_start(Peer *p, int fd)
@@ -82,6 +99,21 @@ void peer_start(Peer *p, int fd)
         if (r < 0) {
                 close(fd);
                 peer_fail(p, "cannot watch the socket");
+                return;
+        }
+        if (p->frontend && p->service->input_paused)
+                vu_frontend_pause_requests(p->frontend, true);
+}
+
+void service_pause_input(Service *s, bool paused)
+{
+        s->input_paused = paused;
+        /* A peer whose socket cannot be rewatched fails and leaves the list. */
+        for (GList *l = s->peers.head; l;) {
+                Peer *p = l->data;
+                l = l->next;
+                if (p->frontend)
+                        vu_frontend_pause_requests(p->frontend, paused);
         }
 }
 
@@ -242,7 +274,7 @@ static int peer_arm_retry(Peer *p)
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to read the clock for a retry: %m", p->name);
         r = sd_event_add_time(p->service->event, &p->retry, CLOCK_MONOTONIC, now + p->backoff_usec,
-                              0, peer_on_retry, p);
+                              VU_DEADLINE_ACCURACY_USEC, peer_on_retry, p);
         if (r < 0)
                 return log_error_errno(r, "%s: Failed to arm a retry: %m", p->name);
         p->next_retry_usec = now_realtime + p->backoff_usec;

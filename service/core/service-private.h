@@ -58,6 +58,7 @@ struct Peer {
 
         pid_t pid;
         uid_t uid;
+        char command[16]; /* /proc/PID/comm when it connected ("" unknown) */
         ShareOwner owner;
         unsigned exported_count; /* bridge: ADDs the front-end acked */
         char last_error[160];
@@ -94,6 +95,7 @@ struct Service {
         ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
         ObserverList *lookup_observers; /* LookupObserverFn, lookup-events.c; NULL until one */
+        bool input_paused;              /* service_pause_input() */
 };
 
 /* service.c */

@@ -208,6 +208,10 @@ void service_foreach_peer(Service *s, bool (*fn)(Peer *p, void *userdata), void 
 Peer *service_find_peer(Service *s, uint64_t id);
 /* Closes a peer: entries purged (observers hear Removed), lookups failed. */
 void service_close_peer(Service *s, Peer *p, const char *reason);
+/* Stops (or resumes) reading the requests of back-ends (ADD, REMOVE,
+ * LOOKUP), also of those that connect meanwhile: for a consumer of table
+ * events that falls behind (the bus). Answers and VMMs are not paused. */
+void service_pause_input(Service *s, bool paused);
 
 /* Peer properties. */
 uint64_t peer_id(const Peer *p);
@@ -219,6 +223,7 @@ uint64_t peer_features(const Peer *p);          /* negotiated virtio features */
 uint64_t peer_protocol_features(const Peer *p); /* negotiated protocol features */
 bool peer_shared_objects(const Peer *p);        /* SHARED_OBJECT negotiated */
 pid_t peer_pid(const Peer *p);                  /* SO_PEERCRED, 0 unknown */
+const char *peer_command(const Peer *p);        /* its comm when it connected, "" unknown */
 uid_t peer_uid(const Peer *p);                  /* SO_PEERCRED, (uid_t)-1 unknown */
 unsigned peer_exported_count(const Peer *p);    /* entries it owns, or ADDs acked upstream */
 const char *peer_last_error(const Peer *p);     /* "" when none */

@@ -7,9 +7,21 @@
 #include <glib.h>
 #include <uuid/uuid.h>
 
+/* By hand: libuuid's unparse goes through sprintf, a third of a
+ * microsecond per UUID, which a 100k-object GetManagedObjects pays 100k
+ * times. */
 void share_uuid_to_string(const uint8_t uuid[SHARE_UUID_SIZE], char out[SHARE_UUID_STR_LEN])
 {
-        uuid_unparse_lower(uuid, out);
+        static const char hex[] = "0123456789abcdef";
+        char *p = out;
+
+        for (unsigned i = 0; i < SHARE_UUID_SIZE; i++) {
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                        *p++ = '-';
+                *p++ = hex[uuid[i] >> 4];
+                *p++ = hex[uuid[i] & 15];
+        }
+        *p = 0;
 }
 
 static int parse_hex(const char *s, uint8_t uuid[SHARE_UUID_SIZE])

@@ -26,7 +26,8 @@ struct VuFrontend {
         VuEndpoint *chan; /* the back-end's requests in, our replies out */
         VuFrontendNegotiated negotiated;
         bool ready;
-        bool failed; /* on_fail ran (or f is being freed): nothing more is reported */
+        bool requests_paused; /* vu_frontend_pause_requests() */
+        bool failed;          /* on_fail ran (or f is being freed): nothing more is reported */
         unsigned dispatching;
         bool dead;
 };
@@ -159,6 +160,8 @@ static void frontend_open_channel(VuFrontend *f)
                 return;
         }
         ours = -1; /* the endpoint's now */
+        if (f->requests_paused)
+                vu_endpoint_pause_input(f->chan, true);
         vu_message_init(&m, VU_REQ_SET_BACKEND_REQ_FD, reply_ack ? VU_FLAG_NEED_REPLY : 0, 0);
         vu_message_add_fd(&m, g_steal_fd(&theirs));
         r = vu_endpoint_request(f->main, &m, f->ops.reply_timeout_usec,
@@ -166,6 +169,13 @@ static void frontend_open_channel(VuFrontend *f)
         if (r < 0 || reply_ack)
                 return;
         frontend_ready(f);
+}
+
+void vu_frontend_pause_requests(VuFrontend *f, bool paused)
+{
+        f->requests_paused = paused;
+        if (f->chan)
+                vu_endpoint_pause_input(f->chan, paused);
 }
 
 bool vu_frontend_has_channel(const VuFrontend *f)

@@ -92,6 +92,11 @@ bool vu_frontend_has_channel(const VuFrontend *f);
 bool vu_frontend_shared_objects(const VuFrontend *f);
 bool vu_frontend_ready(const VuFrontend *f);
 
+/* Stops (or resumes) reading the back-end channel's requests (ADD, REMOVE,
+ * LOOKUP), also of a channel set up later; replies on the main socket
+ * still arrive. For an owner whose consumers of table events fall behind. */
+void vu_frontend_pause_requests(VuFrontend *f, bool paused);
+
 /* Answers the LOOKUP waiting in slot (uuid as on_lookup gave it, for the
  * log): fd_or_error >= 0 is an fd, taken and sent with 0; < 0 is the
  * -errno the lookup failed with, sent as 1. */

@@ -53,6 +53,7 @@ struct VuEndpoint {
         unsigned dispatching;
         bool dead;
         bool failed;
+        bool input_paused; /* vu_endpoint_pause_input() */
         VuMessage scratch; /* the message being read */
 };
 
@@ -175,8 +176,9 @@ static void endpoint_fail(VuEndpoint *ep, int error, const char *reason)
 
 static bool endpoint_throttled(const VuEndpoint *ep)
 {
-        return ep->ops.receives_requests &&
-               ep->slots.length + vu_conn_queued_messages(ep->conn) >= BACKLOG_MAX;
+        return ep->input_paused ||
+               (ep->ops.receives_requests &&
+                ep->slots.length + vu_conn_queued_messages(ep->conn) >= BACKLOG_MAX);
 }
 
 static int endpoint_update_io(VuEndpoint *ep)
@@ -479,8 +481,8 @@ int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *
         ep->by_deadline = g_sequence_new(NULL);
         r = sd_event_add_io(ev, &ep->io, fd, EPOLLIN, endpoint_on_io, ep);
         if (r >= 0)
-                r = sd_event_add_time(ev, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX, 0,
-                                      endpoint_on_timer, ep);
+                r = sd_event_add_time(ev, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX,
+                                      VU_DEADLINE_ACCURACY_USEC, endpoint_on_timer, ep);
         if (r >= 0)
                 r = sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
         if (r < 0) {
@@ -491,6 +493,17 @@ int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *
         ep->conn = vu_conn_new(fd);
         *ret = ep;
         return 0;
+}
+
+void vu_endpoint_pause_input(VuEndpoint *ep, bool paused)
+{
+        ep->input_paused = paused;
+        endpoint_rewatch(ep);
+}
+
+int vu_endpoint_deadline_accuracy(const VuEndpoint *ep, uint64_t *ret)
+{
+        return sd_event_source_get_time_accuracy(ep->timer, ret);
 }
 
 const char *vu_endpoint_name(const VuEndpoint *ep)

@@ -37,6 +37,10 @@ typedef void (*VuFailFn)(VuEndpoint *ep, int error, const char *reason, void *us
  * reply came. For an owner that holds messages back while its peer is slow. */
 typedef void (*VuDrainFn)(VuEndpoint *ep, void *userdata);
 
+/* How late a deadline may fire: sd-event's default (250 ms) would let a
+ * 1 s deadline refuse a lookup after up to 1.25 s. */
+#define VU_DEADLINE_ACCURACY_USEC 1000u
+
 /* The outgoing queue's limits when VuEndpointOps leaves them 0. */
 #define VU_ENDPOINT_MAX_QUEUED_MESSAGES 65536u
 #define VU_ENDPOINT_MAX_QUEUED_BYTES (4u * 1024 * 1024)
@@ -73,6 +77,12 @@ int vu_endpoint_new(sd_event *ev, int fd, const VuEndpointOps *ops, const char *
 /* Fails outstanding replies with -ECONNRESET (callbacks run), drops
  * unanswered slots, closes the socket and every fd it still holds. */
 void vu_endpoint_free(VuEndpoint *ep);
+
+/* Stops (or resumes) reading: nothing new arrives until resumed, what was
+ * read is still answered. For an owner whose consumers fall behind. */
+void vu_endpoint_pause_input(VuEndpoint *ep, bool paused);
+/* The deadline timer's accuracy (VU_DEADLINE_ACCURACY_USEC). 0 or -errno. */
+int vu_endpoint_deadline_accuracy(const VuEndpoint *ep, uint64_t *ret);
 
 const char *vu_endpoint_name(const VuEndpoint *ep);
 int vu_endpoint_fd(const VuEndpoint *ep);

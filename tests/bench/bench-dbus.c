@@ -210,10 +210,96 @@ static void call_measure(Target *t, const char *interface, const char *method, c
         samples_clear(&s);
 }
 
+typedef struct {
+        const char *address;
+        bool done; /* atomic */
+        int r;
+        uint64_t ns; /* the call's duration */
+} WholeTableCall;
+
+static void *whole_table_call_main(void *arg)
+{
+        WholeTableCall *c = arg;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus *bus = NULL;
+        uint64_t t0 = bench_now_ns();
+
+        c->r = bench_bus_connect(c->address, &bus);
+        t0 = bench_now_ns();
+        if (c->r >= 0)
+                c->r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH,
+                                          "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                          &error, &reply, NULL);
+        c->ns = bench_now_ns() - t0;
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        sd_bus_flush_close_unref(bus);
+        __atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+        return NULL;
+}
+
+/* ADD + REMOVE round trips (each acked) of one back-end until *done or
+ * for ms; ADD latencies into s. */
+static void acks_until(WireBackend *w, const bool *done, unsigned ms, uint32_t *seq, Samples *s)
+{
+        uint64_t end = bench_now_ns() + (uint64_t) ms * 1000000u;
+
+        while (done ? !__atomic_load_n(done, __ATOMIC_ACQUIRE) : bench_now_ns() < end) {
+                uint8_t uuid[VU_UUID_SIZE];
+                uint64_t ack = 1, t0 = bench_now_ns(), t1;
+
+                bench_uuid(uuid, ADDED_WHO + 0x100, (*seq)++);
+                if (wire_call(w, VU_BREQ_SHARED_OBJECT_ADD, uuid, true, &ack, NULL) < 0 ||
+                    ack != 0) {
+                        s->failures++;
+                        return;
+                }
+                t1 = bench_now_ns();
+                samples_add(s, t1 - t0);
+                if (wire_call(w, VU_BREQ_SHARED_OBJECT_REMOVE, uuid, true, &ack, NULL) < 0 ||
+                    ack != 0) {
+                        s->failures++;
+                        return;
+                }
+        }
+}
+
+/* A back-end's ADD acks while a GetManagedObjects of the whole table is
+ * being answered, next to the same without one: what a large reply costs
+ * the back-ends. */
+static void acks_during_whole_table(Target *t, WireBackend *w, unsigned objects, GString *text)
+{
+        WholeTableCall c = {.address = target_bus_address(t)};
+        Samples calm, busy;
+        Summary sc, sb;
+        uint32_t seq = 0;
+        pthread_t tid;
+
+        samples_init(&calm);
+        samples_init(&busy);
+        acks_until(w, NULL, 300, &seq, &calm);
+        if (pthread_create(&tid, NULL, whole_table_call_main, &c) != 0)
+                g_error("pthread_create failed");
+        acks_until(w, &c.done, 0, &seq, &busy);
+        pthread_join(tid, NULL);
+        samples_summarize(&calm, 0, &sc);
+        samples_summarize(&busy, 0, &sb);
+        g_string_append_printf(text,
+                               "| %u | %.1f | %.1f / %.1f / %.1f | %" G_GUINT64_FORMAT
+                               " | %.1f / %.1f / %.1f | %llu |\n",
+                               objects, (double) c.ns / 1e6, sc.p50_us, sc.p99_us, sc.max_us, sb.n,
+                               sb.p50_us, sb.p99_us, sb.max_us,
+                               (unsigned long long) (sb.failures + (c.r < 0)));
+        samples_clear(&calm);
+        samples_clear(&busy);
+}
+
 int bench_dbus(Bench *b)
 {
         TargetOptions o = {.bus = true};
         g_autoptr(GString) calls = g_string_new(NULL);
+        g_autoptr(GString) acks = g_string_new(NULL);
         WireBackend w;
         Target *t = NULL;
         int r;
@@ -241,6 +327,7 @@ int bench_dbus(Bench *b)
                              "{oa{sa{sv}}}", target_objects(t), calls);
                 call_measure(t, BUS_MANAGER_INTERFACE, "ListObjects", "(sso)", target_objects(t),
                              calls);
+                acks_during_whole_table(t, &w, target_objects(t), acks);
         }
         report_text("\nWhole-table method calls from a client of the same bus: time to the "
                     "complete reply (entries counted afterwards), and the CPU time the daemon "
@@ -249,6 +336,13 @@ int bench_dbus(Bench *b)
                     "call | dbus-daemon CPU ms per call | entries returned | failures |\n"
                     "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n%s",
                     calls->str);
+        report_text("\nA back-end's ADD (with REPLY_ACK, then a REMOVE) one at a time: for "
+                    "300 ms alone, then while another client's GetManagedObjects of the whole "
+                    "table is answered (the daemon builds it in chunks between other work).\n\n"
+                    "| objects | GetManagedObjects ms | ADD ack alone p50 / p99 / max µs | ADDs "
+                    "during the call | ADD ack during the call p50 / p99 / max µs | failures |\n"
+                    "|---:|---:|---:|---:|---:|---:|\n%s",
+                    acks->str);
         if (r < 0)
                 progress("dbus: %s", g_strerror(-r));
         target_stop(t);

@@ -42,9 +42,7 @@ static int vmm_call(int sock, uint32_t request, uint32_t flags, const uint64_t *
         return 0;
 }
 
-/* Connects as QEMU would and hands over a back-end channel; *ret_chan is
- * our end of it, which nobody reads. */
-static int deaf_vmm_connect(const char *path, bool reply_ack, int *ret_main, int *ret_chan)
+int vmm_connect(const char *path, bool reply_ack, int *ret_main, int *ret_chan)
 {
         _cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -102,7 +100,7 @@ static int deaf_target(Bench *b, bool reply_ack, unsigned n)
                 hub_workload(HUB_ADD_REMOVE, others, n, NULL, DEAF_PHASE_MS, &add, &rem, &wall,
                              NULL);
                 rss_calm = proc_rss_kib(target_pid(t));
-                r = deaf_vmm_connect(target_serve_socket(t), reply_ack, &vmm_main, &vmm_chan);
+                r = vmm_connect(target_serve_socket(t), reply_ack, &vmm_main, &vmm_chan);
         }
         if (r >= 0) {
                 /* Let the bridge call it ready before the churn. */

@@ -32,6 +32,10 @@ static Group groups[] = {
     {"dbus", "ADD to Added at a subscriber; GetManagedObjects and ListObjects", bench_dbus, false},
     {"deaf", "other back-ends' ADD/REMOVE and the daemon's memory while a VMM does not read",
      bench_deaf, false},
+    {"flood", "4 back-ends ADD/REMOVE without acks for 10 s; every signal counted", bench_flood,
+     false},
+    {"bridge", "the bridge role: announcements to a VMM, its GETs, upstream lookups", bench_bridge,
+     false},
 };
 
 static int parse_counts(const char *text, Bench *b)
@@ -90,6 +94,8 @@ int main(int argc, char **argv)
             {"qemu", 0, 0, G_OPTION_ARG_NONE, &groups[5].selected, groups[5].help, NULL},
             {"dbus", 0, 0, G_OPTION_ARG_NONE, &groups[6].selected, groups[6].help, NULL},
             {"deaf", 0, 0, G_OPTION_ARG_NONE, &groups[7].selected, groups[7].help, NULL},
+            {"flood", 0, 0, G_OPTION_ARG_NONE, &groups[8].selected, groups[8].help, NULL},
+            {"bridge", 0, 0, G_OPTION_ARG_NONE, &groups[9].selected, groups[9].help, NULL},
             {"ms", 0, 0, G_OPTION_ARG_INT, &ms,
              "Milliseconds per measurement, in 5 rounds (default 1000)", "MS"},
             {"objects", 0, 0, G_OPTION_ARG_STRING, &objects,

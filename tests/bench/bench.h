@@ -226,6 +226,10 @@ WireServant *target_servant(Target *t);
 /* Connects a back-end and waits for its handshake. */
 int target_connect(Target *t, WireBackend *w, const char *name);
 
+/* A VMM as QEMU connects to a --serve socket: the handshake and a back-end
+ * channel handed over (bench-deaf.c); *ret_chan is our end of it. */
+int vmm_connect(const char *path, bool reply_ack, int *ret_main, int *ret_chan);
+
 /* ---- workload groups ---- */
 
 typedef enum {
@@ -258,6 +262,8 @@ int bench_memory(Bench *b);
 int bench_qemu(Bench *b);
 int bench_dbus(Bench *b);
 int bench_deaf(Bench *b);
+int bench_flood(Bench *b);
+int bench_bridge(Bench *b);
 
 /* /proc figures of a process (bench-idle.c). */
 long proc_rss_kib(pid_t pid);

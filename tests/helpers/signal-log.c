@@ -119,6 +119,25 @@ bool signal_log_wait(SignalLog *l, sd_bus *bus, guint n)
         return testbed_pump_until(bus, has_n, &w);
 }
 
+typedef struct {
+        SignalLog *log;
+        const char *event;
+} WaitFor;
+
+static bool has_event(void *data)
+{
+        WaitFor *w = data;
+
+        return signal_log_count(w->log, w->event) > 0;
+}
+
+bool signal_log_wait_for(SignalLog *l, sd_bus *bus, const char *s)
+{
+        WaitFor w = {l, s};
+
+        return testbed_pump_until(bus, has_event, &w);
+}
+
 guint signal_log_count(SignalLog *l, const char *s)
 {
         guint n = 0;

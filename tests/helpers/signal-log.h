@@ -22,6 +22,9 @@ void signal_log_start(SignalLog *l, sd_bus *bus);
 void signal_log_clear(SignalLog *l);
 /* Waits (testbed_pump_until) until the log holds at least n events. */
 bool signal_log_wait(SignalLog *l, sd_bus *bus, guint n);
+/* Waits (testbed_pump_until) until the log holds an event equal to s:
+ * for signals the service sends later, such as a coalesced LookupCount. */
+bool signal_log_wait_for(SignalLog *l, sd_bus *bus, const char *s);
 /* Number of events equal to s. */
 guint signal_log_count(SignalLog *l, const char *s);
 /* Number of events that start with prefix. */

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-events.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "ratelimit.h"
+
+/* A D-Bus call held while input is paused. */
+typedef struct {
+        sd_bus_message *msg;
+        sd_bus_message_handler_t handler;
+        void *userdata;
+} HeldCall;
+
+struct BusEvents {
+        BusManager *manager;
+        GQueue events;            /* BusEvent*, oldest first */
+        sd_event_source *send;    /* defer: sends the queue */
+        sd_event_source *recheck; /* post, on while paused: has the bus caught up? */
+        sd_event_source *rerun;   /* defer: the held calls, once resumed */
+        GQueue held;              /* HeldCall*, oldest first */
+        unsigned holds;           /* bus_events_hold() */
+        bool paused;
+        uint64_t paused_since; /* CLOCK_MONOTONIC µs */
+        BusEventsStats stats;
+};
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void bus_event_free(BusEvent *ev)
+{
+        if (ev->type->clear)
+                ev->type->clear(ev);
+        g_free(ev);
+}
+
+/* Messages sd-bus has not written yet, noted in the high-water mark with
+ * those still queued here. */
+static uint64_t queued_write(BusEvents *q)
+{
+        uint64_t n = 0;
+
+        /* Fails only for a closed connection: nothing waits in it then. */
+        (void) sd_bus_get_n_queued_write(q->manager->bus, &n);
+        q->stats.queue_high_water =
+            MAX(q->stats.queue_high_water, (unsigned) MIN(n + q->events.length, UINT_MAX));
+        return n;
+}
+
+/* From the loop, not from whatever resumed (a peer's callback may have). */
+static int on_rerun(sd_event_source *s, void *userdata)
+{
+        BusEvents *q = userdata;
+        GQueue calls = q->held;
+        HeldCall *c;
+        int r;
+
+        g_queue_init(&q->held);
+        while ((c = g_queue_pop_head(&calls))) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                if (q->paused) {
+                        /* Paused again meanwhile: the rest wait, in order. */
+                        g_queue_push_tail(&q->held, c);
+                        continue;
+                }
+                r = sd_bus_message_rewind(c->msg, true);
+                if (r >= 0)
+                        r = c->handler(c->msg, c->userdata, &error);
+                if (r < 0)
+                        r = sd_bus_reply_method_errno(c->msg, r, &error);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot answer a held call of %s: %m",
+                                        sd_bus_message_get_sender(c->msg));
+                sd_bus_message_unref(c->msg);
+                g_free(c);
+        }
+        return 0;
+}
+
+static void set_paused(BusEvents *q, bool paused)
+{
+        uint64_t now = now_usec();
+        int r;
+
+        if (q->paused == paused)
+                return;
+        /* Without the recheck nothing would ever resume: then no pause. */
+        r = sd_event_source_set_enabled(q->recheck, paused ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (r < 0 && paused) {
+                log_error_errno(r, "Failed to watch the bus queue; not pausing the back-ends: %m");
+                return;
+        }
+        q->paused = paused;
+        if (paused) {
+                q->paused_since = now;
+                q->stats.pauses++;
+                log_info_ratelimited("The bus is %" PRIu64 " messages behind: pausing the "
+                                     "back-ends' requests until it catches up",
+                                     queued_write(q) + q->events.length);
+        } else
+                q->stats.paused_usec += now - q->paused_since;
+        service_pause_input(q->manager->service, paused);
+        if (!paused && !g_queue_is_empty(&q->held)) {
+                r = sd_event_source_set_enabled(q->rerun, SD_EVENT_ONESHOT);
+                if (r < 0)
+                        /* They go with the next resume, or unanswered at exit. */
+                        log_error_errno(r, "Failed to schedule the held D-Bus calls: %m");
+        }
+}
+
+/* Sends queued events while sd-bus holds fewer than the high-water mark
+ * and nothing holds them back (all: whatever it holds), then pauses or
+ * resumes the producers. */
+static void send_events(BusEvents *q, bool all)
+{
+        uint64_t n = queued_write(q);
+        BusEvent *ev;
+        int r;
+
+        if (!all && q->holds > 0) {
+                /* Held: only the mark counts what waits here. */
+                if (n + q->events.length >= BUS_EVENTS_HIGH_WATER)
+                        set_paused(q, true);
+                return;
+        }
+        while ((all || n < BUS_EVENTS_HIGH_WATER) && (ev = g_queue_pop_head(&q->events))) {
+                r = ev->type->emit(q->manager, ev);
+                if (r < 0)
+                        /* The connection is gone (the service exits) or
+                         * sd-bus refused the message: said, never silent. */
+                        log_error_errno(r, "Failed to send a table event on the bus: %m");
+                bus_event_free(ev);
+                n = queued_write(q);
+        }
+        if (!g_queue_is_empty(&q->events) || n >= BUS_EVENTS_HIGH_WATER)
+                set_paused(q, true);
+        else if (n <= BUS_EVENTS_LOW_WATER)
+                set_paused(q, false);
+}
+
+static int on_send(sd_event_source *s, void *userdata)
+{
+        send_events(userdata, false);
+        return 0;
+}
+
+/* After each event the loop dispatches while paused, most of them the bus
+ * writing its queue. */
+static int on_recheck(sd_event_source *s, void *userdata)
+{
+        BusEvents *q = userdata;
+
+        if (queued_write(q) <= BUS_EVENTS_LOW_WATER)
+                send_events(q, false);
+        return 0;
+}
+
+int bus_events_push(BusEvents *q, BusEvent *ev)
+{
+        g_queue_push_tail(&q->events, ev);
+        return sd_event_source_set_enabled(q->send, SD_EVENT_ONESHOT);
+}
+
+void bus_events_hold(BusEvents *q)
+{
+        q->holds++;
+}
+
+void bus_events_release(BusEvents *q)
+{
+        int r;
+
+        assert(q->holds > 0);
+        if (--q->holds > 0)
+                return;
+        r = sd_event_source_set_enabled(q->send, SD_EVENT_ONESHOT);
+        if (r < 0)
+                /* Then with the next event, or the next flush. */
+                log_error_errno(r, "Failed to schedule the held table events: %m");
+}
+
+void bus_events_flush(BusEvents *q)
+{
+        send_events(q, true);
+}
+
+int bus_events_hold_call(BusEvents *q, sd_bus_message *msg, sd_bus_message_handler_t handler,
+                         void *userdata)
+{
+        HeldCall *c;
+
+        if (!q->paused)
+                return 0;
+        c = g_new(HeldCall, 1);
+        *c = (HeldCall){.msg = sd_bus_message_ref(msg), .handler = handler, .userdata = userdata};
+        g_queue_push_tail(&q->held, c);
+        return 1;
+}
+
+void bus_events_stats(const BusEvents *q, BusEventsStats *ret)
+{
+        *ret = q->stats;
+        ret->held_calls = q->held.length;
+        if (q->paused)
+                ret->paused_usec += now_usec() - q->paused_since;
+}
+
+void bus_events_free(BusEvents *q)
+{
+        BusEvent *ev;
+        HeldCall *c;
+
+        if (!q)
+                return;
+        while ((ev = g_queue_pop_head(&q->events)))
+                bus_event_free(ev);
+        while ((c = g_queue_pop_head(&q->held))) {
+                sd_bus_message_unref(c->msg);
+                g_free(c);
+        }
+        q->send = sd_event_source_disable_unref(q->send);
+        q->recheck = sd_event_source_disable_unref(q->recheck);
+        q->rerun = sd_event_source_disable_unref(q->rerun);
+        g_free(q);
+}
+
+static void bus_events_freep(BusEvents **q)
+{
+        bus_events_free(*q);
+}
+
+int bus_events_new(BusManager *m, BusEvents **ret)
+{
+        _cleanup_(bus_events_freep) BusEvents *q = g_new0(BusEvents, 1);
+        sd_event *ev = service_event(m->service);
+        int r;
+
+        q->manager = m;
+        g_queue_init(&q->events);
+        g_queue_init(&q->held);
+        /* Off until an event is queued: bus_events_push(). */
+        r = sd_event_add_defer(ev, &q->send, on_send, q);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(q->send, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = sd_event_add_post(ev, &q->recheck, on_recheck, q);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(q->recheck, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = sd_event_add_defer(ev, &q->rerun, on_rerun, q);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(q->rerun, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        *ret = g_steal_pointer(&q);
+        return 0;
+}
