@@ -428,7 +428,9 @@ void service_close_peer(Service *s, Peer *p, const char *reason)
         /* The caller may be inside one of the peer's callbacks: free later. */
         g_queue_push_tail(&s->closing, p);
         r = sd_event_source_set_enabled(s->reap, SD_EVENT_ONESHOT);
-        if (r < 0)
+        /* -ESTALE: the loop has finished (the service stops); service_free()
+         * frees the closed peers then, as intended. */
+        if (r < 0 && r != -ESTALE)
                 log_error_errno(r,
                                 "%s: Failed to schedule freeing the closed peer, "
                                 "kept until the service stops: %m",
