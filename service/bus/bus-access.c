@@ -115,19 +115,27 @@ int bus_access_check(const BusAccess *a, sd_bus_message *m, sd_bus_error *error)
         return 0;
 }
 
-int bus_access_check_socket_place(sd_bus_message *m, const char *path, const char *const *dirs,
-                                  sd_bus_error *error)
+int bus_access_is_owner_or_root(sd_bus_message *m, uid_t *ret_euid, sd_bus_error *error)
 {
-        g_autofree char *list = NULL, *shown = NULL;
-        uid_t euid;
         int r;
 
-        r = bus_access_get_euid(m, &euid);
+        r = bus_access_get_euid(m, ret_euid);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
                                            sd_bus_message_get_sender(m) ?: "the caller");
-        if (euid == 0 || euid == geteuid())
-                return 0;
+        return *ret_euid == 0 || *ret_euid == geteuid();
+}
+
+int bus_access_check_socket_place(sd_bus_message *m, const char *path, const char *const *dirs,
+                                  sd_bus_error *error)
+{
+        g_autofree char *list = NULL;
+        uid_t euid;
+        int r;
+
+        r = bus_access_is_owner_or_root(m, &euid, error);
+        if (r != 0)
+                return r < 0 ? r : 0;
         r = socket_path_in_directories(path, dirs);
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot listen on %s", path);

@@ -28,6 +28,10 @@ int bus_access_is_privileged(const BusAccess *a, sd_bus_message *m);
 
 /* The caller's effective uid. 0 or -errno. */
 int bus_access_get_euid(sd_bus_message *m, uid_t *ret);
+/* 1 if the caller is root or the service's own user (who could do it all
+ * itself), 0 if not, with its effective uid in *ret_euid; -errno with error
+ * set when its credentials are unknown. */
+int bus_access_is_owner_or_root(sd_bus_message *m, uid_t *ret_euid, sd_bus_error *error);
 /* 1 if the caller's effective uid is 0, 0 if not, -errno. */
 int bus_access_is_root(sd_bus_message *m);
 

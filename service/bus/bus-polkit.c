@@ -214,13 +214,10 @@ int bus_polkit_authorize(BusPolkit *p, const BusAccess *a, sd_bus_message *m, co
         uid_t euid;
         int r;
 
-        r = bus_access_get_euid(m, &euid);
-        if (r < 0)
-                return bus_error_set_errno(error, r, "Cannot get the credentials of %s",
-                                           sd_bus_message_get_sender(m) ?: "the caller");
-        /* Root, and the service's own user (who could do it all itself). */
-        if (euid == 0 || euid == geteuid())
-                return 1;
+        /* Root, and the service's own user, never ask. */
+        r = bus_access_is_owner_or_root(m, &euid, error);
+        if (r != 0)
+                return r;
 
         q = g_hash_table_lookup(p->queries, m);
         if (q && q->answer != ANSWER_PENDING)
