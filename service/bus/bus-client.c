@@ -66,15 +66,24 @@ void bus_clients_free(BusClients *cs)
 
 int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
 {
-        _cleanup_(sd_bus_track_unrefp) sd_bus_track *track = NULL;
         const char *sender = sd_bus_message_get_sender(msg);
         uid_t uid = (uid_t) -1;
-        BusClient *c;
-        int r;
 
         if (!sender)
                 return -EINVAL;
-        c = g_hash_table_lookup(cs->by_name, sender);
+        if (!g_hash_table_contains(cs->by_name, sender))
+                /* Credentials are recorded when known (share-table.h). */
+                (void) bus_access_get_euid(msg, &uid);
+        return bus_clients_adopt(cs, sender, uid, ret);
+}
+
+int bus_clients_adopt(BusClients *cs, const char *name, uid_t uid, ShareOwner **ret)
+{
+        _cleanup_(sd_bus_track_unrefp) sd_bus_track *track = NULL;
+        BusClient *c;
+        int r;
+
+        c = g_hash_table_lookup(cs->by_name, name);
         if (c) {
                 *ret = &c->owner;
                 return 0;
@@ -84,15 +93,13 @@ int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
         if (r < 0)
                 return r;
         /* Fails when the name left already: then it must not own anything. */
-        r = sd_bus_track_add_name(track, sender);
+        r = sd_bus_track_add_name(track, name);
         if (r < 0)
                 return r;
 
-        /* Credentials are recorded when known (share-table.h). */
-        (void) bus_access_get_euid(msg, &uid);
         c = g_new0(BusClient, 1);
         c->clients = cs;
-        share_owner_init(&c->owner, SHARE_OWNER_BUS_CLIENT, sender, uid);
+        share_owner_init(&c->owner, SHARE_OWNER_BUS_CLIENT, name, uid);
         c->owner.max_entries = service_config(cs->service)->max_objects_per_client;
         c->owner.max_bytes = service_config(cs->service)->max_bytes_per_client;
         c->owner.userdata = c;

@@ -91,6 +91,12 @@ struct Service {
         GHashTable *forwards;            /* uuid -> LookupForward: being asked upstream */
         ObserverList *peer_observers;    /* PeerObserverFn */
         unsigned table_observer;
+        /* Restart (state-keeper.c): socket files stay at exit, for the
+         * next instance that gets their sockets from the fd store; and who
+         * hears of changes the table does not announce (owners). */
+        bool keep_socket_files;
+        void (*state_changed)(void *userdata);
+        void *state_changed_userdata;
 };
 
 /* service.c */
@@ -120,6 +126,17 @@ void listener_free(Listener *l);
 /* The address of the unix socket at path; logs and fails when path is
  * empty or too long for one. */
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len);
+
+/* listener.c, for a restart (state-restore.c, state-keeper.c). */
+typedef struct StateListener StateListener;
+/* A listener on fd, a listening socket kept across a restart, as st
+ * describes it. fd taken on success; -ENOTSOCK not a listening unix
+ * socket, -ESTALE its file at st->path is gone or another one, -EEXIST
+ * a listener has that path or id already. */
+int listener_restore(Service *s, int fd, const StateListener *st, Listener **ret);
+/* Fills st (but fd_name and configured) from l. */
+void listener_describe(const Listener *l, StateListener *st);
+int listener_get_fd(const Listener *l);
 
 /* lookup.c */
 /* s->forwards, empty. */

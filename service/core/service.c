@@ -138,6 +138,17 @@ void service_free(Service *s)
         g_free(s);
 }
 
+void service_keep_socket_files(Service *s, bool keep)
+{
+        s->keep_socket_files = keep;
+}
+
+void service_note_state_changed(Service *s)
+{
+        if (s->state_changed)
+                s->state_changed(s->state_changed_userdata);
+}
+
 ShareTable *service_table(Service *s)
 {
         return s->table;

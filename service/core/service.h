@@ -111,6 +111,14 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret);
  * listening sockets, frees the table. */
 void service_free(Service *s);
 
+/* Restart (core/state-keeper.h): listening socket files stay when the
+ * service is freed, for the next instance that gets the sockets from the
+ * fd store. */
+void service_keep_socket_files(Service *s, bool keep);
+/* Tells the state keeper of a change the table does not announce (an
+ * entry handed to another owner). No-op without a keeper. */
+void service_note_state_changed(Service *s);
+
 ShareTable *service_table(Service *s);
 sd_event *service_event(Service *s);
 const ServiceConfig *service_config(Service *s);
