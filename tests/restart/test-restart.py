@@ -1,0 +1,308 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""vhost-shared restarted under a stand-in for systemd (fake_systemd.py:
+the notify socket, the fd store, LISTEN_FDS): across a SIGTERM and across
+a SIGKILL, every object comes back with its metadata and the same bytes,
+listeners from the command line and from AddPeer serve again, objects of
+a bus client that left meanwhile are purged, and after 100 restarts the
+store, the fds and the memory are where they were. Output is TAP."""
+
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+import gi
+
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
+import fake_systemd  # noqa: E402
+import vshtest  # noqa: E402
+from vshtest import TIMEOUT  # noqa: E402
+
+NAME = "org.vhostshare.share1"
+ROOT = "/org/vhostshare/share1"
+MANAGER = "org.vhostshare.share1.Manager"
+OBJECT = "org.vhostshare.share1.Object"
+LISTENER = "org.vhostshare.share1.Listener"
+# What must be the same after a restart (CreatedTimestamp included).
+KEPT = ("Uuid", "Type", "OwnerBusName", "Size", "Exporter", "Name", "Device", "Allocator",
+        "Inode", "InodeDevice", "CreatedTimestamp", "LookupCount")
+GET_FEATURES = 1
+VHOST_USER_VERSION = 0x1
+VHOST_USER_REPLY = 0x4
+
+tests, test = vshtest.registry()
+
+
+def sealed_memfd(data):
+    fd = os.memfd_create("restart-test", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.write(fd, data)
+    import fcntl
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE)
+    return fd
+
+
+class Testbed(vshtest.PrivateBus):
+    """dbus-daemon, the fake systemd, vhost-shared --fd-store."""
+
+    def __init__(self, *args):
+        super().__init__("vhost-share-restart-")
+        self.fake = fake_systemd.FakeSystemd(self.dir)
+        config = os.path.join(self.dir, "vhost-shared.conf")
+        with open(config, "w") as f:
+            f.write("")
+        self.accept = os.path.join(self.dir, "accept.sock")
+        self.serve = os.path.join(self.dir, "serve.sock")
+        self.argv = [os.path.join(self.build, "service", "vhost-shared"),
+                     f"--bus-address={self.address}", f"--config={config}", 
+                     f"--accept={self.accept}", f"--serve={self.serve}", *args]
+        self.pid = None
+        self.start()
+
+    def start(self):
+        self.pid = self.fake.start(self.argv, os.environ)
+        assert self.fake.wait(lambda: self.fake.ready, TIMEOUT), "no READY=1 in time"
+        self.conn_wait_owner()
+
+    def conn_wait_owner(self):
+        conn = self.connect()
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            has, = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                  "org.freedesktop.DBus", "NameHasOwner",
+                                  GLib.Variant("(s)", (NAME,)), None, 0, -1, None).unpack()
+            if has:
+                conn.close_sync(None)
+                return
+        raise AssertionError("the service did not own its name in time")
+
+    def stop(self, sig):
+        os.kill(self.pid, sig)
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        return status
+
+    def restart(self, sig=signal.SIGTERM):
+        status = self.stop(sig)
+        if sig == signal.SIGTERM:
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"exit status {status}"
+        # systemd reads everything the old instance sent before it starts
+        # the next one: wait until the last datagram is in.
+        sent = self.fake.record_text()
+        self.fake.wait(lambda: self.fake.record_text() != sent, 0.2)
+        self.start()
+
+    def connect(self):
+        flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+                 | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
+        return Gio.DBusConnection.new_for_address_sync(self.address, flags, None, None)
+
+    def close(self):
+        if self.pid:
+            self.stop(signal.SIGTERM)
+        self.fake.close()
+        super().close()
+
+    def kill(self):
+        if self.pid:
+            self.stop(signal.SIGKILL)
+        self.fake.close()
+        super().kill()
+
+
+def call(conn, method, args, reply_type, fds=None):
+    fd_list = Gio.UnixFDList.new_from_array([os.dup(fd) for fd in fds]) if fds else None
+    result, out_fds = conn.call_with_unix_fd_list_sync(
+        NAME, ROOT, MANAGER, method, args, GLib.VariantType.new(reply_type),
+        Gio.DBusCallFlags.NONE, int(TIMEOUT * 1000), fd_list, None)
+    return result.unpack(), out_fds
+
+
+def lookup_bytes(conn, uuid, size):
+    (index,), fds = call(conn, "Lookup", GLib.Variant("(s)", (uuid,)), "(h)")
+    fd = fds.get(index)
+    try:
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
+def properties(conn, path, interface):
+    result = conn.call_sync(NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                            GLib.Variant("(s)", (interface,)), None, 0, int(TIMEOUT * 1000),
+                            None)
+    return result.unpack()[0]
+
+
+def objects(conn):
+    """uuid -> the properties that must survive."""
+    (listed,), _ = call(conn, "ListObjects", None, "(a(sso))")
+    return {uuid: {k: v for k, v in properties(conn, path, OBJECT).items() if k in KEPT}
+            for uuid, _, path in listed}
+
+
+def listeners(conn):
+    nodes = conn.call_sync(NAME, ROOT + "/listener", "org.freedesktop.DBus.Introspectable",
+                           "Introspect", None, None, 0, -1, None).unpack()[0]
+    paths = [ROOT + "/listener/" + line.split('"')[1]
+             for line in nodes.splitlines() if "<node name=" in line]
+    return {properties(conn, p, LISTENER)["SocketPath"]: p for p in paths}
+
+
+def served(path, we_are_vmm):
+    """Whether the service speaks vhost-user on path: as our front-end it
+    asks us GET_FEATURES; as our back-end it answers ours."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(TIMEOUT)
+        s.connect(path)
+        if we_are_vmm:
+            s.sendall(struct.pack("<III", GET_FEATURES, VHOST_USER_VERSION, 0))
+            request, flags, size = struct.unpack("<III", s.recv(12))
+            return request == GET_FEATURES and flags & VHOST_USER_REPLY and size == 8
+        request, flags, size = struct.unpack("<III", s.recv(12))
+        return request == GET_FEATURES and not flags & VHOST_USER_REPLY
+
+
+def populate(bed):
+    """Objects of every kind and an AddPeer listener; returns what to
+    compare: (client connection, contents, object properties, extra path)."""
+    conn = bed.connect()
+    contents = {}
+    for size in (4096, 65536, 3 * 4096):
+        data = os.urandom(size)
+        fd = sealed_memfd(data)
+        (uuid, _), _ = call(conn, "Export", GLib.Variant("(hs)", (0, "")), "(so)", [fd])
+        os.close(fd)
+        contents[uuid] = data
+    first = sorted(contents)[0]
+    call(conn, "Disown", GLib.Variant("(s)", (first,)), "()")
+    for _ in range(2):
+        assert lookup_bytes(conn, first, len(contents[first])) == contents[first]
+    (uuid, _, index), fds = call(conn, "Allocate", GLib.Variant("(ts)", (8192, "")), "(soh)")
+    os.close(fds.get(index))
+    extra = os.path.join(bed.dir, "added.sock")
+    call(conn, "AddPeer", GLib.Variant("(ss)", ("accept", extra)), "(o)")
+    return conn, contents, objects(conn), extra
+
+
+def check_back(bed, conn, contents, before, extra):
+    after = objects(conn)
+    assert after == before, f"objects differ:\nbefore {before}\nafter  {after}"
+    for uuid, data in contents.items():
+        assert lookup_bytes(conn, uuid, len(data)) == data, f"{uuid}: other bytes"
+    paths = listeners(conn)
+    for path in (bed.accept, bed.serve, extra):
+        assert path in paths, f"no listener for {path}: {sorted(paths)}"
+    assert served(bed.accept, False), "the --accept socket does not serve"
+    assert served(extra, False), "the AddPeer socket does not serve"
+    assert served(bed.serve, True), "the --serve socket does not serve"
+
+
+def record_settled(bed, before):
+    """The store's record names every object with its lookup count."""
+    text = bed.fake.record_text()
+    return text.count("[Object ") == len(before) and text.count("Lookups=2") == 1
+
+
+def across(sig):
+    bed = Testbed()
+    try:
+        conn, contents, before, extra = populate(bed)
+        if sig == signal.SIGKILL:
+            # No goodbye: only what the store holds at that moment counts.
+            assert bed.fake.wait(lambda: record_settled(bed, before), TIMEOUT)
+        bed.restart(sig)
+        check_back(bed, conn, contents, before, extra)
+        # And the client that still holds them can remove its own.
+        mine = [u for u, p in before.items() if p["OwnerBusName"] == conn.get_unique_name()]
+        assert mine, "no object owned by the client"
+        call(conn, "Remove", GLib.Variant("(s)", (mine[0],)), "()")
+        conn.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    bed.close()
+
+
+@test
+def objects_and_listeners_across_sigterm():
+    across(signal.SIGTERM)
+
+
+@test
+def objects_and_listeners_across_sigkill():
+    across(signal.SIGKILL)
+
+
+@test
+def objects_of_a_client_gone_meanwhile_are_purged():
+    bed = Testbed()
+    try:
+        stays, leaves = bed.connect(), bed.connect()
+        uuids = {}
+        for name, conn in (("stays", stays), ("leaves", leaves)):
+            fd = sealed_memfd(os.urandom(4096))
+            (uuids[name], _), _ = call(conn, "Export", GLib.Variant("(hs)", (0, "")), "(so)",
+                                       [fd])
+            os.close(fd)
+        status = bed.stop(signal.SIGTERM)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        leaves.close_sync(None)
+        bed.start()
+        back = objects(stays)
+        assert uuids["stays"] in back, "the object of the client still there is gone"
+        assert back[uuids["stays"]]["OwnerBusName"] == stays.get_unique_name()
+        assert uuids["leaves"] not in back, "the object of the client that left is back"
+        stays.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    bed.close()
+
+
+def process_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def process_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@test
+def a_hundred_restarts_end_at_the_baseline():
+    bed = Testbed()
+    try:
+        conn, contents, before, extra = populate(bed)
+        bed.restart()
+        base = (len(bed.fake.names()), process_fds(bed.pid), process_fds(os.getpid()))
+        base_rss = process_rss_kib(bed.pid)
+        for i in range(99):
+            bed.restart(signal.SIGKILL if i % 2 else signal.SIGTERM)
+        now = (len(bed.fake.names()), process_fds(bed.pid), process_fds(os.getpid()))
+        rss = process_rss_kib(bed.pid)
+        print(f"# after 100 restarts: store {now[0]} fds (first {base[0]}), service {now[1]} "
+              f"fds (first {base[1]}), RSS {rss} KiB (first {base_rss} KiB), stored "
+              f"{bed.fake.stored_total}, removed {bed.fake.removed_total}")
+        assert now == base, f"fds (store, service, test) {now} != {base}"
+        # Each instance is a new process: its memory must not grow with
+        # what earlier ones left in the store.
+        assert rss < base_rss + 2048, f"RSS {rss} KiB, first instance {base_rss} KiB"
+        check_back(bed, conn, contents, before, extra)
+        conn.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    bed.close()
+
+
+if __name__ == "__main__":
+    sys.exit(vshtest.run_tap([(fn.__name__, fn) for fn in tests]))
