@@ -8,10 +8,14 @@ a bus client that left meanwhile are purged, and after 100 restarts the
 store, the fds and the memory are where they were. Output is TAP."""
 
 import os
+import queue
+import re
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import threading
 import time
 
 import gi
@@ -59,7 +63,8 @@ class Testbed(vshtest.PrivateBus):
         self.accept = os.path.join(self.dir, "accept.sock")
         self.serve = os.path.join(self.dir, "serve.sock")
         self.argv = [os.path.join(self.build, "service", "vhost-shared"),
-                     f"--bus-address={self.address}", f"--config={config}", 
+                     f"--bus-address={self.address}", f"--config={config}", "--fd-store",
+                     
                      f"--accept={self.accept}", f"--serve={self.serve}", *args]
         self.pid = None
         self.start()
@@ -265,6 +270,86 @@ def objects_of_a_client_gone_meanwhile_are_purged():
     bed.close()
 
 
+class Lines:
+    """A child's output lines, read by a thread as they come."""
+
+    def __init__(self, pipe):
+        self.queue = queue.Queue()
+        self.seen = []
+        threading.Thread(target=self._read, args=(pipe,), daemon=True).start()
+
+    def _read(self, pipe):
+        for line in pipe:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)
+
+    def wait_for(self, pattern):
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                line = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; saw {self.seen}")
+            if line is None:
+                raise AssertionError(f"output ended before {pattern!r}; saw {self.seen}")
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return line
+
+
+@test
+def sharectl_export_and_monitor_go_on_across_a_restart():
+    bed = Testbed()
+    ctl = os.path.join(bed.build, "client", "vhost-sharectl")
+    children = []
+
+    def spawn(*args, stderr=sys.stderr):
+        proc = subprocess.Popen([ctl, f"--address={bed.address}", *args], text=True,
+                                stdout=subprocess.PIPE, stderr=stderr,
+                                env=dict(os.environ, LC_ALL="C"))
+        children.append(proc)
+        return proc, Lines(proc.stdout)
+
+    try:
+        monitor, monitor_lines = spawn("monitor")
+        monitor_lines.wait_for("^Monitoring ")
+        exporter, exporter_lines = spawn("export", "--size=64K")
+        uuid = re.match(r"^Exported (\S+) ", exporter_lines.wait_for("^Exported ")).group(1)
+        exporter_lines.wait_for("^Holding it")
+        bed.restart()
+        monitor_lines.wait_for("ServiceStopped")
+        monitor_lines.wait_for("ServiceStarted")
+        out = subprocess.run([ctl, f"--address={bed.address}", "lookup", uuid, "--verify"],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        assert out.returncode == 0 and "expected pattern" in out.stdout, out
+        assert exporter.poll() is None, "the exporter gave up its object"
+        # The monitor goes on with the new instance's events.
+        fd = sealed_memfd(os.urandom(4096))
+        conn = bed.connect()
+        (added, _), _ = call(conn, "Export", GLib.Variant("(hs)", (0, "")), "(so)", [fd])
+        os.close(fd)
+        monitor_lines.wait_for(f"Added.*{added}")
+        conn.close_sync(None)
+        # Interrupted, the exporter removes its object from the new instance.
+        exporter.send_signal(signal.SIGINT)
+        exporter_lines.wait_for(f"^Removed {uuid}\\.$")
+        assert exporter.wait(timeout=TIMEOUT) == 0
+        out = subprocess.run([ctl, f"--address={bed.address}", "show", uuid],
+                             capture_output=True, text=True, timeout=TIMEOUT)
+        assert out.returncode == 4, out
+        assert monitor.poll() is None, "the monitor stopped"
+        monitor.send_signal(signal.SIGINT)
+        monitor.wait(timeout=TIMEOUT)
+    except BaseException:
+        for proc in children:
+            proc.kill()
+        bed.kill()
+        raise
+    for proc in children:
+        proc.wait(timeout=TIMEOUT)
+    bed.close()
+
+
 def process_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -277,17 +362,30 @@ def process_rss_kib(pid):
     return 0
 
 
+def quiet_counts(bed):
+    """(store, service, test) fds once no fd is on its way: the same three
+    readings in a row (a record in flight is an fd on each side)."""
+    readings = []
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        readings.append((len(bed.fake.names()), process_fds(bed.pid), process_fds(os.getpid())))
+        if len(readings) >= 3 and len(set(readings[-3:])) == 1:
+            return readings[-1]
+        time.sleep(0.02)
+    raise AssertionError(f"fd counts never settled: {readings[-5:]}")
+
+
 @test
 def a_hundred_restarts_end_at_the_baseline():
     bed = Testbed()
     try:
         conn, contents, before, extra = populate(bed)
         bed.restart()
-        base = (len(bed.fake.names()), process_fds(bed.pid), process_fds(os.getpid()))
+        base = quiet_counts(bed)
         base_rss = process_rss_kib(bed.pid)
         for i in range(99):
             bed.restart(signal.SIGKILL if i % 2 else signal.SIGTERM)
-        now = (len(bed.fake.names()), process_fds(bed.pid), process_fds(os.getpid()))
+        now = quiet_counts(bed)
         rss = process_rss_kib(bed.pid)
         print(f"# after 100 restarts: store {now[0]} fds (first {base[0]}), service {now[1]} "
               f"fds (first {base[1]}), RSS {rss} KiB (first {base_rss} KiB), stored "
