@@ -488,6 +488,16 @@ void listener_describe(const Listener *l, StateListener *st)
         memcpy(st->allowed_uids, l->allowed_uids, sizeof(st->allowed_uids));
 }
 
+void service_stop_accepting(Service *s)
+{
+        for (guint i = 0; i < s->listeners->len; i++) {
+                Listener *l = g_ptr_array_index(s->listeners, i);
+
+                l->resume = sd_event_source_disable_unref(l->resume);
+                (void) sd_event_source_set_enabled(l->io, SD_EVENT_OFF); /* stopping anyway */
+        }
+}
+
 int listener_get_fd(const Listener *l)
 {
         return l->fd;

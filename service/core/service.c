@@ -138,6 +138,26 @@ void service_free(Service *s)
         g_free(s);
 }
 
+void service_reload_config(Service *s, const ServiceConfig *cfg)
+{
+        char **dirs = g_strdupv((char **) cfg->socket_directories);
+
+        g_strfreev((char **) s->config.socket_directories);
+        s->config = *cfg;
+        s->config.socket_directories = (const char *const *) dirs;
+        share_table_set_limits(s->table, &(QuotaLimits){
+                                             .max_objects_per_uid = cfg->max_objects_per_uid,
+                                             .max_bytes_per_uid = cfg->max_bytes_per_uid,
+                                             .max_bytes_total = cfg->max_bytes_total,
+                                             .max_disowned_per_uid = cfg->max_disowned_per_uid,
+                                         });
+}
+
+unsigned service_pending_lookups(Service *s)
+{
+        return s->pending_lookups;
+}
+
 void service_keep_socket_files(Service *s, bool keep)
 {
         s->keep_socket_files = keep;

@@ -111,6 +111,17 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret);
  * listening sockets, frees the table. */
 void service_free(Service *s);
 
+/* SIGHUP: the service's settings become cfg. Limits checked when used
+ * (peers, pending lookups, queues, the table's per-uid and total quotas,
+ * deadlines of new requests) apply at once; those fixed when something is
+ * made (a bus client's or a peer's object quota, a socket's mode, group
+ * and allowed uids) apply to what is made from now on. */
+void service_reload_config(Service *s, const ServiceConfig *cfg);
+/* GETs outstanding for every importer (an orderly stop waits for them). */
+unsigned service_pending_lookups(Service *s);
+/* An orderly stop: no new connection is accepted on any listener. */
+void service_stop_accepting(Service *s);
+
 /* Restart (core/state-keeper.h): listening socket files stay when the
  * service is freed, for the next instance that gets the sockets from the
  * fd store. */

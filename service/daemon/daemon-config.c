@@ -596,3 +596,59 @@ int daemon_config_add_serve(DaemonConfig *c, const char *spec, GError **error)
         g_ptr_array_add(c->serve, g_steal_pointer(&s));
         return 0;
 }
+
+/* ---- reload: what changed ---- */
+
+/* The value of key k in s as the configuration file writes it. */
+static char *format_service_key(const ServiceKey *k, const ServiceConfig *s)
+{
+        const void *field = (const char *) s + k->offset;
+
+        switch (k->kind) {
+        case VALUE_NUMBER:
+                return g_strdup_printf("%u", *(const unsigned *) field);
+        case VALUE_MSEC:
+                return g_strdup_printf("%" G_GUINT64_FORMAT, *(const uint64_t *) field / 1000);
+        case VALUE_MODE:
+                return g_strdup_printf("%04o", (unsigned) *(const mode_t *) field);
+        case VALUE_USER:
+                return g_strdup_printf("%d", (int) *(const uid_t *) field);
+        case VALUE_GROUP:
+                return g_strdup_printf("%d", (int) *(const gid_t *) field);
+        case VALUE_BYTES:
+                return g_strdup_printf("%" G_GUINT64_FORMAT, *(const uint64_t *) field);
+        }
+        return g_strdup("?");
+}
+
+static char *format_uids(const uid_t *uids, unsigned n)
+{
+        GString *s = g_string_new(NULL);
+
+        for (unsigned i = 0; i < n; i++)
+                g_string_append_printf(s, "%s%u", i ? " " : "", (unsigned) uids[i]);
+        return g_string_free(s, false);
+}
+
+unsigned daemon_config_diff(const ServiceConfig *old, const ServiceConfig *new,
+                            DaemonConfigDiffFn fn, void *userdata)
+{
+        g_autofree char *old_uids = format_uids(old->allowed_uids, old->n_allowed_uids);
+        g_autofree char *new_uids = format_uids(new->allowed_uids, new->n_allowed_uids);
+        unsigned n = 0;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(service_keys); i++) {
+                g_autofree char *a = format_service_key(&service_keys[i], old);
+                g_autofree char *b = format_service_key(&service_keys[i], new);
+
+                if (strcmp(a, b) != 0) {
+                        fn(service_keys[i].key, a, b, userdata);
+                        n++;
+                }
+        }
+        if (strcmp(old_uids, new_uids) != 0) {
+                fn("AllowedUids", old_uids, new_uids, userdata);
+                n++;
+        }
+        return n;
+}

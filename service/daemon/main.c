@@ -18,6 +18,8 @@
 
 #include "config.h"
 #include "daemon-config.h"
+#include "daemon-reload.h"
+#include "daemon-signals.h"
 #include "fd-store.h"
 #include "log.h"
 #include "bus-setup.h"
@@ -239,7 +241,7 @@ static int start_peers(Service *s, const DaemonConfig *config, bool restored)
         return 0;
 }
 
-/* SIGTERM and SIGINT end the loop (sd-event's default handler). */
+/* The signals daemon-signals.c handles, blocked for its signalfd. */
 static int event_new(sd_event **ret)
 {
         _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
@@ -249,19 +251,39 @@ static int event_new(sd_event **ret)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block SIGTERM and SIGINT: %m");
+                return log_error_errno(errno, "Failed to block SIGTERM, SIGINT and SIGHUP: %m");
         r = sd_event_default(&ev);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
-        r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGTERM: %m");
-        r = sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGINT: %m");
         *ret = g_steal_pointer(&ev);
         return 0;
+}
+
+/* What a reload needs: the command line to read the configuration as at
+ * start, the configuration in force, and what to apply it to. */
+typedef struct {
+        const CommandLine *cl;
+        DaemonConfig *config;
+        Service *service;
+        BusSetup *bus;
+} Reload;
+
+static void on_reload(void *userdata)
+{
+        Reload *rl = userdata;
+        DaemonConfig next = {0};
+
+        daemon_config_init(&next);
+        if (load_config(rl->cl, &next) < 0) {
+                log_error("reload: keeping the configuration in force");
+                daemon_config_clear(&next);
+                return;
+        }
+        (void) daemon_reload_apply(rl->service, rl->bus, rl->config, &next);
+        daemon_config_clear(rl->config);
+        *rl->config = next; /* its socket_directories move along */
 }
 
 /* The listening sockets of the configuration (accept and serve). */
@@ -322,10 +344,12 @@ static int start_keeping(Service *s, BusSetup *bus, FdStore *store, const Daemon
 /* The service, its peers and (unless --no-bus) its bus connection, until
  * a signal or the loss of the bus ends the loop. With the fd store, what
  * the previous instance stored comes back first, and the store is kept. */
-static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLine *cl)
+static int run_service(sd_event *ev, DaemonConfig *config, const CommandLine *cl)
 {
         g_autoptr(FdStore) store = NULL;
+        DaemonSignals *signals = NULL;
         StateKeeper *keeper = NULL;
+        Reload reload = {.cl = cl, .config = config};
         BusSetup *bus = NULL;
         Service *s = NULL;
         bool restored = false;
@@ -358,6 +382,10 @@ static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLi
         if (r >= 0 && store)
                 r = start_keeping(s, bus, store, config, &keeper);
         g_clear_pointer(&store, fd_store_free); /* closes what was not taken back */
+        reload.service = s;
+        reload.bus = bus;
+        if (r >= 0)
+                r = daemon_signals_new(ev, s, on_reload, &reload, &signals);
         if (r >= 0) {
                 if (!bus)
                         (void) sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
@@ -366,6 +394,7 @@ static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLi
                 (void) sd_notify(0, "STOPPING=1");
                 log_info("stopping");
         }
+        daemon_signals_free(signals);
         if (keeper) {
                 /* The last record, before tearing down purges anything. */
                 (void) state_keeper_flush(keeper, false);

@@ -110,16 +110,17 @@ class FakeSystemd:
         with self.lock:
             return self.lock.wait_for(condition, timeout)
 
-    def start(self, argv, env):
-        """Forks and execs argv with the store's fds as LISTEN_FDS; returns
-        the pid. READY=1 is counted afresh."""
+    def start(self, argv, env, log=None):
+        """Forks and execs argv with the store's fds as LISTEN_FDS (and
+        standard error appended to the file log, if given); returns the
+        pid. READY=1 is counted afresh."""
         with self.lock:
             self.ready = 0
             names = [name for name, _ in self.store]
             fds = [fd for _, fd in self.store]
-            return self._fork(argv, env, names, fds)
+            return self._fork(argv, env, names, fds, log)
 
-    def _fork(self, argv, env, names, fds):
+    def _fork(self, argv, env, names, fds, log):
         env = dict(env, NOTIFY_SOCKET=self.path)
         env.pop("LISTEN_FDS", None)
         env.pop("LISTEN_FDNAMES", None)
@@ -130,6 +131,8 @@ class FakeSystemd:
         pid = os.fork()
         if pid == 0:
             try:
+                if log:
+                    os.dup2(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), 2)
                 # Out of the way first, then into place from 3 on.
                 high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1024) for fd in fds]
                 for i, fd in enumerate(high):
