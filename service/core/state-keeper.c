@@ -95,7 +95,7 @@ static int keeper_on_defer(sd_event_source *src, void *userdata)
 }
 
 int state_keeper_new(Service *s, const StateSink *sink, void *userdata, const char *const *stored,
-                     uint64_t generation, StateKeeper **ret)
+                     const StateRecord *restored, StateKeeper **ret)
 {
         StateKeeper *k = g_new0(StateKeeper, 1);
         int r;
@@ -103,11 +103,17 @@ int state_keeper_new(Service *s, const StateSink *sink, void *userdata, const ch
         k->service = s;
         k->sink = *sink;
         k->userdata = userdata;
-        k->generation = generation;
+        k->generation = restored ? restored->generation : 0;
         k->stored = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         for (const char *const *n = stored; n && *n; n++)
                 g_hash_table_add(k->stored, g_strdup(*n));
         k->name_of_uuid = g_hash_table_new_full(share_uuid_hash, share_uuid_equal, g_free, g_free);
+        for (guint i = 0; restored && i < restored->objects->len; i++) {
+                const StateObject *o = &g_array_index(restored->objects, StateObject, i);
+
+                g_hash_table_insert(k->name_of_uuid, g_memdup2(o->uuid, SHARE_UUID_SIZE),
+                                    g_strdup(o->fd_name));
+        }
         r = sd_event_add_defer(s->event, &k->defer, keeper_on_defer, k);
         if (r >= 0)
                 r = sd_event_source_set_enabled(k->defer, SD_EVENT_ONESHOT);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "service.h"
+#include "state-record.h"
 
 /* Where the keeper puts fds. store() sends a copy of fd (the keeper's
  * stays open) under name; remove() drops every fd stored under name.
@@ -31,9 +32,11 @@ typedef struct StateKeeper StateKeeper;
 
 /* Watches s and keeps sink up to date from the next loop iteration on.
  * stored: the names the store already holds (a restart's LISTEN_FDNAMES),
- * NULL for none; generation: the record's to go on from. */
+ * NULL for none; restored: the record they came with (NULL: none), whose
+ * generation it goes on from and whose objects keep their fd names
+ * (systemd would drop the same open file stored again under a new one). */
 int state_keeper_new(Service *s, const StateSink *sink, void *userdata, const char *const *stored,
-                     uint64_t generation, StateKeeper **ret);
+                     const StateRecord *restored, StateKeeper **ret);
 /* Stops watching; the store keeps what it has. */
 void state_keeper_free(StateKeeper *k);
 /* Listeners whose path is one of paths (NULL-terminated) are recorded as

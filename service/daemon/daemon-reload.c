@@ -105,5 +105,7 @@ unsigned daemon_reload_apply(Service *s, BusSetup *bus, const DaemonConfig *old,
         }
         if (n == 0)
                 log_info("reload: nothing changed");
+        else
+                service_note_state_changed(s); /* allow-lists are in the record */
         return n;
 }

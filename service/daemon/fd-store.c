@@ -139,11 +139,6 @@ const char *const *fd_store_names(FdStore *st)
         return (const char *const *) st->names;
 }
 
-uint64_t fd_store_generation(FdStore *st)
-{
-        return st->have_record ? st->record.generation : 0;
-}
-
 /* ---- the sink ---- */
 
 /* FDPOLL=0: systemd would drop an fd that reports EPOLLHUP; a buffer or a

@@ -37,8 +37,6 @@ const StateRecord *fd_store_record(FdStore *st);
 GHashTable *fd_store_fds(FdStore *st);
 /* The names the store holds now (NULL-terminated, owned by st). */
 const char *const *fd_store_names(FdStore *st);
-/* The generation of the record that came back, 0 for none. */
-uint64_t fd_store_generation(FdStore *st);
 
 /* The sink writing to systemd's store (userdata: unused). */
 extern const StateSink fd_store_sink;

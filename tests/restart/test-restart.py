@@ -29,10 +29,8 @@ import vshtest  # noqa: E402
 from vshtest import TIMEOUT  # noqa: E402
 
 NAME = "org.vhostshare.share1"
-ROOT = "/org/vhostshare/share1"
-MANAGER = "org.vhostshare.share1.Manager"
-OBJECT = "org.vhostshare.share1.Object"
-LISTENER = "org.vhostshare.share1.Listener"
+ROOT = "/" + NAME.replace(".", "/")
+MANAGER, OBJECT, LISTENER = (f"{NAME}.{i}" for i in ("Manager", "Object", "Listener"))
 # What must be the same after a restart (CreatedTimestamp included).
 KEPT = ("Uuid", "Type", "OwnerBusName", "Size", "Exporter", "Name", "Device", "Allocator",
         "Inode", "InodeDevice", "CreatedTimestamp", "LookupCount")
@@ -134,8 +132,12 @@ class Testbed(vshtest.PrivateBus):
         super().close()
 
     def kill(self):
+        """After a failure: the service's log for the reader, then away."""
         if self.pid:
             self.stop(signal.SIGKILL)
+        if os.path.exists(self.log):
+            with open(self.log) as f:
+                sys.stderr.write(f.read())
         self.fake.close()
         super().kill()
 
@@ -417,6 +419,35 @@ def sighup_reloads_limits_and_socket_rules():
         log = bed.reload("[Service]\nMaxBytesTotal=lots\n")
         assert "reload: keeping the configuration in force" in log, log
         export(conn, 4096)
+        conn.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    bed.close()
+
+
+@test
+def one_buffer_under_two_uuids_survives_restarts():
+    # systemd keeps one copy of an open file however often it is stored:
+    # both entries must name that one fd, before and after a restart.
+    bed = Testbed()
+    try:
+        conn = bed.connect()
+        data = os.urandom(8192)
+        fd = sealed_memfd(data)
+        uuids = []
+        for _ in range(2):
+            (uuid, _), _ = call(conn, "Export", GLib.Variant("(hs)", (0, "")), "(so)", [fd])
+            uuids.append(uuid)
+        os.close(fd)
+        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL, signal.SIGTERM):
+            if sig == signal.SIGKILL:
+                assert bed.fake.wait(lambda: bed.fake.record_text().count("[Object ") == 2,
+                                     TIMEOUT)
+            bed.restart(sig)
+            for uuid in uuids:
+                assert lookup_bytes(conn, uuid, len(data)) == data, f"{uuid} lost after {sig}"
+        assert sum(n.startswith("obj-") for n in bed.fake.names()) == 1, bed.fake.names()
         conn.close_sync(None)
     except BaseException:
         bed.kill()

@@ -189,7 +189,7 @@ static void test_keeper_and_restore(void)
         share_owner_init(&gone, SHARE_OWNER_BUS_CLIENT, ":1.gone", 1001);
         share_owner_init(&service, SHARE_OWNER_SERVICE, "service", 0);
         share_owner_init(&peer, SHARE_OWNER_PEER, "back-end#1", 0);
-        g_assert_cmpint(state_keeper_new(s, &mem_sink, &m, NULL, 0, &k), ==, 0);
+        g_assert_cmpint(state_keeper_new(s, &mem_sink, &m, NULL, NULL, &k), ==, 0);
 
         for (int i = 0; i < 5; i++)
                 random_uuid(u[i]);
@@ -245,6 +245,31 @@ static void test_keeper_and_restore(void)
                 share_owner_init(&back, SHARE_OWNER_BUS_CLIENT, ":1.5", 1000);
                 /* u[1] (client), u[4] (service, charged to 1000); u[2]'s client left. */
                 g_assert_cmpuint(state_restore_objects(s2, &r, fds, owner_is, &back), ==, 2);
+
+                /* The next keeper goes on with the names the store has: u[1]
+                 * still under u[0]'s (its open file is stored once). */
+                {
+                        g_autoptr(GPtrArray) names = g_ptr_array_new();
+                        StateKeeper *k2 = NULL;
+                        guint ops = m.ops->len;
+
+                        g_hash_table_iter_init(&it, m.fds);
+                        while (g_hash_table_iter_next(&it, &name, NULL))
+                                g_ptr_array_add(names, name);
+                        g_ptr_array_add(names, NULL);
+                        g_assert_cmpint(state_keeper_new(s2, &mem_sink, &m,
+                                                         (const char *const *) names->pdata, &r,
+                                                         &k2),
+                                        ==, 0);
+                        g_assert_cmpint(state_keeper_flush(k2, true), ==, 0);
+                        g_assert_cmpuint(state_keeper_generation(k2), ==, 4);
+                        for (guint i = ops; i < m.ops->len; i++)
+                                g_assert_false(
+                                    g_str_has_prefix(g_ptr_array_index(m.ops, i), "+obj-"));
+                        /* u[2]'s buffer went with its client. */
+                        g_assert_cmpuint(count_prefix(m.fds, "obj-"), ==, 2);
+                        state_keeper_free(k2);
+                }
         }
         e = share_table_lookup(service_table(s2), u[1]);
         g_assert_nonnull(e);
