@@ -113,15 +113,12 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
 
 void service_free(Service *s)
 {
-        Peer *p;
-
         if (!s)
                 return;
         for (guint i = 0; i < s->listeners->len; i++)
                 listener_free(g_ptr_array_index(s->listeners, i));
         g_ptr_array_free(s->listeners, true);
-        while ((p = g_queue_peek_head(&s->peers)))
-                service_close_peer(s, p, "service stopping");
+        service_close_peers(s, "service stopping");
         service_reap_peers(s);
         sd_event_source_disable_unref(s->reap);
         share_table_remove_observer(s->table, s->table_observer);
@@ -151,6 +148,14 @@ void service_reload_config(Service *s, const ServiceConfig *cfg)
                                              .max_bytes_total = cfg->max_bytes_total,
                                              .max_disowned_per_uid = cfg->max_disowned_per_uid,
                                          });
+}
+
+void service_close_peers(Service *s, const char *reason)
+{
+        Peer *p;
+
+        while ((p = g_queue_peek_head(&s->peers)))
+                service_close_peer(s, p, reason);
 }
 
 unsigned service_pending_lookups(Service *s)

@@ -121,6 +121,10 @@ void service_reload_config(Service *s, const ServiceConfig *cfg);
 unsigned service_pending_lookups(Service *s);
 /* An orderly stop: no new connection is accepted on any listener. */
 void service_stop_accepting(Service *s);
+/* Closes every peer (service_close_peer()): their lookups fail, and the
+ * bus callers waiting on them get their errors while the bus is still
+ * there. */
+void service_close_peers(Service *s, const char *reason);
 
 /* Restart (core/state-keeper.h): listening socket files stay when the
  * service is freed, for the next instance that gets the sockets from the

@@ -27,9 +27,14 @@ struct DaemonSignals {
         bool stopping;
 };
 
+/* Peers close (their lookups failing) while the loop still runs: once it
+ * has ended, sd-bus is closed and no caller would get its error. */
 static void signals_exit(DaemonSignals *d)
 {
-        int r = sd_event_exit(d->event, 0);
+        int r;
+
+        service_close_peers(d->service, "service stopping");
+        r = sd_event_exit(d->event, 0);
 
         if (r < 0)
                 log_error_errno(r, "Failed to end the event loop: %m");

@@ -455,6 +455,56 @@ def one_buffer_under_two_uuids_survives_restarts():
     bed.close()
 
 
+@test
+def a_lookup_in_flight_at_sigterm_gets_an_answer():
+    # An exporter that never answers GET_SHARED_OBJECT: the bus caller's
+    # Lookup is open when SIGTERM comes. It must get the service's error,
+    # not a lost reply, and the stop must not wait for the lookup deadline.
+    bed = Testbed("--lookup-timeout-ms=20000")
+    device = os.path.join(bed.build, "service", "vhost-share-device")
+    uuid = "0b7a4c1e-5d2f-4e11-9a3b-00000000000a"
+    mute = subprocess.Popen([device, f"--connect={bed.accept}", "--export=1", f"--uuid={uuid}",
+                             "--no-answer"], stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+    try:
+        lines = Lines(mute.stdout)
+        lines.wait_for("^EXPORTED ")
+        conn = bed.connect()
+        replies = []
+        conn.call_with_unix_fd_list(
+            NAME, ROOT, MANAGER, "Lookup", GLib.Variant("(s)", (uuid,)),
+            GLib.VariantType.new("(h)"), Gio.DBusCallFlags.NONE, int(TIMEOUT * 1000), None, None,
+            lambda c, res, *_: replies.append(res), None)
+        ctx = GLib.MainContext.default()
+        lines.wait_for(f"^ASKED {uuid}")
+        began = time.monotonic()
+        status = bed.stop(signal.SIGTERM)
+        took = time.monotonic() - began
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+        deadline = time.monotonic() + TIMEOUT
+        while not replies and time.monotonic() < deadline:
+            ctx.iteration(False) or time.sleep(0.001)
+        assert replies, "no answer to the Lookup"
+        try:
+            conn.call_with_unix_fd_list_finish(replies[0])
+            raise AssertionError("the Lookup of a mute exporter succeeded")
+        except GLib.Error as e:
+            assert "org.vhostshare.share1.Error" in e.message, e.message
+            assert "NoReply" not in e.message, e.message
+        assert took < 5, f"the stop took {took:.1f} s (the lookup deadline is 20 s)"
+        with open(bed.log) as f:
+            log = f.read()
+        assert "waiting up to 500 ms for 1 lookup(s) in flight" in log, log
+        conn.close_sync(None)
+        bed.start()  # for close()
+    except BaseException:
+        mute.kill()
+        bed.kill()
+        raise
+    mute.kill()
+    mute.wait(timeout=TIMEOUT)
+    bed.close()
+
+
 def process_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
