@@ -31,6 +31,7 @@ struct StateKeeper {
         unsigned table_observer;
         unsigned listener_observer;
         bool dirty;
+        bool failing; /* the last write failed: retried every second, logged once */
 };
 
 /* What goes into the store: kept entries. A peer's objects go with the
@@ -282,8 +283,9 @@ static int write_store_fds(KeeperWrite *w)
                         continue;
                 r = k->sink.store(k->userdata, name, GPOINTER_TO_INT(fd));
                 if (r < 0)
-                        return log_error_errno(r, "Failed to put %s into the fd store: %m",
-                                               (const char *) name);
+                        return log_internal(k->failing ? LOG_DEBUG : LOG_ERR, r,
+                                            "Failed to put %s into the fd store: %m",
+                                            (const char *) name);
                 g_hash_table_add(k->stored, g_strdup(name));
         }
         return 0;
@@ -334,16 +336,21 @@ int state_keeper_flush(StateKeeper *k, bool force)
         if (r >= 0) {
                 r = state_record_write_memfd(&w.record, &fd);
                 if (r < 0)
-                        log_error_errno(r, "Failed to write the restart state: %m");
+                        log_internal(k->failing ? LOG_DEBUG : LOG_ERR, r,
+                                     "Failed to write the restart state: %m");
         }
         if (r >= 0) {
                 record_name = g_strdup_printf(STATE_RECORD_FD_PREFIX "%" G_GUINT64_FORMAT,
                                               w.record.generation);
                 r = k->sink.store(k->userdata, record_name, fd);
                 if (r < 0)
-                        log_error_errno(r, "Failed to put the restart state into the fd store: %m");
+                        log_internal(k->failing ? LOG_DEBUG : LOG_ERR, r,
+                                     "Failed to put the restart state into the fd store: %m");
         }
         if (r >= 0) {
+                if (k->failing)
+                        log_info("the fd store takes the restart state again");
+                k->failing = false;
                 g_hash_table_add(k->stored, g_strdup(record_name));
                 k->generation = w.record.generation;
                 k->dirty = false;
@@ -352,8 +359,10 @@ int state_keeper_flush(StateKeeper *k, bool force)
                 g_hash_table_destroy(k->name_of_uuid);
                 k->name_of_uuid = g_steal_pointer(&w.name_of_uuid);
         }
-        if (r < 0)
+        if (r < 0) {
+                k->failing = true;
                 keeper_mark(k, true); /* try again in a second */
+        }
         g_clear_pointer(&w.name_of_uuid, g_hash_table_destroy);
         g_hash_table_destroy(w.fds);
         g_hash_table_destroy(w.by_inode);

@@ -301,11 +301,60 @@ static void test_keeper_and_restore(void)
         g_assert_cmpint(fd_count_open(), ==, baseline);
 }
 
+static bool refuse;
+
+static int refusing_store(void *userdata, const char *name, int fd)
+{
+        return refuse ? -ECONNREFUSED : mem_store(userdata, name, fd);
+}
+
+static const StateSink refusing_sink = {refusing_store, mem_remove};
+
+/* A store that refuses (no systemd listening, say): the write fails and is
+ * tried again; once the store takes fds, the record is complete. */
+static void test_keeper_store_refusing(void)
+{
+        MemStore m = {g_hash_table_new_full(g_str_hash, g_str_equal, g_free, close_value),
+                      g_ptr_array_new_with_free_func(g_free)};
+        sd_event *ev = NULL;
+        Service *s = NULL;
+        StateKeeper *k = NULL;
+        ShareOwner client;
+        uint8_t u[SHARE_UUID_SIZE];
+        int baseline = fd_count_open();
+
+        g_assert_cmpint(sd_event_new(&ev), >=, 0);
+        g_assert_cmpint(service_new(ev, NULL, &s), ==, 0);
+        share_owner_init(&client, SHARE_OWNER_BUS_CLIENT, ":1.5", 1000);
+        g_assert_cmpint(state_keeper_new(s, &refusing_sink, &m, NULL, NULL, &k), ==, 0);
+        random_uuid(u);
+        g_assert_cmpint(service_export_fd(s, u, new_memfd(4096, 1), &client, NULL, NULL), ==, 0);
+        refuse = true;
+        g_assert_cmpint(state_keeper_flush(k, false), ==, -ECONNREFUSED);
+        g_assert_cmpint(state_keeper_flush(k, true), ==, -ECONNREFUSED);
+        g_assert_cmpuint(state_keeper_generation(k), ==, 0);
+        refuse = false;
+        g_assert_cmpint(state_keeper_flush(k, true), ==, 0);
+        g_assert_cmpuint(state_keeper_generation(k), ==, 1);
+        g_assert_cmpuint(count_prefix(m.fds, "obj-"), ==, 1);
+        g_assert_cmpuint(count_prefix(m.fds, "state-"), ==, 1);
+
+        state_keeper_free(k);
+        share_table_remove_owner(service_table(s), &client);
+        service_free(s);
+        share_owner_clear(&client);
+        g_hash_table_destroy(m.fds);
+        g_ptr_array_free(m.ops, true);
+        sd_event_unref(ev);
+        g_assert_cmpint(fd_count_open(), ==, baseline);
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/state-record/round-trip", test_round_trip);
         g_test_add_func("/state-record/versioning", test_versioning);
         g_test_add_func("/state-keeper/keep-and-restore", test_keeper_and_restore);
+        g_test_add_func("/state-keeper/store-refusing", test_keeper_store_refusing);
         return g_test_run();
 }
