@@ -172,6 +172,9 @@ void lookup_share_release(Service *s, const LookupShare *sh);
  * that fails at once has reached peer_fail_errno() (and returns 0). */
 int hub_peer_start(Peer *p, int fd);
 void hub_peer_stop(Peer *p);
+/* A restart: the peer's ready front-end on the two sockets kept in the fd
+ * store (both taken, whatever happens), without a new handshake. */
+int hub_peer_restore(Peer *p, int main_fd, int chan_fd, const VuFrontendNegotiated *neg);
 /* Asks the exporting back-end for the object on behalf of who (NULL: the
  * service); done as for service_lookup. */
 int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],

@@ -30,6 +30,7 @@ struct StateKeeper {
         sd_event_source *counts;  /* only counts changed: write within a second */
         unsigned table_observer;
         unsigned listener_observer;
+        unsigned peer_observer;
         bool dirty;
         bool failing; /* the last write failed: retried every second, logged once */
 };
@@ -72,11 +73,24 @@ static void keeper_mark(StateKeeper *k, bool counts_only)
                 log_warning_errno(r, "Failed to schedule writing the restart state: %m");
 }
 
+/* A back-end's exports are in its [Peer] group. */
+static bool entry_of_peer(const ShareEntry *e)
+{
+        return share_entry_type(e) == SHARE_TYPE_VHOST_DEV &&
+               share_entry_owner(e)->kind == SHARE_OWNER_PEER;
+}
+
 static void keeper_on_table(ShareTable *t, const ShareEntry *e, ShareEvent ev, void *userdata)
 {
-        if (!entry_kept(e))
+        if (!entry_kept(e) && !entry_of_peer(e))
                 return;
         keeper_mark(userdata, ev == SHARE_EVENT_CHANGED);
+}
+
+static void keeper_on_peer(Service *s, Peer *p, PeerEvent ev, void *userdata)
+{
+        if (p->role == ROLE_FRONTEND)
+                keeper_mark(userdata, false);
 }
 
 static void keeper_on_listener(Service *s, Listener *l, ListenerEvent ev, void *userdata)
@@ -125,6 +139,7 @@ int state_keeper_new(Service *s, const StateSink *sink, void *userdata, const ch
         k->dirty = true; /* the first record of this process */
         k->table_observer = share_table_add_observer(s->table, keeper_on_table, k);
         k->listener_observer = service_add_listener_observer(s, keeper_on_listener, k);
+        k->peer_observer = service_add_peer_observer(s, keeper_on_peer, k);
         s->state_changed = keeper_on_state_changed;
         s->state_changed_userdata = k;
         *ret = k;
@@ -139,6 +154,8 @@ void state_keeper_free(StateKeeper *k)
                 share_table_remove_observer(k->service->table, k->table_observer);
         if (k->listener_observer)
                 service_remove_listener_observer(k->service, k->listener_observer);
+        if (k->peer_observer)
+                service_remove_peer_observer(k->service, k->peer_observer);
         if (k->service->state_changed_userdata == k)
                 k->service->state_changed = NULL;
         sd_event_source_disable_unref(k->defer);
@@ -172,6 +189,7 @@ typedef struct {
         GHashTable *by_inode;     /* "dev:ino" -> name of that inode's first fd */
         GHashTable *name_of_uuid; /* the new mapping */
         bool new_entries;         /* a second pass for entries without a name */
+        GHashTable *exports;      /* ShareOwner* of a peer -> GArray of its UUIDs */
 } KeeperWrite;
 
 /* Whether two of our fds are one open file (systemd's store keeps only one
@@ -236,6 +254,16 @@ static bool write_object_first_pass(const ShareEntry *e, void *userdata)
         KeeperWrite *w = userdata;
         char *name;
 
+        if (entry_of_peer(e)) {
+                GArray *uuids = g_hash_table_lookup(w->exports, share_entry_owner(e));
+
+                if (!uuids) {
+                        uuids = g_array_new(false, false, SHARE_UUID_SIZE);
+                        g_hash_table_insert(w->exports, share_entry_owner(e), uuids);
+                }
+                g_array_append_vals(uuids, share_entry_uuid(e), 1);
+                return true;
+        }
         if (!entry_kept(e))
                 return true;
         name = entry_fd_name(w, e, false);
@@ -266,6 +294,40 @@ static bool write_listener(Listener *l, void *userdata)
                         g_strv_contains((const char *const *) w->keeper->configured, st.path);
         g_hash_table_insert(w->fds, g_strdup(st.fd_name), GINT_TO_POINTER(listener_get_fd(l)));
         g_array_append_val(w->record.listeners, st);
+        return true;
+}
+
+/* A back-end we are the front-end of, when its connection can go on in
+ * the next process: ready, nothing in flight (an answer the next process
+ * did not ask for, or a request it does not know of, would be lost). */
+static bool write_peer(Peer *p, void *userdata)
+{
+        KeeperWrite *w = userdata;
+        const VuFrontendNegotiated *neg;
+        GArray *exports;
+        int main_fd, chan_fd;
+        StatePeer sp = {0};
+
+        if (p->role != ROLE_FRONTEND || p->state != PEER_STATE_READY || !p->frontend ||
+            p->pending_gets > 0 || !g_queue_is_empty(&p->importing) ||
+            !vu_frontend_kept(p->frontend, &main_fd, &chan_fd))
+                return true;
+        neg = vu_frontend_negotiated(p->frontend);
+        sp.id = p->id;
+        sp.main_fd_name = g_strdup_printf("peer-%" G_GUINT64_FORMAT "-main", p->id);
+        sp.chan_fd_name = g_strdup_printf("peer-%" G_GUINT64_FORMAT "-chan", p->id);
+        sp.path = g_strdup(p->socket_path);
+        sp.reconnect = p->reconnect;
+        sp.pid = p->pid;
+        sp.uid = p->uid;
+        sp.features = neg->features;
+        sp.protocol_features = neg->protocol_features;
+        sp.queues = neg->queues;
+        exports = g_hash_table_lookup(w->exports, &p->owner);
+        sp.exports = exports ? g_array_ref(exports) : g_array_new(false, false, SHARE_UUID_SIZE);
+        g_hash_table_insert(w->fds, g_strdup(sp.main_fd_name), GINT_TO_POINTER(main_fd));
+        g_hash_table_insert(w->fds, g_strdup(sp.chan_fd_name), GINT_TO_POINTER(chan_fd));
+        g_array_append_val(w->record.peers, sp);
         return true;
 }
 
@@ -327,10 +389,12 @@ int state_keeper_flush(StateKeeper *k, bool force)
         w.fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         w.by_inode = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         w.name_of_uuid = g_hash_table_new_full(share_uuid_hash, share_uuid_equal, g_free, g_free);
+        w.exports = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify) g_array_unref);
         share_table_foreach(k->service->table, write_object_first_pass, &w);
         if (w.new_entries)
                 share_table_foreach(k->service->table, write_object_second_pass, &w);
         service_foreach_listener(k->service, write_listener, &w);
+        service_foreach_peer(k->service, write_peer, &w);
 
         r = write_store_fds(&w);
         if (r >= 0) {
@@ -366,6 +430,7 @@ int state_keeper_flush(StateKeeper *k, bool force)
         g_clear_pointer(&w.name_of_uuid, g_hash_table_destroy);
         g_hash_table_destroy(w.fds);
         g_hash_table_destroy(w.by_inode);
+        g_hash_table_destroy(w.exports);
         state_record_clear(&w.record);
         return r;
 }

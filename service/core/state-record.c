@@ -17,6 +17,7 @@
 #define STATE_RECORD_MAX_SIZE (64u << 20)
 #define OBJECT_GROUP "Object "
 #define LISTENER_GROUP "Listener "
+#define PEER_GROUP "Peer "
 
 static const char *const owner_kind_names[] = {
     [SHARE_OWNER_PEER] = "peer",
@@ -40,6 +41,16 @@ static void state_listener_clear(void *p)
         g_free(l->path);
 }
 
+static void state_peer_clear(void *p)
+{
+        StatePeer *sp = p;
+
+        g_free(sp->main_fd_name);
+        g_free(sp->chan_fd_name);
+        g_free(sp->path);
+        g_clear_pointer(&sp->exports, g_array_unref);
+}
+
 void state_record_init(StateRecord *r)
 {
         *r = (StateRecord){0};
@@ -47,12 +58,15 @@ void state_record_init(StateRecord *r)
         g_array_set_clear_func(r->objects, state_object_clear);
         r->listeners = g_array_new(false, true, sizeof(StateListener));
         g_array_set_clear_func(r->listeners, state_listener_clear);
+        r->peers = g_array_new(false, true, sizeof(StatePeer));
+        g_array_set_clear_func(r->peers, state_peer_clear);
 }
 
 void state_record_clear(StateRecord *r)
 {
         g_clear_pointer(&r->objects, g_array_unref);
         g_clear_pointer(&r->listeners, g_array_unref);
+        g_clear_pointer(&r->peers, g_array_unref);
 }
 
 /* ---- writing ---- */
@@ -104,6 +118,29 @@ static void write_listener(GKeyFile *kf, const StateListener *l)
         g_key_file_set_value(kf, group, "AllowedUids", uids->str);
 }
 
+static void write_peer(GKeyFile *kf, const StatePeer *p)
+{
+        g_autofree char *group = g_strdup_printf(PEER_GROUP "%" G_GUINT64_FORMAT, p->id);
+        g_autoptr(GString) exports = g_string_new(NULL);
+
+        g_key_file_set_string(kf, group, "Main", p->main_fd_name);
+        g_key_file_set_string(kf, group, "Channel", p->chan_fd_name);
+        g_key_file_set_string(kf, group, "Path", p->path);
+        g_key_file_set_boolean(kf, group, "Reconnect", p->reconnect);
+        g_key_file_set_uint64(kf, group, "Pid", (uint64_t) p->pid);
+        g_key_file_set_uint64(kf, group, "Uid", (uint32_t) p->uid);
+        g_key_file_set_uint64(kf, group, "Features", p->features);
+        g_key_file_set_uint64(kf, group, "ProtocolFeatures", p->protocol_features);
+        g_key_file_set_uint64(kf, group, "Queues", p->queues);
+        for (guint i = 0; p->exports && i < p->exports->len; i++) {
+                char hex[SHARE_UUID_HEX_LEN];
+
+                share_uuid_to_hex(&g_array_index(p->exports, uint8_t, i * SHARE_UUID_SIZE), hex);
+                g_string_append_printf(exports, "%s%s", i ? ";" : "", hex);
+        }
+        g_key_file_set_value(kf, group, "Exports", exports->str);
+}
+
 char *state_record_to_text(const StateRecord *r, size_t *ret_len)
 {
         g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -115,6 +152,8 @@ char *state_record_to_text(const StateRecord *r, size_t *ret_len)
                 write_object(kf, &g_array_index(r->objects, StateObject, i));
         for (guint i = 0; i < r->listeners->len; i++)
                 write_listener(kf, &g_array_index(r->listeners, StateListener, i));
+        for (guint i = 0; i < r->peers->len; i++)
+                write_peer(kf, &g_array_index(r->peers, StatePeer, i));
         return g_key_file_to_data(kf, ret_len, NULL);
 }
 
@@ -290,6 +329,61 @@ static bool read_listener(GKeyFile *kf, const char *group, StateListener *l, GEr
         return true;
 }
 
+static bool read_exports(GKeyFile *kf, const char *group, StatePeer *p, GError **error)
+{
+        g_autofree char *value = g_key_file_get_value(kf, group, "Exports", error);
+        g_auto(GStrv) items = NULL;
+
+        if (!value)
+                return false;
+        items = g_strsplit(value, ";", -1);
+        p->exports = g_array_new(false, false, SHARE_UUID_SIZE);
+        for (char **it = items; *it; it++) {
+                uint8_t uuid[SHARE_UUID_SIZE];
+
+                if (!**it)
+                        continue;
+                if (strlen(*it) != SHARE_UUID_HEX_LEN - 1 ||
+                    share_uuid_from_string(*it, uuid) < 0) {
+                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                    "[%s] Exports= has no UUID %s", group, *it);
+                        return false;
+                }
+                g_array_append_vals(p->exports, uuid, 1);
+        }
+        return true;
+}
+
+static bool read_peer(GKeyFile *kf, const char *group, StatePeer *p, GError **error)
+{
+        uint64_t n[7];
+
+        if (!g_ascii_string_to_unsigned(group + strlen(PEER_GROUP), 10, 1, UINT64_MAX, &n[0],
+                                        NULL)) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "[%s] does not name a peer id", group);
+                return false;
+        }
+        p->id = n[0];
+        if (!(p->main_fd_name = g_key_file_get_string(kf, group, "Main", error)) ||
+            !(p->chan_fd_name = g_key_file_get_string(kf, group, "Channel", error)) ||
+            !(p->path = g_key_file_get_string(kf, group, "Path", error)) ||
+            !read_number(kf, group, "Pid", INT32_MAX, &n[1], error) ||
+            !read_number(kf, group, "Uid", UINT32_MAX, &n[2], error) ||
+            !read_number(kf, group, "Features", UINT64_MAX, &n[3], error) ||
+            !read_number(kf, group, "ProtocolFeatures", UINT64_MAX, &n[4], error) ||
+            !read_number(kf, group, "Queues", UINT64_MAX, &n[5], error) ||
+            !read_exports(kf, group, p, error))
+                return false;
+        p->reconnect = g_key_file_get_boolean(kf, group, "Reconnect", NULL);
+        p->pid = (pid_t) n[1];
+        p->uid = (uid_t) n[2];
+        p->features = n[3];
+        p->protocol_features = n[4];
+        p->queues = n[5];
+        return true;
+}
+
 int state_record_from_text(StateRecord *r, const char *text, size_t len, GError **error)
 {
         g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -324,6 +418,11 @@ int state_record_from_text(StateRecord *r, const char *text, size_t len, GError 
 
                         ok = read_listener(kf, *g, &l, &e);
                         g_array_append_val(r->listeners, l);
+                } else if (g_str_has_prefix(*g, PEER_GROUP)) {
+                        StatePeer p = {0};
+
+                        ok = read_peer(kf, *g, &p, &e);
+                        g_array_append_val(r->peers, p);
                 }
                 if (!ok) {
                         g_propagate_prefixed_error(error, g_steal_pointer(&e), "state record: ");

@@ -56,10 +56,27 @@ typedef struct StateListener {
         uid_t allowed_uids[SERVICE_MAX_ALLOWED_UIDS];
 } StateListener;
 
+/* One vhost-user connection of the hub (we are the back-end's front-end),
+ * kept with its two sockets and what its handshake settled. */
+typedef struct {
+        uint64_t id;
+        char *main_fd_name; /* the main socket */
+        char *chan_fd_name; /* our end of the back-end channel */
+        char *path;         /* the socket it came on (accept) or goes to (connect) */
+        bool reconnect;     /* a --connect peer: connected again after a failure */
+        pid_t pid;
+        uid_t uid;
+        uint64_t features;
+        uint64_t protocol_features;
+        uint64_t queues;
+        GArray *exports; /* uint8_t[16]: what it added (vhost-device entries) */
+} StatePeer;
+
 typedef struct {
         uint64_t generation; /* grows with every record a process writes */
         GArray *objects;     /* StateObject */
         GArray *listeners;   /* StateListener */
+        GArray *peers;       /* StatePeer */
 } StateRecord;
 
 void state_record_init(StateRecord *r);

@@ -164,3 +164,62 @@ unsigned state_restore_objects(Service *s, const StateRecord *r, GHashTable *fds
                                     userdata);
         return n;
 }
+
+/* ---- connections ---- */
+
+static bool restore_peer(Service *s, const StatePeer *sp, GHashTable *fds)
+{
+        const VuFrontendNegotiated neg = {
+            .features = sp->features,
+            .protocol_features = sp->protocol_features,
+            .queues = sp->queues,
+        };
+        int main_fd = take_fd(fds, sp->main_fd_name), chan_fd = take_fd(fds, sp->chan_fd_name);
+        unsigned n = 0;
+        Peer *p;
+        int r;
+
+        if (main_fd < 0 || chan_fd < 0) {
+                /* systemd drops a stored socket that hangs up. */
+                log_info("the back-end on %s hung up while the service restarted", sp->path);
+                fd_close_safe(&main_fd);
+                fd_close_safe(&chan_fd);
+                return false;
+        }
+        p = peer_new(s, ROLE_FRONTEND, sp->path, sp->reconnect ? "" : "on ");
+        p->reconnect = sp->reconnect;
+        p->pid = sp->pid;
+        p->uid = sp->uid;
+        p->owner.uid = sp->uid;
+        r = hub_peer_restore(p, main_fd, chan_fd, &neg); /* takes both */
+        if (r < 0) {
+                log_warning_errno(r, "%s: cannot go on with the kept connection: %m", p->name);
+                service_close_peer(s, p, "not restored");
+                return false;
+        }
+        for (guint i = 0; i < sp->exports->len; i++) {
+                const uint8_t *uuid = &g_array_index(sp->exports, uint8_t, i * SHARE_UUID_SIZE);
+
+                r = share_table_add_exporter(s->table, uuid, &p->owner, NULL);
+                if (r < 0) {
+                        char u[SHARE_UUID_STR_LEN];
+
+                        share_uuid_to_string(uuid, u);
+                        log_warning_errno(r, "%s: cannot put back %s: %m", p->name, u);
+                        continue;
+                }
+                n++;
+        }
+        log_info("%s: connection kept across the restart (pid %d, uid %d), %u object(s) back",
+                 p->name, (int) p->pid, (int) p->uid, n);
+        return true;
+}
+
+unsigned state_restore_peers(Service *s, const StateRecord *r, GHashTable *fds)
+{
+        unsigned n = 0;
+
+        for (guint i = 0; i < r->peers->len; i++)
+                n += restore_peer(s, &g_array_index(r->peers, StatePeer, i), fds);
+        return n;
+}

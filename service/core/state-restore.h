@@ -19,6 +19,12 @@
 unsigned state_restore_listeners(Service *s, const StateRecord *r, GHashTable *fds,
                                  const char *const *configured);
 
+/* Goes on with every recorded back-end connection whose two sockets came
+ * back, without a new handshake, and puts back the objects it exported.
+ * Before the listeners' and the configuration's peers start. Returns how
+ * many go on. */
+unsigned state_restore_peers(Service *s, const StateRecord *r, GHashTable *fds);
+
 /* Where a recorded object goes: *ret, the owner to give it to; -ESRCH
  * (its bus client left the bus meanwhile) or another -errno to drop it. */
 typedef int (*StateOwnerFn)(void *userdata, const StateObject *o, ShareOwner **ret);

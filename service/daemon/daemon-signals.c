@@ -20,6 +20,7 @@ struct DaemonSignals {
         sd_event *event;
         Service *service;
         DaemonReloadFn reload;
+        DaemonReloadFn on_stopping;
         void *userdata;
         sd_event_source *sources[3]; /* SIGTERM, SIGINT, SIGHUP */
         sd_event_source *drained;    /* stopping: a post source that checks */
@@ -33,6 +34,8 @@ static void signals_exit(DaemonSignals *d)
 {
         int r;
 
+        if (d->on_stopping)
+                d->on_stopping(d->userdata);
         service_close_peers(d->service, "service stopping");
         r = sd_event_exit(d->event, 0);
 
@@ -115,8 +118,8 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
         return 0;
 }
 
-int daemon_signals_new(sd_event *ev, Service *s, DaemonReloadFn reload, void *userdata,
-                       DaemonSignals **ret)
+int daemon_signals_new(sd_event *ev, Service *s, DaemonReloadFn reload, DaemonReloadFn stopping,
+                       void *userdata, DaemonSignals **ret)
 {
         static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
         DaemonSignals *d = g_new0(DaemonSignals, 1);
@@ -125,6 +128,7 @@ int daemon_signals_new(sd_event *ev, Service *s, DaemonReloadFn reload, void *us
         d->event = ev;
         d->service = s;
         d->reload = reload;
+        d->on_stopping = stopping;
         d->userdata = userdata;
         for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
                 r = sd_event_add_signal(ev, &d->sources[i], signals[i], on_signal, d);

@@ -14,10 +14,12 @@
 
 typedef struct DaemonSignals DaemonSignals;
 
-/* reload: reads the configuration again and applies it; logs itself. */
+/* reload: reads the configuration again and applies it; logs itself.
+ * stopping (may be NULL): called once the stop is decided, before the
+ * peers close (the last state record goes out there). */
 typedef void (*DaemonReloadFn)(void *userdata);
 
 /* The three signals must be blocked already (event_new() in main.c). */
-int daemon_signals_new(sd_event *ev, Service *s, DaemonReloadFn reload, void *userdata,
-                       DaemonSignals **ret);
+int daemon_signals_new(sd_event *ev, Service *s, DaemonReloadFn reload, DaemonReloadFn stopping,
+                       void *userdata, DaemonSignals **ret);
 void daemon_signals_free(DaemonSignals *d);

@@ -37,7 +37,7 @@ bool fd_store_wanted(bool asked)
 static bool name_is_ours(const char *name)
 {
         return g_str_has_prefix(name, STATE_RECORD_FD_PREFIX) || g_str_has_prefix(name, "obj-") ||
-               g_str_has_prefix(name, "lsn-");
+               g_str_has_prefix(name, "lsn-") || g_str_has_prefix(name, "peer-");
 }
 
 static void close_fd(void *p)
@@ -142,10 +142,12 @@ const char *const *fd_store_names(FdStore *st)
 /* ---- the sink ---- */
 
 /* FDPOLL=0: systemd would drop an fd that reports EPOLLHUP; a buffer or a
- * listening socket must stay whatever it reports. */
+ * listening socket must stay whatever it reports. A connection that hangs
+ * up is dropped: the next instance finds it gone. */
 static int sink_store(void *userdata, const char *name, int fd)
 {
-        g_autofree char *state = g_strdup_printf("FDSTORE=1\nFDPOLL=0\nFDNAME=%s", name);
+        g_autofree char *state = g_strdup_printf(
+            "FDSTORE=1\n%sFDNAME=%s", g_str_has_prefix(name, "peer-") ? "" : "FDPOLL=0\n", name);
         int r;
 
         r = sd_pid_notify_with_fds(0, false, state, &fd, 1);

@@ -198,6 +198,24 @@ static int listen_failed(const char *path, int r)
         return r;
 }
 
+static bool peer_connects_to(Peer *p, void *userdata)
+{
+        const char **path = userdata;
+
+        if (peer_role(p) == ROLE_FRONTEND && g_strcmp0(peer_socket_path(p), *path) == 0) {
+                *path = NULL; /* found */
+                return false;
+        }
+        return true;
+}
+
+/* Whether a back-end peer (kept across a restart) is at path. */
+static bool connects_to(Service *s, const char *path)
+{
+        service_foreach_peer(s, peer_connects_to, &path);
+        return path == NULL;
+}
+
 /* Listens and connects as config says, but for the listeners a restart
  * brought back (restored). The service_* calls log the socket errors they
  * meet; only what is the configuration's fault is logged here. */
@@ -224,7 +242,11 @@ static int start_peers(Service *s, const DaemonConfig *config, bool restored)
                         return listen_failed(serve->path, r);
         }
         for (guint i = 0; i < config->connect->len; i++) {
-                r = service_connect_backend(s, g_ptr_array_index(config->connect, i), NULL);
+                const char *path = g_ptr_array_index(config->connect, i);
+
+                if (restored && connects_to(s, path))
+                        continue; /* its connection was kept */
+                r = service_connect_backend(s, path, NULL);
                 if (r < 0)
                         return r;
         }
@@ -268,7 +290,20 @@ typedef struct {
         DaemonConfig *config;
         Service *service;
         BusSetup *bus;
+        StateKeeper *keeper; /* with --fd-store */
 } Reload;
+
+/* The last record, before the peers close: the connections that can go
+ * on are in it, the others' sockets leave the store (then hang up). */
+static void on_stopping(void *userdata)
+{
+        Reload *rl = userdata;
+
+        if (!rl->keeper)
+                return;
+        (void) state_keeper_flush(rl->keeper, true);
+        g_clear_pointer(&rl->keeper, state_keeper_free);
+}
 
 static void on_reload(void *userdata)
 {
@@ -347,7 +382,6 @@ static int run_service(sd_event *ev, DaemonConfig *config, const CommandLine *cl
 {
         g_autoptr(FdStore) store = NULL;
         DaemonSignals *signals = NULL;
-        StateKeeper *keeper = NULL;
         Reload reload = {.cl = cl, .config = config};
         BusSetup *bus = NULL;
         Service *s = NULL;
@@ -367,6 +401,7 @@ static int run_service(sd_event *ev, DaemonConfig *config, const CommandLine *cl
 
                 (void) state_restore_listeners(s, fd_store_record(store), fd_store_fds(store),
                                                (const char *const *) configured);
+                (void) state_restore_peers(s, fd_store_record(store), fd_store_fds(store));
                 restored = true;
         }
         r = start_peers(s, config, restored);
@@ -379,12 +414,12 @@ static int run_service(sd_event *ev, DaemonConfig *config, const CommandLine *cl
                 r = bus_setup_new(s, kind, cl->bus_address, config->privileged_group, &bus);
         }
         if (r >= 0 && store)
-                r = start_keeping(s, bus, store, config, &keeper);
+                r = start_keeping(s, bus, store, config, &reload.keeper);
         g_clear_pointer(&store, fd_store_free); /* closes what was not taken back */
         reload.service = s;
         reload.bus = bus;
         if (r >= 0)
-                r = daemon_signals_new(ev, s, on_reload, &reload, &signals);
+                r = daemon_signals_new(ev, s, on_reload, on_stopping, &reload, &signals);
         if (r >= 0) {
                 if (!bus)
                         (void) sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
@@ -394,11 +429,8 @@ static int run_service(sd_event *ev, DaemonConfig *config, const CommandLine *cl
                 log_info("stopping");
         }
         daemon_signals_free(signals);
-        if (keeper) {
-                /* The last record, before tearing down purges anything. */
-                (void) state_keeper_flush(keeper, false);
-                state_keeper_free(keeper);
-        }
+        /* Not stopped by a signal (the bus went): the last record now. */
+        on_stopping(&reload);
         bus_setup_free(bus);
         service_free(s);
         return r;

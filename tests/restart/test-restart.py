@@ -15,6 +15,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -503,6 +504,82 @@ def a_lookup_in_flight_at_sigterm_gets_an_answer():
     mute.kill()
     mute.wait(timeout=TIMEOUT)
     bed.close()
+
+
+class Device:
+    """vhost-share-device driven by --commands, its output lines read."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [os.path.join(vshtest.build_root(), "service", "vhost-share-device"), "--commands",
+             *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        self.lines = Lines(self.proc.stdout)
+
+    def command(self, line, expect):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.lines.wait_for(expect)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait(timeout=TIMEOUT)
+
+
+def kept_connection(sig):
+    with tempfile.TemporaryDirectory(prefix="vhost-share-dev-") as tmp:
+        listen = os.path.join(tmp, "dev.sock")
+        devices = []
+        bed = None
+        try:
+            dev_b = Device(f"--listen={listen}")  # the service connects to it
+            devices.append(dev_b)
+            dev_b.lines.wait_for("^LISTENING ")
+            bed = Testbed(f"--connect={listen}")
+            dev_a = Device(f"--connect={bed.accept}")  # it connects to the service
+            devices.append(dev_a)
+            for d in devices:
+                d.lines.wait_for("^READY")
+            ua = dev_a.command("export", "^EXPORTED ").split()[1]
+            ub = dev_b.command("export", "^EXPORTED ").split()[1]
+            if sig == signal.SIGKILL:
+                assert bed.fake.wait(lambda: bed.fake.record_text().count("[Peer ") == 2 and
+                                     ua.replace("-", "") in bed.fake.record_text() and
+                                     ub.replace("-", "") in bed.fake.record_text(), TIMEOUT)
+            bed.restart(sig)
+            # The next requests are served by the new instance, on the same
+            # connections: imports both ways, a new export, a remove.
+            dev_a.command(f"import {ub}", f"^IMPORTED {ub}")
+            dev_b.command(f"import {ua}", f"^IMPORTED {ua}")
+            uc = dev_a.command("export", "^EXPORTED ").split()[1]
+            dev_b.command(f"import {uc}", f"^IMPORTED {uc}")
+            dev_a.command(f"remove {ua}", f"^REMOVED {ua}")
+            dev_b.command(f"import {ua}", f"^IMPORT-FAILED {ua}")
+            for d in devices:
+                assert not any(line.startswith("DISCONNECTED") for line in d.lines.seen), \
+                    d.lines.seen
+            with open(bed.log) as f:
+                log = f.read()
+            assert log.count("connection kept across the restart") == 2, log
+        except BaseException:
+            for d in devices:
+                d.close()
+            if bed:
+                bed.kill()
+            raise
+        for d in devices:
+            d.close()
+        bed.close()
+
+
+@test
+def back_ends_keep_their_connections_across_sigterm():
+    kept_connection(signal.SIGTERM)
+
+
+@test
+def back_ends_keep_their_connections_across_sigkill():
+    kept_connection(signal.SIGKILL)
 
 
 def process_fds(pid):
