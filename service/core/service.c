@@ -158,6 +158,30 @@ void service_close_peers(Service *s, const char *reason)
                 service_close_peer(s, p, reason);
 }
 
+void service_stop_requests(Service *s)
+{
+        for (GList *l = s->peers.head; l; l = l->next) {
+                Peer *p = l->data;
+
+                if (p->frontend)
+                        vu_frontend_stop_requests(p->frontend);
+        }
+}
+
+bool service_quiet(Service *s)
+{
+        if (s->pending_lookups > 0)
+                return false;
+        for (GList *l = s->peers.head; l; l = l->next) {
+                Peer *p = l->data;
+
+                if (p->frontend && p->state == PEER_STATE_READY &&
+                    (!g_queue_is_empty(&p->importing) || !vu_frontend_idle(p->frontend)))
+                        return false;
+        }
+        return true;
+}
+
 unsigned service_pending_lookups(Service *s)
 {
         return s->pending_lookups;

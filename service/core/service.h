@@ -121,6 +121,13 @@ void service_reload_config(Service *s, const ServiceConfig *cfg);
 unsigned service_pending_lookups(Service *s);
 /* An orderly stop: no new connection is accepted on any listener. */
 void service_stop_accepting(Service *s);
+/* An orderly stop: no new request of a back-end is read (what it sends
+ * meanwhile waits in its channel for the next process); the answers to
+ * what was read still go out. */
+void service_stop_requests(Service *s);
+/* No lookup in flight, nothing queued or awaited on a back-end's sockets:
+ * every ready back-end connection can be handed to the next process. */
+bool service_quiet(Service *s);
 /* Closes every peer (service_close_peer()): their lookups fail, and the
  * bus callers waiting on them get their errors while the bus is still
  * there. */

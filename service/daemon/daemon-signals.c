@@ -47,8 +47,8 @@ static int on_drained(sd_event_source *src, void *userdata)
 {
         DaemonSignals *d = userdata;
 
-        if (service_pending_lookups(d->service) == 0) {
-                log_info("the lookups in flight are answered");
+        if (service_quiet(d->service)) {
+                log_info("the requests in flight are answered");
                 signals_exit(d);
         }
         return 0;
@@ -79,12 +79,13 @@ static void signals_stop(DaemonSignals *d, int sig)
         d->stopping = true;
         (void) sd_notify(false, "STOPPING=1");
         service_stop_accepting(d->service);
-        if (pending == 0) {
+        service_stop_requests(d->service);
+        if (service_quiet(d->service)) {
                 signals_exit(d);
                 return;
         }
-        log_info("%s: accepting no more, waiting up to %" G_GUINT64_FORMAT
-                 " ms for %u lookup(s) in flight",
+        log_info("%s: accepting and reading no more, waiting up to %" G_GUINT64_FORMAT
+                 " ms for %u lookup(s) and the answers in flight",
                  strsignal(sig), grace / 1000, pending);
         r = sd_event_add_post(d->event, &d->drained, on_drained, d);
         if (r >= 0)

@@ -520,11 +520,23 @@ int vu_frontend_restore(sd_event *ev, int main_fd, int chan_fd, const VuFrontend
         return 0;
 }
 
+bool vu_frontend_idle(const VuFrontend *f)
+{
+        return f->ready && !f->failed && f->chan && vu_endpoint_pending(f->main) == 0 &&
+               vu_endpoint_in_flight(f->main) == 0 && !vu_endpoint_receiving(f->main) &&
+               vu_endpoint_pending(f->chan) == 0 && vu_endpoint_in_flight(f->chan) == 0 &&
+               !vu_endpoint_receiving(f->chan);
+}
+
+void vu_frontend_stop_requests(VuFrontend *f)
+{
+        if (f->chan)
+                vu_endpoint_stop_reading(f->chan);
+}
+
 bool vu_frontend_kept(const VuFrontend *f, int *ret_main_fd, int *ret_chan_fd)
 {
-        if (!f->ready || f->failed || !f->chan || vu_endpoint_pending(f->main) > 0 ||
-            vu_endpoint_in_flight(f->main) > 0 || vu_endpoint_pending(f->chan) > 0 ||
-            vu_endpoint_in_flight(f->chan) > 0)
+        if (!vu_frontend_idle(f))
                 return false;
         *ret_main_fd = vu_endpoint_fd(f->main);
         *ret_chan_fd = vu_endpoint_fd(f->chan);

@@ -494,7 +494,7 @@ def a_lookup_in_flight_at_sigterm_gets_an_answer():
         assert took < 5, f"the stop took {took:.1f} s (the lookup deadline is 20 s)"
         with open(bed.log) as f:
             log = f.read()
-        assert "waiting up to 500 ms for 1 lookup(s) in flight" in log, log
+        assert "waiting up to 500 ms for 1 lookup(s) and the answers in flight" in log, log
         conn.close_sync(None)
         bed.start()  # for close()
     except BaseException:
@@ -516,9 +516,12 @@ class Device:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
         self.lines = Lines(self.proc.stdout)
 
-    def command(self, line, expect):
+    def send(self, line):
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
+
+    def command(self, line, expect):
+        self.send(line)
         return self.lines.wait_for(expect)
 
     def close(self):
@@ -580,6 +583,67 @@ def back_ends_keep_their_connections_across_sigterm():
 @test
 def back_ends_keep_their_connections_across_sigkill():
     kept_connection(signal.SIGKILL)
+
+
+@test
+def back_ends_under_load_lose_no_request_across_sigterm():
+    # Four back-ends in rounds: each exports (ADD), imports its neighbour's
+    # object (LOOKUP, served by a GET_SHARED_OBJECT the neighbour answers
+    # after 100 ms) and removes its own (REMOVE), the requests of a phase
+    # in flight together. SIGTERM comes while 24 imports are in flight or
+    # still being sent: every request gets its answer (from the old
+    # instance or the new one), none fails, nobody is disconnected.
+    bed = Testbed()
+    devices = []
+    failures = re.compile("^(DISCONNECTED|EXPORT-REFUSED|IMPORT-FAILED|REMOVE-REFUSED|ERROR)")
+    try:
+        for _ in range(4):
+            devices.append(Device(f"--connect={bed.accept}", "--get-delay-ms=100"))
+        for d in devices:
+            d.lines.wait_for("^READY")
+        restarter = None
+        for round_ in range(8):
+            for d in devices:
+                d.send("export")
+            uuids = [d.lines.wait_for("^(EXPORTED|EXPORT-REFUSED|DISCONNECTED) ").split()[1]
+                     for d in devices]
+            # Round 3 sends each import six times at once: the back-ends keep
+            # sending while the service stops.
+            repeat = 6 if round_ == 3 else 1
+            for i, d in enumerate(devices):
+                for _ in range(repeat):
+                    d.send(f"import {uuids[(i + 1) % len(devices)]}")
+            if round_ == 3:
+                for d in devices:  # the exporters are asked: lookups are in flight
+                    d.lines.wait_for("^ASKED ")
+                restarter = threading.Thread(target=bed.restart)
+                restarter.start()
+            for i, d in enumerate(devices):
+                u = uuids[(i + 1) % len(devices)]
+                for _ in range(repeat):
+                    d.lines.wait_for(f"^(IMPORTED|IMPORT-FAILED) {u}|^DISCONNECTED")
+            for d, u in zip(devices, uuids):
+                d.send(f"remove {u}")
+            for d, u in zip(devices, uuids):
+                d.lines.wait_for(f"^(REMOVED|REMOVE-REFUSED) {u}|^DISCONNECTED")
+        restarter.join(TIMEOUT)
+        assert not restarter.is_alive(), "the restart did not finish"
+        for d in devices:
+            bad = [line for line in d.lines.seen if failures.match(line)]
+            assert not bad, f"failed requests: {bad}"
+        with open(bed.log) as f:
+            log = f.read()
+        assert "lookup(s) and the answers in flight" in log, log
+        assert "the requests in flight are answered" in log, log
+        assert log.count("connection kept across the restart") == 4, log
+    except BaseException:
+        for d in devices:
+            d.close()
+        bed.kill()
+        raise
+    for d in devices:
+        d.close()
+    bed.close()
 
 
 def process_fds(pid):
