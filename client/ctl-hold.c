@@ -9,10 +9,15 @@
 
 #include "ctl.h"
 
+/* How long a held object may be without its service: a restart (systemd's
+ * fd store keeps the object) brings it back well within this. */
+#define HOLD_RESTART_GRACE_USEC (10 * 1000 * 1000)
+
 typedef struct {
         Ctl *ctl;
         const char *uuid;
         sd_event *event;
+        sd_event_source *grace; /* the service is away: how long we wait */
         bool removed_elsewhere;
         bool service_gone;
         int exit_code;
@@ -30,16 +35,45 @@ static int on_removed(sd_bus_message *msg, void *userdata, sd_bus_error *ret_err
         return 0;
 }
 
-/* The service stopped: the object went with it. */
-static int on_service_gone(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
+static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Hold *h = userdata;
+
+        return sd_event_exit(h->event, 0);
+}
+
+/* Whether the service that is back holds the object again. */
+static bool object_is_back(Hold *h)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        return ctl_call_manager(h->ctl, "GetObject", &error, NULL, "s", h->uuid) >= 0;
+}
+
+/* The service stopped: the object went with it, unless the service was
+ * restarting and comes back with it (then we go on holding). */
+static int on_service_owner(sd_bus_message *msg, void *userdata, sd_bus_error *ret_error)
 {
         Hold *h = userdata;
         const char *name, *old_owner, *new_owner;
+        int r;
 
-        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) >= 0 && !*new_owner) {
+        if (sd_bus_message_read(msg, "sss", &name, &old_owner, &new_owner) < 0)
+                return 0;
+        if (!*new_owner) {
                 h->service_gone = true;
-                return sd_event_exit(h->event, 0);
+                r = sd_event_add_time_relative(h->event, &h->grace, CLOCK_MONOTONIC,
+                                               HOLD_RESTART_GRACE_USEC, 0, on_grace_over, h);
+                return r < 0 ? sd_event_exit(h->event, 0) : 0;
         }
+        if (!h->service_gone)
+                return 0;
+        h->grace = sd_event_source_disable_unref(h->grace);
+        if (!object_is_back(h))
+                return sd_event_exit(h->event, 0);
+        h->service_gone = false;
+        fprintf(stderr, _("%s: the service restarted; still holding %s\n"),
+                program_invocation_short_name, h->uuid);
         return 0;
 }
 
@@ -89,7 +123,7 @@ static int hold_loop(Ctl *ctl, Hold *h)
         r = sd_bus_add_match(ctl->bus, NULL, removed_rule, on_removed, h);
         if (r < 0)
                 return r;
-        r = sd_bus_add_match(ctl->bus, NULL, CTL_MATCH_SERVICE_OWNER, on_service_gone, h);
+        r = sd_bus_add_match(ctl->bus, NULL, CTL_MATCH_SERVICE_OWNER, on_service_owner, h);
         if (r < 0)
                 return r;
         r = service_has_owner(ctl);
@@ -115,6 +149,7 @@ int ctl_hold_object(Ctl *ctl, const char *uuid)
         if (r >= 0)
                 r = hold_loop(ctl, &h);
         (void) sd_bus_detach_event(ctl->bus);
+        sd_event_source_disable_unref(h.grace);
         sd_event_unref(h.event);
 
         if (r != 0) {

@@ -47,20 +47,25 @@ static void bus_client_free(void *p)
 /* What the bus says of the sender of msg: its uid and pid as dbus-daemon
  * took them from the socket, its name read from /proc/PID/comm (AUGMENT).
  * Unknown ones stay (uid_t) -1, 0 and NULL. */
-static void bus_client_read_creds(sd_bus_message *msg, uid_t *uid, pid_t *pid, char **comm)
+#define CLIENT_CREDS                                                                               \
+        (SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM | SD_BUS_CREDS_AUGMENT)
+
+static pid_t creds_pid(sd_bus_creds *creds)
 {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        pid_t pid = 0;
+
+        if (creds)
+                (void) sd_bus_creds_get_pid(creds, &pid);
+        return pid;
+}
+
+static char *creds_comm(sd_bus_creds *creds)
+{
         const char *s = NULL;
 
-        if (sd_bus_query_sender_creds(msg,
-                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID | SD_BUS_CREDS_COMM |
-                                          SD_BUS_CREDS_AUGMENT,
-                                      &creds) < 0)
-                return;
-        (void) sd_bus_creds_get_euid(creds, uid);
-        (void) sd_bus_creds_get_pid(creds, pid);
-        if (sd_bus_creds_get_comm(creds, &s) >= 0 && s)
-                *comm = g_strdup(s);
+        if (creds && sd_bus_creds_get_comm(creds, &s) >= 0 && s)
+                return g_strdup(s);
+        return NULL;
 }
 
 static int on_client_gone(sd_bus_track *track, void *userdata)
@@ -99,35 +104,29 @@ void bus_clients_free(BusClients *cs)
         g_free(cs);
 }
 
-int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
+/* Tracks name as a bus client that may own objects; pid and comm (taken)
+ * as known, 0 and NULL when not. */
+static int client_track(BusClients *cs, const char *name, uid_t uid, pid_t pid, char *comm,
+                        ShareOwner **ret)
 {
         _cleanup_(sd_bus_track_unrefp) sd_bus_track *track = NULL;
-        const char *sender = sd_bus_message_get_sender(msg);
-        uid_t uid = (uid_t) -1;
+        g_autofree char *owned_comm = comm;
         BusClient *c;
         int r;
-
-        if (!sender)
-                return -EINVAL;
-        c = g_hash_table_lookup(cs->by_name, sender);
-        if (c) {
-                *ret = &c->owner;
-                return 0;
-        }
 
         r = sd_bus_track_new(cs->bus, &track, on_client_gone, NULL);
         if (r < 0)
                 return r;
         /* Fails when the name left already: then it must not own anything. */
-        r = sd_bus_track_add_name(track, sender);
+        r = sd_bus_track_add_name(track, name);
         if (r < 0)
                 return r;
 
         c = g_new0(BusClient, 1);
-        /* Credentials are recorded when known (share-table.h). */
-        bus_client_read_creds(msg, &uid, &c->pid, &c->comm);
+        c->pid = pid;
+        c->comm = g_steal_pointer(&owned_comm);
         c->clients = cs;
-        share_owner_init(&c->owner, SHARE_OWNER_BUS_CLIENT, sender, uid);
+        share_owner_init(&c->owner, SHARE_OWNER_BUS_CLIENT, name, uid);
         c->owner.max_entries = service_config(cs->service)->max_objects_per_client;
         c->owner.max_bytes = service_config(cs->service)->max_bytes_per_client;
         c->owner.userdata = c;
@@ -137,6 +136,49 @@ int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
         g_hash_table_insert(cs->by_name, c->owner.name, c);
         *ret = &c->owner;
         return 0;
+}
+
+static int client_track_creds(BusClients *cs, const char *name, sd_bus_creds *creds,
+                              ShareOwner **ret)
+{
+        uid_t uid = (uid_t) -1;
+
+        if (creds)
+                (void) sd_bus_creds_get_euid(creds, &uid);
+        return client_track(cs, name, uid, creds_pid(creds), creds_comm(creds), ret);
+}
+
+int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(msg);
+        BusClient *c;
+
+        if (!sender)
+                return -EINVAL;
+        c = g_hash_table_lookup(cs->by_name, sender);
+        if (c) {
+                *ret = &c->owner;
+                return 0;
+        }
+        /* Credentials are recorded when known (share-table.h). */
+        (void) sd_bus_query_sender_creds(msg, CLIENT_CREDS, &creds);
+        return client_track_creds(cs, sender, creds, ret);
+}
+
+int bus_clients_adopt(BusClients *cs, const char *name, uid_t uid, ShareOwner **ret)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        BusClient *c = g_hash_table_lookup(cs->by_name, name);
+
+        if (c) {
+                *ret = &c->owner;
+                return 0;
+        }
+        /* After a restart: the name's process as the bus knows it now; the
+         * uid the objects are charged to is the recorded one. */
+        (void) sd_bus_get_name_creds(cs->bus, name, CLIENT_CREDS, &creds);
+        return client_track(cs, name, uid, creds_pid(creds), creds_comm(creds), ret);
 }
 
 bool bus_clients_owns(BusClients *cs, const char *sender, const ShareEntry *e)

@@ -23,6 +23,11 @@ void bus_clients_free(BusClients *cs);
  * it must not own anything). */
 int bus_clients_get_owner(BusClients *cs, sd_bus_message *msg, ShareOwner **ret);
 
+/* The same for the client with the unique name name and uid (a restart
+ * gives back what it owned): -ENXIO or another -errno when the name is not
+ * on the bus (any more). */
+int bus_clients_adopt(BusClients *cs, const char *name, uid_t uid, ShareOwner **ret);
+
 /* Whether the client called sender (NULL: none) exported e and still holds
  * it. */
 bool bus_clients_owns(BusClients *cs, const char *sender, const ShareEntry *e);

@@ -378,6 +378,7 @@ int bus_manager_method_disown(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0)
                 return bus_error_set_errno(error, r, "Cannot disown %s", c.s);
         log_info("Bus client %s handed %s over to the service", c.sender, c.uuid_s);
+        service_note_state_changed(m->service);
         bus_object_announce_owner(m, c.e);
         return sd_bus_reply_method_return(msg, NULL);
 }

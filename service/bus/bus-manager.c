@@ -306,6 +306,23 @@ void bus_manager_set_privileged_group(BusManager *m, const char *group)
                            group);
 }
 
+int bus_manager_restore_owner(BusManager *m, ShareOwnerKind kind, const char *name, uid_t uid,
+                              ShareOwner **ret)
+{
+        switch (kind) {
+        case SHARE_OWNER_SERVICE:
+                *ret = &m->detached;
+                return 0;
+        case SHARE_OWNER_BUS_CLIENT:
+                if (!name || name[0] != ':')
+                        return -EINVAL;
+                return bus_clients_adopt(m->clients, name, uid, ret) < 0 ? -ESRCH : 0;
+        case SHARE_OWNER_PEER:
+                break;
+        }
+        return -EINVAL;
+}
+
 void bus_manager_free(BusManager *m)
 {
         if (!m)

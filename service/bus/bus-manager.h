@@ -41,6 +41,11 @@ void bus_manager_set_drm_devices(BusManager *m, DrmDeviceList *l);
  * none). */
 void bus_manager_set_privileged_group(BusManager *m, const char *group);
 
+/* Restart: the owner of an object that was kind (a bus client called name
+ * of uid, or the service) before; -ESRCH when that client left the bus. */
+int bus_manager_restore_owner(BusManager *m, ShareOwnerKind kind, const char *name, uid_t uid,
+                              ShareOwner **ret);
+
 static inline void bus_manager_freep(BusManager **m)
 {
         bus_manager_free(*m);

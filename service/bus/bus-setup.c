@@ -132,6 +132,11 @@ int bus_setup_new(Service *s, BusKind kind, const char *address, const char *pri
         return 0;
 }
 
+BusManager *bus_setup_manager(BusSetup *b)
+{
+        return b->manager;
+}
+
 void bus_setup_free(BusSetup *b)
 {
         if (!b)

@@ -9,6 +9,7 @@
  * it runs without a bus. Losing the bus, or not getting the name, ends the
  * event loop. */
 
+#include "bus-manager.h"
 #include "service.h"
 
 typedef enum {
@@ -24,6 +25,8 @@ typedef struct BusSetup BusSetup;
  * default, "": root only). 0 or -errno (logged). */
 int bus_setup_new(Service *s, BusKind kind, const char *address, const char *privileged_group,
                   BusSetup **ret);
+/* The manager, for a restart to give objects back to their owners. */
+BusManager *bus_setup_manager(BusSetup *b);
 /* Flushes and closes the connection; objects of bus clients are purged. */
 void bus_setup_free(BusSetup *b);
 static inline void bus_setup_freep(BusSetup **b)

@@ -79,10 +79,11 @@ static uint64_t hub_late_answer_grace(const ServiceConfig *c)
         return limit > c->lookup_timeout_usec ? limit - c->lookup_timeout_usec : 0;
 }
 
-int hub_peer_start(Peer *p, int fd)
+static void hub_frontend_ops(Peer *p, VuFrontendOps *ops)
 {
         const ServiceConfig *c = &p->service->config;
-        VuFrontendOps ops = {
+
+        *ops = (VuFrontendOps){
             .reply_timeout_usec = c->reply_timeout_usec,
             .get_shared_object_timeout_usec = c->lookup_timeout_usec,
             .get_shared_object_grace_usec = hub_late_answer_grace(c),
@@ -97,14 +98,34 @@ int hub_peer_start(Peer *p, int fd)
             .max_queued_messages = c->max_queued_messages,
             .max_queued_bytes = c->max_queued_bytes,
         };
+}
+
+int hub_peer_start(Peer *p, int fd)
+{
+        VuFrontendOps ops;
         int r;
 
+        hub_frontend_ops(p, &ops);
         r = vu_frontend_new(p->service->event, fd, &ops, p->name, p, &p->frontend);
         if (r < 0)
                 return r;
         peer_set_state(p, PEER_STATE_NEGOTIATING);
         /* A failed send has reached hub_on_fail already: the fd was taken. */
         (void) vu_frontend_start(p->frontend);
+        return 0;
+}
+
+int hub_peer_restore(Peer *p, int main_fd, int chan_fd, const VuFrontendNegotiated *neg)
+{
+        VuFrontendOps ops;
+        int r;
+
+        hub_frontend_ops(p, &ops);
+        r = vu_frontend_restore(p->service->event, main_fd, chan_fd, neg, &ops, p->name, p,
+                                &p->frontend);
+        if (r < 0)
+                return r;
+        peer_set_state(p, PEER_STATE_READY);
         return 0;
 }
 

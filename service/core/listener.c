@@ -6,6 +6,7 @@
  * process is out of fds. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "service-private.h"
 #include "socket-util.h"
+#include "state-record.h"
 
 #define ACCEPT_PAUSE_USEC (200 * 1000)
 
@@ -53,7 +55,9 @@ void listener_free(Listener *l)
         sd_event_source_disable_unref(l->resume);
         if (l->fd >= 0) {
                 close(l->fd);
-                (void) socket_unlink_if_same(l->path, &l->file);
+                /* Kept for the next instance: its socket is in the fd store. */
+                if (!l->service->keep_socket_files)
+                        (void) socket_unlink_if_same(l->path, &l->file);
         }
         g_free(l->path);
         g_free(l->normalised);
@@ -422,3 +426,93 @@ static const char *const listener_role_names[] = {
     [ROLE_BACKEND] = "serve",
 };
 DEFINE_ENUM_TO_STRING(listener_role, Role);
+
+/* ---- restart (state-restore.c) ---- */
+
+int listener_restore(Service *s, int fd, const StateListener *st, Listener **ret)
+{
+        _cleanup_(listener_freep) Listener *l = NULL;
+        int accepting = 0, domain = 0, flags;
+        socklen_t len = sizeof(int);
+        struct stat sb;
+        int r;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0 || !accepting ||
+            getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+                return -ENOTSOCK;
+        /* The file may have gone (a cleaned runtime directory) or been
+         * replaced: then the stored socket is unreachable. */
+        if (stat(st->path, &sb) < 0 || !S_ISSOCK(sb.st_mode) || sb.st_dev != st->dev ||
+            sb.st_ino != st->ino)
+                return -ESTALE;
+        if (service_find_listener_by_path(s, st->path) || service_find_listener(s, st->id))
+                return -EEXIST;
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+
+        l = g_new0(Listener, 1);
+        l->fd = -1;
+        l->service = s;
+        l->path = g_strdup(st->path);
+        l->normalised = g_canonicalize_filename(st->path, NULL);
+        l->id = st->id;
+        l->dev = st->dev;
+        l->ino = st->ino;
+        l->file = (SocketFile){.dev = st->dev, .ino = st->ino};
+        l->owner = st->owner;
+        l->group = sb.st_gid;
+        l->mode = sb.st_mode & 07777;
+        l->accepted_count = st->accepted_count;
+        l->created_usec = st->created_usec;
+        l->role = st->role;
+        l->serve = st->serve;
+        l->n_allowed_uids = st->n_allowed_uids;
+        memcpy(l->allowed_uids, st->allowed_uids, sizeof(l->allowed_uids));
+        r = sd_event_add_io(s->event, &l->io, fd, EPOLLIN, listener_on_accept, l);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch %s: %m", st->path);
+        l->fd = fd; /* taken: success from here on */
+        if (s->next_listener_id <= l->id)
+                s->next_listener_id = l->id + 1;
+        log_info("listening again on %s (%s, kept across the restart)", l->path,
+                 listener_role_to_string(l->role));
+        g_ptr_array_add(s->listeners, l);
+        service_notify_listener(s, l, LISTENER_EVENT_NEW);
+        if (ret)
+                *ret = l;
+        g_steal_pointer(&l);
+        return 0;
+}
+
+void listener_describe(const Listener *l, StateListener *st)
+{
+        st->id = l->id;
+        st->path = g_strdup(l->path);
+        st->role = l->role;
+        st->owner = l->owner;
+        st->group = l->group;
+        st->mode = l->mode;
+        st->dev = l->dev;
+        st->ino = l->ino;
+        st->created_usec = l->created_usec;
+        st->accepted_count = l->accepted_count;
+        st->serve = l->serve;
+        st->n_allowed_uids = l->n_allowed_uids;
+        memcpy(st->allowed_uids, l->allowed_uids, sizeof(st->allowed_uids));
+}
+
+void service_stop_accepting(Service *s)
+{
+        for (guint i = 0; i < s->listeners->len; i++) {
+                Listener *l = g_ptr_array_index(s->listeners, i);
+
+                l->resume = sd_event_source_disable_unref(l->resume);
+                (void) sd_event_source_set_enabled(l->io, SD_EVENT_OFF); /* stopping anyway */
+        }
+}
+
+int listener_get_fd(const Listener *l)
+{
+        return l->fd;
+}

@@ -96,6 +96,12 @@ struct Service {
         unsigned table_observer;
         ObserverList *lookup_observers; /* LookupObserverFn, lookup-events.c; NULL until one */
         bool input_paused;              /* service_pause_input() */
+        /* Restart (state-keeper.c): socket files stay at exit, for the
+         * next instance that gets their sockets from the fd store; and who
+         * hears of changes the table does not announce (owners). */
+        bool keep_socket_files;
+        void (*state_changed)(void *userdata);
+        void *state_changed_userdata;
 };
 
 /* service.c */
@@ -130,6 +136,17 @@ void listener_free(Listener *l);
 /* The address of the unix socket at path; logs and fails when path is
  * empty or too long for one. */
 int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len);
+
+/* listener.c, for a restart (state-restore.c, state-keeper.c). */
+typedef struct StateListener StateListener;
+/* A listener on fd, a listening socket kept across a restart, as st
+ * describes it. fd taken on success; -ENOTSOCK not a listening unix
+ * socket, -ESTALE its file at st->path is gone or another one, -EEXIST
+ * a listener has that path or id already. */
+int listener_restore(Service *s, int fd, const StateListener *st, Listener **ret);
+/* Fills st (but fd_name and configured) from l. */
+void listener_describe(const Listener *l, StateListener *st);
+int listener_get_fd(const Listener *l);
 
 /* lookup.c */
 /* s->forwards, empty. */
@@ -178,6 +195,9 @@ typedef struct {
  * that fails at once has reached peer_fail_errno() (and returns 0). */
 int hub_peer_start(Peer *p, int fd);
 void hub_peer_stop(Peer *p);
+/* A restart: the peer's ready front-end on the two sockets kept in the fd
+ * store (both taken, whatever happens), without a new handshake. */
+int hub_peer_restore(Peer *p, int main_fd, int chan_fd, const VuFrontendNegotiated *neg);
 /* Asks the exporting back-end for the object on behalf of who (NULL: the
  * service); done as for service_lookup. */
 int hub_peer_get_shared_object(Peer *p, const uint8_t uuid[SHARE_UUID_SIZE],

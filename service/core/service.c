@@ -121,15 +121,12 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret)
 
 void service_free(Service *s)
 {
-        Peer *p;
-
         if (!s)
                 return;
         for (guint i = 0; i < s->listeners->len; i++)
                 listener_free(g_ptr_array_index(s->listeners, i));
         g_ptr_array_free(s->listeners, true);
-        while ((p = g_queue_peek_head(&s->peers)))
-                service_close_peer(s, p, "service stopping");
+        service_close_peers(s, "service stopping");
         service_reap_peers(s);
         sd_event_source_disable_unref(s->reap);
         share_table_remove_observer(s->table, s->table_observer);
@@ -145,6 +142,69 @@ void service_free(Service *s)
         observer_list_free(s->lookup_observers);
         g_strfreev((char **) s->config.socket_directories);
         g_free(s);
+}
+
+void service_reload_config(Service *s, const ServiceConfig *cfg)
+{
+        char **dirs = g_strdupv((char **) cfg->socket_directories);
+
+        g_strfreev((char **) s->config.socket_directories);
+        s->config = *cfg;
+        s->config.socket_directories = (const char *const *) dirs;
+        share_table_set_limits(s->table, &(QuotaLimits){
+                                             .max_objects_per_uid = cfg->max_objects_per_uid,
+                                             .max_bytes_per_uid = cfg->max_bytes_per_uid,
+                                             .max_bytes_total = cfg->max_bytes_total,
+                                             .max_disowned_per_uid = cfg->max_disowned_per_uid,
+                                         });
+}
+
+void service_close_peers(Service *s, const char *reason)
+{
+        Peer *p;
+
+        while ((p = g_queue_peek_head(&s->peers)))
+                service_close_peer(s, p, reason);
+}
+
+void service_stop_requests(Service *s)
+{
+        for (GList *l = s->peers.head; l; l = l->next) {
+                Peer *p = l->data;
+
+                if (p->frontend)
+                        vu_frontend_stop_requests(p->frontend);
+        }
+}
+
+bool service_quiet(Service *s)
+{
+        if (s->pending_lookups > 0)
+                return false;
+        for (GList *l = s->peers.head; l; l = l->next) {
+                Peer *p = l->data;
+
+                if (p->frontend && p->state == PEER_STATE_READY &&
+                    (!g_queue_is_empty(&p->importing) || !vu_frontend_idle(p->frontend)))
+                        return false;
+        }
+        return true;
+}
+
+unsigned service_pending_lookups(Service *s)
+{
+        return s->pending_lookups;
+}
+
+void service_keep_socket_files(Service *s, bool keep)
+{
+        s->keep_socket_files = keep;
+}
+
+void service_note_state_changed(Service *s)
+{
+        if (s->state_changed)
+                s->state_changed(s->state_changed_userdata);
 }
 
 ShareTable *service_table(Service *s)

@@ -123,6 +123,36 @@ int service_new(sd_event *ev, const ServiceConfig *cfg, Service **ret);
  * listening sockets, frees the table. */
 void service_free(Service *s);
 
+/* SIGHUP: the service's settings become cfg. Limits checked when used
+ * (peers, pending lookups, queues, the table's per-uid and total quotas,
+ * deadlines of new requests) apply at once; those fixed when something is
+ * made (a bus client's or a peer's object quota, a socket's mode, group
+ * and allowed uids) apply to what is made from now on. */
+void service_reload_config(Service *s, const ServiceConfig *cfg);
+/* GETs outstanding for every importer (an orderly stop waits for them). */
+unsigned service_pending_lookups(Service *s);
+/* An orderly stop: no new connection is accepted on any listener. */
+void service_stop_accepting(Service *s);
+/* An orderly stop: no new request of a back-end is read (what it sends
+ * meanwhile waits in its channel for the next process); the answers to
+ * what was read still go out. */
+void service_stop_requests(Service *s);
+/* No lookup in flight, nothing queued or awaited on a back-end's sockets:
+ * every ready back-end connection can be handed to the next process. */
+bool service_quiet(Service *s);
+/* Closes every peer (service_close_peer()): their lookups fail, and the
+ * bus callers waiting on them get their errors while the bus is still
+ * there. */
+void service_close_peers(Service *s, const char *reason);
+
+/* Restart (core/state-keeper.h): listening socket files stay when the
+ * service is freed, for the next instance that gets the sockets from the
+ * fd store. */
+void service_keep_socket_files(Service *s, bool keep);
+/* Tells the state keeper of a change the table does not announce (an
+ * entry handed to another owner). No-op without a keeper. */
+void service_note_state_changed(Service *s);
+
 ShareTable *service_table(Service *s);
 sd_event *service_event(Service *s);
 const ServiceConfig *service_config(Service *s);

@@ -466,6 +466,12 @@ uid_t share_entry_uid(const ShareEntry *e)
         return e->uid;
 }
 
+void share_entry_restore_history(ShareEntry *e, uint64_t created_usec, uint64_t lookup_count)
+{
+        e->created_usec = created_usec;
+        e->lookup_count = lookup_count;
+}
+
 static const char *const share_type_names[] = {
     [SHARE_TYPE_DMABUF] = "dma-buf",
     [SHARE_TYPE_VHOST_DEV] = "vhost-device",

@@ -156,5 +156,8 @@ uint64_t share_entry_created_usec(const ShareEntry *e); /* CLOCK_REALTIME µs */
 uint64_t share_entry_lookup_count(const ShareEntry *e);
 /* The uid a held buffer is charged to (quota.h). */
 uid_t share_entry_uid(const ShareEntry *e);
+/* A restart (core/state-restore.c) gives an entry back its history; not
+ * a table event. */
+void share_entry_restore_history(ShareEntry *e, uint64_t created_usec, uint64_t lookup_count);
 
 const char *share_type_to_string(ShareType t); /* "dma-buf" | "vhost-device" */

@@ -626,39 +626,39 @@ int daemon_config_add_serve(DaemonConfig *c, const char *spec, GError **error)
 
 /* ---- the effective configuration as text (vhost-shared --print-config) ---- */
 
-static void print_service_key(GString *out, const ServiceKey *k, const ServiceConfig *s)
+/* The value of key k in s as the configuration file writes it. */
+static char *format_service_key(const ServiceKey *k, const ServiceConfig *s)
 {
         const void *field = (const char *) s + k->offset;
 
         switch (k->kind) {
         case VALUE_NUMBER:
-                g_string_append_printf(out, "%s=%u\n", k->key, *(const unsigned *) field);
-                break;
+                return g_strdup_printf("%u", *(const unsigned *) field);
         case VALUE_MSEC:
-                g_string_append_printf(out, "%s=%" G_GUINT64_FORMAT "\n", k->key,
-                                       *(const uint64_t *) field / 1000);
-                break;
-        case VALUE_BYTES:
-                g_string_append_printf(out, "%s=%" G_GUINT64_FORMAT "\n", k->key,
-                                       *(const uint64_t *) field);
-                break;
+                return g_strdup_printf("%" G_GUINT64_FORMAT, *(const uint64_t *) field / 1000);
         case VALUE_MODE:
-                g_string_append_printf(out, "%s=%04o\n", k->key,
-                                       (unsigned) *(const mode_t *) field);
-                break;
+                return g_strdup_printf("%04o", (unsigned) *(const mode_t *) field);
         case VALUE_USER:
-        case VALUE_GROUP: {
+        case VALUE_GROUP:
                 /* uid_t and gid_t alike; (id) -1 is unset, which no value says. */
-                unsigned id = *(const unsigned *) field;
+                if (*(const unsigned *) field == (unsigned) -1)
+                        return NULL;
+                return g_strdup_printf("%u", *(const unsigned *) field);
+        case VALUE_BYTES:
+                return g_strdup_printf("%" G_GUINT64_FORMAT, *(const uint64_t *) field);
+        }
+        return g_strdup("?");
+}
 
-                if (id == (unsigned) -1)
-                        g_string_append_printf(out, "#%s= (unset: the service's %s)\n", k->key,
-                                               k->kind == VALUE_USER ? "user" : "group");
-                else
-                        g_string_append_printf(out, "%s=%u\n", k->key, id);
-                break;
-        }
-        }
+static void print_service_key(GString *out, const ServiceKey *k, const ServiceConfig *s)
+{
+        g_autofree char *v = format_service_key(k, s);
+
+        if (v)
+                g_string_append_printf(out, "%s=%s\n", k->key, v);
+        else
+                g_string_append_printf(out, "#%s= (unset: the service's %s)\n", k->key,
+                                       k->kind == VALUE_USER ? "user" : "group");
 }
 
 static void print_uids(GString *out, const uid_t *uids, unsigned n)
@@ -729,4 +729,38 @@ char *daemon_config_to_text(const DaemonConfig *c)
         g_string_append_printf(out, "\n[DBus]\nPrivilegedGroup=%s\n",
                                c->privileged_group ? c->privileged_group : "");
         return g_string_free(out, false);
+}
+
+/* ---- reload: what changed ---- */
+
+static char *format_uids(const uid_t *uids, unsigned n)
+{
+        GString *s = g_string_new(NULL);
+
+        for (unsigned i = 0; i < n; i++)
+                g_string_append_printf(s, "%s%u", i ? " " : "", (unsigned) uids[i]);
+        return g_string_free(s, false);
+}
+
+unsigned daemon_config_diff(const ServiceConfig *old, const ServiceConfig *new,
+                            DaemonConfigDiffFn fn, void *userdata)
+{
+        g_autofree char *old_uids = format_uids(old->allowed_uids, old->n_allowed_uids);
+        g_autofree char *new_uids = format_uids(new->allowed_uids, new->n_allowed_uids);
+        unsigned n = 0;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(service_keys); i++) {
+                g_autofree char *a = format_service_key(&service_keys[i], old);
+                g_autofree char *b = format_service_key(&service_keys[i], new);
+
+                if (g_strcmp0(a, b) != 0) {
+                        fn(service_keys[i].key, a ?: "(unset)", b ?: "(unset)", userdata);
+                        n++;
+                }
+        }
+        if (strcmp(old_uids, new_uids) != 0) {
+                fn("AllowedUids", old_uids, new_uids, userdata);
+                n++;
+        }
+        return n;
 }

@@ -83,5 +83,12 @@ int serve_spec_parse(const char *spec, const ServiceConfig *defaults, char **ret
  * sections; what vhost-shared --print-config prints. Read back, it gives
  * the same configuration. g_free the result. */
 char *daemon_config_to_text(const DaemonConfig *c);
+/* Calls fn for every [Service] key (and AllowedUids=) whose value differs
+ * between old and new, with both values as the file writes them (times in
+ * ms, sizes in bytes); returns how many. For a reload's log. */
+typedef void (*DaemonConfigDiffFn)(const char *key, const char *old_value, const char *new_value,
+                                   void *userdata);
+unsigned daemon_config_diff(const ServiceConfig *old, const ServiceConfig *new,
+                            DaemonConfigDiffFn fn, void *userdata);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DaemonConfig, daemon_config_clear)

@@ -18,11 +18,16 @@
 
 #include "config.h"
 #include "daemon-config.h"
+#include "daemon-reload.h"
+#include "daemon-signals.h"
+#include "fd-store.h"
 #include "log.h"
 #include "bus-setup.h"
 #include "cleanup.h"
 #include "service.h"
 #include "socket-util.h"
+#include "state-keeper.h"
+#include "state-restore.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/vhost-share/vhost-shared.conf"
 
@@ -40,6 +45,7 @@ typedef struct {
         gboolean verbose;
         gboolean version;
         gboolean print_config;
+        gboolean fd_store;
         int lookup_timeout_ms;
 } CommandLine;
 
@@ -78,6 +84,9 @@ static int parse_command_line(int *argc, char ***argv, CommandLine *cl)
              N_("Read FILE instead of the default configuration file"), "FILE"},
             {"lookup-timeout-ms", 0, 0, G_OPTION_ARG_INT, &cl->lookup_timeout_ms,
              N_("Deadline for an exporter's answer to GET_SHARED_OBJECT (default 1000)"), "MS"},
+            {"fd-store", 0, 0, G_OPTION_ARG_NONE, &cl->fd_store,
+             N_("Keep objects and sockets in systemd's file descriptor store across restarts"),
+             NULL},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cl->verbose, N_("Log debug messages"), NULL},
             {"version", 0, 0, G_OPTION_ARG_NONE, &cl->version, N_("Print the version and exit"),
              NULL},
@@ -192,15 +201,36 @@ static int listen_failed(const char *path, int r)
         return r;
 }
 
-/* Listens and connects as config says. The service_* calls log the socket
- * errors they meet; only what is the configuration's fault is logged here. */
-static int start_peers(Service *s, const DaemonConfig *config)
+static bool peer_connects_to(Peer *p, void *userdata)
+{
+        const char **path = userdata;
+
+        if (peer_role(p) == ROLE_FRONTEND && g_strcmp0(peer_socket_path(p), *path) == 0) {
+                *path = NULL; /* found */
+                return false;
+        }
+        return true;
+}
+
+/* Whether a back-end peer (kept across a restart) is at path. */
+static bool connects_to(Service *s, const char *path)
+{
+        service_foreach_peer(s, peer_connects_to, &path);
+        return path == NULL;
+}
+
+/* Listens and connects as config says, but for the listeners a restart
+ * brought back (restored). The service_* calls log the socket errors they
+ * meet; only what is the configuration's fault is logged here. */
+static int start_peers(Service *s, const DaemonConfig *config, bool restored)
 {
         int r;
 
         for (guint i = 0; i < config->accept->len; i++) {
                 const char *path = g_ptr_array_index(config->accept, i);
 
+                if (restored && service_find_listener_by_path(s, path))
+                        continue;
                 r = service_listen_backends(s, path);
                 if (r < 0)
                         return listen_failed(path, r);
@@ -208,12 +238,18 @@ static int start_peers(Service *s, const DaemonConfig *config)
         for (guint i = 0; i < config->serve->len; i++) {
                 const DaemonServeSocket *serve = g_ptr_array_index(config->serve, i);
 
+                if (restored && service_find_listener_by_path(s, serve->path))
+                        continue;
                 r = service_listen_frontends_with(s, serve->path, &serve->options);
                 if (r < 0)
                         return listen_failed(serve->path, r);
         }
         for (guint i = 0; i < config->connect->len; i++) {
-                r = service_connect_backend(s, g_ptr_array_index(config->connect, i), NULL);
+                const char *path = g_ptr_array_index(config->connect, i);
+
+                if (restored && connects_to(s, path))
+                        continue; /* its connection was kept */
+                r = service_connect_backend(s, path, NULL);
                 if (r < 0)
                         return r;
         }
@@ -233,7 +269,7 @@ static int start_peers(Service *s, const DaemonConfig *config)
         return 0;
 }
 
-/* SIGTERM and SIGINT end the loop (sd-event's default handler). */
+/* The signals daemon-signals.c handles, blocked for its signalfd. */
 static int event_new(sd_event **ret)
 {
         _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
@@ -243,36 +279,138 @@ static int event_new(sd_event **ret)
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block SIGTERM and SIGINT: %m");
+                return log_error_errno(errno, "Failed to block SIGTERM, SIGINT and SIGHUP: %m");
         r = sd_event_default(&ev);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the event loop: %m");
-        r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGTERM: %m");
-        r = sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to watch SIGINT: %m");
         *ret = g_steal_pointer(&ev);
         return 0;
 }
 
-/* The service, its peers and (unless --no-bus) its bus connection, until
- * a signal or the loss of the bus ends the loop. */
-static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLine *cl)
+/* What a reload needs: the command line to read the configuration as at
+ * start, the configuration in force, and what to apply it to. */
+typedef struct {
+        const CommandLine *cl;
+        DaemonConfig *config;
+        Service *service;
+        BusSetup *bus;
+        StateKeeper *keeper; /* with --fd-store */
+} Reload;
+
+/* The last record, before the peers close: the connections that can go
+ * on are in it, the others' sockets leave the store (then hang up). */
+static void on_stopping(void *userdata)
 {
+        Reload *rl = userdata;
+
+        if (!rl->keeper)
+                return;
+        (void) state_keeper_flush(rl->keeper, true);
+        g_clear_pointer(&rl->keeper, state_keeper_free);
+}
+
+static void on_reload(void *userdata)
+{
+        Reload *rl = userdata;
+        DaemonConfig next = {0};
+
+        daemon_config_init(&next);
+        if (load_config(rl->cl, &next) < 0) {
+                log_error("reload: keeping the configuration in force");
+                daemon_config_clear(&next);
+                return;
+        }
+        (void) daemon_reload_apply(rl->service, rl->bus, rl->config, &next);
+        daemon_config_clear(rl->config);
+        *rl->config = next; /* its socket_directories move along */
+}
+
+/* The listening sockets of the configuration (accept and serve). */
+static char **configured_paths(const DaemonConfig *config)
+{
+        GPtrArray *paths = g_ptr_array_new();
+
+        for (guint i = 0; i < config->accept->len; i++)
+                g_ptr_array_add(paths, g_strdup(g_ptr_array_index(config->accept, i)));
+        for (guint i = 0; i < config->serve->len; i++)
+                g_ptr_array_add(
+                    paths,
+                    g_strdup(((DaemonServeSocket *) g_ptr_array_index(config->serve, i))->path));
+        g_ptr_array_add(paths, NULL);
+        return (char **) g_ptr_array_free(paths, false);
+}
+
+/* A restored object's owner: the bus client or the service, through the
+ * bus (without one there are no such objects to give back). */
+static int restore_owner_of(void *userdata, const StateObject *o, ShareOwner **ret)
+{
+        BusSetup *bus = userdata;
+
+        if (!bus)
+                return -ENODEV;
+        return bus_manager_restore_owner(bus_setup_manager(bus), o->owner_kind, o->owner_name,
+                                         o->owner_uid, ret);
+}
+
+/* Restart: the table back from the store's record (the listeners are back
+ * already), then the keeper that keeps the store up to date. */
+static int start_keeping(Service *s, BusSetup *bus, FdStore *store, const DaemonConfig *config,
+                         StateKeeper **ret)
+{
+        const StateRecord *record = fd_store_record(store);
+        g_auto(GStrv) configured = configured_paths(config);
+        int r;
+
+        if (record) {
+                unsigned n =
+                    state_restore_objects(s, record, fd_store_fds(store), restore_owner_of, bus);
+
+                log_info("restored %u of %u object(s) and %u listener(s)", n, record->objects->len,
+                         service_n_listeners(s));
+        }
+        r = state_keeper_new(s, &fd_store_sink, NULL, fd_store_names(store), record, ret);
+        if (r < 0)
+                return r;
+        state_keeper_set_configured(*ret, (const char *const *) configured);
+        /* The first record now: a crash right after start keeps what came back. */
+        (void) state_keeper_flush(*ret, true);
+        /* Sockets stay for the next instance from here on. */
+        service_keep_socket_files(s, true);
+        return 0;
+}
+
+/* The service, its peers and (unless --no-bus) its bus connection, until
+ * a signal or the loss of the bus ends the loop. With the fd store, what
+ * the previous instance stored comes back first, and the store is kept. */
+static int run_service(sd_event *ev, DaemonConfig *config, const CommandLine *cl)
+{
+        g_autoptr(FdStore) store = NULL;
+        DaemonSignals *signals = NULL;
+        Reload reload = {.cl = cl, .config = config};
         BusSetup *bus = NULL;
         Service *s = NULL;
+        bool restored = false;
         int r;
 
         r = service_new(ev, &config->service_config, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the service: %m");
+        if (fd_store_wanted(cl->fd_store))
+                store = fd_store_open();
         /* Sockets first, then the bus name: a second instance stops at its
          * first live socket, before it could disturb anything. */
         create_socket_directories(&config->service_config);
-        r = start_peers(s, config);
+        if (store && fd_store_record(store)) {
+                g_auto(GStrv) configured = configured_paths(config);
+
+                (void) state_restore_listeners(s, fd_store_record(store), fd_store_fds(store),
+                                               (const char *const *) configured);
+                (void) state_restore_peers(s, fd_store_record(store), fd_store_fds(store));
+                restored = true;
+        }
+        r = start_peers(s, config, restored);
         if (r >= 0 && !cl->no_bus) {
                 BusKind kind = cl->session       ? BUS_KIND_SESSION
                                : cl->bus_address ? BUS_KIND_ADDRESS
@@ -281,6 +419,13 @@ static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLi
                 /* Sends READY=1 itself, once the bus name is owned. */
                 r = bus_setup_new(s, kind, cl->bus_address, config->privileged_group, &bus);
         }
+        if (r >= 0 && store)
+                r = start_keeping(s, bus, store, config, &reload.keeper);
+        g_clear_pointer(&store, fd_store_free); /* closes what was not taken back */
+        reload.service = s;
+        reload.bus = bus;
+        if (r >= 0)
+                r = daemon_signals_new(ev, s, on_reload, on_stopping, &reload, &signals);
         if (r >= 0) {
                 if (!bus)
                         (void) sd_notify(0, "READY=1\nSTATUS=Serving shared objects");
@@ -289,6 +434,9 @@ static int run_service(sd_event *ev, const DaemonConfig *config, const CommandLi
                 (void) sd_notify(0, "STOPPING=1");
                 log_info("stopping");
         }
+        daemon_signals_free(signals);
+        /* Not stopped by a signal (the bus went): the last record now. */
+        on_stopping(&reload);
         bus_setup_free(bus);
         service_free(s);
         return r;

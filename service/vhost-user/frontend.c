@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "async-close.h"
 #include "fd-util.h"
@@ -496,4 +497,64 @@ void vu_frontend_answer_lookup(VuFrontend *f, VuReplySlot *slot, const uint8_t u
         frontend_enter(f);
         vu_endpoint_complete(f->chan, slot, &reply);
         frontend_leave(f);
+}
+
+/* ---- a restart (the service's fd store) ---- */
+
+int vu_frontend_restore(sd_event *ev, int main_fd, int chan_fd, const VuFrontendNegotiated *neg,
+                        const VuFrontendOps *ops, const char *name, void *userdata,
+                        VuFrontend **ret)
+{
+        VuEndpointOps cops = {
+            .channel = VU_CHANNEL_BACKEND,
+            .receives_requests = true,
+            .on_request = frontend_on_chan_request,
+            .on_fail = frontend_on_endpoint_fail,
+            .max_queued_messages = ops->max_queued_messages,
+            .max_queued_bytes = ops->max_queued_bytes,
+        };
+        g_autofree char *chan_name = g_strdup_printf("%s/channel", name);
+        VuFrontend *f;
+        int r;
+
+        r = vu_frontend_new(ev, main_fd, ops, name, userdata, &f);
+        if (r < 0) {
+                close(main_fd);
+                close(chan_fd);
+                return r;
+        }
+        cops.userdata = f;
+        r = vu_endpoint_new(ev, chan_fd, &cops, chan_name, &f->chan);
+        if (r < 0) {
+                close(chan_fd);
+                vu_frontend_free(f);
+                return r;
+        }
+        f->negotiated = *neg;
+        f->ready = true;
+        *ret = f;
+        return 0;
+}
+
+bool vu_frontend_idle(const VuFrontend *f)
+{
+        return f->ready && !f->failed && f->chan && vu_endpoint_pending(f->main) == 0 &&
+               vu_endpoint_in_flight(f->main) == 0 && !vu_endpoint_receiving(f->main) &&
+               vu_endpoint_pending(f->chan) == 0 && vu_endpoint_in_flight(f->chan) == 0 &&
+               !vu_endpoint_receiving(f->chan);
+}
+
+void vu_frontend_stop_requests(VuFrontend *f)
+{
+        if (f->chan)
+                vu_endpoint_stop_reading(f->chan);
+}
+
+bool vu_frontend_kept(const VuFrontend *f, int *ret_main_fd, int *ret_chan_fd)
+{
+        if (!vu_frontend_idle(f))
+                return false;
+        *ret_main_fd = vu_endpoint_fd(f->main);
+        *ret_chan_fd = vu_endpoint_fd(f->chan);
+        return true;
 }

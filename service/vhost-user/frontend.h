@@ -113,3 +113,20 @@ typedef void (*VuFrontendObjectFn)(VuFrontend *f, int fd, int error, void *userd
  * failed: then on_fail has run (and the owner may have freed f). */
 int vu_frontend_get_shared_object(VuFrontend *f, const uint8_t uuid[VU_UUID_SIZE],
                                   VuFrontendObjectFn done, void *userdata);
+
+/* A restart: a ready front-end on the two sockets a previous process had
+ * negotiated neg on (kept in the service's fd store), without a new
+ * handshake. Both fds taken, whatever happens; on_ready is not called. */
+int vu_frontend_restore(sd_event *ev, int main_fd, int chan_fd, const VuFrontendNegotiated *neg,
+                        const VuFrontendOps *ops, const char *name, void *userdata,
+                        VuFrontend **ret);
+/* Ready, with a channel, nothing queued, awaited or partly read on either
+ * socket. */
+bool vu_frontend_idle(const VuFrontend *f);
+/* A restart: the back-end's requests are no longer read (they wait in the
+ * channel for the next process); replies to ours still are. */
+void vu_frontend_stop_requests(VuFrontend *f);
+/* Whether f can be handed to a next process as it is: ready, with a
+ * channel, nothing queued or waiting for an answer on either socket; then
+ * its two sockets (still f's). */
+bool vu_frontend_kept(const VuFrontend *f, int *ret_main_fd, int *ret_chan_fd);

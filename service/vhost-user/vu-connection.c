@@ -363,6 +363,11 @@ int vu_conn_flush(VuConnection *c)
         return 1;
 }
 
+bool vu_conn_receiving(const VuConnection *c)
+{
+        return c->rx_hdr_got > 0 || c->rx.n_fds > 0;
+}
+
 bool vu_conn_want_write(const VuConnection *c)
 {
         return c->tx_error == 0 && c->tx.length > 0;

@@ -54,6 +54,8 @@ int vu_conn_send(VuConnection *c, VuMessage *m);
 int vu_conn_flush(VuConnection *c);
 
 bool vu_conn_want_write(const VuConnection *c);
+/* A message is partly read (its header, or fds, but not all of it). */
+bool vu_conn_receiving(const VuConnection *c);
 
 /* Bytes queued and not yet sent (for tests and limits). */
 size_t vu_conn_queued(const VuConnection *c);

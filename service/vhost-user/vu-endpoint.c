@@ -54,6 +54,7 @@ struct VuEndpoint {
         bool dead;
         bool failed;
         bool input_paused; /* vu_endpoint_pause_input() */
+        bool stop_reading; /* a restart: no new message once this one is read */
         VuMessage scratch; /* the message being read */
 };
 
@@ -181,6 +182,12 @@ static bool endpoint_throttled(const VuEndpoint *ep)
                 ep->slots.length + vu_conn_queued_messages(ep->conn) >= BACKLOG_MAX);
 }
 
+/* Stopped reading, and no message is partly read. */
+static bool endpoint_paused(const VuEndpoint *ep)
+{
+        return ep->stop_reading && !vu_conn_receiving(ep->conn);
+}
+
 static int endpoint_update_io(VuEndpoint *ep)
 {
         /* Once the loop has finished (the service is being torn down) sd-event
@@ -188,9 +195,9 @@ static int endpoint_update_io(VuEndpoint *ep)
          * nothing will be watched again. Not a send failure. */
         if (!ep->io || sd_event_get_state(ep->event) == SD_EVENT_FINISHED)
                 return 0;
-        return sd_event_source_set_io_events(ep->io,
-                                             (endpoint_throttled(ep) ? 0 : EPOLLIN) |
-                                                 (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
+        return sd_event_source_set_io_events(
+            ep->io, (endpoint_throttled(ep) || endpoint_paused(ep) ? 0 : EPOLLIN) |
+                        (vu_conn_want_write(ep->conn) ? EPOLLOUT : 0));
 }
 
 /* Watches the socket for what it needs now; failing that breaks the endpoint. */
@@ -360,6 +367,10 @@ static int endpoint_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
                 char reason[160];
                 int r;
 
+                if (endpoint_paused(ep)) {
+                        endpoint_rewatch(ep);
+                        break;
+                }
                 if (endpoint_throttled(ep)) {
                         /* epoll reports a hang-up even when we do not ask
                          * for input: the replies could not be delivered. */
@@ -610,4 +621,15 @@ unsigned vu_endpoint_in_flight(const VuEndpoint *ep)
 unsigned vu_endpoint_max_queued_messages(const VuEndpoint *ep)
 {
         return max_queued_messages(ep);
+}
+
+void vu_endpoint_stop_reading(VuEndpoint *ep)
+{
+        ep->stop_reading = true;
+        endpoint_rewatch(ep);
+}
+
+bool vu_endpoint_receiving(const VuEndpoint *ep)
+{
+        return vu_conn_receiving(ep->conn);
 }

@@ -116,3 +116,9 @@ unsigned vu_endpoint_pending(const VuEndpoint *ep);
 unsigned vu_endpoint_in_flight(const VuEndpoint *ep);
 /* The limits in force (ops, or the defaults). */
 unsigned vu_endpoint_max_queued_messages(const VuEndpoint *ep);
+
+/* A restart: no message is read after the one partly read now (if any);
+ * the rest stays in the socket for the next process. Writing goes on. */
+void vu_endpoint_stop_reading(VuEndpoint *ep);
+/* A message is partly read: the socket cannot change hands now. */
+bool vu_endpoint_receiving(const VuEndpoint *ep);
