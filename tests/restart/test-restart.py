@@ -10,6 +10,7 @@ store, the fds and the memory are where they were. Output is TAP."""
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -820,6 +821,51 @@ def a_vmm_keeps_its_connection_across_sigterm():
 @test
 def a_vmm_keeps_its_connection_across_sigkill():
     vmm_kept(signal.SIGKILL)
+
+
+def log_text(bed):
+    with open(bed.log) as f:
+        return f.read()
+
+
+@test
+def qemu_keeps_its_connection_across_sigterm():
+    """QEMU 10 (a vhost-user-rng-pci device on the --serve socket, stopped
+    with -S: its handshake done, its back-end channel set) through a
+    SIGTERM restart: it neither exits nor connects again, and acks the ADD
+    of an object exported after the restart on the kept channel."""
+    qemu_exe = shutil.which("qemu-system-x86_64")
+    assert qemu_exe, "qemu-system-x86_64 (QEMU 10) is needed: tools/install-deps"
+    bed = Testbed()
+    qemu = None
+    try:
+        qemu = subprocess.Popen(
+            [qemu_exe, "-machine", "q35,accel=tcg", "-m", "64M", "-nodefaults", "-nographic",
+             "-S", "-chardev", f"socket,id=c0,path={bed.serve}",
+             "-device", "vhost-user-rng-pci,chardev=c0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert bed.fake.wait(lambda: "ready, shared objects negotiated" in log_text(bed),
+                             TIMEOUT), log_text(bed)
+        conn = bed.connect()
+        ua = export_bytes(conn, os.urandom(4096))
+        assert bed.fake.wait(lambda: f"front-end acked ADD {ua}" in log_text(bed), TIMEOUT)
+        bed.restart(signal.SIGTERM)
+        ub = export_bytes(conn, os.urandom(4096))
+        assert bed.fake.wait(lambda: f"front-end acked ADD {ub}" in log_text(bed), TIMEOUT), \
+            "QEMU did not ack an ADD after the restart:\n" + log_text(bed)
+        log = log_text(bed)
+        assert log.count("connection kept across the restart") == 1, log
+        assert log.count("): connected (pid") == 1, "QEMU connected again:\n" + log
+        assert qemu.poll() is None, f"QEMU exited: {qemu.stderr.read().decode()}"
+        conn.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    finally:
+        if qemu:
+            qemu.kill()
+            qemu.wait(timeout=TIMEOUT)
+    bed.close()
 
 
 def process_fds(pid):
