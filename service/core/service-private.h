@@ -62,6 +62,9 @@ struct Peer {
         ShareOwner owner;
         unsigned exported_count; /* bridge: ADDs the front-end acked */
         GHashTable *announced;   /* bridge: UUIDs sent ADD and no REMOVE since (a set) */
+        /* Its connection's fds in the fd store are "<store_prefix>-main" ...;
+         * NULL: named after the main socket's inode when first stored. */
+        char *store_prefix;
         char last_error[160];
 
         GQueue importing;      /* PeerLookup* this peer waits for */

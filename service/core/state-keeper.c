@@ -297,6 +297,22 @@ static bool write_listener(Listener *l, void *userdata)
         return true;
 }
 
+/* The prefix of the store's names of p's connection: the one it came back
+ * under, else one after its main socket's inode (the peer id changes at a
+ * restart; the store keeps one name per open file, so a name must stay
+ * with the connection). NULL when main_fd cannot be asked. */
+static char *peer_store_prefix(const Peer *p, int main_fd)
+{
+        struct stat st;
+
+        if (p->store_prefix)
+                return g_strdup(p->store_prefix);
+        if (fstat(main_fd, &st) < 0)
+                return NULL;
+        return g_strdup_printf("peer-%s-%" G_GUINT64_FORMAT,
+                               p->role == ROLE_FRONTEND ? "hub" : "vmm", (uint64_t) st.st_ino);
+}
+
 /* A back-end we are the front-end of, when its connection can go on in
  * the next process: ready, nothing in flight (an answer the next process
  * did not ask for, or a request it does not know of, would be lost). */
@@ -307,15 +323,17 @@ static bool write_peer(Peer *p, void *userdata)
         GArray *exports;
         int main_fd, chan_fd;
         StatePeer sp = {0};
+        g_autofree char *prefix = NULL;
 
         if (p->role != ROLE_FRONTEND || p->state != PEER_STATE_READY || !p->frontend ||
             p->pending_gets > 0 || !g_queue_is_empty(&p->importing) ||
-            !vu_frontend_kept(p->frontend, &main_fd, &chan_fd))
+            !vu_frontend_kept(p->frontend, &main_fd, &chan_fd) ||
+            !(prefix = peer_store_prefix(p, main_fd)))
                 return true;
         neg = vu_frontend_negotiated(p->frontend);
         sp.id = p->id;
-        sp.main_fd_name = g_strdup_printf("peer-%" G_GUINT64_FORMAT "-main", p->id);
-        sp.chan_fd_name = g_strdup_printf("peer-%" G_GUINT64_FORMAT "-chan", p->id);
+        sp.main_fd_name = g_strconcat(prefix, "-main", NULL);
+        sp.chan_fd_name = g_strconcat(prefix, "-chan", NULL);
         sp.path = g_strdup(p->socket_path);
         sp.reconnect = p->reconnect;
         sp.pid = p->pid;
@@ -342,20 +360,16 @@ static bool write_bridge(Peer *p, void *userdata)
         StateBridge sb = {0};
         GHashTableIter it;
         gpointer uuid;
-        struct stat st;
+        g_autofree char *prefix = NULL;
 
         if (p->role != ROLE_BACKEND || p->state != PEER_STATE_READY || !p->backend ||
             !p->announced || !vu_backend_kept(p->backend, &main_fd, &chan_fd) ||
-            fstat(main_fd, &st) < 0)
+            !(prefix = peer_store_prefix(p, main_fd)))
                 return true;
-        /* Named after the main socket's inode, not the peer id (a restored
-         * peer gets a new one): the store keeps one name per open file. */
         neg = vu_backend_negotiated(p->backend);
         sb.id = p->id;
-        sb.main_fd_name =
-            g_strdup_printf("peer-vmm-%" G_GUINT64_FORMAT "-main", (uint64_t) st.st_ino);
-        sb.chan_fd_name =
-            g_strdup_printf("peer-vmm-%" G_GUINT64_FORMAT "-chan", (uint64_t) st.st_ino);
+        sb.main_fd_name = g_strconcat(prefix, "-main", NULL);
+        sb.chan_fd_name = g_strconcat(prefix, "-chan", NULL);
         sb.path = g_strdup(p->socket_path);
         sb.pid = p->pid;
         sb.uid = p->uid;
@@ -376,8 +390,7 @@ static bool write_bridge(Peer *p, void *userdata)
 
                         if (fd < 0)
                                 continue;
-                        v.fd_name = g_strdup_printf("peer-vmm-%" G_GUINT64_FORMAT "-vring-%u-%u",
-                                                    (uint64_t) st.st_ino, q, which);
+                        v.fd_name = g_strdup_printf("%s-vring-%u-%u", prefix, q, which);
                         g_hash_table_insert(w->fds, g_strdup(v.fd_name), GINT_TO_POINTER(fd));
                         g_array_append_val(sb.vrings, v);
                 }

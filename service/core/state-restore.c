@@ -15,6 +15,15 @@
 #include "service-private.h"
 #include "socket-util.h"
 
+/* The prefix of a connection's store names ("<prefix>-main"): kept by the
+ * restored peer, so its fds stay under the names the store has. */
+static char *store_prefix(const char *main_fd_name)
+{
+        return g_str_has_suffix(main_fd_name, "-main")
+                   ? g_strndup(main_fd_name, strlen(main_fd_name) - strlen("-main"))
+                   : NULL;
+}
+
 /* The fd stored as name, taken out of fds; -1 when none came back. */
 static int take_fd(GHashTable *fds, const char *name)
 {
@@ -191,6 +200,7 @@ static bool restore_peer(Service *s, const StatePeer *sp, GHashTable *fds)
         p->pid = sp->pid;
         p->uid = sp->uid;
         p->owner.uid = sp->uid;
+        p->store_prefix = store_prefix(sp->main_fd_name);
         r = hub_peer_restore(p, main_fd, chan_fd, &neg); /* takes both */
         if (r < 0) {
                 log_warning_errno(r, "%s: cannot go on with the kept connection: %m", p->name);
@@ -241,6 +251,7 @@ static bool restore_bridge(Service *s, const StateBridge *sb, GHashTable *fds)
         p->pid = sb->pid;
         p->uid = sb->uid;
         p->owner.uid = sb->uid;
+        p->store_prefix = store_prefix(sb->main_fd_name);
         r = bridge_peer_restore(p, main_fd, chan_fd, &neg, sb->status, sb->announced);
         if (r < 0) {
                 log_warning_errno(r, "%s: cannot go on with the kept connection: %m", p->name);

@@ -868,6 +868,39 @@ def qemu_keeps_its_connection_across_sigterm():
     bed.close()
 
 
+@test
+def a_back_end_with_a_later_id_is_kept_across_two_restarts():
+    """A restored peer gets the next free id: its sockets must stay in the
+    store under names that do not depend on it (systemd keeps one name per
+    open file), or the second restart loses the connection."""
+    bed = Testbed()
+    devices = []
+    try:
+        first = Device(f"--connect={bed.accept}")
+        devices.append(first)
+        first.lines.wait_for("^READY")
+        first.close()  # back-end#1 goes: the next one is back-end#2
+        dev = Device(f"--connect={bed.accept}")
+        devices.append(dev)
+        dev.lines.wait_for("^READY")
+        dev.command("export", "^EXPORTED ")
+        for _ in range(2):
+            bed.restart(signal.SIGTERM)
+            dev.command("export", "^EXPORTED ")
+        assert not any(line.startswith("DISCONNECTED") for line in dev.lines.seen), \
+            dev.lines.seen
+        log = log_text(bed)
+        assert log.count("connection kept across the restart") == 2, log
+    except BaseException:
+        for d in devices:
+            d.close()
+        bed.kill()
+        raise
+    for d in devices:
+        d.close()
+    bed.close()
+
+
 def process_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
