@@ -73,6 +73,12 @@ static void bridge_send(Peer *p, const uint8_t *uuid, bool add)
         /* An earlier send may have failed and closed the peer. */
         if (!bridge_is_live(p))
                 return;
+        /* Once per change: a restored table comes back with what the VMM
+         * heard of already. */
+        if (add ? !g_hash_table_add(p->announced, g_memdup2(uuid, SHARE_UUID_SIZE))
+                : !g_hash_table_remove(p->announced, uuid))
+                return;
+        service_note_state_changed(p->service);
         a = g_new0(Announcement, 1);
         a->peer = p;
         a->add = add;
@@ -96,6 +102,8 @@ static bool bridge_is_live(const Peer *p)
 
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev)
 {
+        if (s->stopping)
+                return;
         for (GList *l = s->peers.head, *next; l; l = next) {
                 Peer *p = l->data;
 
@@ -170,7 +178,7 @@ static void bridge_get_shared_object(VuBackend *b, const uint8_t *uuid, VuReplyS
         peer_lookup_start(p, slot, uuid, bridge_get_done);
 }
 
-int bridge_peer_start(Peer *p, int fd)
+static void bridge_backend_ops(Peer *p, VuBackendOps *ret)
 {
         const ServiceConfig *c = &p->service->config;
         VuBackendOps ops = {
@@ -190,20 +198,81 @@ int bridge_peer_start(Peer *p, int fd)
             .on_change = bridge_on_change,
             .on_fail = bridge_on_fail,
         };
-        int r;
 
         if (!p->serve.reply_ack)
                 ops.protocol_features &= ~VU_BIT(VU_PF_REPLY_ACK);
+        *ret = ops;
+}
+
+static void bridge_new_announced(Peer *p)
+{
+        if (p->announced)
+                g_hash_table_remove_all(p->announced);
+        else
+                p->announced =
+                    g_hash_table_new_full(share_uuid_hash, share_uuid_equal, g_free, NULL);
+}
+
+int bridge_peer_start(Peer *p, int fd)
+{
+        VuBackendOps ops;
+        int r;
+
+        bridge_backend_ops(p, &ops);
         r = vu_backend_new(p->service->event, fd, &ops, p->name, p, &p->backend);
         if (r < 0)
                 return r;
+        bridge_new_announced(p);
         peer_set_state(p, PEER_STATE_NEGOTIATING);
         return 0;
+}
+
+int bridge_peer_restore(Peer *p, int main_fd, int chan_fd, const VuBackendNegotiated *neg,
+                        uint64_t status, const GArray *announced)
+{
+        VuBackendOps ops;
+        int r;
+
+        bridge_backend_ops(p, &ops);
+        r = vu_backend_restore(p->service->event, main_fd, chan_fd, neg, status, &ops, p->name, p,
+                               &p->backend);
+        if (r < 0)
+                return r;
+        bridge_new_announced(p);
+        for (guint i = 0; i < announced->len; i++)
+                g_hash_table_add(p->announced,
+                                 g_memdup2(&g_array_index(announced, uint8_t, i * SHARE_UUID_SIZE),
+                                           SHARE_UUID_SIZE));
+        peer_set_state(p, PEER_STATE_READY);
+        return 0;
+}
+
+void bridge_peer_resync(Peer *p)
+{
+        g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func(g_free);
+        GHashTableIter it;
+        gpointer uuid;
+
+        if (!bridge_is_live(p))
+                return;
+        g_hash_table_iter_init(&it, p->announced);
+        while (g_hash_table_iter_next(&it, &uuid, NULL))
+                if (!share_table_lookup(p->service->table, uuid))
+                        g_ptr_array_add(gone, g_memdup2(uuid, SHARE_UUID_SIZE));
+        for (guint i = 0; i < gone->len && bridge_is_live(p); i++)
+                bridge_send(p, g_ptr_array_index(gone, i), false);
+        if (gone->len > 0)
+                log_info("%s: %u object(s) it was told of went while the service restarted; "
+                         "withdrawn",
+                         p->name, gone->len);
+        if (bridge_is_live(p)) /* what it heard of already is not sent again */
+                share_table_foreach(p->service->table, announce_one, p);
 }
 
 void bridge_peer_stop(Peer *p)
 {
         vu_backend_free(g_steal_pointer(&p->backend));
+        g_clear_pointer(&p->announced, g_hash_table_destroy);
 }
 
 /* ---- the upstream walk ---- */

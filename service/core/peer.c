@@ -171,6 +171,7 @@ static void peer_disconnect(Peer *p)
                 hub_peer_stop(p);
         else
                 bridge_peer_stop(p);
+        g_clear_pointer(&p->store_prefix, g_free); /* that connection is gone */
         purged = share_table_remove_owner(p->service->table, &p->owner);
         if (purged > 0)
                 log_info("%s: %u shared object(s) purged", p->name, purged);
@@ -444,6 +445,7 @@ static void peer_destroy(Peer *p)
         g_free(p->name);
         g_free(p->label);
         g_free(p->socket_path);
+        g_free(p->store_prefix);
         g_free(p);
 }
 

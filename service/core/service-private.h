@@ -61,6 +61,10 @@ struct Peer {
         char command[16]; /* /proc/PID/comm when it connected ("" unknown) */
         ShareOwner owner;
         unsigned exported_count; /* bridge: ADDs the front-end acked */
+        GHashTable *announced;   /* bridge: UUIDs sent ADD and no REMOVE since (a set) */
+        /* Its connection's fds in the fd store are "<store_prefix>-main" ...;
+         * NULL: named after the main socket's inode when first stored. */
+        char *store_prefix;
         char last_error[160];
 
         GQueue importing;      /* PeerLookup* this peer waits for */
@@ -100,6 +104,9 @@ struct Service {
          * next instance that gets their sockets from the fd store; and who
          * hears of changes the table does not announce (owners). */
         bool keep_socket_files;
+        /* Stopping (service_stop_requests): the VMMs are told nothing more,
+         * the next instance goes on from what the last record says. */
+        bool stopping;
         void (*state_changed)(void *userdata);
         void *state_changed_userdata;
 };
@@ -209,6 +216,14 @@ void hub_peer_forget_awaiting(Peer *p);
 /* Watches fd and waits for the VMM's handshake; fd taken on success. */
 int bridge_peer_start(Peer *p, int fd);
 void bridge_peer_stop(Peer *p);
+/* A VMM's connection kept across a restart (fds taken, also on failure):
+ * ready at once, with the UUIDs announced to it (uint8_t[16] each), so
+ * nothing is announced twice. */
+int bridge_peer_restore(Peer *p, int main_fd, int chan_fd, const VuBackendNegotiated *neg,
+                        uint64_t status, const GArray *announced);
+/* After a restart put the table back: what the VMM was told and the
+ * table no longer holds is withdrawn, what it lacks is announced. */
+void bridge_peer_resync(Peer *p);
 /* Tell bridged front-ends of table changes. */
 void bridge_announce(Service *s, const ShareEntry *e, ShareEvent ev);
 /* Asks the VMMs we serve, one after the other, for a UUID the table does not

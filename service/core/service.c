@@ -169,11 +169,14 @@ void service_close_peers(Service *s, const char *reason)
 
 void service_stop_requests(Service *s)
 {
+        s->stopping = true;
         for (GList *l = s->peers.head; l; l = l->next) {
                 Peer *p = l->data;
 
                 if (p->frontend)
                         vu_frontend_stop_requests(p->frontend);
+                if (p->backend)
+                        vu_backend_stop_requests(p->backend);
         }
 }
 
@@ -186,6 +189,8 @@ bool service_quiet(Service *s)
 
                 if (p->frontend && p->state == PEER_STATE_READY &&
                     (!g_queue_is_empty(&p->importing) || !vu_frontend_idle(p->frontend)))
+                        return false;
+                if (p->backend && p->state == PEER_STATE_READY && !vu_backend_idle(p->backend))
                         return false;
         }
         return true;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
@@ -89,8 +90,7 @@ static void keeper_on_table(ShareTable *t, const ShareEntry *e, ShareEvent ev, v
 
 static void keeper_on_peer(Service *s, Peer *p, PeerEvent ev, void *userdata)
 {
-        if (p->role == ROLE_FRONTEND)
-                keeper_mark(userdata, false);
+        keeper_mark(userdata, false);
 }
 
 static void keeper_on_listener(Service *s, Listener *l, ListenerEvent ev, void *userdata)
@@ -297,6 +297,22 @@ static bool write_listener(Listener *l, void *userdata)
         return true;
 }
 
+/* The prefix of the store's names of p's connection: the one it came back
+ * under, else one after its main socket's inode (the peer id changes at a
+ * restart; the store keeps one name per open file, so a name must stay
+ * with the connection). NULL when main_fd cannot be asked. */
+static char *peer_store_prefix(const Peer *p, int main_fd)
+{
+        struct stat st;
+
+        if (p->store_prefix)
+                return g_strdup(p->store_prefix);
+        if (fstat(main_fd, &st) < 0)
+                return NULL;
+        return g_strdup_printf("peer-%s-%" G_GUINT64_FORMAT,
+                               p->role == ROLE_FRONTEND ? "hub" : "vmm", (uint64_t) st.st_ino);
+}
+
 /* A back-end we are the front-end of, when its connection can go on in
  * the next process: ready, nothing in flight (an answer the next process
  * did not ask for, or a request it does not know of, would be lost). */
@@ -307,15 +323,17 @@ static bool write_peer(Peer *p, void *userdata)
         GArray *exports;
         int main_fd, chan_fd;
         StatePeer sp = {0};
+        g_autofree char *prefix = NULL;
 
         if (p->role != ROLE_FRONTEND || p->state != PEER_STATE_READY || !p->frontend ||
             p->pending_gets > 0 || !g_queue_is_empty(&p->importing) ||
-            !vu_frontend_kept(p->frontend, &main_fd, &chan_fd))
+            !vu_frontend_kept(p->frontend, &main_fd, &chan_fd) ||
+            !(prefix = peer_store_prefix(p, main_fd)))
                 return true;
         neg = vu_frontend_negotiated(p->frontend);
         sp.id = p->id;
-        sp.main_fd_name = g_strdup_printf("peer-%" G_GUINT64_FORMAT "-main", p->id);
-        sp.chan_fd_name = g_strdup_printf("peer-%" G_GUINT64_FORMAT "-chan", p->id);
+        sp.main_fd_name = g_strconcat(prefix, "-main", NULL);
+        sp.chan_fd_name = g_strconcat(prefix, "-chan", NULL);
         sp.path = g_strdup(p->socket_path);
         sp.reconnect = p->reconnect;
         sp.pid = p->pid;
@@ -328,6 +346,57 @@ static bool write_peer(Peer *p, void *userdata)
         g_hash_table_insert(w->fds, g_strdup(sp.main_fd_name), GINT_TO_POINTER(main_fd));
         g_hash_table_insert(w->fds, g_strdup(sp.chan_fd_name), GINT_TO_POINTER(chan_fd));
         g_array_append_val(w->record.peers, sp);
+        return true;
+}
+
+/* A VMM we are the back-end of (--serve), when its connection can go on
+ * in the next process: ready, nothing in flight either way, no
+ * announcement held back. */
+static bool write_bridge(Peer *p, void *userdata)
+{
+        KeeperWrite *w = userdata;
+        const VuBackendNegotiated *neg;
+        int main_fd, chan_fd;
+        StateBridge sb = {0};
+        GHashTableIter it;
+        gpointer uuid;
+        g_autofree char *prefix = NULL;
+
+        if (p->role != ROLE_BACKEND || p->state != PEER_STATE_READY || !p->backend ||
+            !p->announced || !vu_backend_kept(p->backend, &main_fd, &chan_fd) ||
+            !(prefix = peer_store_prefix(p, main_fd)))
+                return true;
+        neg = vu_backend_negotiated(p->backend);
+        sb.id = p->id;
+        sb.main_fd_name = g_strconcat(prefix, "-main", NULL);
+        sb.chan_fd_name = g_strconcat(prefix, "-chan", NULL);
+        sb.path = g_strdup(p->socket_path);
+        sb.pid = p->pid;
+        sb.uid = p->uid;
+        sb.features = neg->features;
+        sb.protocol_features = neg->protocol_features;
+        sb.owned = neg->owned;
+        sb.status = vu_backend_status(p->backend);
+        sb.serve = p->serve;
+        sb.announced = g_array_new(false, false, SHARE_UUID_SIZE);
+        g_hash_table_iter_init(&it, p->announced);
+        while (g_hash_table_iter_next(&it, &uuid, NULL))
+                g_array_append_vals(sb.announced, uuid, 1);
+        sb.vrings = state_vring_fds_new();
+        for (unsigned q = 0; q < VU_BACKEND_MAX_QUEUES; q++)
+                for (unsigned which = 0; which < _VU_BACKEND_VRING_MAX; which++) {
+                        int fd = vu_backend_vring_fd(p->backend, q, which);
+                        StateVringFd v = {.queue = q, .which = which};
+
+                        if (fd < 0)
+                                continue;
+                        v.fd_name = g_strdup_printf("%s-vring-%u-%u", prefix, q, which);
+                        g_hash_table_insert(w->fds, g_strdup(v.fd_name), GINT_TO_POINTER(fd));
+                        g_array_append_val(sb.vrings, v);
+                }
+        g_hash_table_insert(w->fds, g_strdup(sb.main_fd_name), GINT_TO_POINTER(main_fd));
+        g_hash_table_insert(w->fds, g_strdup(sb.chan_fd_name), GINT_TO_POINTER(chan_fd));
+        g_array_append_val(w->record.bridges, sb);
         return true;
 }
 
@@ -395,6 +464,7 @@ int state_keeper_flush(StateKeeper *k, bool force)
                 share_table_foreach(k->service->table, write_object_second_pass, &w);
         service_foreach_listener(k->service, write_listener, &w);
         service_foreach_peer(k->service, write_peer, &w);
+        service_foreach_peer(k->service, write_bridge, &w);
 
         r = write_store_fds(&w);
         if (r >= 0) {

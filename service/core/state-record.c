@@ -18,6 +18,9 @@
 #define OBJECT_GROUP "Object "
 #define LISTENER_GROUP "Listener "
 #define PEER_GROUP "Peer "
+#define BRIDGE_GROUP "Bridge "
+
+static const char *const vring_fd_names[] = {"kick", "call", "err"};
 
 static const char *const owner_kind_names[] = {
     [SHARE_OWNER_PEER] = "peer",
@@ -51,6 +54,30 @@ static void state_peer_clear(void *p)
         g_clear_pointer(&sp->exports, g_array_unref);
 }
 
+static void state_vring_fd_clear(void *p)
+{
+        g_free(((StateVringFd *) p)->fd_name);
+}
+
+static void state_bridge_clear(void *p)
+{
+        StateBridge *b = p;
+
+        g_free(b->main_fd_name);
+        g_free(b->chan_fd_name);
+        g_free(b->path);
+        g_clear_pointer(&b->announced, g_array_unref);
+        g_clear_pointer(&b->vrings, g_array_unref);
+}
+
+GArray *state_vring_fds_new(void)
+{
+        GArray *a = g_array_new(false, true, sizeof(StateVringFd));
+
+        g_array_set_clear_func(a, state_vring_fd_clear);
+        return a;
+}
+
 void state_record_init(StateRecord *r)
 {
         *r = (StateRecord){0};
@@ -60,6 +87,8 @@ void state_record_init(StateRecord *r)
         g_array_set_clear_func(r->listeners, state_listener_clear);
         r->peers = g_array_new(false, true, sizeof(StatePeer));
         g_array_set_clear_func(r->peers, state_peer_clear);
+        r->bridges = g_array_new(false, true, sizeof(StateBridge));
+        g_array_set_clear_func(r->bridges, state_bridge_clear);
 }
 
 void state_record_clear(StateRecord *r)
@@ -67,6 +96,7 @@ void state_record_clear(StateRecord *r)
         g_clear_pointer(&r->objects, g_array_unref);
         g_clear_pointer(&r->listeners, g_array_unref);
         g_clear_pointer(&r->peers, g_array_unref);
+        g_clear_pointer(&r->bridges, g_array_unref);
 }
 
 /* ---- writing ---- */
@@ -118,10 +148,23 @@ static void write_listener(GKeyFile *kf, const StateListener *l)
         g_key_file_set_value(kf, group, "AllowedUids", uids->str);
 }
 
+/* UUIDs (uint8_t[16] each) as 32 hex digits each, ';' between. */
+static void write_uuids(GKeyFile *kf, const char *group, const char *key, const GArray *uuids)
+{
+        g_autoptr(GString) text = g_string_new(NULL);
+
+        for (guint i = 0; uuids && i < uuids->len; i++) {
+                char hex[SHARE_UUID_HEX_LEN];
+
+                share_uuid_to_hex(&g_array_index(uuids, uint8_t, i * SHARE_UUID_SIZE), hex);
+                g_string_append_printf(text, "%s%s", i ? ";" : "", hex);
+        }
+        g_key_file_set_value(kf, group, key, text->str);
+}
+
 static void write_peer(GKeyFile *kf, const StatePeer *p)
 {
         g_autofree char *group = g_strdup_printf(PEER_GROUP "%" G_GUINT64_FORMAT, p->id);
-        g_autoptr(GString) exports = g_string_new(NULL);
 
         g_key_file_set_string(kf, group, "Main", p->main_fd_name);
         g_key_file_set_string(kf, group, "Channel", p->chan_fd_name);
@@ -132,13 +175,34 @@ static void write_peer(GKeyFile *kf, const StatePeer *p)
         g_key_file_set_uint64(kf, group, "Features", p->features);
         g_key_file_set_uint64(kf, group, "ProtocolFeatures", p->protocol_features);
         g_key_file_set_uint64(kf, group, "Queues", p->queues);
-        for (guint i = 0; p->exports && i < p->exports->len; i++) {
-                char hex[SHARE_UUID_HEX_LEN];
+        write_uuids(kf, group, "Exports", p->exports);
+}
 
-                share_uuid_to_hex(&g_array_index(p->exports, uint8_t, i * SHARE_UUID_SIZE), hex);
-                g_string_append_printf(exports, "%s%s", i ? ";" : "", hex);
+static void write_bridge(GKeyFile *kf, const StateBridge *b)
+{
+        g_autofree char *group = g_strdup_printf(BRIDGE_GROUP "%" G_GUINT64_FORMAT, b->id);
+        g_autoptr(GString) vrings = g_string_new(NULL);
+
+        g_key_file_set_string(kf, group, "Main", b->main_fd_name);
+        g_key_file_set_string(kf, group, "Channel", b->chan_fd_name);
+        g_key_file_set_string(kf, group, "Path", b->path);
+        g_key_file_set_uint64(kf, group, "Pid", (uint64_t) b->pid);
+        g_key_file_set_uint64(kf, group, "Uid", (uint32_t) b->uid);
+        g_key_file_set_uint64(kf, group, "Features", b->features);
+        g_key_file_set_uint64(kf, group, "ProtocolFeatures", b->protocol_features);
+        g_key_file_set_boolean(kf, group, "Owned", b->owned);
+        g_key_file_set_uint64(kf, group, "Status", b->status);
+        g_key_file_set_uint64(kf, group, "DeviceId", b->serve.device_id);
+        g_key_file_set_uint64(kf, group, "Queues", b->serve.queues);
+        g_key_file_set_boolean(kf, group, "ReplyAck", b->serve.reply_ack);
+        write_uuids(kf, group, "Announced", b->announced);
+        for (guint i = 0; b->vrings && i < b->vrings->len; i++) {
+                const StateVringFd *v = &g_array_index(b->vrings, StateVringFd, i);
+
+                g_string_append_printf(vrings, "%s%u:%s:%s", i ? ";" : "", v->queue,
+                                       vring_fd_names[v->which], v->fd_name);
         }
-        g_key_file_set_value(kf, group, "Exports", exports->str);
+        g_key_file_set_value(kf, group, "Vrings", vrings->str);
 }
 
 char *state_record_to_text(const StateRecord *r, size_t *ret_len)
@@ -154,6 +218,8 @@ char *state_record_to_text(const StateRecord *r, size_t *ret_len)
                 write_listener(kf, &g_array_index(r->listeners, StateListener, i));
         for (guint i = 0; i < r->peers->len; i++)
                 write_peer(kf, &g_array_index(r->peers, StatePeer, i));
+        for (guint i = 0; i < r->bridges->len; i++)
+                write_bridge(kf, &g_array_index(r->bridges, StateBridge, i));
         return g_key_file_to_data(kf, ret_len, NULL);
 }
 
@@ -329,15 +395,16 @@ static bool read_listener(GKeyFile *kf, const char *group, StateListener *l, GEr
         return true;
 }
 
-static bool read_exports(GKeyFile *kf, const char *group, StatePeer *p, GError **error)
+static bool read_uuids(GKeyFile *kf, const char *group, const char *key, GArray **ret,
+                       GError **error)
 {
-        g_autofree char *value = g_key_file_get_value(kf, group, "Exports", error);
+        g_autofree char *value = g_key_file_get_value(kf, group, key, error);
         g_auto(GStrv) items = NULL;
 
         if (!value)
                 return false;
         items = g_strsplit(value, ";", -1);
-        p->exports = g_array_new(false, false, SHARE_UUID_SIZE);
+        *ret = g_array_new(false, false, SHARE_UUID_SIZE);
         for (char **it = items; *it; it++) {
                 uint8_t uuid[SHARE_UUID_SIZE];
 
@@ -346,10 +413,10 @@ static bool read_exports(GKeyFile *kf, const char *group, StatePeer *p, GError *
                 if (strlen(*it) != SHARE_UUID_HEX_LEN - 1 ||
                     share_uuid_from_string(*it, uuid) < 0) {
                         g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                                    "[%s] Exports= has no UUID %s", group, *it);
+                                    "[%s] %s= has no UUID %s", group, key, *it);
                         return false;
                 }
-                g_array_append_vals(p->exports, uuid, 1);
+                g_array_append_vals(*ret, uuid, 1);
         }
         return true;
 }
@@ -373,7 +440,7 @@ static bool read_peer(GKeyFile *kf, const char *group, StatePeer *p, GError **er
             !read_number(kf, group, "Features", UINT64_MAX, &n[3], error) ||
             !read_number(kf, group, "ProtocolFeatures", UINT64_MAX, &n[4], error) ||
             !read_number(kf, group, "Queues", UINT64_MAX, &n[5], error) ||
-            !read_exports(kf, group, p, error))
+            !read_uuids(kf, group, "Exports", &p->exports, error))
                 return false;
         p->reconnect = g_key_file_get_boolean(kf, group, "Reconnect", NULL);
         p->pid = (pid_t) n[1];
@@ -381,6 +448,79 @@ static bool read_peer(GKeyFile *kf, const char *group, StatePeer *p, GError **er
         p->features = n[3];
         p->protocol_features = n[4];
         p->queues = n[5];
+        return true;
+}
+
+/* Vrings=: "<queue>:<kick|call|err>:<fd name>", ';' between. */
+static bool read_vrings(GKeyFile *kf, const char *group, StateBridge *b, GError **error)
+{
+        g_autofree char *value = g_key_file_get_value(kf, group, "Vrings", error);
+        g_auto(GStrv) items = NULL;
+
+        if (!value)
+                return false;
+        items = g_strsplit(value, ";", -1);
+        b->vrings = state_vring_fds_new();
+        for (char **it = items; *it; it++) {
+                g_auto(GStrv) parts = NULL;
+                StateVringFd v = {0};
+                guint64 queue;
+                unsigned which = G_N_ELEMENTS(vring_fd_names);
+
+                if (!**it)
+                        continue;
+                parts = g_strsplit(*it, ":", 3);
+                if (g_strv_length(parts) == 3)
+                        for (which = 0; which < G_N_ELEMENTS(vring_fd_names); which++)
+                                if (strcmp(parts[1], vring_fd_names[which]) == 0)
+                                        break;
+                if (which == G_N_ELEMENTS(vring_fd_names) || !*parts[2] ||
+                    !g_ascii_string_to_unsigned(parts[0], 10, 0, 63, &queue, NULL)) {
+                        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                                    "[%s] Vrings= has no ring fd %s", group, *it);
+                        return false;
+                }
+                v.queue = (unsigned) queue;
+                v.which = which;
+                v.fd_name = g_strdup(parts[2]);
+                g_array_append_val(b->vrings, v);
+        }
+        return true;
+}
+
+static bool read_bridge(GKeyFile *kf, const char *group, StateBridge *b, GError **error)
+{
+        uint64_t n[9];
+
+        if (!g_ascii_string_to_unsigned(group + strlen(BRIDGE_GROUP), 10, 1, UINT64_MAX, &n[0],
+                                        NULL)) {
+                g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                            "[%s] does not name a peer id", group);
+                return false;
+        }
+        b->id = n[0];
+        if (!(b->main_fd_name = g_key_file_get_string(kf, group, "Main", error)) ||
+            !(b->chan_fd_name = g_key_file_get_string(kf, group, "Channel", error)) ||
+            !(b->path = g_key_file_get_string(kf, group, "Path", error)) ||
+            !read_number(kf, group, "Pid", INT32_MAX, &n[1], error) ||
+            !read_number(kf, group, "Uid", UINT32_MAX, &n[2], error) ||
+            !read_number(kf, group, "Features", UINT64_MAX, &n[3], error) ||
+            !read_number(kf, group, "ProtocolFeatures", UINT64_MAX, &n[4], error) ||
+            !read_number(kf, group, "Status", UINT64_MAX, &n[5], error) ||
+            !read_number(kf, group, "DeviceId", UINT32_MAX, &n[6], error) ||
+            !read_number(kf, group, "Queues", 64, &n[7], error) ||
+            !read_uuids(kf, group, "Announced", &b->announced, error) ||
+            !read_vrings(kf, group, b, error))
+                return false;
+        b->owned = g_key_file_get_boolean(kf, group, "Owned", NULL);
+        b->serve.reply_ack = g_key_file_get_boolean(kf, group, "ReplyAck", NULL);
+        b->pid = (pid_t) n[1];
+        b->uid = (uid_t) n[2];
+        b->features = n[3];
+        b->protocol_features = n[4];
+        b->status = n[5];
+        b->serve.device_id = (unsigned) n[6];
+        b->serve.queues = (unsigned) n[7];
         return true;
 }
 
@@ -423,6 +563,11 @@ int state_record_from_text(StateRecord *r, const char *text, size_t len, GError 
 
                         ok = read_peer(kf, *g, &p, &e);
                         g_array_append_val(r->peers, p);
+                } else if (g_str_has_prefix(*g, BRIDGE_GROUP)) {
+                        StateBridge b = {0};
+
+                        ok = read_bridge(kf, *g, &b, &e);
+                        g_array_append_val(r->bridges, b);
                 }
                 if (!ok) {
                         g_propagate_prefixed_error(error, g_steal_pointer(&e), "state record: ");

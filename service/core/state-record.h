@@ -72,16 +72,46 @@ typedef struct {
         GArray *exports; /* uint8_t[16]: what it added (vhost-device entries) */
 } StatePeer;
 
+/* One ring fd a VMM gave the bridge. */
+typedef struct {
+        unsigned queue;
+        unsigned which; /* VuBackendVringFd */
+        char *fd_name;
+} StateVringFd;
+
+/* One vhost-user connection of the bridge (we are a VMM's back-end,
+ * --serve), kept with its sockets, ring fds and what its handshake
+ * settled. */
+typedef struct {
+        uint64_t id;
+        char *main_fd_name;
+        char *chan_fd_name; /* the VMM's back-end channel */
+        char *path;         /* the listener it came on */
+        pid_t pid;
+        uid_t uid;
+        uint64_t features;
+        uint64_t protocol_features;
+        bool owned;
+        uint64_t status;
+        ServeOptions serve; /* what was presented: device id, queue count, REPLY_ACK offered */
+        GArray *announced;  /* uint8_t[16]: sent ADD and no REMOVE since */
+        GArray *vrings;     /* StateVringFd */
+} StateBridge;
+
 typedef struct {
         uint64_t generation; /* grows with every record a process writes */
         GArray *objects;     /* StateObject */
         GArray *listeners;   /* StateListener */
         GArray *peers;       /* StatePeer */
+        GArray *bridges;     /* StateBridge */
 } StateRecord;
 
 void state_record_init(StateRecord *r);
 void state_record_clear(StateRecord *r);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(StateRecord, state_record_clear)
+
+/* An empty array of StateVringFd (their names freed with it). */
+GArray *state_vring_fds_new(void);
 
 /* The record as key-file text. */
 char *state_record_to_text(const StateRecord *r, size_t *ret_len);

@@ -15,6 +15,15 @@
 #include "service-private.h"
 #include "socket-util.h"
 
+/* The prefix of a connection's store names ("<prefix>-main"): kept by the
+ * restored peer, so its fds stay under the names the store has. */
+static char *store_prefix(const char *main_fd_name)
+{
+        return g_str_has_suffix(main_fd_name, "-main")
+                   ? g_strndup(main_fd_name, strlen(main_fd_name) - strlen("-main"))
+                   : NULL;
+}
+
 /* The fd stored as name, taken out of fds; -1 when none came back. */
 static int take_fd(GHashTable *fds, const char *name)
 {
@@ -191,6 +200,7 @@ static bool restore_peer(Service *s, const StatePeer *sp, GHashTable *fds)
         p->pid = sp->pid;
         p->uid = sp->uid;
         p->owner.uid = sp->uid;
+        p->store_prefix = store_prefix(sp->main_fd_name);
         r = hub_peer_restore(p, main_fd, chan_fd, &neg); /* takes both */
         if (r < 0) {
                 log_warning_errno(r, "%s: cannot go on with the kept connection: %m", p->name);
@@ -215,11 +225,71 @@ static bool restore_peer(Service *s, const StatePeer *sp, GHashTable *fds)
         return true;
 }
 
+static bool restore_bridge(Service *s, const StateBridge *sb, GHashTable *fds)
+{
+        const VuBackendNegotiated neg = {
+            .features = sb->features,
+            .protocol_features = sb->protocol_features,
+            .owned = sb->owned,
+        };
+        int main_fd = take_fd(fds, sb->main_fd_name), chan_fd = take_fd(fds, sb->chan_fd_name);
+        unsigned n_vrings = 0;
+        Peer *p;
+        int r;
+
+        if (main_fd < 0 || chan_fd < 0) {
+                log_info("the front-end on %s hung up while the service restarted", sb->path);
+                fd_close_safe(&main_fd);
+                fd_close_safe(&chan_fd);
+                return false;
+        }
+        p = peer_new(s, ROLE_BACKEND, sb->path, "on ");
+        serve_options_init(&p->serve, &s->config);
+        p->serve.device_id = sb->serve.device_id;
+        p->serve.queues = sb->serve.queues;
+        p->serve.reply_ack = sb->serve.reply_ack;
+        p->pid = sb->pid;
+        p->uid = sb->uid;
+        p->owner.uid = sb->uid;
+        p->store_prefix = store_prefix(sb->main_fd_name);
+        r = bridge_peer_restore(p, main_fd, chan_fd, &neg, sb->status, sb->announced);
+        if (r < 0) {
+                log_warning_errno(r, "%s: cannot go on with the kept connection: %m", p->name);
+                service_close_peer(s, p, "not restored");
+                return false;
+        }
+        for (guint i = 0; i < sb->vrings->len; i++) {
+                const StateVringFd *v = &g_array_index(sb->vrings, StateVringFd, i);
+                int fd = take_fd(fds, v->fd_name);
+
+                /* Not needed to go on (no rings are served): one missing is no failure. */
+                if (fd >= 0 && vu_backend_restore_vring_fd(p->backend, v->queue, v->which, fd) >= 0)
+                        n_vrings++;
+        }
+        log_info("%s: connection kept across the restart (pid %d, uid %d), %u object(s) "
+                 "announced to it, %u ring fd(s) back",
+                 p->name, (int) p->pid, (int) p->uid, sb->announced->len, n_vrings);
+        return true;
+}
+
 unsigned state_restore_peers(Service *s, const StateRecord *r, GHashTable *fds)
 {
         unsigned n = 0;
 
         for (guint i = 0; i < r->peers->len; i++)
                 n += restore_peer(s, &g_array_index(r->peers, StatePeer, i), fds);
+        for (guint i = 0; i < r->bridges->len; i++)
+                n += restore_bridge(s, &g_array_index(r->bridges, StateBridge, i), fds);
         return n;
+}
+
+void state_restore_announce(Service *s)
+{
+        for (GList *l = s->peers.head, *next; l; l = next) {
+                Peer *p = l->data;
+
+                next = l->next; /* a failed send closes p */
+                if (p->role == ROLE_BACKEND)
+                        bridge_peer_resync(p);
+        }
 }

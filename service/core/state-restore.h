@@ -20,9 +20,10 @@ unsigned state_restore_listeners(Service *s, const StateRecord *r, GHashTable *f
                                  const char *const *configured);
 
 /* Goes on with every recorded back-end connection whose two sockets came
- * back, without a new handshake, and puts back the objects it exported.
- * Before the listeners' and the configuration's peers start. Returns how
- * many go on. */
+ * back, without a new handshake, and puts back the objects it exported;
+ * the same for every recorded VMM connection (--serve), with its ring fds
+ * and what it was told. Before the listeners' and the configuration's
+ * peers start. Returns how many go on. */
 unsigned state_restore_peers(Service *s, const StateRecord *r, GHashTable *fds);
 
 /* Where a recorded object goes: *ret, the owner to give it to; -ESRCH
@@ -34,3 +35,7 @@ typedef int (*StateOwnerFn)(void *userdata, const StateObject *o, ShareOwner **r
  * owner_of says. Returns how many are back. */
 unsigned state_restore_objects(Service *s, const StateRecord *r, GHashTable *fds,
                                StateOwnerFn owner_of, void *userdata);
+
+/* Once the objects are back: each kept VMM is told what changed while the
+ * service was away (REMOVE for what went, ADD for what it lacks). */
+void state_restore_announce(Service *s);

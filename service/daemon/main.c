@@ -369,6 +369,7 @@ static int start_keeping(Service *s, BusSetup *bus, FdStore *store, const Daemon
 
                 log_info("restored %u of %u object(s) and %u listener(s)", n, record->objects->len,
                          service_n_listeners(s));
+                state_restore_announce(s);
         }
         r = state_keeper_new(s, &fd_store_sink, NULL, fd_store_names(store), record, ret);
         if (r < 0)

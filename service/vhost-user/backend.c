@@ -17,20 +17,12 @@
 #include "log.h"
 #include "uuid-util.h"
 
-#define MAX_QUEUES 64
+#define MAX_QUEUES VU_BACKEND_MAX_QUEUES
 #define VRING_INDEX_MASK 0xffu
 #define VRING_NOFD_MASK 0x100u
 
-/* In the order of their requests, SET_VRING_KICK .. SET_VRING_ERR. */
-typedef enum {
-        VRING_FD_KICK,
-        VRING_FD_CALL,
-        VRING_FD_ERR,
-        _VRING_FD_MAX,
-} VringFd;
-
-_Static_assert(VU_REQ_SET_VRING_CALL == VU_REQ_SET_VRING_KICK + VRING_FD_CALL &&
-                   VU_REQ_SET_VRING_ERR == VU_REQ_SET_VRING_KICK + VRING_FD_ERR,
+_Static_assert(VU_REQ_SET_VRING_CALL == VU_REQ_SET_VRING_KICK + VU_BACKEND_VRING_CALL &&
+                   VU_REQ_SET_VRING_ERR == VU_REQ_SET_VRING_KICK + VU_BACKEND_VRING_ERR,
                "the ring fd requests are consecutive");
 
 struct VuBackend {
@@ -47,7 +39,7 @@ struct VuBackend {
         unsigned dispatching;
         bool dead;
         uint64_t status;
-        int vring_fds[MAX_QUEUES][_VRING_FD_MAX];
+        int vring_fds[MAX_QUEUES][_VU_BACKEND_VRING_MAX];
         AnnounceQueue *held; /* ChanRequest* of ADD / REMOVE not sent yet */
 };
 
@@ -157,7 +149,7 @@ static void backend_take_features(VuBackend *b, VuMessage *m, VuReplySlot *slot)
 /* SET_VRING_KICK, _CALL and _ERR: the ring's fd, kept until replaced. */
 static void backend_keep_vring_fd(VuBackend *b, VuMessage *m)
 {
-        VringFd which = (VringFd) (m->hdr.request - VU_REQ_SET_VRING_KICK);
+        VuBackendVringFd which = (VuBackendVringFd) (m->hdr.request - VU_REQ_SET_VRING_KICK);
         unsigned index = (unsigned) (m->payload.u64 & VRING_INDEX_MASK);
         int fd = -1;
 
@@ -351,7 +343,7 @@ int vu_backend_new(sd_event *ev, int fd, const VuBackendOps *ops, const char *na
         b->event = ev;
         b->held = announce_queue_new();
         for (unsigned i = 0; i < MAX_QUEUES; i++)
-                for (unsigned j = 0; j < _VRING_FD_MAX; j++)
+                for (unsigned j = 0; j < _VU_BACKEND_VRING_MAX; j++)
                         b->vring_fds[i][j] = -1;
         eops.userdata = b;
         r = vu_endpoint_new(ev, fd, &eops, name, &b->main);
@@ -389,7 +381,7 @@ void vu_backend_free(VuBackend *b)
         while (announce_queue_pop(b->held, uuid, &add, (void **) &c))
                 chan_request_finish(c, -ECONNRESET);
         for (unsigned i = 0; i < MAX_QUEUES; i++)
-                for (unsigned j = 0; j < _VRING_FD_MAX; j++)
+                for (unsigned j = 0; j < _VU_BACKEND_VRING_MAX; j++)
                         if (b->vring_fds[i][j] >= 0) {
                                 async_close(b->vring_fds[i][j]);
                                 b->vring_fds[i][j] = -1;
@@ -594,4 +586,89 @@ int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd, VuBa
         if (r < 0)
                 g_free(c);
         return r;
+}
+
+/* ---- a restart ---- */
+
+bool vu_backend_idle(const VuBackend *b)
+{
+        return !b->failed && !b->dead && b->chan && announce_queue_length(b->held) == 0 &&
+               vu_endpoint_pending(b->main) == 0 && vu_endpoint_in_flight(b->main) == 0 &&
+               !vu_endpoint_receiving(b->main) && vu_endpoint_pending(b->chan) == 0 &&
+               vu_endpoint_in_flight(b->chan) == 0 && !vu_endpoint_receiving(b->chan);
+}
+
+void vu_backend_stop_requests(VuBackend *b)
+{
+        if (b->main)
+                vu_endpoint_stop_reading(b->main);
+}
+
+bool vu_backend_kept(const VuBackend *b, int *ret_main_fd, int *ret_chan_fd)
+{
+        if (!vu_backend_idle(b))
+                return false;
+        *ret_main_fd = vu_endpoint_fd(b->main);
+        *ret_chan_fd = vu_endpoint_fd(b->chan);
+        return true;
+}
+
+uint64_t vu_backend_status(const VuBackend *b)
+{
+        return b->status;
+}
+
+int vu_backend_vring_fd(const VuBackend *b, unsigned queue, VuBackendVringFd which)
+{
+        if (queue >= MAX_QUEUES || which >= _VU_BACKEND_VRING_MAX)
+                return -1;
+        return b->vring_fds[queue][which];
+}
+
+int vu_backend_restore(sd_event *ev, int main_fd, int chan_fd, const VuBackendNegotiated *neg,
+                       uint64_t status, const VuBackendOps *ops, const char *name, void *userdata,
+                       VuBackend **ret)
+{
+        VuEndpointOps cops = {
+            .channel = VU_CHANNEL_BACKEND,
+            .receives_requests = false,
+            .on_fail = backend_on_endpoint_fail,
+            .late_reply_grace_usec = ops->late_reply_grace_usec,
+            .max_queued_messages = ops->max_queued_messages,
+            .max_queued_bytes = ops->max_queued_bytes,
+            .on_drain = backend_on_chan_drain,
+        };
+        g_autofree char *chan_name = g_strdup_printf("%s/channel", name);
+        VuBackend *b;
+        int r;
+
+        r = vu_backend_new(ev, main_fd, ops, name, userdata, &b);
+        if (r < 0) {
+                close(main_fd);
+                close(chan_fd);
+                return r;
+        }
+        cops.userdata = b;
+        r = vu_endpoint_new(ev, chan_fd, &cops, chan_name, &b->chan);
+        if (r < 0) {
+                close(chan_fd);
+                vu_backend_free(b);
+                return r;
+        }
+        b->negotiated = *neg;
+        b->negotiated.protocol_features &= b->ops.protocol_features; /* as SET_ took it */
+        b->status = status;
+        *ret = b;
+        return 0;
+}
+
+int vu_backend_restore_vring_fd(VuBackend *b, unsigned queue, VuBackendVringFd which, int fd)
+{
+        if (queue >= MAX_QUEUES || which >= _VU_BACKEND_VRING_MAX) {
+                close(fd);
+                return -EINVAL;
+        }
+        async_close(b->vring_fds[queue][which]);
+        b->vring_fds[queue][which] = fd;
+        return 0;
 }

@@ -98,3 +98,36 @@ int vu_backend_lookup(VuBackend *b, const uint8_t uuid[16], VuBackendLookupFn do
  * (closed when the request cannot be sent). */
 int vu_backend_lookup_with_fd(VuBackend *b, const uint8_t uuid[16], int fd, VuBackendLookupFn done,
                               void *userdata);
+
+/* ---- a restart (the service's fd store) ---- */
+
+#define VU_BACKEND_MAX_QUEUES 64
+/* The ring fds a back-end keeps, in the order of SET_VRING_KICK .. _ERR. */
+typedef enum {
+        VU_BACKEND_VRING_KICK,
+        VU_BACKEND_VRING_CALL,
+        VU_BACKEND_VRING_ERR,
+        _VU_BACKEND_VRING_MAX,
+} VuBackendVringFd;
+
+/* Nothing in flight or half read either way and no announcement held:
+ * the connection can go on in another process. */
+bool vu_backend_idle(const VuBackend *b);
+/* Reads no new request on the main socket (at a message boundary; what
+ * follows stays in the socket for the next process). */
+void vu_backend_stop_requests(VuBackend *b);
+/* When idle: the two sockets (still b's), for the store. */
+bool vu_backend_kept(const VuBackend *b, int *ret_main_fd, int *ret_chan_fd);
+uint64_t vu_backend_status(const VuBackend *b);
+/* The ring fd kept for queue / which, -1 when none (still b's). */
+int vu_backend_vring_fd(const VuBackend *b, unsigned queue, VuBackendVringFd which);
+
+/* A back-end on a connection whose handshake an earlier process did:
+ * main_fd and chan_fd (the front-end's channel) kept in the service's fd
+ * store, neg and status as they were. Both fds taken, also on failure. */
+int vu_backend_restore(sd_event *ev, int main_fd, int chan_fd, const VuBackendNegotiated *neg,
+                       uint64_t status, const VuBackendOps *ops, const char *name, void *userdata,
+                       VuBackend **ret);
+/* Gives a restored back-end a ring fd it kept (fd taken; -EINVAL, and fd
+ * closed, for a queue out of range). */
+int vu_backend_restore_vring_fd(VuBackend *b, unsigned queue, VuBackendVringFd which, int fd);

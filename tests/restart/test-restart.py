@@ -10,6 +10,7 @@ store, the fds and the memory are where they were. Output is TAP."""
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid as uuid_mod
 
 import gi
 
@@ -640,6 +642,255 @@ def back_ends_under_load_lose_no_request_across_sigterm():
         assert "lookup(s) and the answers in flight" in log, log
         assert "the requests in flight are answered" in log, log
         assert log.count("connection kept across the restart") == 4, log
+    except BaseException:
+        for d in devices:
+            d.close()
+        bed.kill()
+        raise
+    for d in devices:
+        d.close()
+    bed.close()
+
+
+class Vmm:
+    """A minimal vhost-user front-end (a VMM) on the service's --serve
+    socket: the handshake QEMU does (features, protocol features with
+    SHARED_OBJECT and REPLY_ACK, the back-end channel, one ring's
+    eventfds), its channel read and acked by a thread, GET_SHARED_OBJECT."""
+
+    SET_FEATURES, SET_OWNER, SET_VRING_KICK, SET_VRING_CALL = 2, 3, 12, 13
+    GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, SET_BACKEND_REQ_FD = 15, 16, 21
+    GET_SHARED_OBJECT = 41
+    NEED_REPLY = 0x8
+    # REPLY_ACK, BACKEND_REQ, BACKEND_SEND_FD, SHARED_OBJECT
+    PROTOCOL = (1 << 3) | (1 << 5) | (1 << 10) | (1 << 18)
+    ADD, REMOVE = 6, 7
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(path)
+        self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.events = queue.Queue()  # ("ADD" | "REMOVE", uuid) or ("HANGUP", None)
+        features = self.ask(GET_FEATURES)
+        self.send(self.SET_FEATURES, struct.pack("<Q", features))
+        offered = self.ask(self.GET_PROTOCOL_FEATURES)
+        self.protocol = offered & self.PROTOCOL
+        self.send(self.SET_PROTOCOL_FEATURES, struct.pack("<Q", self.protocol))
+        self.send(self.SET_OWNER, b"", ack=True)
+        self.rings = [os.eventfd(0, os.EFD_CLOEXEC) for _ in range(2)]
+        self.send(self.SET_VRING_KICK, struct.pack("<Q", 0), [self.rings[0]], ack=True)
+        self.send(self.SET_VRING_CALL, struct.pack("<Q", 0), [self.rings[1]], ack=True)
+        self.send(self.SET_BACKEND_REQ_FD, b"", [theirs.fileno()], ack=True)
+        theirs.close()
+        self.reader = threading.Thread(target=self.read_channel, daemon=True)
+        self.reader.start()
+
+    def send(self, request, payload, fds=None, ack=False):
+        flags = VHOST_USER_VERSION | (self.NEED_REPLY if ack else 0)
+        data = struct.pack("<III", request, flags, len(payload)) + payload
+        anc = ([(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
+               if fds else [])
+        self.sock.sendmsg([data], anc)
+        if ack:
+            assert self.reply(request)[0] == 0, f"request {request} refused"
+
+    def reply(self, request):
+        head = self.recv_exact(12)
+        got, flags, size = struct.unpack("<III", head)
+        assert got == request and flags & VHOST_USER_REPLY, (got, flags, request)
+        payload = self.recv_exact(size) if size else b""
+        return struct.unpack("<Q", payload) if size == 8 else (payload,)
+
+    def recv_exact(self, n):
+        data = b""
+        while len(data) < n:
+            more = self.sock.recv(n - len(data))
+            assert more, "the service hung up on the VMM"
+            data += more
+        return data
+
+    def ask(self, request):
+        self.sock.sendall(struct.pack("<III", request, VHOST_USER_VERSION, 0))
+        return self.reply(request)[0]
+
+    def read_channel(self):
+        while True:
+            try:
+                head = self.channel.recv(12, socket.MSG_WAITALL)
+            except OSError:
+                head = b""
+            if len(head) < 12:
+                self.events.put(("HANGUP", None))
+                return
+            request, flags, size = struct.unpack("<III", head)
+            payload = self.channel.recv(size, socket.MSG_WAITALL) if size else b""
+            if request in (self.ADD, self.REMOVE):
+                kind = "ADD" if request == self.ADD else "REMOVE"
+                self.events.put((kind, str(uuid_mod.UUID(bytes=payload[:16]))))
+            if flags & self.NEED_REPLY:
+                self.channel.sendall(struct.pack("<IIIQ", request, VHOST_USER_VERSION
+                                                 | VHOST_USER_REPLY, 8, 0))
+
+    def wait_event(self, timeout=TIMEOUT):
+        return self.events.get(timeout=timeout)
+
+    def get(self, uuid):
+        """GET_SHARED_OBJECT: the fd answered (None when refused)."""
+        payload = uuid_mod.UUID(uuid).bytes
+        self.sock.sendall(struct.pack("<III", self.GET_SHARED_OBJECT, VHOST_USER_VERSION,
+                                      len(payload)) + payload)
+        msg, anc, _, _ = self.sock.recvmsg(12 + 16, socket.CMSG_SPACE(4 * 4))
+        assert len(msg) == 12 + 16, f"short GET answer {msg!r}"
+        request, flags, size = struct.unpack("<III", msg[:12])
+        assert request == self.GET_SHARED_OBJECT and flags & VHOST_USER_REPLY, msg
+        fds = [fd for lvl, typ, data in anc if typ == socket.SCM_RIGHTS
+               for fd in struct.unpack(f"{len(data) // 4}i", data)]
+        return fds[0] if fds else None
+
+    def close(self):
+        self.sock.close()
+        self.channel.close()
+        for fd in self.rings:
+            os.close(fd)
+
+
+def export_bytes(conn, data):
+    fd = sealed_memfd(data)
+    (uuid, _), _ = call(conn, "Export", GLib.Variant("(hs)", (0, "")), "(so)", [fd])
+    os.close(fd)
+    return uuid
+
+
+def vmm_kept(sig):
+    bed = Testbed()
+    vmm = None
+    try:
+        conn = bed.connect()
+        first = os.urandom(4096)
+        ua = export_bytes(conn, first)
+        vmm = Vmm(bed.serve)
+        assert vmm.wait_event() == ("ADD", ua), "the VMM was not told of the first object"
+        # Another client's object, and that client leaves while the service
+        # is down: purged at start, so the restored bridge withdraws it.
+        other = bed.connect()
+        gone = export_bytes(other, os.urandom(4096))
+        assert vmm.wait_event() == ("ADD", gone)
+        if sig == signal.SIGKILL:
+            assert bed.fake.wait(lambda: "[Bridge " in bed.fake.record_text() and
+                                 gone.replace("-", "") in bed.fake.record_text(), TIMEOUT)
+        bed.stop(sig)
+        sent = bed.fake.record_text()
+        bed.fake.wait(lambda: bed.fake.record_text() != sent, 0.2)
+        other.close_sync(None)
+        bed.start()
+        assert vmm.wait_event() == ("REMOVE", gone), "what went meanwhile was not withdrawn"
+        second = os.urandom(8192)
+        ub = export_bytes(conn, second)
+        assert vmm.wait_event() == ("ADD", ub), "an export after the restart was not announced"
+        for uuid, data in ((ua, first), (ub, second)):
+            fd = vmm.get(uuid)
+            assert fd is not None, f"GET {uuid} refused after the restart"
+            assert os.pread(fd, len(data), 0) == data, f"GET {uuid}: other bytes"
+            os.close(fd)
+        # And once more: the kept connection is stored again under the
+        # same names (the store keeps one name per open file).
+        bed.restart(signal.SIGTERM)
+        fd = vmm.get(ub)
+        assert fd is not None and os.pread(fd, len(second), 0) == second, "second restart"
+        os.close(fd)
+        assert vmm.events.empty(), f"unexpected on the channel: {vmm.events.get()}"
+        with open(bed.log) as f:
+            log = f.read()
+        assert log.count("connection kept across the restart") == 2, log
+        conn.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    finally:
+        if vmm:
+            vmm.close()
+    bed.close()
+
+
+@test
+def a_vmm_keeps_its_connection_across_sigterm():
+    vmm_kept(signal.SIGTERM)
+
+
+@test
+def a_vmm_keeps_its_connection_across_sigkill():
+    vmm_kept(signal.SIGKILL)
+
+
+def log_text(bed):
+    with open(bed.log) as f:
+        return f.read()
+
+
+@test
+def qemu_keeps_its_connection_across_sigterm():
+    """QEMU 10 (a vhost-user-rng-pci device on the --serve socket, stopped
+    with -S: its handshake done, its back-end channel set) through a
+    SIGTERM restart: it neither exits nor connects again, and acks the ADD
+    of an object exported after the restart on the kept channel."""
+    qemu_exe = shutil.which("qemu-system-x86_64")
+    assert qemu_exe, "qemu-system-x86_64 (QEMU 10) is needed: tools/install-deps"
+    bed = Testbed()
+    qemu = None
+    try:
+        qemu = subprocess.Popen(
+            [qemu_exe, "-machine", "q35,accel=tcg", "-m", "64M", "-nodefaults", "-nographic",
+             "-S", "-chardev", f"socket,id=c0,path={bed.serve}",
+             "-device", "vhost-user-rng-pci,chardev=c0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert bed.fake.wait(lambda: "ready, shared objects negotiated" in log_text(bed),
+                             TIMEOUT), log_text(bed)
+        conn = bed.connect()
+        ua = export_bytes(conn, os.urandom(4096))
+        assert bed.fake.wait(lambda: f"front-end acked ADD {ua}" in log_text(bed), TIMEOUT)
+        bed.restart(signal.SIGTERM)
+        ub = export_bytes(conn, os.urandom(4096))
+        assert bed.fake.wait(lambda: f"front-end acked ADD {ub}" in log_text(bed), TIMEOUT), \
+            "QEMU did not ack an ADD after the restart:\n" + log_text(bed)
+        log = log_text(bed)
+        assert log.count("connection kept across the restart") == 1, log
+        assert log.count("): connected (pid") == 1, "QEMU connected again:\n" + log
+        assert qemu.poll() is None, f"QEMU exited: {qemu.stderr.read().decode()}"
+        conn.close_sync(None)
+    except BaseException:
+        bed.kill()
+        raise
+    finally:
+        if qemu:
+            qemu.kill()
+            qemu.wait(timeout=TIMEOUT)
+    bed.close()
+
+
+@test
+def a_back_end_with_a_later_id_is_kept_across_two_restarts():
+    """A restored peer gets the next free id: its sockets must stay in the
+    store under names that do not depend on it (systemd keeps one name per
+    open file), or the second restart loses the connection."""
+    bed = Testbed()
+    devices = []
+    try:
+        first = Device(f"--connect={bed.accept}")
+        devices.append(first)
+        first.lines.wait_for("^READY")
+        first.close()  # back-end#1 goes: the next one is back-end#2
+        dev = Device(f"--connect={bed.accept}")
+        devices.append(dev)
+        dev.lines.wait_for("^READY")
+        dev.command("export", "^EXPORTED ")
+        for _ in range(2):
+            bed.restart(signal.SIGTERM)
+            dev.command("export", "^EXPORTED ")
+        assert not any(line.startswith("DISCONNECTED") for line in dev.lines.seen), \
+            dev.lines.seen
+        log = log_text(bed)
+        assert log.count("connection kept across the restart") == 2, log
     except BaseException:
         for d in devices:
             d.close()

@@ -87,6 +87,73 @@ static void test_round_trip(void)
         g_assert_cmpuint(state_record_fd_generation("obj-17"), ==, 0);
 }
 
+/* A VMM's connection (--serve): sockets, ring fds, what was negotiated and
+ * presented, and the announced set come back as written. */
+static void test_bridge_round_trip(void)
+{
+        g_auto(StateRecord) in = {0}, out = {0};
+        StateBridge b = {.id = 9,
+                         .main_fd_name = g_strdup("peer-vmm-5-main"),
+                         .chan_fd_name = g_strdup("peer-vmm-5-chan"),
+                         .path = g_strdup("/run/vm.sock"),
+                         .pid = 77,
+                         .uid = 64055,
+                         .features = 1ull << 32 | 1ull << 30,
+                         .protocol_features = 1u << 18 | 1u << 3,
+                         .owned = true,
+                         .status = 15,
+                         .serve = {.device_id = 4, .queues = 2, .reply_ack = true},
+                         .announced = g_array_new(false, false, 16),
+                         .vrings = state_vring_fds_new()};
+        StateVringFd v = {.queue = 1, .which = 2, .fd_name = g_strdup("peer-vmm-5-vring-1-2")};
+        uint8_t uuid[16];
+        g_autofree char *text = NULL;
+        g_autoptr(GError) error = NULL, bad = NULL;
+        size_t len;
+
+        random_uuid(uuid);
+        g_array_append_vals(b.announced, uuid, 1);
+        g_array_append_val(b.vrings, v);
+        state_record_init(&in);
+        state_record_init(&out);
+        g_array_append_val(in.bridges, b);
+        text = state_record_to_text(&in, &len);
+        g_assert_cmpint(state_record_from_text(&out, text, len, &error), ==, 0);
+        g_assert_no_error(error);
+        g_assert_cmpuint(out.bridges->len, ==, 1);
+        {
+                StateBridge *c = &g_array_index(out.bridges, StateBridge, 0);
+                StateVringFd *w = &g_array_index(c->vrings, StateVringFd, 0);
+
+                g_assert_cmpuint(c->id, ==, 9);
+                g_assert_cmpstr(c->chan_fd_name, ==, "peer-vmm-5-chan");
+                g_assert_cmpint(c->pid, ==, 77);
+                g_assert_cmpuint(c->features, ==, b.features);
+                g_assert_cmpuint(c->protocol_features, ==, b.protocol_features);
+                g_assert_true(c->owned);
+                g_assert_cmpuint(c->status, ==, 15);
+                g_assert_cmpuint(c->serve.queues, ==, 2);
+                g_assert_true(c->serve.reply_ack);
+                g_assert_cmpuint(c->announced->len, ==, 1);
+                g_assert_cmpmem(c->announced->data, 16, uuid, 16);
+                g_assert_cmpuint(c->vrings->len, ==, 1);
+                g_assert_cmpuint(w->queue, ==, 1);
+                g_assert_cmpuint(w->which, ==, 2);
+                g_assert_cmpstr(w->fd_name, ==, "peer-vmm-5-vring-1-2");
+        }
+        /* A ring fd of a queue past 63 or of no kind is malformed. */
+        {
+                g_auto(StateRecord) r = {0};
+                const char *t = "[State]\nFormat=1\nGeneration=1\n[Bridge 2]\nMain=a\nChannel=b\n"
+                                "Path=p\nPid=1\nUid=0\nFeatures=0\nProtocolFeatures=0\n"
+                                "Status=0\nDeviceId=4\nQueues=1\nAnnounced=\nVrings=64:kick:x\n";
+
+                state_record_init(&r);
+                g_assert_cmpint(state_record_from_text(&r, t, strlen(t), &bad), ==, -EINVAL);
+                g_assert_nonnull(strstr(bad->message, "Vrings="));
+        }
+}
+
 static int parse(const char *text, GError **error)
 {
         g_auto(StateRecord) r = {0};
@@ -354,6 +421,7 @@ int main(int argc, char **argv)
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/state-record/round-trip", test_round_trip);
         g_test_add_func("/state-record/versioning", test_versioning);
+        g_test_add_func("/state-record/bridge-round-trip", test_bridge_round_trip);
         g_test_add_func("/state-keeper/keep-and-restore", test_keeper_and_restore);
         g_test_add_func("/state-keeper/store-refusing", test_keeper_store_refusing);
         return g_test_run();
