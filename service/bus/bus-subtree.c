@@ -20,7 +20,16 @@ struct BusSubtree {
         sd_bus_slot *enumerator_slot;
         unsigned observer; /* 0: not observing */
         Announcing announcing;
+        GHashTable *changed_due; /* paths with a CHANGED queued, owned by its event */
 };
+
+/* A CHANGED, queued: the properties go with the values they have when it
+ * is sent, so changes until then need no event of their own. */
+typedef struct {
+        BusEvent head;
+        BusSubtree *subtree;
+        char *path;
+} SubtreeChanged;
 
 static int subtree_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                         void **found, sd_bus_error *error)
@@ -69,6 +78,8 @@ void bus_subtree_free(BusSubtree *st)
         if (!st)
                 return;
         bus_subtree_unobserve(st);
+        /* Its queued CHANGEDs were sent before (bus_manager_free()). */
+        g_hash_table_unref(st->changed_due);
         sd_bus_slot_unref(st->vtable_slot);
         sd_bus_slot_unref(st->enumerator_slot);
         g_free(st);
@@ -86,6 +97,7 @@ int bus_subtree_new(BusManager *m, const BusSubtreeOps *ops, BusSubtree **ret)
 
         st->manager = m;
         st->ops = ops;
+        st->changed_due = g_hash_table_new(g_str_hash, g_str_equal);
         r = sd_bus_add_fallback_vtable(m->bus, &st->vtable_slot, ops->prefix, ops->interface,
                                        ops->vtable, subtree_find, st);
         if (r < 0)
@@ -106,6 +118,7 @@ static int emit(BusSubtree *st, BusSubtreeEvent ev, const char *path, const void
         int r;
 
         if (ev == BUS_SUBTREE_CHANGED)
+                /* Only without a queue (bus_subtree_announce()). */
                 return sd_bus_emit_properties_changed_strv(m->bus, path, ops->interface,
                                                            (char **) ops->changing);
         /* Deferred: the count changes after these signals. */
@@ -128,12 +141,52 @@ static int emit(BusSubtree *st, BusSubtreeEvent ev, const char *path, const void
         return ops->emit_manager_signal(m, ev, path, object);
 }
 
+static int emit_changed(BusManager *m, const BusEvent *ev)
+{
+        const SubtreeChanged *c = (const SubtreeChanged *) ev;
+        BusSubtree *st = c->subtree;
+
+        g_hash_table_remove(st->changed_due, c->path);
+        /* Gone meanwhile: its InterfacesRemoved said so. */
+        if (!st->ops->find(m, c->path))
+                return 0;
+        return sd_bus_emit_properties_changed_strv(m->bus, c->path, st->ops->interface,
+                                                   (char **) st->ops->changing);
+}
+
+static void changed_clear(BusEvent *ev)
+{
+        g_free(((SubtreeChanged *) ev)->path);
+}
+
+static const BusEventType changed_type = {.emit = emit_changed, .clear = changed_clear};
+
+/* Queued like the table's events: a back-end's ADD changes its peer's
+ * ExportedCount, and the answer must not wait for the signal. */
+static int queue_changed(BusSubtree *st, const void *object)
+{
+        SubtreeChanged *c;
+        char *path = st->ops->path(object);
+
+        if (g_hash_table_contains(st->changed_due, path)) {
+                g_free(path);
+                return 0;
+        }
+        c = g_new(SubtreeChanged, 1);
+        *c = (SubtreeChanged){.head.type = &changed_type, .subtree = st, .path = path};
+        g_hash_table_add(st->changed_due, path);
+        return bus_events_push(st->manager->events, &c->head);
+}
+
 int bus_subtree_announce(BusSubtree *st, BusSubtreeEvent ev, const void *object)
 {
-        g_autofree char *path = st->ops->path(object);
+        g_autofree char *path = NULL;
         Announcing saved = st->announcing;
         int r;
 
+        if (ev == BUS_SUBTREE_CHANGED && st->manager->events)
+                return queue_changed(st, object);
+        path = st->ops->path(object);
         /* Sent at once, so after the table's events queued before it. */
         if (st->manager->events)
                 bus_events_flush(st->manager->events);

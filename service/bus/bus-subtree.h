@@ -21,7 +21,7 @@
  * in this order. */
 typedef enum {
         BUS_SUBTREE_ADDED,   /* the manager's own signal, InterfacesAdded */
-        BUS_SUBTREE_CHANGED, /* PropertiesChanged of ops->changing */
+        BUS_SUBTREE_CHANGED, /* PropertiesChanged of ops->changing, queued (bus-events.h) */
         BUS_SUBTREE_REMOVED, /* InterfacesRemoved, the manager's own signal */
 } BusSubtreeEvent;
 
