@@ -94,3 +94,12 @@ def stop(proc, sig=signal.SIGINT):
 
 def random_uuid():
     return str(uuidlib.uuid4())
+
+
+def with_testbed(fn):
+    """Runs fn(tb) on a fresh Testbed, closed afterwards: one test case."""
+    tb = Testbed()
+    try:
+        fn(tb)
+    finally:
+        tb.close()

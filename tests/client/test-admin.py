@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vshtest  # noqa: E402
-from ctltest import BUILD, TIMEOUT, UUID_RE, Testbed, stop  # noqa: E402
+from ctltest import BUILD, TIMEOUT, UUID_RE, Testbed, stop, with_testbed  # noqa: E402
 
 tests, test = vshtest.registry()
 
@@ -193,14 +193,6 @@ def show_reports_the_size_once_seen(tb):
     row = [r.split() for r in tb.ctl("list", "--no-legend").stdout.splitlines()]
     assert row[0][0] == remote and row[0][3] == "12.0K", row
     assert stop(mon) == 0
-
-
-def with_testbed(fn):
-    tb = Testbed()
-    try:
-        fn(tb)
-    finally:
-        tb.close()
 
 
 def main():

@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vshtest  # noqa: E402
 from vshtest import TIMEOUT  # noqa: E402
-from ctltest import (BUILD, CTL, DEVICE, UUID_RE, Testbed, random_uuid, stop)  # noqa: E402
+from ctltest import (BUILD, CTL, DEVICE, UUID_RE, Testbed, random_uuid, stop,  # noqa: E402
+                     with_testbed)
 
 tests, test = vshtest.registry()
 
@@ -479,14 +480,6 @@ def every_error_name_has_a_message():
     assert len(names) >= 14, names
     missing = [n for n in names if not re.search(rf"\{{{n}, ", table)]
     assert not missing, f"no message in client/ctl-error.c for {missing}"
-
-
-def with_testbed(fn):
-    tb = Testbed()
-    try:
-        fn(tb)
-    finally:
-        tb.close()
 
 
 def main():

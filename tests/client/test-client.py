@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vshtest  # noqa: E402
 from vshtest import TIMEOUT  # noqa: E402
 from ctltest import (CTL, DAEMON, DEVICE, UUID_RE, TIME_RE, BUILD, Lines, Testbed,  # noqa: E402
-                     random_uuid, stop)
+                     random_uuid, stop, with_testbed)
 
 
 tests, test = vshtest.registry()
@@ -672,14 +672,6 @@ def no_service():
         out = subprocess.run([CTL, "--address=unix:path=" + os.path.join(tb.dir, "nope"), "list"],
                              capture_output=True, text=True, timeout=TIMEOUT)
         assert out.returncode == 3, out
-    finally:
-        tb.close()
-
-
-def with_testbed(fn):
-    tb = Testbed()
-    try:
-        fn(tb)
     finally:
         tb.close()
 
