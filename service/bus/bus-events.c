@@ -88,6 +88,19 @@ static int on_rerun(sd_event_source *s, void *userdata)
         return 0;
 }
 
+/* The recheck runs while something waits for the bus: events here that
+ * did not fit into sd-bus's queue (and are not held), or paused input. */
+static void update_recheck(BusEvents *q)
+{
+        bool on = q->paused || (q->holds == 0 && !g_queue_is_empty(&q->events));
+        int r;
+
+        r = sd_event_source_set_enabled(q->recheck, on ? SD_EVENT_ON : SD_EVENT_OFF);
+        if (r < 0 && on)
+                /* Then with the next event queued, or the next release. */
+                log_error_errno(r, "Failed to watch the bus queue: %m");
+}
+
 static void set_paused(BusEvents *q, bool paused)
 {
         uint64_t now = now_usec();
@@ -96,8 +109,8 @@ static void set_paused(BusEvents *q, bool paused)
         if (q->paused == paused)
                 return;
         /* Without the recheck nothing would ever resume: then no pause. */
-        r = sd_event_source_set_enabled(q->recheck, paused ? SD_EVENT_ON : SD_EVENT_OFF);
-        if (r < 0 && paused) {
+        r = paused ? sd_event_source_set_enabled(q->recheck, SD_EVENT_ON) : 0;
+        if (r < 0) {
                 log_error_errno(r, "Failed to watch the bus queue; not pausing the back-ends: %m");
                 return;
         }
@@ -119,34 +132,33 @@ static void set_paused(BusEvents *q, bool paused)
         }
 }
 
-/* Sends queued events while sd-bus holds fewer than the high-water mark
- * and nothing holds them back (all: whatever it holds), then pauses or
- * resumes the producers. */
+/* Sends queued events while sd-bus holds fewer than BUS_EVENTS_WQUEUE_MAX
+ * and nothing holds them back (all: every one, whatever sd-bus holds), then
+ * pauses or resumes the producers. The rest stay here, where taking the
+ * oldest costs nothing: sd-bus's write queue is an array it shifts down by
+ * one for every message written, so a queue of thousands there costs
+ * thousands of pointer moves per message. */
 static void send_events(BusEvents *q, bool all)
 {
         uint64_t n = queued_write(q);
         BusEvent *ev;
         int r;
 
-        if (!all && q->holds > 0) {
-                /* Held: only the mark counts what waits here. */
-                if (n + q->events.length >= BUS_EVENTS_HIGH_WATER)
-                        set_paused(q, true);
-                return;
-        }
-        while ((all || n < BUS_EVENTS_HIGH_WATER) && (ev = g_queue_pop_head(&q->events))) {
-                r = ev->type->emit(q->manager, ev);
-                if (r < 0)
-                        /* The connection is gone (the service exits) or
-                         * sd-bus refused the message: said, never silent. */
-                        log_error_errno(r, "Failed to send a table event on the bus: %m");
-                bus_event_free(ev);
-                n = queued_write(q);
-        }
-        if (!g_queue_is_empty(&q->events) || n >= BUS_EVENTS_HIGH_WATER)
+        if (all || q->holds == 0)
+                while ((all || n < BUS_EVENTS_WQUEUE_MAX) && (ev = g_queue_pop_head(&q->events))) {
+                        r = ev->type->emit(q->manager, ev);
+                        if (r < 0)
+                                /* The connection is gone (the service exits) or
+                                 * sd-bus refused the message: said, never silent. */
+                                log_error_errno(r, "Failed to send a table event on the bus: %m");
+                        bus_event_free(ev);
+                        n = queued_write(q);
+                }
+        if (n + q->events.length >= BUS_EVENTS_HIGH_WATER)
                 set_paused(q, true);
-        else if (n <= BUS_EVENTS_LOW_WATER)
+        else if (n + q->events.length <= BUS_EVENTS_LOW_WATER)
                 set_paused(q, false);
+        update_recheck(q);
 }
 
 static int on_send(sd_event_source *s, void *userdata)
@@ -155,13 +167,14 @@ static int on_send(sd_event_source *s, void *userdata)
         return 0;
 }
 
-/* After each event the loop dispatches while paused, most of them the bus
- * writing its queue. */
+/* After each event the loop dispatches while events wait here for room in
+ * sd-bus's queue or input is paused: most of those events are the bus
+ * writing what it holds. */
 static int on_recheck(sd_event_source *s, void *userdata)
 {
         BusEvents *q = userdata;
 
-        if (queued_write(q) <= BUS_EVENTS_LOW_WATER)
+        if (queued_write(q) < BUS_EVENTS_WQUEUE_MAX)
                 send_events(q, false);
         return 0;
 }
