@@ -6,7 +6,10 @@
  * lookups); the result "ok" or the error name a Lookup() call would get. */
 #include "bus-lookup-events.h"
 
+#include <string.h>
+
 #include "bus-error.h"
+#include "bus-events.h"
 #include "cleanup.h"
 #include "bus-paths.h"
 #include "log.h"
@@ -34,38 +37,64 @@ static char *result_name(int error)
         return g_strdup(e.name ?: SD_BUS_ERROR_FAILED);
 }
 
-/* A back-end's object's Size, known since this lookup (the only way it
- * changes). */
-static void announce_size(BusManager *m, const uint8_t uuid[SHARE_UUID_SIZE], const char *uuid_str)
+/* One finished lookup, queued behind the table events before it: a
+ * subscriber hears of an object before it hears of a lookup of it, and the
+ * answer leaves before the signal. */
+typedef struct {
+        BusEvent head;
+        uint8_t uuid[SHARE_UUID_SIZE];
+        char *importer;
+        char *result;
+        bool size_noted;
+} LookedUp;
+
+static void looked_up_clear(BusEvent *ev)
 {
-        char path[BUS_OBJECT_PATH_MAX];
+        LookedUp *l = (LookedUp *) ev;
+
+        g_free(l->importer);
+        g_free(l->result);
+}
+
+/* LookedUp, then the Size of a back-end's object when the lookup showed it
+ * (the only way it changes) and the object is still there. */
+static int emit_looked_up(BusManager *m, const BusEvent *ev)
+{
+        const LookedUp *l = (const LookedUp *) ev;
+        char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
         int r;
 
-        bus_object_path(uuid, path);
-        r = sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "Size", NULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to announce the size of %s: %m", uuid_str);
+        share_uuid_to_string(l->uuid, uuid);
+        r = sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "LookedUp", "sss",
+                               uuid, l->importer, l->result);
+        if (r < 0 || !l->size_noted || !share_table_lookup(service_table(m->service), l->uuid))
+                return r;
+        bus_object_path(l->uuid, path);
+        return sd_bus_emit_properties_changed(m->bus, path, BUS_OBJECT_INTERFACE, "Size", NULL);
 }
+
+static const BusEventType looked_up_type = {.emit = emit_looked_up, .clear = looked_up_clear};
 
 static void on_lookup(Service *s, const ServiceLookupEvent *ev, void *userdata)
 {
         BusManager *m = userdata;
-        g_autofree char *result = result_name(ev->error);
-        char uuid[SHARE_UUID_STR_LEN], peer[BUS_PEER_PATH_MAX];
-        const char *importer = ev->name ?: "";
+        LookedUp *l = g_new0(LookedUp, 1);
+        char peer[BUS_PEER_PATH_MAX];
         int r;
 
-        share_uuid_to_string(ev->uuid, uuid);
+        l->head.type = &looked_up_type;
+        memcpy(l->uuid, ev->uuid, SHARE_UUID_SIZE);
         if (ev->peer_id) {
                 bus_peer_path(ev->peer_id, peer);
-                importer = peer;
-        }
-        r = sd_bus_emit_signal(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "LookedUp", "sss",
-                               uuid, importer, result);
+                l->importer = g_strdup(peer);
+        } else
+                l->importer = g_strdup(ev->name ?: "");
+        l->result = result_name(ev->error);
+        l->size_noted = ev->size_noted;
+        r = bus_events_push(m->events, &l->head);
         if (r < 0)
-                log_warning_errno(r, "Failed to emit LookedUp for %s: %m", uuid);
-        if (ev->size_noted)
-                announce_size(m, ev->uuid, uuid);
+                /* Queued all the same: it goes with the next event. */
+                log_warning_errno(r, "Failed to schedule the LookedUp signal: %m");
 }
 
 int bus_lookup_events_register(BusManager *m)

@@ -196,6 +196,74 @@ static void test_lookup_count_coalesced(Fixture *f, gconstpointer data)
         close(fd);
 }
 
+/* ---- LookedUp in its place ---- */
+
+typedef struct {
+        SignalLog *log;
+        const char *prefix;
+} WaitPrefix;
+
+/* The index of the first event starting with prefix, or -1. */
+static int log_find_prefix(SignalLog *l, const char *prefix)
+{
+        for (guint i = 0; i < l->events->len; i++)
+                if (g_str_has_prefix(g_ptr_array_index(l->events, i), prefix))
+                        return (int) i;
+        return -1;
+}
+
+static bool has_prefix(void *data)
+{
+        WaitPrefix *w = data;
+
+        return log_find_prefix(w->log, w->prefix) >= 0;
+}
+
+/* A back-end that ADDs without waiting and at once looks its own object up
+ * (libvhost-user sends both without waiting for an answer): the service
+ * reads both in one go and refuses the lookup (the exporter would have to
+ * answer itself). A subscriber must hear of the object before it hears of
+ * the lookup: LookedUp goes through the same queue as Added. */
+static void test_looked_up_after_added(Fixture *f, gconstpointer data)
+{
+        g_autofree char *sock = g_build_filename(f->tb.dir, "accept.sock", NULL);
+        g_autofree char *err = NULL, *added = NULL, *looked_up = NULL;
+        struct __attribute__((packed)) {
+                VuHeader hdr;
+                uint8_t uuid[16];
+        } msgs[2] = {
+            {.hdr = {VU_BREQ_SHARED_OBJECT_ADD, VU_VERSION, 16}},
+            {.hdr = {VU_BREQ_SHARED_OBJECT_LOOKUP, VU_VERSION | VU_FLAG_NEED_REPLY, 16}},
+        };
+        char uuid_str[37];
+        RawPeer *b;
+        VuMessage reply;
+
+        g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
+        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
+        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        uuid_generate_random(msgs[0].uuid);
+        memcpy(msgs[1].uuid, msgs[0].uuid, 16);
+        uuid_unparse_lower(msgs[0].uuid, uuid_str);
+        testbed_sync(f->bus);
+
+        raw_peer_send_bytes(b, b->chan, msgs, sizeof(msgs));
+        g_assert_cmpint(raw_peer_recv(b, b->chan, &reply), ==, 1);
+        g_assert_cmpuint(reply.hdr.request, ==, VU_BREQ_SHARED_OBJECT_LOOKUP);
+        vu_message_close_fds(&reply);
+
+        /* Refused: the importer is the exporter. */
+        g_assert_cmpuint(reply.payload.u64, !=, 0);
+        looked_up = g_strdup_printf("LookedUp %s " MPATH "/peer/", uuid_str);
+        added = g_strdup_printf("Added %s ", uuid_str);
+        g_assert_true(testbed_pump_until(f->bus, has_prefix, &(WaitPrefix){&f->log, looked_up}));
+        g_assert_true(testbed_pump_until(f->bus, has_prefix, &(WaitPrefix){&f->log, added}));
+        if (log_find_prefix(&f->log, added) > log_find_prefix(&f->log, looked_up))
+                g_error("LookedUp before Added:\n%s", signal_log_dump(&f->log));
+        raw_peer_free(b);
+}
+
 /* ---- GetManagedObjects ---- */
 
 /* One value of a variant's contents as text, recursing into containers. */
@@ -317,6 +385,8 @@ int main(int argc, char **argv)
         DBUS_TEST_ADD("/dbus/events/flood-none-lost", setup_shipped, NULL, test_flood_none_lost);
         DBUS_TEST_ADD("/dbus/events/lookup-count-coalesced", setup_shipped, NULL,
                       test_lookup_count_coalesced);
+        DBUS_TEST_ADD("/dbus/events/looked-up-after-added", setup_shipped, NULL,
+                      test_looked_up_after_added);
         DBUS_TEST_ADD("/dbus/events/managed-objects-match-get-all", setup_shipped, NULL,
                       test_managed_objects_match_get_all);
         return g_test_run();

@@ -48,6 +48,8 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                 g_string_append_printf(s, " %s %s %s", a, b, c);
         else if (strcmp(member, "Removed") == 0 && sd_bus_message_read(m, "so", &a, &b) >= 0)
                 g_string_append_printf(s, " %s %s", a, b);
+        else if (strcmp(member, "LookedUp") == 0 && sd_bus_message_read(m, "sss", &a, &b, &c) >= 0)
+                g_string_append_printf(s, " %s %s %s", a, b, c);
         else if (strcmp(member, "InterfacesAdded") == 0 && sd_bus_message_read(m, "o", &a) >= 0) {
                 g_string_append_printf(s, " %s", a);
                 append_interfaces(s, m, true);
