@@ -214,75 +214,92 @@ static int hub_wait_proxied(WireBackend *importer, const uint8_t *uuid)
         return -ETIMEDOUT;
 }
 
-static int hub_target(Bench *b, TargetKind kind, const TargetOptions *o)
+int hub_setup(const Bench *b, TargetKind kind, const TargetOptions *o, HubSetup *h)
 {
-        g_autofree WireBackend *clients = g_new0(WireBackend, b->max_clients);
-        WireBackend exporter;
-        uint8_t held_uuid[VU_UUID_SIZE], exported_uuid[VU_UUID_SIZE];
-        _cleanup_close_ int buffer_fd = -1;
-        bool have_held;
         uint64_t ack = 1;
-        Target *t = NULL;
         int r;
 
-        wire_backend_init(&exporter, "exporter");
-        for (unsigned i = 0; i < b->max_clients; i++)
-                wire_backend_init(&clients[i], "client");
-        r = target_start(b, kind, o, &t);
+        *h = (HubSetup){.buffer_fd = -1};
+        wire_backend_init(&h->exporter, "exporter");
+        h->clients = g_new0(WireBackend, b->max_clients);
+        h->n_clients = b->max_clients;
+        for (unsigned i = 0; i < h->n_clients; i++)
+                wire_backend_init(&h->clients[i], "client");
+        r = target_start(b, kind, o, &h->t);
         if (r < 0) {
                 progress("cannot start the hub (%s)", g_strerror(-r));
+                hub_teardown(h);
                 return r;
         }
-        r = memfd_new_sealed_pattern("bench-buffer", 4096, 7, &buffer_fd);
-        for (unsigned i = 0; r >= 0 && i < b->max_clients; i++) {
+        r = memfd_new_sealed_pattern("bench-buffer", 4096, 7, &h->buffer_fd);
+        for (unsigned i = 0; r >= 0 && i < h->n_clients; i++) {
                 char name[32];
                 snprintf(name, sizeof(name), "client%u", i);
-                r = target_connect(t, &clients[i], name);
+                r = target_connect(h->t, &h->clients[i], name);
         }
         if (r >= 0) {
-                r = target_connect(t, &exporter, "exporter");
-                exporter.export_fd = buffer_fd;
+                r = target_connect(h->t, &h->exporter, "exporter");
+                h->exporter.export_fd = h->buffer_fd;
         }
-        bench_uuid(exported_uuid, 0xeeee0000u, 0);
+        bench_uuid(h->exported_uuid, 0xeeee0000u, 0);
         if (r >= 0)
-                r = wire_call(&exporter, VU_BREQ_SHARED_OBJECT_ADD, exported_uuid, true, &ack,
+                r = wire_call(&h->exporter, VU_BREQ_SHARED_OBJECT_ADD, h->exported_uuid, true, &ack,
                               NULL);
         if (r >= 0 && ack != 0)
                 r = -EEXIST;
         if (r >= 0)
-                r = hub_wait_proxied(&clients[0], exported_uuid);
+                r = hub_wait_proxied(&h->clients[0], h->exported_uuid);
         if (r < 0) {
-                progress("%s: setting up the back-ends failed (%s)", target_name(t),
+                progress("%s: setting up the back-ends failed (%s)", target_name(h->t),
                          g_strerror(-r));
-                target_stop(t);
+                hub_teardown(h);
                 return r;
         }
-        bench_uuid(held_uuid, 0xdddd0000u, kind);
-        have_held = target_hold_buffer(t, held_uuid, buffer_fd) >= 0;
+        bench_uuid(h->held_uuid, 0xdddd0000u, kind);
+        h->have_held = target_hold_buffer(h->t, h->held_uuid, h->buffer_fd) >= 0;
+        return 0;
+}
 
+void hub_teardown(HubSetup *h)
+{
+        if (h->t)
+                target_stop(h->t);
+        for (unsigned i = 0; i < h->n_clients; i++)
+                wire_backend_close(&h->clients[i]);
+        g_free(h->clients);
+        wire_backend_close(&h->exporter);
+        fd_close_safe(&h->buffer_fd);
+        *h = (HubSetup){.buffer_fd = -1};
+}
+
+static int hub_target(Bench *b, TargetKind kind, const TargetOptions *o)
+{
+        HubSetup h;
+        int r;
+
+        r = hub_setup(b, kind, o, &h);
+        if (r < 0)
+                return r;
         for (unsigned c = 0; c < b->n_object_counts; c++) {
                 unsigned objects = b->object_counts[c];
 
-                progress("%s: %u objects", target_name(t), objects);
-                r = target_prefill(t, objects);
+                progress("%s: %u objects", target_name(h.t), objects);
+                r = target_prefill(h.t, objects);
                 if (r < 0) {
                         progress("prefill to %u objects failed (%s)", objects, g_strerror(-r));
                         break;
                 }
-                hub_rows(b, t, clients, 1, have_held ? held_uuid : NULL, exported_uuid);
+                hub_rows(b, h.t, h.clients, 1, h.have_held ? h.held_uuid : NULL, h.exported_uuid);
                 if (b->max_clients > 1)
-                        hub_rows(b, t, clients, b->max_clients, have_held ? held_uuid : NULL,
-                                 exported_uuid);
+                        hub_rows(b, h.t, h.clients, b->max_clients,
+                                 h.have_held ? h.held_uuid : NULL, h.exported_uuid);
         }
-        if (!have_held)
+        if (!h.have_held)
                 report_text("\nLOOKUP of a held dma-buf is not measured on %s: the daemon "
                             "takes buffers over D-Bus only.\n",
-                            target_name(t));
-        report_text("\nThe exporter answered %u GET_SHARED_OBJECT requests.\n", exporter.gets);
-        target_stop(t);
-        for (unsigned i = 0; i < b->max_clients; i++)
-                wire_backend_close(&clients[i]);
-        wire_backend_close(&exporter);
+                            target_name(h.t));
+        report_text("\nThe exporter answered %u GET_SHARED_OBJECT requests.\n", h.exporter.gets);
+        hub_teardown(&h);
         return r;
 }
 

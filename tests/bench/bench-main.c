@@ -4,6 +4,7 @@
  *   build/tests/bench/vhost-share-bench --all > results.md */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "fd-util.h"
 #include "log.h"
 
 typedef struct {
@@ -35,6 +37,8 @@ static Group groups[] = {
     {"flood", "4 back-ends ADD/REMOVE without acks for 10 s; every signal counted", bench_flood,
      false},
     {"bridge", "the bridge role: announcements to a VMM, its GETs, upstream lookups", bench_bridge,
+     false},
+    {"pair", "the daemon without and with D-Bus side by side, in alternating rounds", bench_pair,
      false},
 };
 
@@ -78,10 +82,39 @@ static void remove_tree(const char *path)
         g_rmdir(path);
 }
 
+/* A round trip between two processes mostly measures how fast an idle CPU
+ * wakes up: on a virtual machine a halted vCPU costs a hypervisor exit and
+ * ~40 us, and whether it halted depends on what else ran, so rows flip
+ * between ~10 and ~50 us independently of the code. Holding the CPU
+ * latency request at 0 for the run (what latency benchmarks such as
+ * cyclictest do) keeps idle CPUs polling; the fd must stay open. */
+static int hold_cpus_awake(Bench *b, bool allow_sleep)
+{
+        int32_t zero = 0;
+        int fd;
+
+        if (allow_sleep) {
+                b->cpu_sleep = "allowed (--cpu-sleep): latencies include idle CPUs waking up";
+                return -1;
+        }
+        fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, &zero, sizeof(zero)) != sizeof(zero)) {
+                b->cpu_sleep = "allowed: /dev/cpu_dma_latency could not be held at 0 (not root?); "
+                               "latencies include idle CPUs waking up";
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        b->cpu_sleep = "held off for the run (/dev/cpu_dma_latency at 0): idle CPUs poll "
+                       "instead of halting";
+        return fd;
+}
+
 int main(int argc, char **argv)
 {
         Bench b = {.duration_ms = 1000, .max_clients = 8};
-        gboolean all = false, quick = false, keep = false;
+        gboolean all = false, quick = false, keep = false, cpu_sleep = false;
+        _cleanup_close_ int awake_fd = -1;
         g_autofree char *objects = NULL;
         int ms = 0, clients = 0;
         GOptionEntry entries[] = {
@@ -96,6 +129,7 @@ int main(int argc, char **argv)
             {"deaf", 0, 0, G_OPTION_ARG_NONE, &groups[7].selected, groups[7].help, NULL},
             {"flood", 0, 0, G_OPTION_ARG_NONE, &groups[8].selected, groups[8].help, NULL},
             {"bridge", 0, 0, G_OPTION_ARG_NONE, &groups[9].selected, groups[9].help, NULL},
+            {"pair", 0, 0, G_OPTION_ARG_NONE, &groups[10].selected, groups[10].help, NULL},
             {"ms", 0, 0, G_OPTION_ARG_INT, &ms,
              "Milliseconds per measurement, in 5 rounds (default 1000)", "MS"},
             {"objects", 0, 0, G_OPTION_ARG_STRING, &objects,
@@ -110,6 +144,8 @@ int main(int argc, char **argv)
              "QEMU to drive (default qemu-system-x86_64 on PATH)", "PATH"},
             {"keep", 0, 0, G_OPTION_ARG_NONE, &keep, "Keep the temporary directory (sockets, logs)",
              NULL},
+            {"cpu-sleep", 0, 0, G_OPTION_ARG_NONE, &cpu_sleep,
+             "Let idle CPUs sleep (by default the run holds /dev/cpu_dma_latency at 0)", NULL},
             {"verbose", 'v', 0, G_OPTION_ARG_NONE, &b.verbose, "Log the in-process hub", NULL},
             {NULL},
         };
@@ -162,6 +198,7 @@ int main(int argc, char **argv)
                 return 1;
         }
 
+        awake_fd = hold_cpus_awake(&b, cpu_sleep);
         printf("# vhost-share-bench results\n\n");
         report_machine(&b);
         for (unsigned i = 0; i < G_N_ELEMENTS(groups); i++) {

@@ -142,6 +142,7 @@ void report_machine(const Bench *b)
         printf("| compiler | gcc %s; meson build %s |\n", __VERSION__, BENCH_BUILD);
         printf("| QEMU | %s |\n", qemu ? qemu : "not used");
         printf("| load average at start | %s |\n", load ? load : "unknown");
+        printf("| CPU sleep states | %s |\n", b->cpu_sleep);
         printf("| time per measurement | %u ms in %d rounds alternating with the floor's |\n\n",
                b->duration_ms, BENCH_ROUNDS);
         fflush(stdout);

@@ -31,6 +31,7 @@ typedef struct {
         char *qemu_path;      /* qemu-system-x86_64 */
         char *tmpdir;         /* sockets, config, logs; removed at exit */
         bool verbose;
+        const char *cpu_sleep; /* how the run treats CPU sleep states (bench-main.c) */
 } Bench;
 
 /* ---- time, samples, the report (bench-stats.c) ---- */
@@ -255,7 +256,25 @@ void hub_workload(HubOp op, WireBackend *clients, unsigned n, const uint8_t *uui
                   unsigned duration_ms, Samples *first, Samples *second, uint64_t *wall,
                   LookupCounts *counts);
 
+/* A hub with its back-ends (bench-hub.c): b->max_clients clients and an
+ * exporter connected, the exporter's buffer in the table under
+ * exported_uuid (LOOKUPs of it are proxied), and where the target can hold
+ * one, a buffer of its own under held_uuid. */
+typedef struct {
+        Target *t;
+        WireBackend *clients;
+        unsigned n_clients;
+        WireBackend exporter;
+        int buffer_fd;
+        uint8_t exported_uuid[VU_UUID_SIZE], held_uuid[VU_UUID_SIZE];
+        bool have_held;
+} HubSetup;
+
+int hub_setup(const Bench *b, TargetKind kind, const TargetOptions *o, HubSetup *h);
+void hub_teardown(HubSetup *h);
+
 int bench_hub(Bench *b);
+int bench_pair(Bench *b);
 int bench_hung(Bench *b);
 int bench_idle(Bench *b);
 int bench_memory(Bench *b);
