@@ -18,8 +18,9 @@ typedef struct {
 
 struct BusEvents {
         BusManager *manager;
-        GQueue events;            /* BusEvent*, oldest first */
-        sd_event_source *send;    /* defer: sends the queue */
+        GQueue events;           /* BusEvent*, oldest first */
+        sd_event_source *send;   /* defer: sends the queue */
+        sd_event_source *gather; /* timer: sends the queue BUS_EVENTS_GATHER_USEC after its first */
         sd_event_source *recheck; /* post, on while paused: has the bus caught up? */
         sd_event_source *rerun;   /* defer: the held calls, once resumed */
         GQueue held;              /* HeldCall*, oldest first */
@@ -179,10 +180,30 @@ static int on_recheck(sd_event_source *s, void *userdata)
         return 0;
 }
 
+static int on_gather(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        send_events(userdata, false);
+        return 0;
+}
+
+/* Events are gathered for a moment before they are sent: a back-end
+ * waiting for its answers sends its next request meanwhile, and serving it
+ * comes first; a batch then costs the bus daemon one wake-up, not one per
+ * message. A full batch goes at once. */
 int bus_events_push(BusEvents *q, BusEvent *ev)
 {
+        int enabled = 0, r;
+
         g_queue_push_tail(&q->events, ev);
-        return sd_event_source_set_enabled(q->send, SD_EVENT_ONESHOT);
+        if (q->events.length >= BUS_EVENTS_WQUEUE_MAX)
+                return sd_event_source_set_enabled(q->send, SD_EVENT_ONESHOT);
+        r = sd_event_source_get_enabled(q->gather, &enabled);
+        if (r < 0 || enabled)
+                return r;
+        r = sd_event_source_set_time_relative(q->gather, BUS_EVENTS_GATHER_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(q->gather, SD_EVENT_ONESHOT);
 }
 
 void bus_events_hold(BusEvents *q)
@@ -243,6 +264,7 @@ void bus_events_free(BusEvents *q)
                 g_free(c);
         }
         q->send = sd_event_source_disable_unref(q->send);
+        q->gather = sd_event_source_disable_unref(q->gather);
         q->recheck = sd_event_source_disable_unref(q->recheck);
         q->rerun = sd_event_source_disable_unref(q->rerun);
         g_free(q);
@@ -267,6 +289,13 @@ int bus_events_new(BusManager *m, BusEvents **ret)
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(q->send, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(ev, &q->gather, CLOCK_MONOTONIC, BUS_EVENTS_GATHER_USEC, 1,
+                                       on_gather, q);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(q->gather, SD_EVENT_OFF);
         if (r < 0)
                 return r;
         r = sd_event_add_post(ev, &q->recheck, on_recheck, q);
