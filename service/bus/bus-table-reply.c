@@ -24,16 +24,9 @@ typedef struct {
         sd_bus_message *call;
         sd_bus_message *reply; /* its array open */
         BusTableAppendFn append;
-        GArray *uuids;          /* the table's UUIDs when the call came */
-        unsigned next;          /* the first UUID not yet appended */
+        ShareTableWalk *walk;   /* the table as it was when the call came */
         sd_event_source *chunk; /* a timer, expired whenever armed (arm_chunk()) */
 } Build;
-
-static bool collect_uuid(const ShareEntry *e, void *userdata)
-{
-        g_array_append_vals(userdata, share_entry_uuid(e), 1);
-        return true;
-}
 
 static void build_free(Build *b)
 {
@@ -42,7 +35,7 @@ static void build_free(Build *b)
         b->chunk = sd_event_source_disable_unref(b->chunk);
         sd_bus_message_unref(b->reply);
         sd_bus_message_unref(b->call);
-        g_array_unref(b->uuids);
+        share_table_walk_free(b->walk);
         g_free(b);
 }
 
@@ -58,18 +51,17 @@ static void build_fail(Build *b, int r)
 
 static int arm_chunk(Build *b);
 
+/* 1 when the table is done, 0 when more is left, or -errno. An entry gone
+ * meanwhile is not visited: its Removed is held for after the reply. */
 static int append_chunk(Build *b)
 {
-        ShareTable *t = service_table(b->owner->manager->service);
-        unsigned end = MIN(b->next + CHUNK_OBJECTS, b->uuids->len);
         int r;
 
-        for (; b->next < end; b->next++) {
-                const uint8_t *uuid = &g_array_index(b->uuids, uint8_t, b->next * SHARE_UUID_SIZE);
-                ShareEntry *e = share_table_lookup(t, uuid);
-                /* Gone meanwhile: its Removed is held for after the reply. */
+        for (unsigned n = 0; n < CHUNK_OBJECTS; n++) {
+                const ShareEntry *e = share_table_walk_next(b->walk);
+
                 if (!e)
-                        continue;
+                        return 1;
                 r = b->append(b->reply, e);
                 if (r < 0)
                         return r;
@@ -87,7 +79,7 @@ static int on_chunk(sd_event_source *s, uint64_t usec, void *userdata)
                 build_fail(b, r);
                 return 0;
         }
-        if (b->next < b->uuids->len) {
+        if (r == 0) {
                 r = arm_chunk(b);
                 if (r < 0)
                         build_fail(b, r);
@@ -135,8 +127,7 @@ static void build_start(BusTableReply *tr, sd_bus_message *call, const char *con
         b->owner = tr;
         b->call = sd_bus_message_ref(call);
         b->append = append;
-        b->uuids = g_array_sized_new(FALSE, FALSE, SHARE_UUID_SIZE,
-                                     share_table_size(service_table(m->service)));
+        b->walk = share_table_walk_new(service_table(m->service));
         tr->builds = g_list_prepend(tr->builds, b);
         /* What happened before the call is told before the reply. */
         bus_events_flush(m->events);
@@ -149,11 +140,8 @@ static void build_start(BusTableReply *tr, sd_bus_message *call, const char *con
                 r = prefix(m, b->reply);
         if (r >= 0)
                 r = arm_chunk(b);
-        if (r < 0) {
+        if (r < 0)
                 build_fail(b, r);
-                return;
-        }
-        share_table_foreach(service_table(m->service), collect_uuid, b->uuids);
 }
 
 void bus_table_reply_start(BusTableReply *tr, sd_bus_message *call, const char *contents,
