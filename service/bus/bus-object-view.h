@@ -59,6 +59,15 @@ const char *bus_object_view_property_signature(const char *property);
 int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v,
                                       bool with_standard);
 
+/* Appending a string of ours that is UTF-8 without NULs by construction (a
+ * constant, hex digits): through sd_bus_message_append_string_space(),
+ * which skips the check append_basic makes of every string: a seventh of
+ * a GetManagedObjects of the whole table. Strings from peers, callers and
+ * the kernel go through sd_bus_message_append_basic(). */
+int bus_append_trusted_string(sd_bus_message *m, const char *s, size_t len);
+/* A UUID's 36 characters, written straight into m. */
+int bus_append_uuid_string(sd_bus_message *m, const uint8_t uuid[SHARE_UUID_SIZE]);
+
 /* The standard interfaces sd-bus puts at every object path, NULL-terminated,
  * and appending them with empty property dicts to an open a{sa{sv}}. */
 extern const char *const bus_standard_interfaces[];

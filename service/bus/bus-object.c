@@ -445,3 +445,24 @@ int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
                 return r;
         return sd_bus_message_close_container(reply);
 }
+
+/* Container calls rather than a format string: no parsing per object; the
+ * UUID and the type need no check (bus_append_trusted_string()). */
+int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e)
+{
+        const char *type = share_type_to_string(share_entry_type(e));
+        char path[BUS_OBJECT_PATH_MAX];
+        int r;
+
+        bus_object_path(share_entry_uuid(e), path);
+        r = sd_bus_message_open_container(reply, 'r', "sso");
+        if (r >= 0)
+                r = bus_append_uuid_string(reply, share_entry_uuid(e));
+        if (r >= 0)
+                r = bus_append_trusted_string(reply, type, strlen(type));
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}

@@ -21,3 +21,5 @@ void bus_object_announce_owner(BusManager *m, const ShareEntry *e);
 /* Appends e's entry of GetManagedObjects (oa{sa{sv}}) to reply, inside
  * its open array, with no callback per property. 0 or -errno. */
 int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e);
+/* Appends e's entry of ListObjects ((sso): UUID, type, path) the same way. */
+int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e);
