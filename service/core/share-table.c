@@ -14,7 +14,11 @@
 #include "observer-list.h"
 
 struct ShareEntry {
+        /* What a walk and ListObjects read first, in one cache line. */
         uint8_t uuid[SHARE_UUID_SIZE]; /* the hash key points here */
+        /* The table's list, in the order added (walks follow it). */
+        ShareEntry *table_prev, *table_next;
+        uint64_t serial; /* the table's count of adds when this one came */
         ShareType type;
         int fd; /* owned; -1 for SHARE_TYPE_VHOST_DEV */
         ShareOwner *owner;
@@ -24,11 +28,8 @@ struct ShareEntry {
         uint64_t lookup_count;
         /* The owner's list. */
         ShareEntry *owner_prev, *owner_next;
-        /* The table's list, in the order added (walks follow it). */
-        ShareEntry *table_prev, *table_next;
-        uint64_t serial; /* the table's count of adds when this one came */
-        bool linked;     /* in the hash and the owner's list */
-        unsigned refs;   /* 1 while linked, +1 per queued event */
+        bool linked;   /* in the hash and the owner's list */
+        unsigned refs; /* 1 while linked, +1 per queued event */
 };
 
 typedef struct {
@@ -501,6 +502,10 @@ const ShareEntry *share_table_walk_next(ShareTableWalk *w)
                 return NULL;
         }
         w->next = e->table_next;
+        /* The caller works on e meanwhile: a list walk's cache miss per
+         * entry is hidden behind it (a third of a ListObjects otherwise). */
+        if (w->next)
+                __builtin_prefetch(w->next);
         return e;
 }
 
