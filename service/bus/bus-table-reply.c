@@ -8,9 +8,13 @@
 #include "bus-subtree.h"
 #include "cleanup.h"
 #include "log.h"
+#include "ratelimit.h" /* ratelimit_now_usec(): the monotonic clock */
 
-/* Objects per chunk: about 3 ms of the loop. */
-#define CHUNK_OBJECTS 1000u
+/* A chunk is about 2 ms of the loop, whatever an object costs (3 µs in a
+ * GetManagedObjects, 0.2 µs in a ListObjects); the clock is read every 64
+ * objects. */
+#define CHUNK_USEC 2000u
+#define CHUNK_CLOCK_EVERY 64u
 
 struct BusTableReply {
         BusManager *manager;
@@ -55,9 +59,10 @@ static int arm_chunk(Build *b);
  * meanwhile is not visited: its Removed is held for after the reply. */
 static int append_chunk(Build *b)
 {
+        uint64_t end = ratelimit_now_usec() + CHUNK_USEC;
         int r;
 
-        for (unsigned n = 0; n < CHUNK_OBJECTS; n++) {
+        for (unsigned n = 1;; n++) {
                 const ShareEntry *e = share_table_walk_next(b->walk);
 
                 if (!e)
@@ -65,8 +70,9 @@ static int append_chunk(Build *b)
                 r = b->append(b->reply, e);
                 if (r < 0)
                         return r;
+                if (n % CHUNK_CLOCK_EVERY == 0 && ratelimit_now_usec() >= end)
+                        return 0;
         }
-        return 0;
 }
 
 static int on_chunk(sd_event_source *s, uint64_t usec, void *userdata)
