@@ -42,19 +42,20 @@ static void view_owner_process(BusObjectView *v, const ShareOwner *owner)
         g_strlcpy(v->owner_command, comm ?: "", sizeof(v->owner_command));
 }
 
-void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PEER_PATH_MAX])
+/* The entry's own values, owner's left as they are. */
+static void view_entry(BusObjectView *v, const ShareEntry *e)
 {
-        const ShareOwner *owner = share_entry_owner(e);
+        v->uuid = share_entry_uuid(e);
+        v->type = share_entry_type(e);
+        v->info = share_entry_info(e);
+        v->created_usec = share_entry_created_usec(e);
+        v->lookup_count = share_entry_lookup_count(e);
+}
 
-        *v = (BusObjectView){
-            .uuid = share_entry_uuid(e),
-            .type = share_entry_type(e),
-            .owner_path = "/",
-            .owner_bus_name = "",
-            .info = share_entry_info(e),
-            .created_usec = share_entry_created_usec(e),
-            .lookup_count = share_entry_lookup_count(e),
-        };
+static void view_owner(BusObjectView *v, const ShareOwner *owner, char buf[BUS_PEER_PATH_MAX])
+{
+        v->owner_path = "/";
+        v->owner_bus_name = "";
         /* A peer's owner identity carries the Peer as its userdata
          * (share-table.h; peer.c sets it), and a peer's entries go before
          * the peer does. */
@@ -65,6 +66,29 @@ void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PE
         if (owner && owner->kind == SHARE_OWNER_BUS_CLIENT && owner->name)
                 v->owner_bus_name = owner->name;
         view_owner_process(v, owner);
+}
+
+void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PEER_PATH_MAX])
+{
+        view_entry(v, e);
+        view_owner(v, share_entry_owner(e), buf);
+}
+
+void bus_object_views_reset(BusObjectViews *vs)
+{
+        vs->owner = NULL;
+}
+
+const BusObjectView *bus_object_views_next(BusObjectViews *vs, const ShareEntry *e)
+{
+        const ShareOwner *owner = share_entry_owner(e);
+
+        view_entry(&vs->view, e);
+        if (!owner || owner != vs->owner) {
+                view_owner(&vs->view, owner, vs->owner_path);
+                vs->owner = owner;
+        }
+        return &vs->view;
 }
 
 void bus_object_copy_init(BusObjectCopy *c, const ShareEntry *e)

@@ -33,6 +33,21 @@ typedef struct {
 /* The view of e; owner_path is stored in buf. */
 void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PEER_PATH_MAX]);
 
+/* Views of one entry after another (a whole-table reply): the owner's part
+ * (path, process) is looked up once per run of entries of the same owner,
+ * which the table's order (the order added) keeps together. The owner's
+ * values are reused only within one dispatch: bus_object_views_reset()
+ * before each, as the owner may have changed or gone meanwhile. */
+typedef struct {
+        BusObjectView view;
+        const ShareOwner *owner; /* whose values view holds; NULL: none */
+        char owner_path[BUS_PEER_PATH_MAX];
+} BusObjectViews;
+
+void bus_object_views_reset(BusObjectViews *vs);
+/* The view of e, in vs->view. */
+const BusObjectView *bus_object_views_next(BusObjectViews *vs, const ShareEntry *e);
+
 /* A view that owns its strings and info, for an entry that may go. */
 typedef struct {
         BusObjectView view; /* points into the fields below */

@@ -426,21 +426,20 @@ const BusSubtreeOps bus_object_ops = {
 
 /* ---- the whole table at once ---- */
 
-int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
+int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views)
 {
-        char path[BUS_OBJECT_PATH_MAX], buf[BUS_PEER_PATH_MAX];
-        BusObjectView v;
+        const BusObjectView *v = bus_object_views_next(views, e);
+        char path[BUS_OBJECT_PATH_MAX];
         int r;
 
-        bus_object_view_init(&v, e, buf);
-        bus_object_path(v.uuid, path);
+        bus_object_path(v->uuid, path);
         r = sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_basic(reply, 'o', path);
         if (r < 0)
                 return r;
-        r = bus_object_view_append_interfaces(reply, &v, false);
+        r = bus_object_view_append_interfaces(reply, v, false);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
@@ -448,7 +447,7 @@ int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
 
 /* Container calls rather than a format string: no parsing per object; the
  * UUID and the type need no check (bus_append_trusted_string()). */
-int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e)
+int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views)
 {
         const char *type = share_type_to_string(share_entry_type(e));
         char path[BUS_OBJECT_PATH_MAX];

@@ -28,7 +28,8 @@ typedef struct {
         sd_bus_message *call;
         sd_bus_message *reply; /* its array open */
         BusTableAppendFn append;
-        ShareTableWalk *walk;   /* the table as it was when the call came */
+        ShareTableWalk *walk; /* the table as it was when the call came */
+        BusObjectViews views;
         sd_event_source *chunk; /* a timer, expired whenever armed (arm_chunk()) */
 } Build;
 
@@ -62,12 +63,13 @@ static int append_chunk(Build *b)
         uint64_t end = ratelimit_now_usec() + CHUNK_USEC;
         int r;
 
+        bus_object_views_reset(&b->views);
         for (unsigned n = 1;; n++) {
                 const ShareEntry *e = share_table_walk_next(b->walk);
 
                 if (!e)
                         return 1;
-                r = b->append(b->reply, e);
+                r = b->append(b->reply, e, &b->views);
                 if (r < 0)
                         return r;
                 if (n % CHUNK_CLOCK_EVERY == 0 && ratelimit_now_usec() >= end)

@@ -25,13 +25,16 @@
  * the work per object. */
 
 #include "bus-manager.h"
+#include "bus-object-view.h"
 
 int bus_table_reply_new(BusManager *m, BusTableReply **ret);
 /* Replies still being built are dropped (the service is going). NULL-safe. */
 void bus_table_reply_free(BusTableReply *tr);
 
-/* Appends e's element to reply, inside its open array. 0 or -errno. */
-typedef int (*BusTableAppendFn)(sd_bus_message *reply, const ShareEntry *e);
+/* Appends e's element to reply, inside its open array; views is the
+ * build's, for appending e's view (reset at the start of each chunk). 0 or
+ * -errno. */
+typedef int (*BusTableAppendFn)(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views);
 
 /* Starts answering call with one array of contents, an element per entry
  * made by append. The answer (or an error) follows from the loop. */
