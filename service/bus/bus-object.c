@@ -445,6 +445,27 @@ int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e, BusObj
         return sd_bus_message_close_container(reply);
 }
 
+/* The 36 characters of a UUID from the 32 hex digits of its path: one
+ * formatting per entry instead of two (each an eighth of the entry's cost). */
+static int append_uuid_from_hex(sd_bus_message *reply, const char *hex)
+{
+        static const unsigned groups[] = {8, 4, 4, 4, 12};
+        char *p;
+        int r;
+
+        r = sd_bus_message_append_string_space(reply, SHARE_UUID_STR_LEN - 1, &p);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < G_N_ELEMENTS(groups); i++) {
+                if (i > 0)
+                        *p++ = '-';
+                memcpy(p, hex, groups[i]);
+                p += groups[i];
+                hex += groups[i];
+        }
+        return 0;
+}
+
 /* Container calls rather than a format string: no parsing per object; the
  * UUID and the type need no check (bus_append_trusted_string()). */
 int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views)
@@ -456,7 +477,7 @@ int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e, BusObje
         bus_object_path(share_entry_uuid(e), path);
         r = sd_bus_message_open_container(reply, 'r', "sso");
         if (r >= 0)
-                r = bus_append_uuid_string(reply, share_entry_uuid(e));
+                r = append_uuid_from_hex(reply, path + sizeof(BUS_OBJECT_PREFIX "/") - 1);
         if (r >= 0)
                 r = bus_append_trusted_string(reply, type, strlen(type));
         if (r >= 0)
