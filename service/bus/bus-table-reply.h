@@ -8,7 +8,9 @@
  * a large reply is built.
  *
  * What such a reply says: every object that was in the table when the call
- * came and is still there when its chunk is built, with its values then.
+ * came and is still there when its chunk is built, with its values then, in
+ * the order added (a ShareTableWalk: an object removed and added again
+ * meanwhile is a new one, told by its Added after the reply).
  * The table's signals are held meanwhile (bus_events_hold()) and sent after
  * the reply, so a client that applies the reply and then the signals ends
  * with the table as it is. A peer, listener or device signal meanwhile
