@@ -102,33 +102,12 @@ static int reply_object(sd_bus_message *msg, const ShareEntry *e, int fd)
         return sd_bus_reply_method_return(msg, "so", uuid, path);
 }
 
-/* Container calls rather than a format string: no parsing per object. */
-static int append_object(sd_bus_message *reply, const ShareEntry *e)
-{
-        char uuid[SHARE_UUID_STR_LEN], path[BUS_OBJECT_PATH_MAX];
-        int r;
-
-        share_uuid_to_string(share_entry_uuid(e), uuid);
-        bus_object_path(share_entry_uuid(e), path);
-        r = sd_bus_message_open_container(reply, 'r', "sso");
-        if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 's', uuid);
-        if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 's',
-                                                share_type_to_string(share_entry_type(e)));
-        if (r >= 0)
-                r = sd_bus_message_append_basic(reply, 'o', path);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        return r;
-}
-
 /* In chunks, like GetManagedObjects (bus-table-reply.h). */
 int bus_manager_method_list_objects(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusManager *m = userdata;
 
-        bus_table_reply_start(m->table_reply, msg, "(sso)", append_object);
+        bus_table_reply_start(m->table_reply, msg, "(sso)", bus_object_append_listed);
         return 1;
 }
 

@@ -42,19 +42,20 @@ static void view_owner_process(BusObjectView *v, const ShareOwner *owner)
         g_strlcpy(v->owner_command, comm ?: "", sizeof(v->owner_command));
 }
 
-void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PEER_PATH_MAX])
+/* The entry's own values, owner's left as they are. */
+static void view_entry(BusObjectView *v, const ShareEntry *e)
 {
-        const ShareOwner *owner = share_entry_owner(e);
+        v->uuid = share_entry_uuid(e);
+        v->type = share_entry_type(e);
+        v->info = share_entry_info(e);
+        v->created_usec = share_entry_created_usec(e);
+        v->lookup_count = share_entry_lookup_count(e);
+}
 
-        *v = (BusObjectView){
-            .uuid = share_entry_uuid(e),
-            .type = share_entry_type(e),
-            .owner_path = "/",
-            .owner_bus_name = "",
-            .info = share_entry_info(e),
-            .created_usec = share_entry_created_usec(e),
-            .lookup_count = share_entry_lookup_count(e),
-        };
+static void view_owner(BusObjectView *v, const ShareOwner *owner, char buf[BUS_PEER_PATH_MAX])
+{
+        v->owner_path = "/";
+        v->owner_bus_name = "";
         /* A peer's owner identity carries the Peer as its userdata
          * (share-table.h; peer.c sets it), and a peer's entries go before
          * the peer does. */
@@ -65,6 +66,29 @@ void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PE
         if (owner && owner->kind == SHARE_OWNER_BUS_CLIENT && owner->name)
                 v->owner_bus_name = owner->name;
         view_owner_process(v, owner);
+}
+
+void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PEER_PATH_MAX])
+{
+        view_entry(v, e);
+        view_owner(v, share_entry_owner(e), buf);
+}
+
+void bus_object_views_reset(BusObjectViews *vs)
+{
+        vs->owner = NULL;
+}
+
+const BusObjectView *bus_object_views_next(BusObjectViews *vs, const ShareEntry *e)
+{
+        const ShareOwner *owner = share_entry_owner(e);
+
+        view_entry(&vs->view, e);
+        if (!owner || owner != vs->owner) {
+                view_owner(&vs->view, owner, vs->owner_path);
+                vs->owner = owner;
+        }
+        return &vs->view;
 }
 
 void bus_object_copy_init(BusObjectCopy *c, const ShareEntry *e)
@@ -92,17 +116,44 @@ void bus_object_copy_clear(BusObjectCopy *c)
         g_clear_pointer(&c->owner_bus_name, g_free);
 }
 
+int bus_append_trusted_string(sd_bus_message *m, const char *s, size_t len)
+{
+        char *space;
+        int r;
+
+        r = sd_bus_message_append_string_space(m, len, &space);
+        if (r < 0)
+                return r;
+        memcpy(space, s, len);
+        return 0;
+}
+
+int bus_append_uuid_string(sd_bus_message *m, const uint8_t uuid[SHARE_UUID_SIZE])
+{
+        char *space;
+        int r;
+
+        /* The space holds the 36 characters and the NUL the formatter writes. */
+        r = sd_bus_message_append_string_space(m, SHARE_UUID_STR_LEN - 1, &space);
+        if (r < 0)
+                return r;
+        share_uuid_to_string(uuid, space);
+        return 0;
+}
+
+static int append_constant(sd_bus_message *m, const char *s)
+{
+        return bus_append_trusted_string(m, s, strlen(s));
+}
+
 static int append_uuid(sd_bus_message *m, const BusObjectView *v)
 {
-        char s[SHARE_UUID_STR_LEN];
-
-        share_uuid_to_string(v->uuid, s);
-        return sd_bus_message_append_basic(m, 's', s);
+        return bus_append_uuid_string(m, v->uuid);
 }
 
 static int append_type(sd_bus_message *m, const BusObjectView *v)
 {
-        return sd_bus_message_append_basic(m, 's', share_type_to_string(v->type));
+        return append_constant(m, share_type_to_string(v->type));
 }
 
 static int append_owner(sd_bus_message *m, const BusObjectView *v)
@@ -138,7 +189,7 @@ static int append_buffer_type(sd_bus_message *m, const BusObjectView *v)
 
         if (v->type == SHARE_TYPE_DMABUF)
                 type = v->info && strcmp(v->info->exporter, "memfd") == 0 ? "memfd" : "dma-buf";
-        return sd_bus_message_append_basic(m, 's', type);
+        return append_constant(m, type);
 }
 
 static int append_size(sd_bus_message *m, const BusObjectView *v)
@@ -194,29 +245,35 @@ static int append_lookup_count(sd_bus_message *m, const BusObjectView *v)
 
 typedef struct {
         const char *name;
+        size_t name_len;
         const char *signature;
         int (*append)(sd_bus_message *m, const BusObjectView *v);
 } ObjectProperty;
 
+#define PROPERTY(name, signature, append)                                                          \
+        {                                                                                          \
+                name, sizeof(name) - 1, signature, append                                          \
+        }
+
 /* In the order of the vtable (bus-object.c) and the XML. */
 static const ObjectProperty properties[] = {
-    {"Uuid", "s", append_uuid},
-    {"Type", "s", append_type},
-    {"Owner", "o", append_owner},
-    {"OwnerBusName", "s", append_owner_bus_name},
-    {"BufferType", "s", append_buffer_type},
-    {"OwnerPid", "u", append_owner_pid},
-    {"OwnerUid", "u", append_owner_uid},
-    {"OwnerCommand", "s", append_owner_command},
-    {"Size", "t", append_size},
-    {"Exporter", "s", append_exporter},
-    {"Name", "s", append_name},
-    {"Device", "s", append_device},
-    {"Allocator", "s", append_allocator},
-    {"Inode", "t", append_inode},
-    {"InodeDevice", "t", append_inode_device},
-    {"CreatedTimestamp", "t", append_created},
-    {"LookupCount", "t", append_lookup_count},
+    PROPERTY("Uuid", "s", append_uuid),
+    PROPERTY("Type", "s", append_type),
+    PROPERTY("Owner", "o", append_owner),
+    PROPERTY("OwnerBusName", "s", append_owner_bus_name),
+    PROPERTY("BufferType", "s", append_buffer_type),
+    PROPERTY("OwnerPid", "u", append_owner_pid),
+    PROPERTY("OwnerUid", "u", append_owner_uid),
+    PROPERTY("OwnerCommand", "s", append_owner_command),
+    PROPERTY("Size", "t", append_size),
+    PROPERTY("Exporter", "s", append_exporter),
+    PROPERTY("Name", "s", append_name),
+    PROPERTY("Device", "s", append_device),
+    PROPERTY("Allocator", "s", append_allocator),
+    PROPERTY("Inode", "t", append_inode),
+    PROPERTY("InodeDevice", "t", append_inode_device),
+    PROPERTY("CreatedTimestamp", "t", append_created),
+    PROPERTY("LookupCount", "t", append_lookup_count),
 };
 
 int bus_object_view_append_property(sd_bus_message *m, const BusObjectView *v, const char *property)
@@ -269,7 +326,7 @@ static int append_property_entry(sd_bus_message *m, const ObjectProperty *p, con
         r = sd_bus_message_open_container(m, 'e', "sv");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_basic(m, 's', p->name);
+        r = bus_append_trusted_string(m, p->name, p->name_len);
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'v', p->signature);
@@ -299,7 +356,7 @@ int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v,
         r = sd_bus_message_open_container(m, 'e', "sa{sv}");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append_basic(m, 's', BUS_OBJECT_INTERFACE);
+        r = bus_append_trusted_string(m, BUS_OBJECT_INTERFACE, strlen(BUS_OBJECT_INTERFACE));
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'a', "{sv}");

@@ -33,6 +33,21 @@ typedef struct {
 /* The view of e; owner_path is stored in buf. */
 void bus_object_view_init(BusObjectView *v, const ShareEntry *e, char buf[BUS_PEER_PATH_MAX]);
 
+/* Views of one entry after another (a whole-table reply): the owner's part
+ * (path, process) is looked up once per run of entries of the same owner,
+ * which the table's order (the order added) keeps together. The owner's
+ * values are reused only within one dispatch: bus_object_views_reset()
+ * before each, as the owner may have changed or gone meanwhile. */
+typedef struct {
+        BusObjectView view;
+        const ShareOwner *owner; /* whose values view holds; NULL: none */
+        char owner_path[BUS_PEER_PATH_MAX];
+} BusObjectViews;
+
+void bus_object_views_reset(BusObjectViews *vs);
+/* The view of e, in vs->view. */
+const BusObjectView *bus_object_views_next(BusObjectViews *vs, const ShareEntry *e);
+
 /* A view that owns its strings and info, for an entry that may go. */
 typedef struct {
         BusObjectView view; /* points into the fields below */
@@ -58,6 +73,15 @@ const char *bus_object_view_property_signature(const char *property);
  * carry 300k empty entries. */
 int bus_object_view_append_interfaces(sd_bus_message *m, const BusObjectView *v,
                                       bool with_standard);
+
+/* Appending a string of ours that is UTF-8 without NULs by construction (a
+ * constant, hex digits): through sd_bus_message_append_string_space(),
+ * which skips the check append_basic makes of every string: a seventh of
+ * a GetManagedObjects of the whole table. Strings from peers, callers and
+ * the kernel go through sd_bus_message_append_basic(). */
+int bus_append_trusted_string(sd_bus_message *m, const char *s, size_t len);
+/* A UUID's 36 characters, written straight into m. */
+int bus_append_uuid_string(sd_bus_message *m, const uint8_t uuid[SHARE_UUID_SIZE]);
 
 /* The standard interfaces sd-bus puts at every object path, NULL-terminated,
  * and appending them with empty property dicts to an open a{sa{sv}}. */

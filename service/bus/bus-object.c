@@ -426,22 +426,63 @@ const BusSubtreeOps bus_object_ops = {
 
 /* ---- the whole table at once ---- */
 
-int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e)
+int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views)
 {
-        char path[BUS_OBJECT_PATH_MAX], buf[BUS_PEER_PATH_MAX];
-        BusObjectView v;
+        const BusObjectView *v = bus_object_views_next(views, e);
+        char path[BUS_OBJECT_PATH_MAX];
         int r;
 
-        bus_object_view_init(&v, e, buf);
-        bus_object_path(v.uuid, path);
+        bus_object_path(v->uuid, path);
         r = sd_bus_message_open_container(reply, 'e', "oa{sa{sv}}");
         if (r < 0)
                 return r;
         r = sd_bus_message_append_basic(reply, 'o', path);
         if (r < 0)
                 return r;
-        r = bus_object_view_append_interfaces(reply, &v, false);
+        r = bus_object_view_append_interfaces(reply, v, false);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
+}
+
+/* The 36 characters of a UUID from the 32 hex digits of its path: one
+ * formatting per entry instead of two (each an eighth of the entry's cost). */
+static int append_uuid_from_hex(sd_bus_message *reply, const char *hex)
+{
+        static const unsigned groups[] = {8, 4, 4, 4, 12};
+        char *p;
+        int r;
+
+        r = sd_bus_message_append_string_space(reply, SHARE_UUID_STR_LEN - 1, &p);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < G_N_ELEMENTS(groups); i++) {
+                if (i > 0)
+                        *p++ = '-';
+                memcpy(p, hex, groups[i]);
+                p += groups[i];
+                hex += groups[i];
+        }
+        return 0;
+}
+
+/* Container calls rather than a format string: no parsing per object; the
+ * UUID and the type need no check (bus_append_trusted_string()). */
+int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views)
+{
+        const char *type = share_type_to_string(share_entry_type(e));
+        char path[BUS_OBJECT_PATH_MAX];
+        int r;
+
+        bus_object_path(share_entry_uuid(e), path);
+        r = sd_bus_message_open_container(reply, 'r', "sso");
+        if (r >= 0)
+                r = append_uuid_from_hex(reply, path + sizeof(BUS_OBJECT_PREFIX "/") - 1);
+        if (r >= 0)
+                r = bus_append_trusted_string(reply, type, strlen(type));
+        if (r >= 0)
+                r = sd_bus_message_append_basic(reply, 'o', path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
 }

@@ -10,6 +10,7 @@
  * changes of an object's LookupCount and of ObjectCount go out at most once
  * per 100 ms. */
 
+#include "bus-object-view.h"
 #include "bus-subtree.h"
 
 extern const BusSubtreeOps bus_object_ops;
@@ -20,4 +21,6 @@ void bus_object_announce_owner(BusManager *m, const ShareEntry *e);
 
 /* Appends e's entry of GetManagedObjects (oa{sa{sv}}) to reply, inside
  * its open array, with no callback per property. 0 or -errno. */
-int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e);
+int bus_object_append_managed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views);
+/* Appends e's entry of ListObjects ((sso): UUID, type, path) the same way. */
+int bus_object_append_listed(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views);

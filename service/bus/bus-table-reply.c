@@ -8,9 +8,13 @@
 #include "bus-subtree.h"
 #include "cleanup.h"
 #include "log.h"
+#include "ratelimit.h" /* ratelimit_now_usec(): the monotonic clock */
 
-/* Objects per chunk: about 3 ms of the loop. */
-#define CHUNK_OBJECTS 1000u
+/* A chunk is about 2 ms of the loop, whatever an object costs (3 µs in a
+ * GetManagedObjects, 0.2 µs in a ListObjects); the clock is read every 64
+ * objects. */
+#define CHUNK_USEC 2000u
+#define CHUNK_CLOCK_EVERY 64u
 
 struct BusTableReply {
         BusManager *manager;
@@ -24,16 +28,10 @@ typedef struct {
         sd_bus_message *call;
         sd_bus_message *reply; /* its array open */
         BusTableAppendFn append;
-        GArray *uuids;          /* the table's UUIDs when the call came */
-        unsigned next;          /* the first UUID not yet appended */
+        ShareTableWalk *walk; /* the table as it was when the call came */
+        BusObjectViews views;
         sd_event_source *chunk; /* a timer, expired whenever armed (arm_chunk()) */
 } Build;
-
-static bool collect_uuid(const ShareEntry *e, void *userdata)
-{
-        g_array_append_vals(userdata, share_entry_uuid(e), 1);
-        return true;
-}
 
 static void build_free(Build *b)
 {
@@ -42,7 +40,7 @@ static void build_free(Build *b)
         b->chunk = sd_event_source_disable_unref(b->chunk);
         sd_bus_message_unref(b->reply);
         sd_bus_message_unref(b->call);
-        g_array_unref(b->uuids);
+        share_table_walk_free(b->walk);
         g_free(b);
 }
 
@@ -58,23 +56,25 @@ static void build_fail(Build *b, int r)
 
 static int arm_chunk(Build *b);
 
+/* 1 when the table is done, 0 when more is left, or -errno. An entry gone
+ * meanwhile is not visited: its Removed is held for after the reply. */
 static int append_chunk(Build *b)
 {
-        ShareTable *t = service_table(b->owner->manager->service);
-        unsigned end = MIN(b->next + CHUNK_OBJECTS, b->uuids->len);
+        uint64_t end = ratelimit_now_usec() + CHUNK_USEC;
         int r;
 
-        for (; b->next < end; b->next++) {
-                const uint8_t *uuid = &g_array_index(b->uuids, uint8_t, b->next * SHARE_UUID_SIZE);
-                ShareEntry *e = share_table_lookup(t, uuid);
-                /* Gone meanwhile: its Removed is held for after the reply. */
+        bus_object_views_reset(&b->views);
+        for (unsigned n = 1;; n++) {
+                const ShareEntry *e = share_table_walk_next(b->walk);
+
                 if (!e)
-                        continue;
-                r = b->append(b->reply, e);
+                        return 1;
+                r = b->append(b->reply, e, &b->views);
                 if (r < 0)
                         return r;
+                if (n % CHUNK_CLOCK_EVERY == 0 && ratelimit_now_usec() >= end)
+                        return 0;
         }
-        return 0;
 }
 
 static int on_chunk(sd_event_source *s, uint64_t usec, void *userdata)
@@ -87,7 +87,7 @@ static int on_chunk(sd_event_source *s, uint64_t usec, void *userdata)
                 build_fail(b, r);
                 return 0;
         }
-        if (b->next < b->uuids->len) {
+        if (r == 0) {
                 r = arm_chunk(b);
                 if (r < 0)
                         build_fail(b, r);
@@ -135,8 +135,7 @@ static void build_start(BusTableReply *tr, sd_bus_message *call, const char *con
         b->owner = tr;
         b->call = sd_bus_message_ref(call);
         b->append = append;
-        b->uuids = g_array_sized_new(FALSE, FALSE, SHARE_UUID_SIZE,
-                                     share_table_size(service_table(m->service)));
+        b->walk = share_table_walk_new(service_table(m->service));
         tr->builds = g_list_prepend(tr->builds, b);
         /* What happened before the call is told before the reply. */
         bus_events_flush(m->events);
@@ -149,11 +148,8 @@ static void build_start(BusTableReply *tr, sd_bus_message *call, const char *con
                 r = prefix(m, b->reply);
         if (r >= 0)
                 r = arm_chunk(b);
-        if (r < 0) {
+        if (r < 0)
                 build_fail(b, r);
-                return;
-        }
-        share_table_foreach(service_table(m->service), collect_uuid, b->uuids);
 }
 
 void bus_table_reply_start(BusTableReply *tr, sd_bus_message *call, const char *contents,

@@ -8,7 +8,9 @@
  * a large reply is built.
  *
  * What such a reply says: every object that was in the table when the call
- * came and is still there when its chunk is built, with its values then.
+ * came and is still there when its chunk is built, with its values then, in
+ * the order added (a ShareTableWalk: an object removed and added again
+ * meanwhile is a new one, told by its Added after the reply).
  * The table's signals are held meanwhile (bus_events_hold()) and sent after
  * the reply, so a client that applies the reply and then the signals ends
  * with the table as it is. A peer, listener or device signal meanwhile
@@ -25,13 +27,16 @@
  * the work per object. */
 
 #include "bus-manager.h"
+#include "bus-object-view.h"
 
 int bus_table_reply_new(BusManager *m, BusTableReply **ret);
 /* Replies still being built are dropped (the service is going). NULL-safe. */
 void bus_table_reply_free(BusTableReply *tr);
 
-/* Appends e's element to reply, inside its open array. 0 or -errno. */
-typedef int (*BusTableAppendFn)(sd_bus_message *reply, const ShareEntry *e);
+/* Appends e's element to reply, inside its open array; views is the
+ * build's, for appending e's view (reset at the start of each chunk). 0 or
+ * -errno. */
+typedef int (*BusTableAppendFn)(sd_bus_message *reply, const ShareEntry *e, BusObjectViews *views);
 
 /* Starts answering call with one array of contents, an element per entry
  * made by append. The answer (or an error) follows from the loop. */

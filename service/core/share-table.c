@@ -14,7 +14,11 @@
 #include "observer-list.h"
 
 struct ShareEntry {
+        /* What a walk and ListObjects read first, in one cache line. */
         uint8_t uuid[SHARE_UUID_SIZE]; /* the hash key points here */
+        /* The table's list, in the order added (walks follow it). */
+        ShareEntry *table_prev, *table_next;
+        uint64_t serial; /* the table's count of adds when this one came */
         ShareType type;
         int fd; /* owned; -1 for SHARE_TYPE_VHOST_DEV */
         ShareOwner *owner;
@@ -33,8 +37,18 @@ typedef struct {
         ShareEvent ev;
 } PendingEvent;
 
+/* A walk's position: the next entry it visits, moved on when that one goes. */
+struct ShareTableWalk {
+        ShareTable *table; /* NULL once the table is freed */
+        ShareEntry *next;
+        uint64_t end_serial; /* entries added since the start are not visited */
+};
+
 struct ShareTable {
         GHashTable *entries;     /* uuid (inside the entry) -> ShareEntry */
+        ShareEntry *head, *tail; /* every entry, in the order added */
+        uint64_t n_added;        /* the next entry's serial */
+        GPtrArray *walks;        /* ShareTableWalk*: the walks under way */
         ObserverList *observers; /* ShareObserverFn */
         Quota *quota;
         GQueue pending; /* PendingEvent*, delivered in order */
@@ -57,6 +71,7 @@ ShareTable *share_table_new(void)
         t->entries = g_hash_table_new(share_uuid_hash, share_uuid_equal);
         t->observers = observer_list_new();
         t->quota = quota_new();
+        t->walks = g_ptr_array_new();
         g_queue_init(&t->pending);
         return t;
 }
@@ -102,6 +117,13 @@ void share_table_free(ShareTable *t)
                 entry_unref(e);
         }
         g_hash_table_unref(t->entries);
+        for (unsigned i = 0; i < t->walks->len; i++) {
+                ShareTableWalk *w = g_ptr_array_index(t->walks, i);
+
+                w->table = NULL;
+                w->next = NULL;
+        }
+        g_ptr_array_unref(t->walks);
         observer_list_free(t->observers);
         quota_free(t->quota);
         g_free(t);
@@ -202,6 +224,38 @@ static void owner_unlink(ShareOwner *o, ShareEntry *e)
                 o->n_bytes -= e->info.size;
 }
 
+static void table_link(ShareTable *t, ShareEntry *e)
+{
+        e->serial = t->n_added++;
+        e->table_next = NULL;
+        e->table_prev = t->tail;
+        if (t->tail)
+                t->tail->table_next = e;
+        else
+                t->head = e;
+        t->tail = e;
+}
+
+/* A walk about to visit e visits the one after it instead. */
+static void table_unlink(ShareTable *t, ShareEntry *e)
+{
+        for (unsigned i = 0; i < t->walks->len; i++) {
+                ShareTableWalk *w = g_ptr_array_index(t->walks, i);
+
+                if (w->next == e)
+                        w->next = e->table_next;
+        }
+        if (e->table_prev)
+                e->table_prev->table_next = e->table_next;
+        else
+                t->head = e->table_next;
+        if (e->table_next)
+                e->table_next->table_prev = e->table_prev;
+        else
+                t->tail = e->table_prev;
+        e->table_prev = e->table_next = NULL;
+}
+
 void share_table_set_limits(ShareTable *t, const QuotaLimits *limits)
 {
         quota_set_limits(t->quota, limits);
@@ -256,6 +310,7 @@ static ShareEntry *insert(ShareTable *t, const uint8_t *uuid, ShareType type, in
         e->refs = 1;
         e->linked = true;
         g_hash_table_add(t->entries, e->uuid); /* key == value's first bytes */
+        table_link(t, e);
         owner_link(owner, e);
 
         if (log_get_max_level() >= LOG_DEBUG) { /* spare the formatting otherwise */
@@ -320,6 +375,7 @@ static void remove_entry(ShareTable *t, ShareEntry *e)
         char s[SHARE_UUID_STR_LEN];
 
         g_hash_table_remove(t->entries, e->uuid);
+        table_unlink(t, e);
         owner_unlink(e->owner, e);
         if (entry_held(e))
                 quota_charge(t->quota, e->owner, e->uid, e->info.size, -1);
@@ -424,6 +480,42 @@ void share_table_foreach(ShareTable *t, bool (*fn)(const ShareEntry *e, void *us
         while (g_hash_table_iter_next(&it, &key, NULL))
                 if (!fn(entry_from_key(key), userdata))
                         break;
+}
+
+ShareTableWalk *share_table_walk_new(ShareTable *t)
+{
+        ShareTableWalk *w = g_new0(ShareTableWalk, 1);
+
+        w->table = t;
+        w->next = t->head;
+        w->end_serial = t->n_added;
+        g_ptr_array_add(t->walks, w);
+        return w;
+}
+
+const ShareEntry *share_table_walk_next(ShareTableWalk *w)
+{
+        ShareEntry *e = w->next;
+
+        if (!e || e->serial >= w->end_serial) {
+                w->next = NULL;
+                return NULL;
+        }
+        w->next = e->table_next;
+        /* The caller works on e meanwhile: a list walk's cache miss per
+         * entry is hidden behind it (a third of a ListObjects otherwise). */
+        if (w->next)
+                __builtin_prefetch(w->next);
+        return e;
+}
+
+void share_table_walk_free(ShareTableWalk *w)
+{
+        if (!w)
+                return;
+        if (w->table)
+                g_ptr_array_remove_fast(w->table->walks, w);
+        g_free(w);
 }
 
 const uint8_t *share_entry_uuid(const ShareEntry *e)

@@ -34,6 +34,7 @@ typedef enum {
 
 typedef struct ShareTable ShareTable;
 typedef struct ShareEntry ShareEntry;
+typedef struct ShareTableWalk ShareTableWalk;
 
 /* Identity of whoever owns entries. Allocated and freed by the caller, which
  * must purge it (share_table_remove_owner) before freeing it. */
@@ -144,6 +145,17 @@ unsigned share_table_size(const ShareTable *t);
  * changed from fn. */
 void share_table_foreach(ShareTable *t, bool (*fn)(const ShareEntry *e, void *userdata),
                          void *userdata);
+
+/* A walk over the entries in the order they were added that may span
+ * loop iterations, the table changing in between: it visits every entry
+ * that was in the table at its start and still is when the walk reaches
+ * it, once; entries added after the start are not visited (a UUID removed
+ * and added again is a new entry). A walk costs no memory per entry. */
+ShareTableWalk *share_table_walk_new(ShareTable *t);
+/* The next entry, or NULL at the end (and after the table was freed). */
+const ShareEntry *share_table_walk_next(ShareTableWalk *w);
+/* NULL-safe; also after the table was freed. */
+void share_table_walk_free(ShareTableWalk *w);
 
 /* Entry accessors. */
 const uint8_t *share_entry_uuid(const ShareEntry *e);
