@@ -8,6 +8,7 @@
 #include "bus-access.h"
 #include "cleanup.h"
 #include "log.h"
+#include "utf8.h"
 
 struct BusClients {
         Service *service;
@@ -64,7 +65,7 @@ static char *creds_comm(sd_bus_creds *creds)
         const char *s = NULL;
 
         if (creds && sd_bus_creds_get_comm(creds, &s) >= 0 && s)
-                return g_strdup(s);
+                return utf8_dup_valid(s);
         return NULL;
 }
 

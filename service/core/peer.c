@@ -31,6 +31,8 @@
 #include "fd-util.h"
 #include "log.h"
 #include "service-private.h"
+#include "socket-util.h"
+#include "utf8.h"
 
 #define CONNECT_BACKOFF_MIN_USEC (50 * 1000)
 #define CONNECT_BACKOFF_MAX_USEC (5 * 1000 * 1000)
@@ -66,7 +68,7 @@ static void read_command(pid_t pid, char *out, size_t n)
 
         out[0] = 0;
         if (pid > 0 && g_file_get_contents(path, &text, NULL, NULL))
-                g_strlcpy(out, g_strchomp(text), n);
+                utf8_copy_valid(out, n, g_strchomp(text));
 }
 
 static void peer_read_credentials(Peer *p, int fd)
@@ -335,6 +337,9 @@ int service_connect_backend(Service *s, const char *path, Peer **ret)
         if (path[0] != '/')
                 return log_error_errno(-EINVAL, "Cannot connect to %s: not an absolute path: %m",
                                        path);
+        if (socket_path_has_control(path) || !g_utf8_validate(path, -1, NULL))
+                return log_error_errno(-EILSEQ, "Cannot connect to %s: %s", path,
+                                       socket_error_to_string(-EILSEQ));
         r = unix_address(path, &sa, &len); /* logs why not */
         if (r < 0)
                 return r;

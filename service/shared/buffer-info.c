@@ -12,12 +12,13 @@
 #include <glib.h>
 
 #include "fd-util.h"
+#include "utf8.h"
 
 static void copy_value(char *dst, size_t dst_size, const char *value)
 {
         g_autofree char *v = g_strstrip(g_strdup(value));
 
-        g_strlcpy(dst, v, dst_size);
+        utf8_copy_valid(dst, dst_size, v);
 }
 
 int share_buffer_info_parse_fdinfo(const char *text, ShareBufferInfo *info)
@@ -74,7 +75,7 @@ static void memfd_name(int fd, char *out, size_t out_size)
         name = target + strlen("/memfd:");
         if (g_str_has_suffix(name, " (deleted)"))
                 target[n - strlen(" (deleted)")] = '\0';
-        g_strlcpy(out, name, out_size);
+        utf8_copy_valid(out, out_size, name);
 }
 
 int share_buffer_info_from_fd(int fd, ShareBufferInfo *info)

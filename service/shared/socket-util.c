@@ -44,7 +44,7 @@ int socket_path_check(const char *path)
 {
         size_t n = strlen(path);
 
-        if (socket_path_has_control(path))
+        if (socket_path_has_control(path) || !g_utf8_validate(path, -1, NULL))
                 return -EILSEQ;
         if (n == 0 || path[n - 1] == '/' || has_dot_component(path))
                 return -EINVAL;
@@ -407,7 +407,7 @@ const char *socket_error_to_string(int error)
         case ELOOP:
                 return "a directory on the way is a symbolic link; give the path it points to";
         case EILSEQ:
-                return "the path has a control character";
+                return "the path has a control character or is not UTF-8";
         default:
                 return g_strerror(error < 0 ? -error : error);
         }

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -23,7 +24,9 @@
 #include <uuid/uuid.h>
 
 #include "buffer-pattern.h"
+#include "cleanup.h"
 #include "dbus-fixture.h"
+#include "raw-peer.h"
 
 /* ---- fd hand-over ---- */
 
@@ -360,6 +363,64 @@ static void test_allocate(Fixture *f, gconstpointer data)
 
 /* ---- signals ---- */
 
+/* Names that are not UTF-8: a memfd's (any bytes), and a process's comm
+ * (prctl(PR_SET_NAME) takes any bytes), here the caller's and a back-end's.
+ * The objects and the peer are there with readable names, and the
+ * whole-table calls still answer everybody (before: the Name property,
+ * GetManagedObjects and ListObjects failed with EINVAL). */
+static void test_names_not_utf8(Fixture *f, gconstpointer data)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        g_autofree char *sock = g_build_filename(f->tb.dir, "accept.sock", NULL);
+        g_autofree char *err = NULL, *uuid = NULL, *path = NULL, *name = NULL, *owner = NULL,
+                        *command = NULL;
+        g_autofree char *u_path = NULL;
+        char old_comm[17] = "", u_str[37];
+        VuMessage ack;
+        uint8_t u[16];
+        RawPeer *b;
+        int fd = -1;
+
+        g_assert_cmpint(prctl(PR_GET_NAME, old_comm), ==, 0);
+        g_assert_cmpint(prctl(PR_SET_NAME, "tst\xff\xfe"), ==, 0);
+        g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
+        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
+        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        g_assert_cmpint(memfd_new_sealed_pattern("frame\xff\xfe", 4096, 2, &fd), ==, 0);
+        g_assert_null((err = call_export(f->bus, fd, "", &uuid, &path)));
+        g_assert_cmpint(prctl(PR_SET_NAME, old_comm), ==, 0);
+
+        g_assert_cmpint(sd_bus_get_property_string(f->bus, DEST, path, OIFACE, "Name", &e, &name),
+                        >=, 0);
+        g_assert_true(g_str_has_prefix(name, "frame"));
+        g_assert_cmpint(
+            sd_bus_get_property_string(f->bus, DEST, path, OIFACE, "OwnerCommand", &e, &owner), >=,
+            0);
+        g_assert_true(g_str_has_prefix(owner, "tst"));
+        /* The back-end's object: its owner's command is the one read when
+         * the back-end connected. */
+        uuid_generate_random(u);
+        uuid_unparse_lower(u, u_str);
+        g_assert_cmpint(raw_peer_request(b, VU_BREQ_SHARED_OBJECT_ADD, u, -1, &ack), ==, 1);
+        u_path = object_path(u_str);
+        g_assert_cmpint(
+            sd_bus_get_property_string(f->bus, DEST, u_path, OIFACE, "OwnerCommand", &e, &command),
+            >=, 0);
+        g_assert_true(g_str_has_prefix(command, "tst"));
+        g_assert_cmpint(sd_bus_call_method(f->bus, DEST, MPATH,
+                                           "org.freedesktop.DBus.ObjectManager",
+                                           "GetManagedObjects", &e, &reply, NULL),
+                        >=, 0);
+        reply = sd_bus_message_unref(reply);
+        g_assert_cmpint(
+            sd_bus_call_method(f->bus, DEST, MPATH, MIFACE, "ListObjects", &e, &reply, NULL), >=,
+            0);
+        raw_peer_free(b);
+        close(fd);
+}
+
 static void test_signals_bus_client(Fixture *f, gconstpointer data)
 {
         sd_bus *client = testbed_connect(&f->tb);
@@ -410,6 +471,7 @@ int main(int argc, char **argv)
         DBUS_TEST_ADD("/dbus/export/no-fd-leak", setup_shipped, NULL, test_export_no_fd_leak);
         DBUS_TEST_ADD("/dbus/export/quota", setup_shipped, "[Service]\nMaxObjectsPerClient=2\n",
                       test_export_quota);
+        DBUS_TEST_ADD("/dbus/export/names-not-utf8", setup_shipped, NULL, test_names_not_utf8);
         DBUS_TEST_ADD("/dbus/allocate", setup_shipped, NULL, test_allocate);
         DBUS_TEST_ADD("/dbus/signals/bus-client", setup_shipped, NULL, test_signals_bus_client);
         return g_test_run();

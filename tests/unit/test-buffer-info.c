@@ -148,6 +148,39 @@ static void test_memfd(void)
         g_assert_cmpint(memfd_verify_pattern(fd, 8192 + 3, 9), ==, 0);
 }
 
+/* Names are whatever bytes the buffer's maker chose; what the service
+ * keeps must be valid UTF-8 (every D-Bus string is checked, and one bad
+ * name would fail a whole GetManagedObjects) and never end inside a
+ * character. */
+static void test_names_valid_utf8(void)
+{
+        /* Not UTF-8 at all; then 40 two-byte characters, cut at 63 bytes. */
+        const char *names[] = {"bad\xff\xfe-name",
+                               "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                               "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                               "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                               "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+                               "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+                               "\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+                _cleanup_close_ int fd = -1;
+                g_autofree char *fdinfo =
+                    g_strdup_printf("size:\t4096\nexp_name:\t%s\nname:\t%s\n", names[i], names[i]);
+                ShareBufferInfo info = {0};
+
+                g_assert_cmpint(memfd_new_sealed_pattern(names[i], 4096, 1, &fd), ==, 0);
+                g_assert_cmpint(share_buffer_info_from_fd(fd, &info), ==, 0);
+                g_assert_true(g_utf8_validate(info.name, -1, NULL));
+                g_assert_cmpuint(strlen(info.name), >, 0);
+                memset(&info, 0, sizeof(info));
+                g_assert_cmpint(share_buffer_info_parse_fdinfo(fdinfo, &info), ==, 3);
+                g_assert_true(g_utf8_validate(info.name, -1, NULL));
+                g_assert_true(g_utf8_validate(info.exporter, -1, NULL));
+                g_assert_cmpuint(strlen(info.exporter), >, 0);
+        }
+}
+
 int main(int argc, char **argv)
 {
         g_test_init(&argc, &argv, NULL);
@@ -155,6 +188,7 @@ int main(int argc, char **argv)
         g_test_add_func("/buffer-info/other-fds", test_info_other_fds);
         g_test_add_func("/buffer-info/parse-fdinfo", test_parse_fdinfo);
         g_test_add_func("/buffer-info/parse-fdinfo-first-line", test_parse_fdinfo_first_line);
+        g_test_add_func("/buffer-info/names-valid-utf8", test_names_valid_utf8);
         FUSE_TEST_ADD_FUNC("/buffer-info/fuse-file", test_fuse_file);
         return g_test_run();
 }

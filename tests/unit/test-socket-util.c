@@ -45,6 +45,9 @@ static void test_path_check(void)
         g_assert_cmpint(socket_path_check("/a\nb"), ==, -EILSEQ);
         g_assert_cmpint(socket_path_check("/a\x7f"), ==, -EILSEQ);
         g_assert_cmpint(socket_path_check("/a\x1f"), ==, -EILSEQ);
+        /* Shown on D-Bus (SocketPath), where every string is UTF-8. */
+        g_assert_cmpint(socket_path_check("/run/a\xff.sock"), ==, -EILSEQ);
+        g_assert_cmpint(socket_path_check("/run/\xc3\xa9.sock"), ==, 0);
         g_assert_cmpint(socket_path_check(""), ==, -EINVAL);
         g_assert_cmpint(socket_path_check("/run/"), ==, -EINVAL);
         g_assert_cmpint(socket_path_check("/run/../etc/x"), ==, -EINVAL);
