@@ -19,8 +19,8 @@
 
 #include "bus-manager.h"
 
-#define BUS_EVENTS_HIGH_WATER 4096u
-#define BUS_EVENTS_LOW_WATER 1024u
+#define BUS_EVENTS_HIGH_WATER 16384u
+#define BUS_EVENTS_LOW_WATER 4096u
 /* At most this many messages are handed to sd-bus at a time; the rest wait
  * in the queue here (bus-events.c says why). */
 #define BUS_EVENTS_WQUEUE_MAX 64u

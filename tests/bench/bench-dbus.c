@@ -273,23 +273,29 @@ static void acks_during_whole_table(Target *t, WireBackend *w, unsigned objects,
         WholeTableCall c = {.address = target_bus_address(t)};
         Samples calm, busy;
         Summary sc, sb;
+        uint64_t pauses, paused;
         uint32_t seq = 0;
         pthread_t tid;
 
         samples_init(&calm);
         samples_init(&busy);
         acks_until(w, NULL, 300, &seq, &calm);
+        target_sync(t);
+        pauses = target_manager_u64(t, "InputPauses", 't');
+        paused = target_manager_u64(t, "InputPausedUSec", 't');
         if (pthread_create(&tid, NULL, whole_table_call_main, &c) != 0)
                 g_error("pthread_create failed");
         acks_until(w, &c.done, 0, &seq, &busy);
         pthread_join(tid, NULL);
+        pauses = target_manager_u64(t, "InputPauses", 't') - pauses;
+        paused = target_manager_u64(t, "InputPausedUSec", 't') - paused;
         samples_summarize(&calm, 0, &sc);
         samples_summarize(&busy, 0, &sb);
         g_string_append_printf(text,
                                "| %u | %.1f | %.1f / %.1f / %.1f | %" G_GUINT64_FORMAT
-                               " | %.1f / %.1f / %.1f | %llu |\n",
+                               " | %.1f / %.1f / %.1f | %" G_GUINT64_FORMAT " / %.1f | %llu |\n",
                                objects, (double) c.ns / 1e6, sc.p50_us, sc.p99_us, sc.max_us, sb.n,
-                               sb.p50_us, sb.p99_us, sb.max_us,
+                               sb.p50_us, sb.p99_us, sb.max_us, pauses, (double) paused / 1000,
                                (unsigned long long) (sb.failures + (c.r < 0)));
         samples_clear(&calm);
         samples_clear(&busy);
@@ -340,8 +346,9 @@ int bench_dbus(Bench *b)
                     "300 ms alone, then while another client's GetManagedObjects of the whole "
                     "table is answered (the daemon builds it in chunks between other work).\n\n"
                     "| objects | GetManagedObjects ms | ADD ack alone p50 / p99 / max µs | ADDs "
-                    "during the call | ADD ack during the call p50 / p99 / max µs | failures |\n"
-                    "|---:|---:|---:|---:|---:|---:|\n%s",
+                    "during the call | ADD ack during the call p50 / p99 / max µs | input "
+                    "pauses / ms paused (the bus behind) | failures |\n"
+                    "|---:|---:|---:|---:|---:|---:|---:|\n%s",
                     acks->str);
         if (r < 0)
                 progress("dbus: %s", g_strerror(-r));

@@ -88,22 +88,6 @@ static void *writer_main(void *arg)
         return NULL;
 }
 
-static uint64_t get_manager_u64(Target *t, const char *property, char type)
-{
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint64_t v64 = 0;
-        uint32_t v32 = 0;
-        int r;
-
-        r = sd_bus_get_property_trivial(target_bus(t), BUS_NAME, BUS_MANAGER_PATH,
-                                        BUS_MANAGER_INTERFACE, property, &error, type,
-                                        type == 't' ? (void *) &v64 : (void *) &v32);
-        sd_bus_error_free(&error);
-        if (r < 0)
-                return UINT64_MAX;
-        return type == 't' ? v64 : v32;
-}
-
 int bench_flood(Bench *b)
 {
         TargetOptions o = {.bus = true};
@@ -189,9 +173,9 @@ int bench_flood(Bench *b)
                     (int64_t) (2 * sent) - (int64_t) (got_added + got_removed),
                     (double) (got_added + got_removed) * 1e9 / (double) (c.last_ns - start),
                     c.last_ns > stopped ? (double) (c.last_ns - stopped) / 1e6 : 0.0,
-                    get_manager_u64(t, "BusQueueHighWater", 'u'),
-                    get_manager_u64(t, "InputPauses", 't'),
-                    get_manager_u64(t, "InputPausedUSec", 't'), rss_start, rss_peak, rss_end);
+                    target_manager_u64(t, "BusQueueHighWater", 'u'),
+                    target_manager_u64(t, "InputPauses", 't'),
+                    target_manager_u64(t, "InputPausedUSec", 't'), rss_start, rss_peak, rss_end);
 out:
         if (r < 0)
                 progress("flood: %s", g_strerror(-r));

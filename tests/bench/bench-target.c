@@ -411,3 +411,19 @@ int target_hold_buffer(Target *t, const uint8_t uuid[VU_UUID_SIZE], int fd)
         sd_bus_message_unref(reply);
         return r;
 }
+
+uint64_t target_manager_u64(Target *t, const char *property, char type)
+{
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t v64 = 0;
+        uint32_t v32 = 0;
+        int r;
+
+        r = sd_bus_get_property_trivial(target_bus(t), BUS_NAME, BUS_MANAGER_PATH,
+                                        BUS_MANAGER_INTERFACE, property, &error, type,
+                                        type == 't' ? (void *) &v64 : (void *) &v32);
+        sd_bus_error_free(&error);
+        if (r < 0)
+                return UINT64_MAX;
+        return type == 't' ? v64 : v32;
+}

@@ -222,6 +222,8 @@ sd_bus *target_bus(Target *t);
 /* Returns once the daemon's bus traffic so far went through the dbus-daemon
  * (a ping's answer follows the signals queued before it); 0 without a bus. */
 int target_sync(Target *t);
+/* A Manager property of type type ('u' or 't'); UINT64_MAX when unknown. */
+uint64_t target_manager_u64(Target *t, const char *property, char type);
 /* The servant answering the bench's back-ends of this target. */
 WireServant *target_servant(Target *t);
 /* Connects a back-end and waits for its handshake. */

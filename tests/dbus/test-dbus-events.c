@@ -20,8 +20,9 @@
 #include "test-timeout.h"
 
 #define FLOOD_BACKENDS 4
-#define FLOOD_PAIRS 2000 /* ADD + REMOVE per back-end: 4 signals each, far past the mark */
-#define HIGH_WATER 4096  /* bus-events.h: where the service pauses the back-ends */
+#define FLOOD_PAIRS                                                                                \
+        4000 /* ADD + REMOVE per back-end: 2 events each, 32,000 in all, far past the mark */
+#define HIGH_WATER 16384 /* bus-events.h: where the service pauses the back-ends */
 
 /* ---- a flood while the bus daemon is stopped ---- */
 
@@ -123,7 +124,7 @@ static void test_flood_none_lost(Fixture *f, gconstpointer data)
         testbed_sync(sub);
 
         /* With the bus daemon stopped nothing leaves the service: its
-         * queue passes the mark within the first thousand pairs, and the
+         * queue passes the mark within the first 2,500 pairs per back-end, and the
          * rest of the flood waits in the back-ends' sockets. */
         harness_kill(f->tb.bus, SIGSTOP);
         for (unsigned i = 0; i < FLOOD_BACKENDS; i++) {
