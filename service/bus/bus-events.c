@@ -23,6 +23,7 @@ struct BusEvents {
         sd_event_source *gather; /* timer: sends the queue BUS_EVENTS_GATHER_USEC after its first */
         sd_event_source *recheck; /* post, on while paused: has the bus caught up? */
         sd_event_source *rerun;   /* defer: the held calls, once resumed */
+        sd_bus_slot *filter;      /* sends the queue before any call is answered */
         GQueue held;              /* HeldCall*, oldest first */
         unsigned holds;           /* bus_events_hold() */
         bool paused;
@@ -229,6 +230,20 @@ void bus_events_flush(BusEvents *q)
         send_events(q, true);
 }
 
+/* Gathered events go before the answer to any call that comes after them,
+ * so a call is a barrier: a client that Pings after a back-end's ack has
+ * heard of the change when the answer arrives. Events held for a reply
+ * being built stay held. */
+static int on_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        BusEvents *q = userdata;
+
+        if (q->holds == 0 && !g_queue_is_empty(&q->events) &&
+            sd_bus_message_is_method_call(msg, NULL, NULL))
+                send_events(q, true);
+        return 0; /* sd-bus dispatches it */
+}
+
 int bus_events_hold_call(BusEvents *q, sd_bus_message *msg, sd_bus_message_handler_t handler,
                          void *userdata)
 {
@@ -267,6 +282,7 @@ void bus_events_free(BusEvents *q)
         q->gather = sd_event_source_disable_unref(q->gather);
         q->recheck = sd_event_source_disable_unref(q->recheck);
         q->rerun = sd_event_source_disable_unref(q->rerun);
+        q->filter = sd_bus_slot_unref(q->filter);
         g_free(q);
 }
 
@@ -302,6 +318,9 @@ int bus_events_new(BusManager *m, BusEvents **ret)
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(q->recheck, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_filter(m->bus, &q->filter, on_message, q);
         if (r < 0)
                 return r;
         r = sd_event_add_defer(ev, &q->rerun, on_rerun, q);

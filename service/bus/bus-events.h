@@ -6,7 +6,8 @@
  * and the queue is sent, in order, BUS_EVENTS_GATHER_USEC after its first
  * event (at once when BUS_EVENTS_WQUEUE_MAX are waiting), so requests that
  * arrive meanwhile are served first and the bus daemon wakes once per
- * batch. The queue also keeps sd-bus's write queue short, so that no
+ * batch; a method call that arrives meanwhile is answered after them. The
+ * queue also keeps sd-bus's write queue short, so that no
  * signal is ever dropped for want of room: past BUS_EVENTS_HIGH_WATER
  * messages unwritten the service stops reading back-ends' requests
  * (service_pause_input()) and holds the D-Bus calls that change the table,

@@ -265,6 +265,41 @@ static void test_looked_up_after_added(Fixture *f, gconstpointer data)
         raw_peer_free(b);
 }
 
+/* ---- a call is a barrier ---- */
+
+/* Events are gathered for a moment before they are sent, but a D-Bus call
+ * answered after a change comes after that change's signals: a client that
+ * pings (or calls anything) after a back-end's ack has heard of the object
+ * when the answer arrives. */
+static void test_call_after_signals(Fixture *f, gconstpointer data)
+{
+        g_autofree char *sock = g_build_filename(f->tb.dir, "accept.sock", NULL);
+        g_autofree char *err = NULL;
+        RawPeer *b;
+
+        g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
+        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
+        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        testbed_sync(f->bus);
+        for (unsigned i = 0; i < 20; i++) {
+                g_autofree char *added = NULL;
+                char uuid_str[37];
+                uint8_t u[16];
+                VuMessage ack;
+
+                uuid_generate_random(u);
+                uuid_unparse_lower(u, uuid_str);
+                g_assert_cmpint(raw_peer_request(b, VU_BREQ_SHARED_OBJECT_ADD, u, -1, &ack), ==, 1);
+                testbed_sync(f->bus);
+                added = g_strdup_printf("Added %s ", uuid_str);
+                if (log_find_prefix(&f->log, added) < 0)
+                        g_error("round %u: the Ping's answer came before %s:\n%s", i, added,
+                                signal_log_dump(&f->log));
+        }
+        raw_peer_free(b);
+}
+
 /* ---- GetManagedObjects ---- */
 
 /* One value of a variant's contents as text, recursing into containers. */
@@ -388,6 +423,8 @@ int main(int argc, char **argv)
                       test_lookup_count_coalesced);
         DBUS_TEST_ADD("/dbus/events/looked-up-after-added", setup_shipped, NULL,
                       test_looked_up_after_added);
+        DBUS_TEST_ADD("/dbus/events/call-after-signals", setup_shipped, NULL,
+                      test_call_after_signals);
         DBUS_TEST_ADD("/dbus/events/managed-objects-match-get-all", setup_shipped, NULL,
                       test_managed_objects_match_get_all);
         return g_test_run();
