@@ -319,6 +319,17 @@ static void test_allocate(LibFixture *f, gconstpointer data)
 }
 
 /* Another client's objects come and go with it. */
+typedef struct {
+        VhostShareClient *client;
+        const char *uuid;
+} OtherObject;
+
+static gboolean other_has_object(gpointer data)
+{
+        OtherObject *o = data;
+        return vhost_share_client_get_object(o->client, o->uuid) != NULL; /* transfer none */
+}
+
 static void test_owner_leaves(LibFixture *f, gconstpointer data)
 {
         g_autoptr(GError) error = NULL;
@@ -331,6 +342,10 @@ static void test_owner_leaves(LibFixture *f, gconstpointer data)
         uuid = vhost_share_client_export_fd_sync(other, fd, NULL, NULL, &error);
         g_assert_no_error(error);
         lib_wait_event(f, "object-added %s", uuid);
+        /* The other client too has taken in the object's signals: GLib
+         * 2.74 complains (a critical) when a proxy for a signal still
+         * queued is made after the connection closed. */
+        g_assert_true(lib_wait(f, other_has_object, &(OtherObject){other, uuid}));
         g_assert_true(
             g_dbus_connection_close_sync(vhost_share_client_get_connection(other), NULL, &error));
         g_assert_no_error(error);
