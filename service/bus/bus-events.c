@@ -232,13 +232,17 @@ void bus_events_flush(BusEvents *q)
 
 /* Gathered events go before the answer to any call that comes after them,
  * so a call is a barrier: a client that Pings after a back-end's ack has
- * heard of the change when the answer arrives. Events held for a reply
- * being built stay held. */
+ * heard of the change when the answer arrives. Not while the bus is far
+ * behind (more than BUS_EVENTS_BARRIER_MAX waiting here): handing sd-bus
+ * thousands at once would cost a pointer move per message queued for
+ * every message written; the answer then comes while some of them still
+ * wait. Events held for a reply being built stay held. */
 static int on_message(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         BusEvents *q = userdata;
 
         if (q->holds == 0 && !g_queue_is_empty(&q->events) &&
+            q->events.length <= BUS_EVENTS_BARRIER_MAX &&
             sd_bus_message_is_method_call(msg, NULL, NULL))
                 send_events(q, true);
         return 0; /* sd-bus dispatches it */

@@ -6,13 +6,13 @@
  * and the queue is sent, in order, BUS_EVENTS_GATHER_USEC after its first
  * event (at once when BUS_EVENTS_WQUEUE_MAX are waiting), so requests that
  * arrive meanwhile are served first and the bus daemon wakes once per
- * batch; a method call that arrives meanwhile is answered after them. The
- * queue also keeps sd-bus's write queue short, so that no
- * signal is ever dropped for want of room: past BUS_EVENTS_HIGH_WATER
- * messages unwritten the service stops reading back-ends' requests
- * (service_pause_input()) and holds the D-Bus calls that change the table,
- * and resumes once the bus has taken the queue down to
- * BUS_EVENTS_LOW_WATER. The slowest part slows the producers instead of
+ * batch; a method call that arrives meanwhile is answered after them
+ * (unless the bus is far behind). The queue also keeps sd-bus's write
+ * queue short, so that no signal is ever dropped for want of room: past
+ * BUS_EVENTS_HIGH_WATER messages unwritten the service stops reading
+ * back-ends' requests (service_pause_input()) and holds the D-Bus calls
+ * that change the table, and resumes once the bus has taken the queue down
+ * to BUS_EVENTS_LOW_WATER. The slowest part slows the producers instead of
  * losing what they caused. */
 
 #include <stdint.h>
@@ -25,6 +25,9 @@
 /* At most this many messages are handed to sd-bus at a time; the rest wait
  * in the queue here (bus-events.c says why). */
 #define BUS_EVENTS_WQUEUE_MAX 64u
+/* A method call arriving with at most this many events waiting is
+ * answered after them (bus-events.c). */
+#define BUS_EVENTS_BARRIER_MAX 1024u
 /* How long events are gathered before they are sent (bus_events_push()). */
 #define BUS_EVENTS_GATHER_USEC 200u
 
