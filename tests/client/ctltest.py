@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 import uuid as uuidlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
@@ -94,6 +95,24 @@ def stop(proc, sig=signal.SIGINT):
 
 def random_uuid():
     return str(uuidlib.uuid4())
+
+
+# A UUID nobody holds: looking it up makes a LookedUp event and nothing else.
+SYNC_UUID = "00000000-0000-4000-8000-00000000c0de"
+
+
+def json_monitor_listening(tb, lines):
+    """Returns once `monitor --json`, which prints no header, listens: a
+    lookup of SYNC_UUID is repeated until its LookedUp shows (later copies
+    of it may still come; skip SYNC_UUID's events)."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        tb.ctl("lookup", SYNC_UUID, expect=4)
+        try:
+            lines.wait_for(SYNC_UUID, timeout=0.5)
+            return
+        except AssertionError:
+            assert time.monotonic() < deadline, "monitor --json showed no event"
 
 
 def with_testbed(fn):

@@ -16,7 +16,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "helpers"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vshtest  # noqa: E402
-from ctltest import BUILD, TIMEOUT, UUID_RE, Testbed, stop, with_testbed  # noqa: E402
+from ctltest import (BUILD, SYNC_UUID, TIMEOUT, UUID_RE, Testbed, json_monitor_listening,  # noqa: E402
+                     stop, with_testbed)
 
 tests, test = vshtest.registry()
 
@@ -105,6 +106,7 @@ def monitor_shows_who_looked_up_what(tb):
     mon, mlines = tb.spawn_ctl("monitor")
     mlines.wait_for(r"^Monitoring")
     jmon, jlines = tb.spawn_ctl("monitor", "--json")
+    json_monitor_listening(tb, jlines)
     exporter, elines = tb.device("--export=1")
     remote = elines.wait_for(r"^EXPORTED ").split()[1]
     elines.wait_for(r"^DONE")
@@ -123,7 +125,11 @@ def monitor_shows_who_looked_up_what(tb):
     tb.ctl("lookup", missing, expect=4)
     line = mlines.wait_for(rf" LookedUp +{missing} ")
     assert re.search(rf" by :1\.\d+: org\.vhostshare\.share1\.Error\.NotFound$", line), line
-    events = [json.loads(jlines.wait_for(r'"event":"LookedUp"')) for _ in range(3)]
+    events = []
+    while len(events) < 3:
+        e = json.loads(jlines.wait_for(r'"event":"LookedUp"'))
+        if e["uuid"] != SYNC_UUID:
+            events.append(e)
     assert [(e["uuid"], e["result"]) for e in events] == [
         (remote, "ok"), (remote, "ok"), (missing, "org.vhostshare.share1.Error.NotFound")], events
     assert events[0]["importer"] == peer[0]["path"] and events[1]["importer"].startswith(":1.")
@@ -142,6 +148,7 @@ def peer_events(lines, pid_path):
 @test
 def peers_named_without_socket_and_clean_hang_up_no_error(tb):
     jmon, jlines = tb.spawn_ctl("monitor", "--json")
+    json_monitor_listening(tb, jlines)
     dev, lines = tb.device("--export=1")
     lines.wait_for(r"^DONE")
     (peer,) = json.loads(tb.ctl("peers", "--json").stdout)
