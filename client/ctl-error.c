@@ -62,6 +62,8 @@ static const struct {
     {BUS_ERROR_NO_MEMORY, false, CTL_EXIT_FAILURE, TEXT_PLAIN, N_("the service is out of memory")},
     {BUS_ERROR_INVALID_SIZE, false, CTL_EXIT_USAGE, TEXT_PLAIN,
      N_("the DRM device refuses this size")},
+    {BUS_ERROR_LOOKUP_CYCLE, false, CTL_EXIT_FAILURE, TEXT_PLAIN,
+     N_("the exporter is itself waiting for this lookup's importer")},
     {BUS_ERROR_FAILED, false, CTL_EXIT_FAILURE, TEXT_PLAIN,
      N_("the service failed (its log says why)")},
     /* The bus's and sd-bus's. */

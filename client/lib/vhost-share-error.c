@@ -23,7 +23,8 @@ G_DEFINE_ENUM_TYPE(VhostShareError, vhost_share_error,
                    G_DEFINE_ENUM_VALUE(VHOST_SHARE_ERROR_QUOTA_EXCEEDED, "quota-exceeded"),
                    G_DEFINE_ENUM_VALUE(VHOST_SHARE_ERROR_NOT_A_SOCKET, "not-a-socket"),
                    G_DEFINE_ENUM_VALUE(VHOST_SHARE_ERROR_ADDRESS_IN_USE, "address-in-use"),
-                   G_DEFINE_ENUM_VALUE(VHOST_SHARE_ERROR_UNSAFE_PATH, "unsafe-path"))
+                   G_DEFINE_ENUM_VALUE(VHOST_SHARE_ERROR_UNSAFE_PATH, "unsafe-path"),
+                   G_DEFINE_ENUM_VALUE(VHOST_SHARE_ERROR_LOOKUP_CYCLE, "lookup-cycle"))
 
 /* Every error name of the API (bus-names.h, the service's side of the same
  * list), indexed by code. */
@@ -46,6 +47,7 @@ static const GDBusErrorEntry error_entries[] = {
     {VHOST_SHARE_ERROR_NOT_A_SOCKET, BUS_ERROR_NOT_A_SOCKET},
     {VHOST_SHARE_ERROR_ADDRESS_IN_USE, BUS_ERROR_ADDRESS_IN_USE},
     {VHOST_SHARE_ERROR_UNSAFE_PATH, BUS_ERROR_UNSAFE_PATH},
+    {VHOST_SHARE_ERROR_LOOKUP_CYCLE, BUS_ERROR_LOOKUP_CYCLE},
 };
 
 /**

@@ -41,6 +41,8 @@ G_BEGIN_DECLS
  * (Error.NotASocket)
  * @VHOST_SHARE_ERROR_ADDRESS_IN_USE: another program listens on the socket (Error.AddressInUse)
  * @VHOST_SHARE_ERROR_UNSAFE_PATH: the socket path leads through a symbolic link (Error.UnsafePath)
+ * @VHOST_SHARE_ERROR_LOOKUP_CYCLE: the exporter waits for the importer's own lookup
+ * (Error.LookupCycle)
  *
  * The service's D-Bus errors, org.vhostshare.share1.Error.NAME, as codes
  * of %VHOST_SHARE_ERROR. The message is the service's, without the
@@ -66,6 +68,7 @@ typedef enum {
         VHOST_SHARE_ERROR_NOT_A_SOCKET,
         VHOST_SHARE_ERROR_ADDRESS_IN_USE,
         VHOST_SHARE_ERROR_UNSAFE_PATH,
+        VHOST_SHARE_ERROR_LOOKUP_CYCLE,
 } VhostShareError;
 
 #define VHOST_SHARE_TYPE_ERROR (vhost_share_error_get_type())

@@ -30,6 +30,7 @@ const sd_bus_error_map bus_error_map[] = {
     SD_BUS_ERROR_MAP(BUS_ERROR_NOT_A_SOCKET, ENOTSOCK),
     SD_BUS_ERROR_MAP(BUS_ERROR_ADDRESS_IN_USE, EADDRINUSE),
     SD_BUS_ERROR_MAP(BUS_ERROR_UNSAFE_PATH, ELOOP),
+    SD_BUS_ERROR_MAP(BUS_ERROR_LOOKUP_CYCLE, EDEADLK), /* core/lookup.c */
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EIO),
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EBADFD), /* the answer was no buffer (buffer-rule.h) */
     SD_BUS_ERROR_MAP(BUS_ERROR_FAILED, EPROTO), /* the answer named another object */

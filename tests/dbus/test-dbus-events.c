@@ -256,12 +256,16 @@ static void test_looked_up_after_added(Fixture *f, gconstpointer data)
 
         /* Refused: the importer is the exporter. */
         g_assert_cmpuint(reply.payload.u64, !=, 0);
+        /* With a name of its own: the importer would wait on itself. */
         looked_up = g_strdup_printf("LookedUp %s " MPATH "/peer/", uuid_str);
         added = g_strdup_printf("Added %s ", uuid_str);
         g_assert_true(testbed_pump_until(f->bus, has_prefix, &(WaitPrefix){&f->log, looked_up}));
         g_assert_true(testbed_pump_until(f->bus, has_prefix, &(WaitPrefix){&f->log, added}));
         if (log_find_prefix(&f->log, added) > log_find_prefix(&f->log, looked_up))
                 g_error("LookedUp before Added:\n%s", signal_log_dump(&f->log));
+        g_assert_true(
+            g_str_has_suffix(g_ptr_array_index(f->log.events, log_find_prefix(&f->log, looked_up)),
+                             " org.vhostshare.share1.Error.LookupCycle"));
         raw_peer_free(b);
 }
 
