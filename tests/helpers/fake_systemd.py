@@ -8,6 +8,7 @@ starts the next instance with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID
 import ctypes
 import fcntl
 import os
+import select
 import socket
 import threading
 import time
@@ -49,7 +50,10 @@ class FakeSystemd:
 
     def _run(self):
         while self.running:
-            self._receive(0.05)
+            readable, _, _ = select.select([self.sock], [], [], 0.05)
+            if readable:
+                with self.lock:
+                    self._drain()
 
     def names(self):
         with self.lock:
@@ -88,20 +92,22 @@ class FakeSystemd:
         if fields.get("READY") == "1":
             self.ready += 1
 
-    def _receive(self, timeout):
-        self.sock.settimeout(timeout)
-        try:
-            data, ancdata, _, _ = self.sock.recvmsg(
-                65536, socket.CMSG_SPACE(253 * 4), socket.MSG_CMSG_CLOEXEC)
-        except (BlockingIOError, socket.timeout, OSError):
-            return
-        fds = []
-        for level, kind, payload in ancdata:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                usable = len(payload) - len(payload) % 4
-                fds.extend(int.from_bytes(payload[i:i + 4], "little")
-                           for i in range(0, usable, 4))
-        with self.lock:
+    def _drain(self):
+        """Handles every datagram waiting, in order (the lock held: the
+        reader thread and start() both drain)."""
+        while True:
+            try:
+                data, ancdata, _, _ = self.sock.recvmsg(
+                    65536, socket.CMSG_SPACE(253 * 4),
+                    socket.MSG_CMSG_CLOEXEC | socket.MSG_DONTWAIT)
+            except (BlockingIOError, OSError):
+                return
+            fds = []
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    usable = len(payload) - len(payload) % 4
+                    fds.extend(int.from_bytes(payload[i:i + 4], "little")
+                               for i in range(0, usable, 4))
             self._handle(data.decode(), fds)
             self.lock.notify_all()
 
@@ -115,6 +121,9 @@ class FakeSystemd:
         standard error appended to the file log, if given); returns the
         pid. READY=1 is counted afresh."""
         with self.lock:
+            # systemd handles everything the old instance sent before it
+            # starts the next one.
+            self._drain()
             self.ready = 0
             names = [name for name, _ in self.store]
             fds = [fd for _, fd in self.store]
