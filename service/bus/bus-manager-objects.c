@@ -240,6 +240,11 @@ int bus_manager_method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error 
         const char *s;
         int r;
 
+        /* Its LookedUp is an event too: while the bus is behind, it waits. */
+        r = bus_events_hold_call(m->events, msg, bus_manager_method_lookup, m);
+        if (r != 0)
+                return r;
+
         r = bus_manager_read_privileged_args(m, msg, error, "s", &s);
         if (r != 0)
                 return r;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "buffer-pattern.h"
+#include "raw-peer.h"
 
 void fixture_setup(Fixture *f, TestbedPolicy policy, const char *config)
 {
@@ -219,4 +220,13 @@ bool wait_object_count(Fixture *f, uint32_t n)
         CountWait w = {f, n};
 
         return testbed_pump_until(f->bus, object_count_is, &w);
+}
+
+RawPeer *connect_backend(Fixture *f, const char *sock)
+{
+        RawPeer *b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
+
+        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
+                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        return b;
 }

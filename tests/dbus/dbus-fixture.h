@@ -11,6 +11,7 @@
 #include <systemd/sd-bus.h>
 
 #include "dbus-testbed.h"
+#include "raw-peer.h"
 
 #define DEST "org.vhostshare.share1"
 #define MPATH "/org/vhostshare/share1"
@@ -61,3 +62,7 @@ void assert_log_count(SignalLog *l, const char *event, guint n);
 /* Waits until the manager's ObjectCount is n (the fixture's signal match
  * wakes the wait up when the table changes). */
 bool wait_object_count(Fixture *f, uint32_t n);
+
+/* A raw back-end connected to the service's accept socket sock, its
+ * handshake done with REPLY_ACK, BACKEND_REQ and SHARED_OBJECT. */
+RawPeer *connect_backend(Fixture *f, const char *sock);

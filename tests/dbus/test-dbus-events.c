@@ -98,6 +98,29 @@ static bool all_arrived(void *data)
                c->removed >= FLOOD_BACKENDS * FLOOD_PAIRS;
 }
 
+#define HELD_LOOKUPS 20
+
+typedef struct {
+        unsigned answered, with_fd;
+} LookupReplies;
+
+static int on_lookup_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        LookupReplies *r = userdata;
+        int fd = -1;
+
+        r->answered++;
+        if (!sd_bus_message_is_method_error(m, NULL) && sd_bus_message_read(m, "h", &fd) > 0 &&
+            fd >= 0)
+                r->with_fd++;
+        return 0;
+}
+
+static bool all_answered(void *data)
+{
+        return ((LookupReplies *) data)->answered >= HELD_LOOKUPS;
+}
+
 static void test_flood_none_lost(Fixture *f, gconstpointer data)
 {
         g_autofree char *sock = g_build_filename(f->tb.dir, "accept.sock", NULL);
@@ -106,19 +129,21 @@ static void test_flood_none_lost(Fixture *f, gconstpointer data)
         Writer writers[FLOOD_BACKENDS];
         pthread_t threads[FLOOD_BACKENDS];
         sd_bus *sub = testbed_connect(&f->tb);
+        g_autofree char *held_uuid = NULL, *held_path = NULL;
+        LookupReplies replies = {0};
         Counts counts = {0};
+        int held_fd = new_memfd(4096, 9);
 
         g_assert_cmpint(
             sd_bus_match_signal(sub, NULL, DEST, MPATH, MIFACE, "Added", on_added, &counts), >=, 0);
         g_assert_cmpint(
             sd_bus_match_signal(sub, NULL, DEST, MPATH, MIFACE, "Removed", on_removed, &counts), >=,
             0);
+        g_assert_null((err = call_export(f->bus, held_fd, "", &held_uuid, &held_path)));
+        close(held_fd);
         g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
         for (unsigned i = 0; i < FLOOD_BACKENDS; i++) {
-                backends[i] = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
-                raw_peer_handshake(backends[i], VU_BIT(VU_PF_REPLY_ACK) |
-                                                    VU_BIT(VU_PF_BACKEND_REQ) |
-                                                    VU_BIT(VU_PF_SHARED_OBJECT));
+                backends[i] = connect_backend(f, sock);
         }
         testbed_sync(f->bus);
         testbed_sync(sub);
@@ -135,6 +160,13 @@ static void test_flood_none_lost(Fixture *f, gconstpointer data)
         }
         harness_expect_output(f->tb.service, HARNESS_STDERR, "pausing the back-ends' requests",
                               TEST_TIMEOUT_MS);
+        /* Lookups asked meanwhile (each makes a LookedUp): held while the
+         * service is paused, all answered, with the buffer, afterwards. */
+        for (unsigned i = 0; i < HELD_LOOKUPS; i++)
+                g_assert_cmpint(sd_bus_call_method_async(f->bus, NULL, DEST, MPATH, MIFACE,
+                                                         "Lookup", on_lookup_reply, &replies, "s",
+                                                         held_uuid),
+                                >=, 0);
         harness_kill(f->tb.bus, SIGCONT);
 
         /* Every Added and every Removed arrives. */
@@ -145,10 +177,12 @@ static void test_flood_none_lost(Fixture *f, gconstpointer data)
                 g_assert_cmpint(pthread_join(threads[i], NULL), ==, 0);
                 g_assert_cmpint(writers[i].error, ==, 0);
         }
+        g_assert_true(testbed_pump_until(f->bus, all_answered, &replies));
+        g_assert_cmpuint(replies.with_fd, ==, HELD_LOOKUPS);
         testbed_sync(sub);
-        g_assert_cmpuint(counts.added, ==, FLOOD_BACKENDS * FLOOD_PAIRS);
+        g_assert_cmpuint(counts.added, ==, FLOOD_BACKENDS * FLOOD_PAIRS + 1); /* + the held one */
         g_assert_cmpuint(counts.removed, ==, FLOOD_BACKENDS * FLOOD_PAIRS);
-        g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "ObjectCount"), ==, 0);
+        g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "ObjectCount"), ==, 1);
         g_assert_cmpuint(get_u64(f->bus, MPATH, MIFACE, "InputPauses"), >=, 1);
         g_assert_cmpuint(get_u64(f->bus, MPATH, MIFACE, "InputPausedUSec"), >, 0);
         g_assert_cmpuint(get_u32(f->bus, MPATH, MIFACE, "BusQueueHighWater"), >=, HIGH_WATER);
@@ -241,9 +275,7 @@ static void test_looked_up_after_added(Fixture *f, gconstpointer data)
         VuMessage reply;
 
         g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
-        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
-        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
-                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        b = connect_backend(f, sock);
         uuid_generate_random(msgs[0].uuid);
         memcpy(msgs[1].uuid, msgs[0].uuid, 16);
         uuid_unparse_lower(msgs[0].uuid, uuid_str);
@@ -282,9 +314,7 @@ static void test_call_after_signals(Fixture *f, gconstpointer data)
         RawPeer *b;
 
         g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
-        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
-        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
-                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        b = connect_backend(f, sock);
         testbed_sync(f->bus);
         for (unsigned i = 0; i < 20; i++) {
                 g_autofree char *added = NULL;
@@ -370,9 +400,7 @@ static void test_managed_objects_match_get_all(Fixture *f, gconstpointer data)
         g_assert_null((err = call_lookup(f->bus, uuid, &got)));
         close(got);
         g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
-        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
-        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
-                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        b = connect_backend(f, sock);
         uuid_generate_random(u);
         VuMessage ack;
         g_assert_cmpint(raw_peer_request(b, VU_BREQ_SHARED_OBJECT_ADD, u, -1, &ack), ==, 1);
