@@ -385,9 +385,7 @@ static void test_names_not_utf8(Fixture *f, gconstpointer data)
         g_assert_cmpint(prctl(PR_GET_NAME, old_comm), ==, 0);
         g_assert_cmpint(prctl(PR_SET_NAME, "tst\xff\xfe"), ==, 0);
         g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
-        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
-        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
-                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        b = connect_backend(f, sock);
         g_assert_cmpint(memfd_new_sealed_pattern("frame\xff\xfe", 4096, 2, &fd), ==, 0);
         g_assert_null((err = call_export(f->bus, fd, "", &uuid, &path)));
         g_assert_cmpint(prctl(PR_SET_NAME, old_comm), ==, 0);

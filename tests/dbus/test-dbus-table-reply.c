@@ -88,9 +88,7 @@ static void test_changes_during_build(Fixture *f, gconstpointer data)
 
         s.listed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_assert_null((err = call_add_peer(f->bus, "accept", sock, NULL)));
-        b = harness_raw_peer_connect(f->tb.h, sock, RAW_PEER_BACKEND);
-        raw_peer_handshake(b, VU_BIT(VU_PF_REPLY_ACK) | VU_BIT(VU_PF_BACKEND_REQ) |
-                                  VU_BIT(VU_PF_SHARED_OBJECT));
+        b = connect_backend(f, sock);
         uuid_generate_random(base);
         for (uint32_t i = 0; i + 1 < N_OBJECTS; i++) {
                 uuid_of(base, i, u);
